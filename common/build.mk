@@ -1,0 +1,1 @@
+# common/: code shared by libp11shim and tools (message codec).

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hsmgroup - many HSM coprocessor queues as one highly available group.
+ *
+ * This header is the stable ABI between the hsmgroup kernel module, its
+ * clients (/dev/hsmgroup, used by the PKCS#11 shim) and queue providers
+ * (/dev/hsmgroup-backend, used by emulated or userspace-driven cards).
+ *
+ * Conventions shared by every call:
+ *
+ * - Every argument struct starts with @argsz (the size userspace knows of the
+ *   struct) and @flags.  The kernel accepts any @argsz from the documented
+ *   minimum (HSMG_*_SIZE_V1) up to one page; bytes past the struct the kernel
+ *   knows must be zero (copy_struct_from_user()).  A smaller @argsz gives
+ *   -EINVAL, a larger one with non-zero tail bytes -E2BIG.
+ * - Check order (part of the ABI): size, then flags, then reserved fields,
+ *   then ids, then buffers.  Unknown flags and non-zero reserved fields give
+ *   -EINVAL, unknown group/session/queue ids -ENOENT, unreadable or
+ *   unwritable user memory -EFAULT, buffers above the documented limits
+ *   -E2BIG, output buffers too small -ENOSPC with the needed size/count
+ *   written back.
+ * - User pointers travel as __u64.
+ */
+#ifndef _UAPI_LINUX_HSMGROUP_H
+#define _UAPI_LINUX_HSMGROUP_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** HSMG_ABI_VERSION - version reported by %HSMG_IOC_GET_INFO. */
+#define HSMG_ABI_VERSION 1
+
+/* Device nodes. */
+#define HSMG_CLIENT_DEVICE "/dev/hsmgroup"
+#define HSMG_BACKEND_DEVICE "/dev/hsmgroup-backend"
+
+/* Limits (also reported by %HSMG_IOC_GET_INFO). */
+/** HSMG_MAX_MSG_SIZE - largest request or response payload, bytes. */
+#define HSMG_MAX_MSG_SIZE (1U << 20)
+/** HSMG_MAX_PIN_LEN - longest PIN or card-PIN accepted by login. */
+#define HSMG_MAX_PIN_LEN 64
+/** HSMG_PIN_BLOB_LEN - size of the pin-blob a card returns at login. */
+#define HSMG_PIN_BLOB_LEN 32
+/** HSMG_MKVP_LEN - size of a master key verification pattern. */
+#define HSMG_MKVP_LEN 32
+/** HSMG_MAX_BATCH - most requests fetched or completed in one call. */
+#define HSMG_MAX_BATCH 64
+/** HSMG_MAX_SESSIONS - most sessions one client (open file) may hold. */
+#define HSMG_MAX_SESSIONS 16384
+/** HSMG_MAX_INFLIGHT - largest max_inflight a queue may announce. */
+#define HSMG_MAX_INFLIGHT 1024
+/** HSMG_MAX_ARGSZ - largest @argsz accepted for any argument struct. */
+#define HSMG_MAX_ARGSZ 4096
+
+/** HSMG_IOC_MAGIC - ioctl type byte (free in ioctl-number.rst). */
+#define HSMG_IOC_MAGIC 0xB9
+
+/**
+ * enum hsmg_op_class - what kind of work a request is; selects its weight.
+ * @HSMG_OP_NULL: no cryptographic work (ping, info).
+ * @HSMG_OP_RANDOM: random number generation.
+ * @HSMG_OP_DIGEST: hashing (single or one part of multi-part).
+ * @HSMG_OP_SYMMETRIC: symmetric cipher or MAC.
+ * @HSMG_OP_SIGN: private-key operation (sign, decrypt, derive).
+ * @HSMG_OP_VERIFY: public-key operation (verify, encrypt).
+ * @HSMG_OP_KEYGEN: key or key pair generation, wrap, unwrap.
+ * @HSMG_OP_NR: number of classes; not a class.
+ */
+enum hsmg_op_class {
+	HSMG_OP_NULL = 0,
+	HSMG_OP_RANDOM = 1,
+	HSMG_OP_DIGEST = 2,
+	HSMG_OP_SYMMETRIC = 3,
+	HSMG_OP_SIGN = 4,
+	HSMG_OP_VERIFY = 5,
+	HSMG_OP_KEYGEN = 6,
+	HSMG_OP_NR = 7,
+};
+
+/**
+ * enum hsmg_queue_state - health and admin state of a member queue.
+ * @HSMG_QS_ONLINE: serving requests.
+ * @HSMG_QS_SUSPECT: stopped answering or failed requests; takes no new
+ *	work; its in-flight requests were re-dispatched; recovery is probing it.
+ * @HSMG_QS_OFFLINE: its provider detached; kept as a known member of its
+ *	group so that it rejoins when it attaches again.
+ * @HSMG_QS_RECOVERING: attached or probed again; logging in the group's
+ *	live sessions before it goes online.
+ * @HSMG_QS_DRAINING: finishing in-flight work, taking none (admin).
+ * @HSMG_QS_STANDBY: used only while no active member is online.
+ * @HSMG_QS_DISABLED: taken out of service by the administrator.
+ * @HSMG_QS_MISMATCH: its master key verification pattern differs from the
+ *	group it belongs to; never used until its master key is restored.
+ */
+enum hsmg_queue_state {
+	HSMG_QS_ONLINE = 0,
+	HSMG_QS_SUSPECT = 1,
+	HSMG_QS_OFFLINE = 2,
+	HSMG_QS_RECOVERING = 3,
+	HSMG_QS_DRAINING = 4,
+	HSMG_QS_STANDBY = 5,
+	HSMG_QS_DISABLED = 6,
+	HSMG_QS_MISMATCH = 7,
+};
+
+/* ------------------------------------------------------------------------
+ * Client calls on /dev/hsmgroup.  One open file is one client: its sessions
+ * and in-flight requests belong to it and end when it is released.
+ */
+
+/** HSMG_FEAT_STRICT - strict session mode supported. */
+#define HSMG_FEAT_STRICT (1ULL << 0)
+/** HSMG_FEAT_VHSM - VHSM mode (card-PIN) supported. */
+#define HSMG_FEAT_VHSM (1ULL << 1)
+/** HSMG_FEAT_FAILOVER - in-flight requests are re-sent on member failure. */
+#define HSMG_FEAT_FAILOVER (1ULL << 2)
+
+/**
+ * struct hsmg_info - version and limits (%HSMG_IOC_GET_INFO).
+ * @argsz: size of this struct as userspace knows it (in).
+ * @flags: must be 0 (in).
+ * @abi_version: %HSMG_ABI_VERSION (out).
+ * @ngroups: number of groups that exist now (out).
+ * @features: HSMG_FEAT_* bits (out).
+ * @max_msg_size: %HSMG_MAX_MSG_SIZE (out).
+ * @max_batch: %HSMG_MAX_BATCH (out).
+ * @max_sessions: most sessions per client (out).
+ * @max_pin_len: %HSMG_MAX_PIN_LEN (out).
+ * @reserved: must be 0 (in), 0 (out).
+ */
+struct hsmg_info {
+	__u32 argsz;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 ngroups;
+	__u64 features;
+	__u32 max_msg_size;
+	__u32 max_batch;
+	__u32 max_sessions;
+	__u32 max_pin_len;
+	__u64 reserved[4];
+};
+#define HSMG_INFO_SIZE_V1 72
+
+/**
+ * struct hsmg_group_info - one group, an element of %HSMG_IOC_LIST_GROUPS.
+ * @group_id: id of the group, stable while the module is loaded (>= 1).
+ * @nmembers: queues known as members (any state, mismatch excluded).
+ * @nonline: members that serve now (online).
+ * @nmismatch: queues held in mismatch for this group.
+ * @mkvp: master key verification pattern shared by the members.
+ * @requests: requests completed for clients.
+ * @errors: requests that ended with an error for the client.
+ * @failovers: request attempts re-sent to another member.
+ * @reserved: 0.
+ */
+struct hsmg_group_info {
+	__u32 group_id;
+	__u32 nmembers;
+	__u32 nonline;
+	__u32 nmismatch;
+	__u8 mkvp[HSMG_MKVP_LEN];
+	__u64 requests;
+	__u64 errors;
+	__u64 failovers;
+	__u64 reserved[3];
+};
+
+/**
+ * struct hsmg_group_list - list the groups (%HSMG_IOC_LIST_GROUPS).
+ * @argsz: size of this struct (in).
+ * @flags: must be 0 (in).
+ * @count: capacity of @groups in elements (in); number of groups (out).
+ *	When the capacity is too small the call fails with -ENOSPC and @count
+ *	tells how many there are.  A capacity of 0 only queries the count.
+ * @elem_size: sizeof(struct hsmg_group_info) as userspace knows it (in);
+ *	must be at least the v1 size; the kernel writes min(elem_size, its
+ *	size) bytes per element and zeroes the rest.
+ * @groups: user pointer to an array of @count elements (in).
+ */
+struct hsmg_group_list {
+	__u32 argsz;
+	__u32 flags;
+	__u32 count;
+	__u32 elem_size;
+	__u64 groups;
+};
+#define HSMG_GROUP_LIST_SIZE_V1 24
+#define HSMG_GROUP_INFO_SIZE_V1 96
+
+/**
+ * struct hsmg_member_info - one member queue (%HSMG_IOC_LIST_MEMBERS).
+ * @queue_id: kernel id of the queue (>= 1); new at every attach.
+ * @adapter: adapter number, 0-255.
+ * @domain: domain number, 0-255.
+ * @state: enum hsmg_queue_state.
+ * @speed: relative speed (100 = nominal) used by the scheduler.
+ * @inflight: requests fetched by the card and not yet completed.
+ * @pending: requests assigned to the queue, not yet fetched.
+ * @max_inflight: most requests the card accepts at once.
+ * @sessions: coprocessor sessions logged in on this queue now.
+ * @max_sessions: session quota of the queue (0 = unlimited).
+ * @requests: attempts completed by this queue.
+ * @errors: attempts this queue failed (error, timeout, detach).
+ * @mkvp: the queue's own master key verification pattern.
+ * @reserved: 0.
+ */
+struct hsmg_member_info {
+	__u32 queue_id;
+	__u16 adapter;
+	__u16 domain;
+	__u32 state;
+	__u32 speed;
+	__u32 inflight;
+	__u32 pending;
+	__u32 max_inflight;
+	__u32 sessions;
+	__u32 max_sessions;
+	__u32 pad;
+	__u64 requests;
+	__u64 errors;
+	__u8 mkvp[HSMG_MKVP_LEN];
+	__u64 reserved[2];
+};
+#define HSMG_MEMBER_INFO_SIZE_V1 104
+
+/**
+ * struct hsmg_member_list - list a group's members (%HSMG_IOC_LIST_MEMBERS).
+ * @argsz: size of this struct (in).
+ * @flags: must be 0 (in).
+ * @group_id: group to list (in); -ENOENT if it does not exist.
+ * @count: as in &struct hsmg_group_list (in/out).  Queues held in mismatch
+ *	for this group are listed too, with state %HSMG_QS_MISMATCH.
+ * @elem_size: sizeof(struct hsmg_member_info) as userspace knows it (in).
+ * @reserved: must be 0.
+ * @members: user pointer to the array (in).
+ */
+struct hsmg_member_list {
+	__u32 argsz;
+	__u32 flags;
+	__u32 group_id;
+	__u32 count;
+	__u32 elem_size;
+	__u32 reserved;
+	__u64 members;
+};
+#define HSMG_MEMBER_LIST_SIZE_V1 32
+
+/** HSMG_SESSION_RW - read/write session (else read-only). */
+#define HSMG_SESSION_RW (1U << 0)
+/** HSMG_SESSION_STRICT - strict session mode: session keys bound to it. */
+#define HSMG_SESSION_STRICT (1U << 1)
+/** HSMG_SESSION_VHSM - VHSM mode: keys bound to the token's card-PIN. */
+#define HSMG_SESSION_VHSM (1U << 2)
+#define HSMG_SESSION_ALL_FLAGS \
+	(HSMG_SESSION_RW | HSMG_SESSION_STRICT | HSMG_SESSION_VHSM)
+
+/**
+ * struct hsmg_session_open - open a session (%HSMG_IOC_SESSION_OPEN).
+ * @argsz: size of this struct (in).
+ * @flags: HSMG_SESSION_* (in).
+ * @group_id: group the session uses (in); -ENOENT if unknown.
+ * @session_id: handle of the new session, valid on this open file only
+ *	(out; never 0).  -EMFILE when the client holds %HSMG_MAX_SESSIONS.
+ * @reserved: must be 0.
+ */
+struct hsmg_session_open {
+	__u32 argsz;
+	__u32 flags;
+	__u32 group_id;
+	__u32 session_id;
+	__u64 reserved[2];
+};
+#define HSMG_SESSION_OPEN_SIZE_V1 32
+
+/**
+ * struct hsmg_session_close - close a session (%HSMG_IOC_SESSION_CLOSE).
+ * @argsz: size of this struct (in).
+ * @flags: must be 0.
+ * @session_id: session of this client (in); -ENOENT if unknown.  A logged
+ *	in session is logged out on every member first.  In-flight requests of
+ *	the session complete first.
+ * @reserved: must be 0.
+ */
+struct hsmg_session_close {
+	__u32 argsz;
+	__u32 flags;
+	__u32 session_id;
+	__u32 reserved;
+};
+#define HSMG_SESSION_CLOSE_SIZE_V1 16
+
+/** HSMG_LOGIN_SO - security officer login (strict/VHSM never apply). */
+#define HSMG_LOGIN_SO (1U << 0)
+#define HSMG_LOGIN_ALL_FLAGS (HSMG_LOGIN_SO)
+
+/**
+ * struct hsmg_login - log a session in on every member (%HSMG_IOC_LOGIN).
+ * @argsz: size of this struct (in).
+ * @flags: HSMG_LOGIN_* (in).
+ * @session_id: session of this client (in).  -EBUSY if already logged in.
+ * @pin_len: bytes at @pin, 1..%HSMG_MAX_PIN_LEN (in; else -EINVAL/-E2BIG).
+ * @pin: user pointer to the PIN (in).  The kernel keeps it only as long as
+ *	the session is logged in (to log in members that join later) and wipes
+ *	it at logout.
+ * @cardpin_len: bytes at @cardpin (in); required (8..16) for a VHSM session,
+ *	must be 0 otherwise (-EINVAL).
+ * @cardpin: user pointer to the card-PIN (in).
+ * @members: members the session is logged in on (out).
+ * @reserved0: must be 0.
+ * @pin_blob: the pin-blob every member returned (out).  When members
+ *	disagree the login fails with -EKEYREJECTED, nothing stays logged in,
+ *	and the kernel log names the members.  -ENODEV when no member is online
+ *	within the hold time, -EDQUOT when a member's session quota is full.
+ * @reserved: must be 0.
+ */
+struct hsmg_login {
+	__u32 argsz;
+	__u32 flags;
+	__u32 session_id;
+	__u32 pin_len;
+	__u64 pin;
+	__u32 cardpin_len;
+	__u32 members;
+	__u64 cardpin;
+	__u8 pin_blob[HSMG_PIN_BLOB_LEN];
+	__u64 reserved0;
+	__u64 reserved[2];
+};
+#define HSMG_LOGIN_SIZE_V1 96
+
+/**
+ * struct hsmg_logout - log a session out on every member (%HSMG_IOC_LOGOUT).
+ * @argsz: size of this struct (in).
+ * @flags: must be 0.
+ * @session_id: session of this client (in); -ENOENT if unknown, -EINVAL
+ *	if not logged in.
+ * @reserved: must be 0.
+ */
+struct hsmg_logout {
+	__u32 argsz;
+	__u32 flags;
+	__u32 session_id;
+	__u32 reserved;
+};
+#define HSMG_LOGOUT_SIZE_V1 16
+
+/**
+ * HSMG_SUBMIT_NO_RETRY - the request is not idempotent: once a member has
+ * fetched it, it is not re-sent elsewhere if that member fails (the client
+ * gets -EIO instead).  Requests not yet fetched are always re-routed.
+ */
+#define HSMG_SUBMIT_NO_RETRY (1U << 0)
+#define HSMG_SUBMIT_ALL_FLAGS (HSMG_SUBMIT_NO_RETRY)
+
+/**
+ * struct hsmg_submit - send one request and wait for its response
+ * (%HSMG_IOC_SUBMIT).
+ * @argsz: size of this struct (in).
+ * @flags: HSMG_SUBMIT_* (in).
+ * @group_id: group to serve the request (in); -ENOENT if unknown.
+ * @session_id: session of this client or 0 for none (in); when set it must
+ *	belong to @group_id (-EINVAL otherwise).
+ * @op_class: enum hsmg_op_class (in); -EINVAL if out of range.
+ * @weight: cost of the request in scheduler units, 0 = the class default
+ *	(in); at most 1000000.
+ * @timeout_ms: how long the client waits at most, 0 = module default (in).
+ *	-ETIMEDOUT when it passes.  A request that no member can serve waits at
+ *	most the group's hold time and then fails with -ENODEV.
+ * @req_len: bytes at @req, 1..%HSMG_MAX_MSG_SIZE (in; -EINVAL / -E2BIG).
+ * @req: user pointer to the request message (in).
+ * @resp_len: capacity of @resp (in, at most %HSMG_MAX_MSG_SIZE else
+ *	-E2BIG); length of the response (out).  -ENOSPC with the needed length
+ *	when the response does not fit.
+ * @member: queue id of the member that answered (out).
+ * @resp: user pointer to the response buffer (in).
+ * @attempts: how many members the request was sent to (out; 1 without
+ *	failover).
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ */
+struct hsmg_submit {
+	__u32 argsz;
+	__u32 flags;
+	__u32 group_id;
+	__u32 session_id;
+	__u32 op_class;
+	__u32 weight;
+	__u32 timeout_ms;
+	__u32 req_len;
+	__u64 req;
+	__u32 resp_len;
+	__u32 member;
+	__u64 resp;
+	__u32 attempts;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+#define HSMG_SUBMIT_SIZE_V1 80
+
+#define HSMG_IOC_GET_INFO _IOWR(HSMG_IOC_MAGIC, 0x00, struct hsmg_info)
+#define HSMG_IOC_LIST_GROUPS _IOWR(HSMG_IOC_MAGIC, 0x01, struct hsmg_group_list)
+#define HSMG_IOC_LIST_MEMBERS \
+	_IOWR(HSMG_IOC_MAGIC, 0x02, struct hsmg_member_list)
+#define HSMG_IOC_SESSION_OPEN \
+	_IOWR(HSMG_IOC_MAGIC, 0x03, struct hsmg_session_open)
+#define HSMG_IOC_SESSION_CLOSE \
+	_IOW(HSMG_IOC_MAGIC, 0x04, struct hsmg_session_close)
+#define HSMG_IOC_LOGIN _IOWR(HSMG_IOC_MAGIC, 0x05, struct hsmg_login)
+#define HSMG_IOC_LOGOUT _IOW(HSMG_IOC_MAGIC, 0x06, struct hsmg_logout)
+#define HSMG_IOC_SUBMIT _IOWR(HSMG_IOC_MAGIC, 0x07, struct hsmg_submit)
+
+/* ------------------------------------------------------------------------
+ * Backend calls on /dev/hsmgroup-backend (CAP_SYS_ADMIN to open).  One open
+ * file attaches one queue.  Closing the file detaches it: its unfinished
+ * requests go to other members.
+ */
+
+/** HSMG_ATTACH_STANDBY - the queue joins as a standby member. */
+#define HSMG_ATTACH_STANDBY (1U << 0)
+#define HSMG_ATTACH_ALL_FLAGS (HSMG_ATTACH_STANDBY)
+
+/**
+ * struct hsmg_be_attach - attach a queue (%HSMG_IOC_BE_ATTACH).
+ * @argsz: size of this struct (in).
+ * @flags: HSMG_ATTACH_* (in).
+ * @adapter: adapter number 0-255 (in; -EINVAL above).
+ * @domain: domain number 0-255 (in; -EINVAL above).
+ * @capabilities: bit (1 << class) for each enum hsmg_op_class the queue
+ *	serves (in); must include HSMG_OP_NULL; unknown bits -EINVAL.
+ * @max_inflight: requests the card accepts at once, 1..%HSMG_MAX_INFLIGHT.
+ * @speed: relative speed, 1..10000, 100 = nominal (in).
+ * @max_sessions: session quota, 0 = unlimited (in).
+ * @queue_id: id of the attached queue (out).
+ * @group_id: group it belongs to (out).
+ * @state: enum hsmg_queue_state it starts in (out): recovering, going
+ *	online by itself once the group's live sessions are logged in, or
+ *	mismatch when the APQN is a known member of a group whose master key
+ *	differs from @mkvp (the reason is logged).  -EEXIST when the APQN is
+ *	attached already, -EBUSY when this file has attached a queue.
+ * @mkvp: master key verification pattern (in); all zero (no master key)
+ *	gives -EINVAL.
+ * @reserved: must be 0.
+ */
+struct hsmg_be_attach {
+	__u32 argsz;
+	__u32 flags;
+	__u32 adapter;
+	__u32 domain;
+	__u64 capabilities;
+	__u32 max_inflight;
+	__u32 speed;
+	__u32 max_sessions;
+	__u32 queue_id;
+	__u32 group_id;
+	__u32 state;
+	__u8 mkvp[HSMG_MKVP_LEN];
+	__u64 reserved[4];
+};
+#define HSMG_BE_ATTACH_SIZE_V1 112
+
+/**
+ * enum hsmg_be_req_type - what the kernel asks the card to do.
+ * @HSMG_BE_REQ_CRYPTO: a client's message (struct hsmg_msg_hdr, in
+ *	hsmgroup_msg.h); the card answers with a response message.
+ * @HSMG_BE_REQ_LOGIN: log coprocessor session @session in; the payload is
+ *	&struct hsmg_be_login; the card answers with %HSMG_PIN_BLOB_LEN bytes.
+ * @HSMG_BE_REQ_LOGOUT: log coprocessor session @session out; no payload,
+ *	empty answer.
+ * @HSMG_BE_REQ_PING: health probe; no payload, empty answer.
+ */
+enum hsmg_be_req_type {
+	HSMG_BE_REQ_CRYPTO = 0,
+	HSMG_BE_REQ_LOGIN = 1,
+	HSMG_BE_REQ_LOGOUT = 2,
+	HSMG_BE_REQ_PING = 3,
+};
+
+/**
+ * struct hsmg_be_req - header of one fetched request, followed by @len bytes
+ * of payload, padded with zeros to a multiple of 8.
+ * @tag: identifies this attempt; echo it in the completion.
+ * @type: enum hsmg_be_req_type.
+ * @op_class: enum hsmg_op_class.
+ * @session: coprocessor session id, 0 for none.  Unique for the life of
+ *	the module; the same on every member.
+ * @session_flags: HSMG_SESSION_* of that session (strict/VHSM binding).
+ * @len: payload length.
+ */
+struct hsmg_be_req {
+	__u64 tag;
+	__u32 type;
+	__u32 op_class;
+	__u64 session;
+	__u32 session_flags;
+	__u32 len;
+};
+#define HSMG_BE_REQ_SIZE 32
+
+/**
+ * struct hsmg_be_login - payload of %HSMG_BE_REQ_LOGIN: @pin_len bytes of
+ * PIN, then @cardpin_len bytes of card-PIN.
+ * @flags: HSMG_LOGIN_* of the login.
+ * @pin_len: PIN length.
+ * @cardpin_len: card-PIN length (0 unless VHSM).
+ * @reserved: 0.
+ */
+struct hsmg_be_login {
+	__u32 flags;
+	__u32 pin_len;
+	__u32 cardpin_len;
+	__u32 reserved;
+};
+
+/** HSMG_FETCH_NONBLOCK - return -EAGAIN instead of waiting for work. */
+#define HSMG_FETCH_NONBLOCK (1U << 0)
+#define HSMG_FETCH_ALL_FLAGS (HSMG_FETCH_NONBLOCK)
+
+/**
+ * struct hsmg_be_fetch - take requests for this queue (%HSMG_IOC_BE_FETCH).
+ * @argsz: size of this struct (in).
+ * @flags: HSMG_FETCH_* (in).  Without NONBLOCK (and without O_NONBLOCK on
+ *	the file) the call sleeps until work arrives; a signal gives -EINTR.
+ *	poll() reports POLLIN when work is waiting.
+ * @max_reqs: most requests to take, 1..%HSMG_MAX_BATCH (in).
+ * @nreqs: requests written (out).
+ * @buf_len: capacity of @buf (in), at most 2 * %HSMG_MAX_MSG_SIZE.
+ *	Requests are packed as &struct hsmg_be_req + padded payload.  If the
+ *	first waiting request does not fit, -ENOSPC and it stays queued.
+ * @used: bytes of @buf written (out).
+ * @buf: user pointer (in).
+ * @reserved: must be 0.
+ */
+struct hsmg_be_fetch {
+	__u32 argsz;
+	__u32 flags;
+	__u32 max_reqs;
+	__u32 nreqs;
+	__u32 buf_len;
+	__u32 used;
+	__u64 buf;
+	__u64 reserved[2];
+};
+#define HSMG_BE_FETCH_SIZE_V1 48
+
+/**
+ * enum hsmg_be_status - how an attempt ended, seen from the transport.
+ * @HSMG_BE_OK: the card answered (the answer may still report a
+ *	cryptographic error inside the message; the kernel does not look).
+ * @HSMG_BE_RETRY: transient failure; re-send to another member.  Counts
+ *	against the queue's health.
+ * @HSMG_BE_FAILED: the card is broken; the queue becomes suspect and the
+ *	request is re-sent elsewhere.
+ * @HSMG_BE_QUOTA: (login) the card's session quota is full.
+ * @HSMG_BE_BADREQ: the card rejects the request as malformed; final, the
+ *	client gets -EPROTO.
+ */
+enum hsmg_be_status {
+	HSMG_BE_OK = 0,
+	HSMG_BE_RETRY = 1,
+	HSMG_BE_FAILED = 2,
+	HSMG_BE_QUOTA = 3,
+	HSMG_BE_BADREQ = 4,
+};
+
+/**
+ * struct hsmg_be_completion - one element of %HSMG_IOC_BE_COMPLETE.
+ * @tag: tag of the fetched request.
+ * @status: enum hsmg_be_status.
+ * @len: bytes at @data, at most %HSMG_MAX_MSG_SIZE (only for HSMG_BE_OK).
+ * @data: user pointer to the answer.
+ */
+struct hsmg_be_completion {
+	__u64 tag;
+	__u32 status;
+	__u32 len;
+	__u64 data;
+};
+#define HSMG_BE_COMPLETION_SIZE 24
+
+/**
+ * struct hsmg_be_complete - answer requests (%HSMG_IOC_BE_COMPLETE).
+ * @argsz: size of this struct (in).
+ * @flags: must be 0.
+ * @count: elements at @entries, 1..%HSMG_MAX_BATCH (in).
+ * @stale: completions whose tag was unknown (out): the attempt had been
+ *	re-sent elsewhere, timed out or was cancelled; they are dropped, so a
+ *	client never gets two answers.
+ * @entries: user pointer to an array of &struct hsmg_be_completion (in).
+ *	Entries are applied in order; an invalid entry (-EINVAL, -E2BIG,
+ *	-EFAULT) stops the call and the entries before it stay applied.
+ * @done: entries applied (out).
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ */
+struct hsmg_be_complete {
+	__u32 argsz;
+	__u32 flags;
+	__u32 count;
+	__u32 stale;
+	__u64 entries;
+	__u32 done;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+#define HSMG_BE_COMPLETE_SIZE_V1 48
+
+#define HSMG_IOC_BE_ATTACH _IOWR(HSMG_IOC_MAGIC, 0x40, struct hsmg_be_attach)
+#define HSMG_IOC_BE_FETCH _IOWR(HSMG_IOC_MAGIC, 0x41, struct hsmg_be_fetch)
+#define HSMG_IOC_BE_COMPLETE \
+	_IOWR(HSMG_IOC_MAGIC, 0x42, struct hsmg_be_complete)
+/* Detach the queue of this file; its unfinished work goes elsewhere. */
+#define HSMG_IOC_BE_DETACH _IO(HSMG_IOC_MAGIC, 0x43)
+
+#endif /* _UAPI_LINUX_HSMGROUP_H */
