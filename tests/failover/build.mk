@@ -1,7 +1,7 @@
 # tests/failover: hsmg-load (checked load client) and hsmg-members (member
 # lister / rejoin waiter) used by tests/failover/run and tests/sessions/run.
 HSMG_TEST_DEV_O := $(B)/tests/failover/dev.o
-LOAD_MSG_OBJS := $(or $(HSMG_MSG_OBJS),$(B)/common/hsmg_msg.o)
+LOAD_MSG_OBJS := $(or $(COMMON_OBJS),$(B)/common/hsmg_msg.o)
 
 TEST_BINS += $(B)/tests/hsmg-members
 $(B)/tests/hsmg-members: $(B)/tests/failover/members.o $(HSMG_TEST_DEV_O)

@@ -24,10 +24,10 @@ int hsmg_dev_list_groups(int fd, struct hsmg_group_info **groups, unsigned int *
 	/* A capacity of 0 queries the count (0 or -ENOSPC); then fetch, retry if it grew. */
 	for (int tries = 0; tries < 8; tries++) {
 		struct hsmg_group_list gl = {
-			.argsz = sizeof(gl),
-			.count = cap,
-			.elem_size = sizeof(*buf),
-			.groups = (uintptr_t)buf,
+		    .argsz = sizeof(gl),
+		    .count = cap,
+		    .elem_size = sizeof(*buf),
+		    .groups = (uintptr_t)buf,
 		};
 		int ret = ioctl(fd, HSMG_IOC_LIST_GROUPS, &gl) ? -errno : 0;
 
@@ -75,11 +75,11 @@ int hsmg_dev_list_members(int fd, uint32_t group_id, struct hsmg_member_info **m
 
 	for (int tries = 0; tries < 8; tries++) {
 		struct hsmg_member_list ml = {
-			.argsz = sizeof(ml),
-			.group_id = group_id,
-			.count = cap,
-			.elem_size = sizeof(*buf),
-			.members = (uintptr_t)buf,
+		    .argsz = sizeof(ml),
+		    .group_id = group_id,
+		    .count = cap,
+		    .elem_size = sizeof(*buf),
+		    .members = (uintptr_t)buf,
 		};
 		int ret = ioctl(fd, HSMG_IOC_LIST_MEMBERS, &ml) ? -errno : 0;
 
@@ -105,9 +105,9 @@ int hsmg_dev_list_members(int fd, uint32_t group_id, struct hsmg_member_info **m
 int hsmg_dev_session_open(int fd, uint32_t group_id, uint32_t flags, uint32_t *session_id)
 {
 	struct hsmg_session_open so = {
-		.argsz = sizeof(so),
-		.flags = flags,
-		.group_id = group_id,
+	    .argsz = sizeof(so),
+	    .flags = flags,
+	    .group_id = group_id,
 	};
 
 	if (ioctl(fd, HSMG_IOC_SESSION_OPEN, &so))
@@ -119,8 +119,8 @@ int hsmg_dev_session_open(int fd, uint32_t group_id, uint32_t flags, uint32_t *s
 int hsmg_dev_session_close(int fd, uint32_t session_id)
 {
 	struct hsmg_session_close sc = {
-		.argsz = sizeof(sc),
-		.session_id = session_id,
+	    .argsz = sizeof(sc),
+	    .session_id = session_id,
 	};
 
 	return ioctl(fd, HSMG_IOC_SESSION_CLOSE, &sc) ? -errno : 0;
@@ -129,10 +129,10 @@ int hsmg_dev_session_close(int fd, uint32_t session_id)
 int hsmg_dev_login(int fd, uint32_t session_id, const char *pin, uint32_t *members)
 {
 	struct hsmg_login li = {
-		.argsz = sizeof(li),
-		.session_id = session_id,
-		.pin_len = strlen(pin),
-		.pin = (uintptr_t)pin,
+	    .argsz = sizeof(li),
+	    .session_id = session_id,
+	    .pin_len = strlen(pin),
+	    .pin = (uintptr_t)pin,
 	};
 	int ret = ioctl(fd, HSMG_IOC_LOGIN, &li) ? -errno : 0;
 
@@ -145,8 +145,8 @@ int hsmg_dev_login(int fd, uint32_t session_id, const char *pin, uint32_t *membe
 int hsmg_dev_logout(int fd, uint32_t session_id)
 {
 	struct hsmg_logout lo = {
-		.argsz = sizeof(lo),
-		.session_id = session_id,
+	    .argsz = sizeof(lo),
+	    .session_id = session_id,
 	};
 
 	return ioctl(fd, HSMG_IOC_LOGOUT, &lo) ? -errno : 0;
@@ -157,14 +157,14 @@ int hsmg_dev_submit(int fd, uint32_t group_id, uint32_t session_id, uint32_t op_
 		    struct hsmg_dev_result *res)
 {
 	struct hsmg_submit s = {
-		.argsz = sizeof(s),
-		.group_id = group_id,
-		.session_id = session_id,
-		.op_class = op_class,
-		.req_len = req_len,
-		.req = (uintptr_t)req,
-		.resp_len = resp_cap,
-		.resp = (uintptr_t)resp,
+	    .argsz = sizeof(s),
+	    .group_id = group_id,
+	    .session_id = session_id,
+	    .op_class = op_class,
+	    .req_len = req_len,
+	    .req = (uintptr_t)req,
+	    .resp_len = resp_cap,
+	    .resp = (uintptr_t)resp,
 	};
 
 	if (ioctl(fd, HSMG_IOC_SUBMIT, &s))
@@ -178,10 +178,10 @@ int hsmg_dev_submit(int fd, uint32_t group_id, uint32_t session_id, uint32_t op_
 const char *hsmg_dev_state_name(uint32_t state)
 {
 	static const char *const names[] = {
-		[HSMG_QS_ONLINE] = "online",	     [HSMG_QS_SUSPECT] = "suspect",
-		[HSMG_QS_OFFLINE] = "offline",	     [HSMG_QS_RECOVERING] = "recovering",
-		[HSMG_QS_DRAINING] = "draining",     [HSMG_QS_STANDBY] = "standby",
-		[HSMG_QS_DISABLED] = "disabled",     [HSMG_QS_MISMATCH] = "mismatch",
+	    [HSMG_QS_ONLINE] = "online",     [HSMG_QS_SUSPECT] = "suspect",
+	    [HSMG_QS_OFFLINE] = "offline",   [HSMG_QS_RECOVERING] = "recovering",
+	    [HSMG_QS_DRAINING] = "draining", [HSMG_QS_STANDBY] = "standby",
+	    [HSMG_QS_DISABLED] = "disabled", [HSMG_QS_MISMATCH] = "mismatch",
 	};
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";

@@ -77,15 +77,15 @@ static void print_members(struct hsmg_member_info *m, unsigned int n, bool json)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "group", required_argument, NULL, 'g' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "wait-served", required_argument, NULL, 'w' },
-		{ "old-queue", required_argument, NULL, 'o' },
-		{ "since-ns", required_argument, NULL, 's' },
-		{ "timeout-ms", required_argument, NULL, 't' },
-		{ "interval-ms", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"group", required_argument, NULL, 'g'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"wait-served", required_argument, NULL, 'w'},
+	    {"old-queue", required_argument, NULL, 'o'},
+	    {"since-ns", required_argument, NULL, 's'},
+	    {"timeout-ms", required_argument, NULL, 't'},
+	    {"interval-ms", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	uint32_t group = 0, old_queue = 0;
 	unsigned int adapter = 0, domain = 0, timeout_ms = 30000, interval_ms = 10;
