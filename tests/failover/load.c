@@ -269,7 +269,8 @@ static bool verify_ecdsa(EVP_PKEY *pub, const uint8_t dig[32], const uint8_t *si
 	return ok;
 }
 
-static bool worker_done(struct worker *w)
+/* Reserve @n ops of the client's budget (--ops) or check the deadline. */
+static bool worker_take(struct worker *w, unsigned int n)
 {
 	struct client *c = w->c;
 
@@ -277,12 +278,12 @@ static bool worker_done(struct worker *w)
 		uint_fast64_t left = atomic_load(&c->ops_left);
 
 		do {
-			if (left == 0)
-				return true;
-		} while (!atomic_compare_exchange_weak(&c->ops_left, &left, left - 1));
-		return false;
+			if (left < n)
+				return false;
+		} while (!atomic_compare_exchange_weak(&c->ops_left, &left, left - n));
+		return true;
 	}
-	return mono_us() >= c->deadline_us;
+	return mono_us() < c->deadline_us;
 }
 
 static void one_sign(struct worker *w)
@@ -345,9 +346,10 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!worker_done(w)) {
+	/* A signature is one op, a GCM round trip two (encrypt, decrypt). */
+	while (worker_take(w, 1)) {
 		one_sign(w);
-		if (worker_done(w))
+		if (!worker_take(w, 2))
 			break;
 		one_gcm(w);
 	}
@@ -475,7 +477,7 @@ static void usage(void)
 		" (1)\n"
 		"  --threads T   threads per client (1)\n"
 		"  --duration S  run S seconds\n"
-		"  --ops N       logical operations per client (sign, encrypt, decrypt)\n"
+		"  --ops N       at most N card operations per client (sign, encrypt, decrypt)\n"
 		"  --group G     group id (default: the first group)\n"
 		"  --login       open a session per client and log it in with a test PIN\n");
 	exit(2);
