@@ -600,6 +600,8 @@ int main(int argc, char **argv)
 		waitpid(pids[i], &status, 0);
 	}
 	elapsed_us = mono_us() - t0;
+	free(pids);
+	free(fds);
 
 	qsort(total.members, total.nmembers, sizeof(total.members[0]), cmp_member);
 	printf("load: clients=%u threads=%u%s elapsed_ms=%" PRIu64 "\n", opt.clients, opt.threads,
