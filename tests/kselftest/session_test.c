@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * HSMG_IOC_SESSION_OPEN, _SESSION_CLOSE, _LOGIN, _LOGOUT: handles per open
+ * file, login on every member with one pin-blob, VHSM card-PIN rules,
+ * quotas, logout on close of the session and of the file.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "fixture.h"
+
+#define PIN "12345678"
+#define CARDPIN "cardpin-0123"
+
+FIXTURE(session)
+{
+	int cfd;
+	struct tgroup g;
+};
+
+FIXTURE_SETUP(session)
+{
+	HSMG_REQUIRE_DEVICES();
+	self->cfd = hsmg_open_client();
+	ASSERT_LE(0, self->cfd);
+	ASSERT_OK(tgroup_create(&self->g, 2, 0));
+}
+
+FIXTURE_TEARDOWN(session)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	tgroup_destroy(&self->g);
+}
+
+static void fill_open(struct hsmg_session_open *o, uint32_t group, uint32_t flags)
+{
+	memset(o, 0, sizeof(*o));
+	o->argsz = sizeof(*o);
+	o->flags = flags;
+	o->group_id = group;
+}
+
+static void fill_login(struct hsmg_login *l, uint32_t sid, const char *pin,
+		       const char *cardpin)
+{
+	memset(l, 0, sizeof(*l));
+	l->argsz = sizeof(*l);
+	l->session_id = sid;
+	l->pin_len = pin ? strlen(pin) : 0;
+	l->pin = (uintptr_t)pin;
+	l->cardpin_len = cardpin ? strlen(cardpin) : 0;
+	l->cardpin = (uintptr_t)cardpin;
+}
+
+/* The coprocessor session id the members saw at the last login. */
+static uint64_t cop_session(struct tq *q)
+{
+	return tq_session_of_last_login(q);
+}
+
+/* ---- SESSION_OPEN ---- */
+
+TEST_F(session, open_good)
+{
+	struct hsmg_session_open o;
+	uint32_t ids[8];
+	int i, j;
+
+	for (i = 0; i < 8; i++) {
+		fill_open(&o, self->g.group_id, i & 1 ? HSMG_SESSION_RW : 0);
+		o.session_id = 0xdeadbeef; /* output only */
+		ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+		EXPECT_NE(0, o.session_id);
+		ids[i] = o.session_id;
+		for (j = 0; j < i; j++)
+			EXPECT_NE(ids[j], ids[i]);
+	}
+	for (i = 0; i < 8; i++)
+		ASSERT_OK(hsmg_session_close(self->cfd, ids[i]));
+}
+
+TEST_F(session, open_all_flags)
+{
+	uint32_t f, sid;
+
+	for (f = 0; f <= HSMG_SESSION_ALL_FLAGS; f++) {
+		ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, f, &sid));
+		ASSERT_OK(hsmg_session_close(self->cfd, sid));
+	}
+}
+
+TEST_F(session, open_bad_flags)
+{
+	struct hsmg_session_open o;
+	unsigned int bit;
+
+	for (bit = 3; bit < 32; bit++) {
+		fill_open(&o, self->g.group_id, 1U << bit);
+		ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+	}
+}
+
+TEST_F(session, open_reserved)
+{
+	struct hsmg_session_open o;
+
+	fill_open(&o, self->g.group_id, 0);
+	o.reserved[0] = 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+	fill_open(&o, self->g.group_id, 0);
+	o.reserved[1] = 1ULL << 63;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+}
+
+TEST_F(session, open_unknown_group)
+{
+	struct hsmg_session_open o;
+
+	fill_open(&o, 0, 0);
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+	fill_open(&o, 0xfffffffe, HSMG_SESSION_RW);
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+}
+
+TEST_F(session, open_argsz)
+{
+	struct {
+		struct hsmg_session_open o;
+		uint8_t tail[24];
+	} big;
+
+	memset(&big, 0, sizeof(big));
+	fill_open(&big.o, self->g.group_id, 0);
+	big.o.argsz = HSMG_SESSION_OPEN_SIZE_V1 - 8;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &big);
+	big.o.argsz = sizeof(big);
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_SESSION_OPEN, &big);
+	EXPECT_NE(0, big.o.session_id);
+	big.tail[23] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_SESSION_OPEN, &big);
+}
+
+TEST_F(session, open_check_order)
+{
+	struct {
+		struct hsmg_session_open o;
+		uint8_t tail[8];
+	} big;
+	struct hsmg_session_open o;
+
+	memset(&big, 0, sizeof(big));
+	fill_open(&big.o, 0, 1U << 31);
+	big.o.argsz = sizeof(big);
+	big.o.reserved[0] = 1;
+	big.tail[0] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_SESSION_OPEN, &big);
+	fill_open(&o, 0, 1U << 31);
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+	fill_open(&o, 0, 0);
+	o.reserved[1] = 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+}
+
+TEST_F(session, open_efault)
+{
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_SESSION_OPEN, NULL);
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_SESSION_OPEN, (void *)-4096L);
+}
+
+/* A client holds at most HSMG_MAX_SESSIONS; closing one makes room. */
+TEST_F_TIMEOUT(session, open_emfile, 300)
+{
+	struct hsmg_session_open o;
+	uint32_t i, last = 0;
+
+	for (i = 0; i < HSMG_MAX_SESSIONS; i++) {
+		fill_open(&o, self->g.group_id, 0);
+		ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+		last = o.session_id;
+	}
+	fill_open(&o, self->g.group_id, 0);
+	ASSERT_IOCTL_ERR(EMFILE, self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+	/* Another client is not affected. */
+	{
+		int fd2 = hsmg_open_client();
+		uint32_t sid;
+
+		ASSERT_LE(0, fd2);
+		ASSERT_OK(hsmg_session_open(fd2, self->g.group_id, 0, &sid));
+		close(fd2);
+	}
+	ASSERT_OK(hsmg_session_close(self->cfd, last));
+	fill_open(&o, self->g.group_id, 0);
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_SESSION_OPEN, &o);
+}
+
+/* ---- SESSION_CLOSE ---- */
+
+TEST_F(session, close_good_and_twice)
+{
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_session_close(self->cfd, sid));
+	ASSERT_ERR(ENOENT, hsmg_session_close(self->cfd, sid));
+	ASSERT_ERR(ENOENT, hsmg_session_close(self->cfd, 0));
+	ASSERT_ERR(ENOENT, hsmg_session_close(self->cfd, 0xffffffff));
+}
+
+TEST_F(session, close_bad_args)
+{
+	struct {
+		struct hsmg_session_close c;
+		uint8_t tail[8];
+	} big;
+	struct hsmg_session_close c;
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	c = (struct hsmg_session_close){ .argsz = sizeof(c), .flags = 1, .session_id = sid };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
+	c = (struct hsmg_session_close){ .argsz = sizeof(c), .session_id = sid, .reserved = 1 };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
+	c = (struct hsmg_session_close){ .argsz = 12, .session_id = sid };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_SESSION_CLOSE, NULL);
+	memset(&big, 0, sizeof(big));
+	big.c = (struct hsmg_session_close){ .argsz = sizeof(big), .flags = 1, .session_id = sid };
+	big.tail[7] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_SESSION_CLOSE, &big);
+	/* flags/reserved before the unknown id */
+	c = (struct hsmg_session_close){ .argsz = sizeof(c), .flags = 4, .session_id = 0 };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
+	c = (struct hsmg_session_close){ .argsz = sizeof(c), .session_id = 0, .reserved = 9 };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
+	/* zero tail accepted; the session is still there until now */
+	big.tail[7] = 0;
+	big.c.flags = 0;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_SESSION_CLOSE, &big);
+}
+
+/* Session ids are per open file: another client's ids do not exist here. */
+TEST_F(session, other_client_session)
+{
+	int fd2 = hsmg_open_client();
+	struct hsmg_login l;
+	uint32_t sid2;
+
+	ASSERT_LE(0, fd2);
+	ASSERT_OK(hsmg_session_open(fd2, self->g.group_id, 0, &sid2));
+	/* self->cfd holds no session at all */
+	ASSERT_ERR(ENOENT, hsmg_session_close(self->cfd, sid2));
+	ASSERT_ERR(ENOENT, hsmg_login(self->cfd, sid2, PIN, NULL, &l));
+	ASSERT_ERR(ENOENT, hsmg_logout(self->cfd, sid2));
+	/* still alive on its own file */
+	ASSERT_OK(hsmg_login(fd2, sid2, PIN, NULL, &l));
+	ASSERT_ERR(ENOENT, hsmg_logout(self->cfd, sid2));
+	ASSERT_OK(hsmg_logout(fd2, sid2));
+	ASSERT_OK(hsmg_session_close(fd2, sid2));
+	close(fd2);
+}
+
+/* ---- LOGIN ---- */
+
+TEST_F(session, login_good)
+{
+	uint8_t blob[HSMG_PIN_BLOB_LEN];
+	struct hsmg_member_info mi;
+	struct hsmg_login l;
+	struct tq_event ev[2];
+	uint32_t sid, k;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id,
+				    HSMG_SESSION_RW | HSMG_SESSION_STRICT, &sid));
+	fill_login(&l, sid, PIN, NULL);
+	l.members = 99; /* output only */
+	memset(l.pin_blob, 0x11, sizeof(l.pin_blob));
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(2, l.members);
+	tq_pin_blob(0xA5, PIN, strlen(PIN), blob);
+	EXPECT_EQ(0, memcmp(blob, l.pin_blob, sizeof(blob)));
+
+	/* Every member saw one LOGIN with the same coprocessor session. */
+	for (k = 0; k < 2; k++) {
+		const struct hsmg_be_login *bl = (const void *)ev[k].data;
+
+		ASSERT_OK(tq_find_event(self->g.q[k], HSMG_BE_REQ_LOGIN, 0, &ev[k]));
+		EXPECT_NE(0, ev[k].session);
+		EXPECT_EQ(HSMG_SESSION_RW | HSMG_SESSION_STRICT, ev[k].session_flags);
+		EXPECT_EQ(sizeof(*bl) + strlen(PIN), ev[k].len);
+		EXPECT_EQ(0, bl->flags);
+		EXPECT_EQ(strlen(PIN), bl->pin_len);
+		EXPECT_EQ(0, bl->cardpin_len);
+		EXPECT_EQ(0, bl->reserved);
+		EXPECT_EQ(0, memcmp(ev[k].data + sizeof(*bl), PIN, strlen(PIN)));
+		EXPECT_EQ(1, tq_count(self->g.q[k], HSMG_BE_REQ_LOGIN));
+		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
+					  self->g.q[k]->queue_id, &mi));
+		EXPECT_EQ(1, mi.sessions);
+	}
+	EXPECT_EQ(ev[0].session, ev[1].session);
+
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 1, 5000));
+		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, ev[0].session));
+		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
+					  self->g.q[k]->queue_id, &mi));
+		EXPECT_EQ(0, mi.sessions);
+	}
+}
+
+/* Coprocessor session ids differ between sessions (unique for the module). */
+TEST_F(session, cop_session_unique)
+{
+	uint32_t s1, s2;
+	uint64_t c1, c2;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &s1));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &s2));
+	ASSERT_OK(hsmg_login(self->cfd, s1, PIN, NULL, NULL));
+	c1 = cop_session(self->g.q[0]);
+	ASSERT_OK(hsmg_login(self->cfd, s2, PIN, NULL, NULL));
+	c2 = cop_session(self->g.q[0]);
+	EXPECT_NE(0, c1);
+	EXPECT_NE(c1, c2);
+	/* logout and login again: fine */
+	ASSERT_OK(hsmg_logout(self->cfd, s1));
+	ASSERT_OK(hsmg_login(self->cfd, s1, PIN, NULL, NULL));
+}
+
+TEST_F(session, login_so)
+{
+	struct hsmg_login l;
+	struct tq_event ev;
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_RW, &sid));
+	fill_login(&l, sid, "so-pin-1", NULL);
+	l.flags = HSMG_LOGIN_SO;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(2, l.members);
+	ASSERT_OK(tq_find_event(self->g.q[1], HSMG_BE_REQ_LOGIN, 0, &ev));
+	EXPECT_EQ(HSMG_LOGIN_SO, ((struct hsmg_be_login *)ev.data)->flags);
+}
+
+TEST_F(session, login_twice_ebusy)
+{
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	ASSERT_ERR(EBUSY, hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	ASSERT_ERR(EBUSY, hsmg_login(self->cfd, sid, "otherpin", NULL, NULL));
+	EXPECT_EQ(1, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+}
+
+TEST_F(session, login_pin_len)
+{
+	char pin[HSMG_MAX_PIN_LEN + 2];
+	struct hsmg_login l;
+	uint32_t sid;
+
+	memset(pin, 'p', sizeof(pin));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	fill_login(&l, sid, PIN, NULL);
+	l.pin_len = 0;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid, PIN, NULL);
+	l.pin = (uintptr_t)pin;
+	l.pin_len = HSMG_MAX_PIN_LEN + 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.pin_len = 0xffffffff;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+	/* The longest PIN and a 1-byte PIN are fine. */
+	l.pin_len = HSMG_MAX_PIN_LEN;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	fill_login(&l, sid, "1", NULL);
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+}
+
+TEST_F(session, login_efault)
+{
+	uint8_t *pg = hsmg_guard_page();
+	long psz = sysconf(_SC_PAGESIZE);
+	struct hsmg_login l;
+	uint32_t sid, vsid;
+
+	ASSERT_NE(NULL, pg);
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_VHSM, &vsid));
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, NULL);
+	fill_login(&l, sid, PIN, NULL);
+	l.pin = 0;
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, &l);
+	/* PIN running into the PROT_NONE page */
+	memcpy(pg + psz - 4, "1234", 4);
+	l.pin = (uintptr_t)(pg + psz - 4);
+	l.pin_len = 8;
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.pin_len = 4;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	/* card-PIN */
+	fill_login(&l, vsid, PIN, CARDPIN);
+	l.cardpin = 0;
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.cardpin = (uintptr_t)(pg + psz - 4);
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, &l);
+	/* a failed login leaves the session logged out */
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, vsid));
+	hsmg_guard_page_free(pg);
+}
+
+TEST_F(session, login_bad_args)
+{
+	struct {
+		struct hsmg_login l;
+		uint8_t tail[16];
+	} big;
+	struct hsmg_login l;
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	fill_login(&l, sid, PIN, NULL);
+	l.flags = 2;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid, PIN, NULL);
+	l.reserved0 = 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid, PIN, NULL);
+	l.reserved[1] = 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid, PIN, NULL);
+	l.argsz = HSMG_LOGIN_SIZE_V1 - 16;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, 0, PIN, NULL);
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid + 1000, PIN, NULL);
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_LOGIN, &l);
+	memset(&big, 0, sizeof(big));
+	fill_login(&big.l, sid, PIN, NULL);
+	big.l.argsz = sizeof(big);
+	big.tail[3] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &big);
+	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+	big.tail[3] = 0;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &big);
+	EXPECT_EQ(2, big.l.members);
+}
+
+/* size, flags, reserved, ids, buffers. */
+TEST_F(session, login_check_order)
+{
+	struct {
+		struct hsmg_login l;
+		uint8_t tail[8];
+	} big;
+	struct hsmg_login l;
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	memset(&big, 0, sizeof(big));
+	fill_login(&big.l, 0, NULL, NULL);
+	big.l.argsz = sizeof(big);
+	big.l.flags = 0x100;
+	big.tail[0] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &big);
+	/* reserved before the unknown session */
+	fill_login(&l, 0, PIN, NULL);
+	l.reserved0 = 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	/* the unknown session before the PIN buffer checks */
+	fill_login(&l, 0, NULL, NULL);
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, 0, PIN, NULL);
+	l.pin_len = HSMG_MAX_PIN_LEN + 1;
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, 0, PIN, NULL);
+	l.pin = 8;
+	ASSERT_IOCTL_ERR(ENOENT, self->cfd, HSMG_IOC_LOGIN, &l);
+	/* pin_len over the limit before reading the PIN */
+	fill_login(&l, sid, NULL, NULL);
+	l.pin = 8;
+	l.pin_len = HSMG_MAX_PIN_LEN + 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &l);
+}
+
+/* ---- VHSM card-PIN rules ---- */
+
+TEST_F(session, vhsm_cardpin)
+{
+	char cp[32];
+	struct hsmg_login l;
+	struct tq_event ev;
+	uint32_t sid, plain;
+	const struct hsmg_be_login *bl = (const void *)ev.data;
+
+	memset(cp, 'c', sizeof(cp));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id,
+				    HSMG_SESSION_VHSM | HSMG_SESSION_RW, &sid));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_RW, &plain));
+
+	/* required for VHSM, 8..16 bytes */
+	fill_login(&l, sid, PIN, NULL);
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	fill_login(&l, sid, PIN, NULL);
+	l.cardpin = (uintptr_t)cp;
+	l.cardpin_len = 7;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.cardpin_len = 17;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	/* must be 0 otherwise */
+	fill_login(&l, plain, PIN, CARDPIN);
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+
+	/* 8 and 16 are fine; the card gets PIN then card-PIN */
+	fill_login(&l, sid, PIN, NULL);
+	l.cardpin = (uintptr_t)cp;
+	l.cardpin_len = 8;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(2, l.members);
+	ASSERT_OK(tq_find_event(self->g.q[0], HSMG_BE_REQ_LOGIN, 0, &ev));
+	EXPECT_EQ(HSMG_SESSION_VHSM | HSMG_SESSION_RW, ev.session_flags);
+	EXPECT_EQ(sizeof(*bl) + strlen(PIN) + 8, ev.len);
+	EXPECT_EQ(strlen(PIN), bl->pin_len);
+	EXPECT_EQ(8, bl->cardpin_len);
+	EXPECT_EQ(0, memcmp(ev.data + sizeof(*bl), PIN, strlen(PIN)));
+	EXPECT_EQ(0, memcmp(ev.data + sizeof(*bl) + strlen(PIN), cp, 8));
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+
+	l.cardpin_len = 16;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	/* the plain session logs in without a card-PIN */
+	ASSERT_OK(hsmg_login(self->cfd, plain, PIN, NULL, NULL));
+}
+
+/* ---- pin-blob agreement and quotas ---- */
+
+/* Members returning different pin-blobs: -EKEYREJECTED, nothing logged in. */
+TEST_F(session, login_blob_mismatch)
+{
+	struct hsmg_member_info mi;
+	uint64_t cop;
+	uint32_t sid, k;
+
+	tq_set_pin_seed(self->g.q[1], 0x5A);
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_ERR(EKEYREJECTED, hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	cop = cop_session(self->g.q[0]);
+	ASSERT_NE(0, cop);
+	/* nothing stays logged in: every member that accepted is logged out */
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 1, 5000));
+		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, cop));
+		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
+					  self->g.q[k]->queue_id, &mi));
+		EXPECT_EQ(0, mi.sessions);
+	}
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, sid));
+	/* agreeing again, the same session logs in */
+	tq_set_pin_seed(self->g.q[1], 0xA5);
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+}
+
+/* The attach-time session quota of a member: -EDQUOT. */
+TEST_F(session, quota_attach)
+{
+	struct tgroup g;
+	uint32_t s1, s2;
+
+	ASSERT_OK(tgroup_create(&g, 2, 1));
+	ASSERT_OK(hsmg_session_open(self->cfd, g.group_id, 0, &s1));
+	ASSERT_OK(hsmg_session_open(self->cfd, g.group_id, 0, &s2));
+	ASSERT_OK(hsmg_login(self->cfd, s1, PIN, NULL, NULL));
+	ASSERT_ERR(EDQUOT, hsmg_login(self->cfd, s2, PIN, NULL, NULL));
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, s2));
+	ASSERT_OK(hsmg_logout(self->cfd, s1));
+	ASSERT_OK(hsmg_login(self->cfd, s2, PIN, NULL, NULL));
+	tgroup_destroy(&g);
+}
+
+/* A card answering HSMG_BE_QUOTA: -EDQUOT, nothing stays logged in. */
+TEST_F(session, quota_card)
+{
+	uint32_t s1, s2;
+	uint64_t cop;
+
+	tq_set_card_quota(self->g.q[1], 1);
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &s1));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &s2));
+	ASSERT_OK(hsmg_login(self->cfd, s1, PIN, NULL, NULL));
+	ASSERT_ERR(EDQUOT, hsmg_login(self->cfd, s2, PIN, NULL, NULL));
+	cop = cop_session(self->g.q[0]);
+	/* if the other member logged s2 in, it was logged out again */
+	if (tq_saw(self->g.q[0], HSMG_BE_REQ_LOGIN, cop) &&
+	    tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN) == 2) {
+		ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_LOGOUT, 1, 5000));
+		EXPECT_TRUE(tq_saw(self->g.q[0], HSMG_BE_REQ_LOGOUT, cop));
+	}
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, s2));
+	ASSERT_OK(hsmg_logout(self->cfd, s1));
+	ASSERT_OK(hsmg_login(self->cfd, s2, PIN, NULL, NULL));
+}
+
+/* ---- LOGOUT ---- */
+
+TEST_F(session, logout_states)
+{
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, sid));
+	ASSERT_ERR(ENOENT, hsmg_logout(self->cfd, 0));
+	ASSERT_ERR(ENOENT, hsmg_logout(self->cfd, sid + 77));
+	ASSERT_OK(hsmg_session_close(self->cfd, sid));
+	ASSERT_ERR(ENOENT, hsmg_logout(self->cfd, sid));
+}
+
+TEST_F(session, logout_bad_args)
+{
+	struct {
+		struct hsmg_logout l;
+		uint8_t tail[8];
+	} big;
+	struct hsmg_logout l;
+	uint32_t sid;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	l = (struct hsmg_logout){ .argsz = sizeof(l), .flags = 1, .session_id = sid };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
+	l = (struct hsmg_logout){ .argsz = sizeof(l), .session_id = sid, .reserved = 1 };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
+	l = (struct hsmg_logout){ .argsz = 8, .session_id = sid };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGOUT, NULL);
+	/* order: flags before the unknown session */
+	l = (struct hsmg_logout){ .argsz = sizeof(l), .flags = 1, .session_id = 0 };
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
+	memset(&big, 0, sizeof(big));
+	big.l = (struct hsmg_logout){ .argsz = sizeof(big), .flags = 1, .session_id = 0 };
+	big.tail[1] = 1;
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGOUT, &big);
+	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGOUT));
+	big.l.flags = 0;
+	big.l.session_id = sid;
+	big.tail[1] = 0;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGOUT, &big);
+}
+
+/* Closing a logged-in session logs it out on every member. */
+TEST_F(session, close_logs_out)
+{
+	uint32_t sid, k;
+	uint64_t cop;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	cop = cop_session(self->g.q[0]);
+	ASSERT_OK(hsmg_session_close(self->cfd, sid));
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 1, 5000));
+		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, cop));
+	}
+}
+
+/* Closing the client file logs out each of its logged-in sessions. */
+TEST_F(session, file_close_logs_out)
+{
+	int fd2 = hsmg_open_client();
+	uint32_t sid[4], k, i;
+	uint64_t cop[2];
+
+	ASSERT_LE(0, fd2);
+	for (i = 0; i < 4; i++)
+		ASSERT_OK(hsmg_session_open(fd2, self->g.group_id, 0, &sid[i]));
+	ASSERT_OK(hsmg_login(fd2, sid[0], PIN, NULL, NULL));
+	cop[0] = cop_session(self->g.q[0]);
+	ASSERT_OK(hsmg_login(fd2, sid[2], PIN, NULL, NULL));
+	cop[1] = cop_session(self->g.q[0]);
+	ASSERT_NE(cop[0], cop[1]);
+	close(fd2);
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 2, 5000));
+		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, cop[0]));
+		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, cop[1]));
+	}
+	hsmg_sleep_ms(200);
+	for (k = 0; k < 2; k++)
+		EXPECT_EQ(2, tq_count(self->g.q[k], HSMG_BE_REQ_LOGOUT));
+}
+
+/* A killed client process is logged out like a closed one. */
+TEST_F(session, killed_client_logs_out)
+{
+	int pfd[2], status;
+	uint64_t cop = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd2 = hsmg_open_client();
+		uint32_t sid;
+
+		if (fd2 < 0 || hsmg_session_open(fd2, self->g.group_id, 0, &sid) ||
+		    hsmg_login(fd2, sid, PIN, NULL, NULL))
+			_exit(1);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	{
+		char c;
+
+		ASSERT_EQ(1, read(pfd[0], &c, 1));
+	}
+	close(pfd[0]);
+	cop = cop_session(self->g.q[0]);
+	ASSERT_NE(0, cop);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_LOGOUT, 1, 5000));
+	ASSERT_OK(tq_wait_count(self->g.q[1], HSMG_BE_REQ_LOGOUT, 1, 5000));
+	EXPECT_TRUE(tq_saw(self->g.q[0], HSMG_BE_REQ_LOGOUT, cop));
+	EXPECT_TRUE(tq_saw(self->g.q[1], HSMG_BE_REQ_LOGOUT, cop));
+}
+
+/* A member joining later is logged in for the live session. */
+TEST_F(session, late_member_logged_in)
+{
+	uint8_t req[8] = "latejoin", resp[8];
+	uint32_t sid, rlen, i;
+	uint64_t cop;
+	struct tq *q;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	cop = cop_session(self->g.q[0]);
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	q = self->g.q[2];
+	/* eagerly at join, or on demand before its first request */
+	for (i = 0; i < 20 && !tq_count(q, HSMG_BE_REQ_CRYPTO); i++) {
+		rlen = sizeof(resp);
+		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_NULL,
+				      req, sizeof(req), resp, &rlen, NULL));
+	}
+	if (tq_count(q, HSMG_BE_REQ_CRYPTO)) {
+		struct tq_event ev;
+
+		ASSERT_OK(tq_find_event(q, HSMG_BE_REQ_LOGIN, 0, &ev));
+		EXPECT_EQ(cop, ev.session);
+	}
+	ASSERT_OK(tq_wait_count(q, HSMG_BE_REQ_LOGIN, 1, 5000));
+	EXPECT_TRUE(tq_saw(q, HSMG_BE_REQ_LOGIN, cop));
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	ASSERT_OK(tq_wait_count(q, HSMG_BE_REQ_LOGOUT, 1, 5000));
+}
+
+TEST_HARNESS_MAIN
