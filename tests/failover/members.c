@@ -8,8 +8,9 @@
  *	inflight pending (or one JSON object per line with --json).
  *   hsmg-members [--group G] --wait-served APQN [--old-queue Q]
  *		  [--since-ns NS] [--timeout-ms MS] [--interval-ms MS]
- *	poll LIST_MEMBERS until APQN shows a queue id other than Q (the
- *	attach) and then has served requests; prints
+ *	poll LIST_MEMBERS until APQN shows a queue id other than Q (0, the
+ *	id of a detached member, by default: the attach) and then has served
+ *	more requests than before that attach; prints
  *	"attach_ms=A served_ms=S queue_id=Q requests=N", the times counted
  *	from NS (CLOCK_REALTIME nanoseconds, default: now).  Exit 1 when
  *	the timeout passes first.
@@ -159,11 +160,13 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		/*
-		 * The new queue's counters may start at 0 or carry on from the old
-		 * queue of the same APQN: served means a count other than the old one.
+		 * The member record of an APQN outlives its attachments (queue id 0
+		 * while detached) and its counters may carry on: served means more
+		 * requests than the record had before the new attach.
 		 */
 		for (unsigned int i = 0; i < n && !attach_ns; i++)
-			if (m[i].queue_id == old_queue && m[i].queue_id)
+			if (m[i].adapter == adapter && m[i].domain == domain &&
+			    m[i].queue_id == old_queue)
 				old_requests = m[i].requests;
 		for (unsigned int i = 0; i < n; i++) {
 			if (m[i].adapter != adapter || m[i].domain != domain ||
@@ -171,8 +174,10 @@ int main(int argc, char **argv)
 				continue;
 			if (!attach_ns)
 				attach_ns = t;
-			if (m[i].requests > 0 && m[i].requests != old_requests &&
-			    m[i].state == HSMG_QS_ONLINE) {
+			/* (a counter that restarted at 0 is below the old one) */
+			if (m[i].requests < old_requests)
+				old_requests = 0;
+			if (m[i].requests > old_requests && m[i].state == HSMG_QS_ONLINE) {
 				printf("attach_ms=%" PRId64 " served_ms=%" PRId64
 				       " queue_id=%u requests=%llu\n",
 				       (attach_ns - since) / 1000000, (t - since) / 1000000,
