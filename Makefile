@@ -24,6 +24,7 @@ deps:
 	@scripts/install-deps --if-missing
 
 include common/build.mk
+-include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
 include $(sort $(wildcard tests/*/build.mk))
 
