@@ -883,3 +883,23 @@ void tgroup_destroy(struct tgroup *g)
 	}
 	g->nq = 0;
 }
+
+int tgroup_wait_held(struct tgroup *g, unsigned int n, unsigned int ms)
+{
+	uint64_t end = hsmg_now_ms() + ms;
+
+	for (;;) {
+		unsigned int k, held = 0;
+
+		for (k = 0; k < g->nq; k++) {
+			pthread_mutex_lock(&g->q[k]->lock);
+			held += g->q[k]->nheld;
+			pthread_mutex_unlock(&g->q[k]->lock);
+		}
+		if (held >= n)
+			return 0;
+		if (hsmg_now_ms() >= end)
+			return -ETIMEDOUT;
+		hsmg_sleep_ms(5);
+	}
+}

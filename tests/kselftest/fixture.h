@@ -174,6 +174,8 @@ int tgroup_create(struct tgroup *g, unsigned int nq, uint32_t max_sessions);
 /* Attach one more queue to @g (waits until online). */
 int tgroup_add(struct tgroup *g, uint32_t flags, uint32_t max_sessions);
 void tgroup_destroy(struct tgroup *g);
+/* Wait until the queues of @g hold at least @n crypto requests together. */
+int tgroup_wait_held(struct tgroup *g, unsigned int n, unsigned int ms);
 
 /* ---- client calls (0 or -errno) ---- */
 
