@@ -1,0 +1,15 @@
+# tools/hsmsimd: the emulated coprocessor card (build/hsmsimd).
+# card.o + hashstate.o hold the request processing (also linked by the unit
+# tests through HSMSIMD_CARD_OBJS); main.o is the daemon around them.
+
+HSMSIMD_CFLAGS := $(shell pkg-config --cflags libcrypto p11-kit-1 2>/dev/null)
+HSMSIMD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
+HSMSIMD_CARD_OBJS := $(B)/tools/hsmsimd/card.o $(B)/tools/hsmsimd/hashstate.o
+HSMSIMD_OBJS := $(B)/tools/hsmsimd/main.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
+
+$(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(HSMSIMD_CFLAGS)
+
+$(B)/hsmsimd: $(HSMSIMD_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMSIMD_LIBS)
+
+USER_BINS += $(B)/hsmsimd
