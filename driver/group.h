@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Groups: the queues sharing one master key (MKVP).  Groups and their member
+ * records live until the module is unloaded, so pointers to them stay valid
+ * without references.  Everything that moves requests between members is
+ * serialized by the group's spinlock.
+ */
+#ifndef _HSMG_GROUP_H
+#define _HSMG_GROUP_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/hsmgroup.h>
+
+struct hsmg_queue;
+
+/**
+ * struct hsmg_group - one group.
+ * @id: group id (>= 1).
+ * @mkvp: master key verification pattern of the group.
+ * @lock: protects the members' scheduling state, requests, backlogs,
+ *	sessions' login records and the counters below.
+ * @members: &struct hsmg_queue.group_node, in order of first attach.
+ * @backlogs: &struct hsmg_backlog.group_node, round-robin order.
+ * @sessions: logged in &struct hsmg_session.group_node.
+ * @state_wq: woken at every member state change.
+ * @requests: requests completed for clients.
+ * @errors: client requests that ended with an error.
+ * @failovers: attempts re-sent to another member.
+ */
+struct hsmg_group {
+	u32 id;
+	u8 mkvp[HSMG_MKVP_LEN];
+	spinlock_t lock;
+	struct list_head members;
+	struct list_head backlogs;
+	struct list_head sessions;
+	wait_queue_head_t state_wq;
+	u64 requests;
+	u64 errors;
+	u64 failovers;
+};
+
+/* Serializes attach, detach and group creation. */
+extern struct mutex hsmg_topology_lock;
+
+int hsmg_groups_init(void);
+void hsmg_groups_exit(void);
+struct hsmg_group *hsmg_group_find(u32 id);
+struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp);
+struct hsmg_queue *hsmg_group_member_lookup(u32 apqn);
+int hsmg_group_member_add(struct hsmg_group *g, struct hsmg_queue *q);
+u32 hsmg_group_count(void);
+int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count);
+int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
+			    u32 cap, u32 *count);
+bool hsmg_group_has_online(struct hsmg_group *g);
+
+#endif /* _HSMG_GROUP_H */

@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Queues: attach/detach, states and their transitions, health, attempt
+ * deadlines, recovery probing, and the provider side of requests (fetch,
+ * complete).
+ */
+#include "main.h"
+
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/xarray.h>
+
+#include "group.h"
+#include "provider.h"
+#include "queue.h"
+#include "request.h"
+#include "sched.h"
+#include "session.h"
+
+/* Queue id -> attached queue.  Ids are cyclic: new at every attach. */
+static DEFINE_XARRAY_ALLOC1(hsmg_qid_xa);
+static u32 hsmg_qid_next;
+
+static const char *const hsmg_state_names[] = {
+	[HSMG_QS_ONLINE] = "online",
+	[HSMG_QS_SUSPECT] = "suspect",
+	[HSMG_QS_OFFLINE] = "offline",
+	[HSMG_QS_RECOVERING] = "recovering",
+	[HSMG_QS_DRAINING] = "draining",
+	[HSMG_QS_STANDBY] = "standby",
+	[HSMG_QS_DISABLED] = "disabled",
+	[HSMG_QS_MISMATCH] = "mismatch",
+};
+
+const char *hsmg_queue_state_name(u32 state)
+{
+	if (state < ARRAY_SIZE(hsmg_state_names))
+		return hsmg_state_names[state];
+	return "unknown";
+}
+
+static void hsmg_queue_watchdog(struct work_struct *work);
+static void hsmg_queue_recovery(struct work_struct *work);
+
+struct hsmg_queue *hsmg_queue_alloc(u32 adapter, u32 domain)
+{
+	struct hsmg_queue *q = kzalloc(sizeof(*q), GFP_KERNEL);
+
+	if (!q)
+		return NULL;
+	q->adapter = adapter;
+	q->domain = domain;
+	q->state = HSMG_QS_OFFLINE;
+	INIT_LIST_HEAD(&q->group_node);
+	INIT_LIST_HEAD(&q->pending);
+	INIT_LIST_HEAD(&q->inflight);
+	INIT_LIST_HEAD(&q->logins);
+	INIT_DELAYED_WORK(&q->watchdog, hsmg_queue_watchdog);
+	INIT_DELAYED_WORK(&q->recovery, hsmg_queue_recovery);
+	return q;
+}
+
+/* hsmg_queue_free - at module unload; the queue is detached. */
+void hsmg_queue_free(struct hsmg_queue *q)
+{
+	cancel_delayed_work_sync(&q->watchdog);
+	cancel_delayed_work_sync(&q->recovery);
+	WARN_ON_ONCE(!list_empty(&q->pending) || !list_empty(&q->inflight) ||
+		     !list_empty(&q->logins));
+	kfree(q);
+}
+
+/* hsmg_queue_notify - tell the provider that work waits (group lock). */
+void hsmg_queue_notify(struct hsmg_queue *q)
+{
+	if (q->ops && q->ops->notify)
+		q->ops->notify(q, q->priv);
+}
+
+/*
+ * hsmg_queue_visible_state - the state listings report: an online standby
+ * member idles as STANDBY while an active member is online.
+ */
+u32 hsmg_queue_visible_state(struct hsmg_queue *q)
+{
+	if (q->state == HSMG_QS_ONLINE && q->standby &&
+	    hsmg_sched_active_online(q->group))
+		return HSMG_QS_STANDBY;
+	return q->state;
+}
+
+/* hsmg_queue_arm_watchdog - make sure the watchdog runs by @deadline. */
+void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline)
+{
+	unsigned long now = jiffies;
+
+	if (q->wd_armed && !time_before(deadline, q->wd_at))
+		return;
+	q->wd_at = deadline;
+	q->wd_armed = true;
+	mod_delayed_work(system_wq, &q->watchdog,
+			 time_after(deadline, now) ? deadline - now : 0);
+}
+
+/*
+ * hsmg_queue_flush - the queue stops serving: its client requests go back to
+ * the group.  Pinned requests fail, except that LOGOUT and PING stay while
+ * @keep_pinned (a suspect queue may still answer them).
+ */
+static void hsmg_queue_flush(struct hsmg_queue *q, bool keep_pinned)
+{
+	struct hsmg_request *req, *tmp;
+	LIST_HEAD(pending);
+	LIST_HEAD(inflight);
+
+	list_splice_init(&q->pending, &pending);
+	list_splice_init(&q->inflight, &inflight);
+
+	list_for_each_entry_safe(req, tmp, &pending, node) {
+		if (req->pin && keep_pinned && req->type != HSMG_BE_REQ_LOGIN) {
+			list_move_tail(&req->node, &q->pending);
+			continue;
+		}
+		q->errors++;
+		hsmg_request_requeue(req, false);
+	}
+	list_for_each_entry_safe(req, tmp, &inflight, node) {
+		if (req->pin && keep_pinned && req->type != HSMG_BE_REQ_LOGIN) {
+			list_move_tail(&req->node, &q->inflight);
+			continue;
+		}
+		q->errors++;
+		hsmg_request_requeue(req, true);
+	}
+}
+
+/*
+ * hsmg_queue_set_state - change the state of @q, log and count it, and do
+ * what the new state implies.  Group lock held; the caller dispatches.
+ */
+void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
+			  const char *reason)
+{
+	enum hsmg_queue_state old = q->state;
+
+	if (old == state)
+		return;
+	q->state = state;
+	q->transitions++;
+	pr_info("queue %02x.%04x group %u: %s -> %s (%s)\n", q->adapter,
+		q->domain, q->group->id, hsmg_queue_state_name(old),
+		hsmg_queue_state_name(state), reason);
+
+	switch (state) {
+	case HSMG_QS_ONLINE:
+		q->fail_streak = 0;
+		q->probes = 0;
+		break;
+	case HSMG_QS_SUSPECT:
+		hsmg_queue_flush(q, true);
+		q->probes = 0;
+		q->probe_interval = max(1U, READ_ONCE(hsmg_recovery_interval_ms));
+		mod_delayed_work(system_wq, &q->recovery,
+				 msecs_to_jiffies(q->probe_interval));
+		break;
+	case HSMG_QS_OFFLINE:
+		hsmg_queue_flush(q, false);
+		hsmg_session_drop_queue(q, false);
+		break;
+	case HSMG_QS_MISMATCH:
+		hsmg_queue_flush(q, true);
+		hsmg_session_drop_queue(q, true);
+		break;
+	default:
+		/* RECOVERING; DRAINING/DISABLED belong to the admin plane. */
+		break;
+	}
+	wake_up_all(&q->group->state_wq);
+}
+
+/*
+ * hsmg_queue_start_recovery - log the group's live sessions in on @q, then
+ * go online.  Group lock held.
+ */
+void hsmg_queue_start_recovery(struct hsmg_queue *q, const char *reason)
+{
+	hsmg_queue_set_state(q, HSMG_QS_RECOVERING, reason);
+	if (!hsmg_session_recover_queue(q))
+		hsmg_queue_set_state(q, HSMG_QS_ONLINE, "no sessions to log in");
+}
+
+/*
+ * hsmg_queue_attempt_done - account an attempt of @q for its health: @ok, or
+ * a transient failure, or @broken (suspect at once).  Group lock held.
+ */
+void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken)
+{
+	q->requests++;
+	if (ok) {
+		q->fail_streak = 0;
+		return;
+	}
+	q->errors++;
+	q->fail_streak++;
+	if (q->state != HSMG_QS_ONLINE && q->state != HSMG_QS_RECOVERING)
+		return;
+	if (broken)
+		hsmg_queue_set_state(q, HSMG_QS_SUSPECT, "card reported failure");
+	else if (q->fail_streak >= max(1U, READ_ONCE(hsmg_suspect_threshold)))
+		hsmg_queue_set_state(q, HSMG_QS_SUSPECT,
+				     "consecutive failed attempts");
+}
+
+static bool hsmg_queue_expired(struct list_head *list, unsigned long now)
+{
+	struct hsmg_request *req;
+
+	list_for_each_entry(req, list, node)
+		if (time_after_eq(now, req->deadline))
+			return true;
+	return false;
+}
+
+static void hsmg_queue_expire_list(struct hsmg_queue *q, struct list_head *list,
+				   unsigned long now)
+{
+	struct hsmg_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, list, node) {
+		if (!time_after_eq(now, req->deadline))
+			continue;
+		q->errors++;
+		pr_debug("request %llx: attempt timed out on queue %02x.%04x\n",
+			 req->tag, q->adapter, q->domain);
+		hsmg_request_finish(req, -ETIMEDOUT);
+	}
+}
+
+static bool hsmg_queue_earliest(struct list_head *list, unsigned long *at)
+{
+	struct hsmg_request *req;
+	bool found = false;
+
+	list_for_each_entry(req, list, node) {
+		if (!found || time_before(req->deadline, *at))
+			*at = req->deadline;
+		found = true;
+	}
+	return found;
+}
+
+/*
+ * Watchdog: an attempt past its deadline makes the queue suspect (which
+ * re-dispatches its requests); what stays (LOGOUT/PING to a suspect queue)
+ * fails.
+ */
+static void hsmg_queue_watchdog(struct work_struct *work)
+{
+	struct hsmg_queue *q = container_of(to_delayed_work(work),
+					    struct hsmg_queue, watchdog);
+	struct hsmg_group *g = q->group;
+	unsigned long now = jiffies, at = 0, at2 = 0;
+	bool a, b;
+
+	spin_lock(&g->lock);
+	q->wd_armed = false;
+	if (hsmg_queue_expired(&q->pending, now) ||
+	    hsmg_queue_expired(&q->inflight, now)) {
+		if (q->state == HSMG_QS_ONLINE ||
+		    q->state == HSMG_QS_RECOVERING)
+			hsmg_queue_set_state(q, HSMG_QS_SUSPECT,
+					     "attempt timed out");
+		hsmg_queue_expire_list(q, &q->pending, now);
+		hsmg_queue_expire_list(q, &q->inflight, now);
+	}
+	a = hsmg_queue_earliest(&q->pending, &at);
+	b = hsmg_queue_earliest(&q->inflight, &at2);
+	if (b && (!a || time_before(at2, at)))
+		at = at2;
+	if (a || b)
+		hsmg_queue_arm_watchdog(q, at);
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+}
+
+static void hsmg_queue_probe_end(struct hsmg_request *req)
+{
+	struct hsmg_queue *q = req->pin;
+	u32 max_ms, retries;
+
+	if (q->probe == req)
+		q->probe = NULL;
+	if (q->state != HSMG_QS_SUSPECT)
+		return;
+	if (!req->result) {
+		hsmg_queue_start_recovery(q, "probe answered");
+		return;
+	}
+	q->probes++;
+	retries = READ_ONCE(hsmg_recovery_retries);
+	if (retries && q->probes >= retries) {
+		pr_warn("queue %02x.%04x group %u: %u probes failed, stopped probing\n",
+			q->adapter, q->domain, q->group->id, q->probes);
+		return;
+	}
+	max_ms = max(1U, READ_ONCE(hsmg_recovery_backoff_max_ms));
+	q->probe_interval = min(q->probe_interval * 2, max_ms);
+	mod_delayed_work(system_wq, &q->recovery,
+			 msecs_to_jiffies(q->probe_interval));
+}
+
+/* Recovery: send a PING to a suspect queue. */
+static void hsmg_queue_recovery(struct work_struct *work)
+{
+	struct hsmg_queue *q = container_of(to_delayed_work(work),
+					    struct hsmg_queue, recovery);
+	struct hsmg_group *g = q->group;
+	struct hsmg_request *req;
+
+	spin_lock(&g->lock);
+	if (q->state != HSMG_QS_SUSPECT || !q->attached || q->probe)
+		goto out;
+	req = hsmg_request_kernel(q, HSMG_BE_REQ_PING, 0, 0, NULL, 0);
+	if (!req) {
+		mod_delayed_work(system_wq, &q->recovery,
+				 msecs_to_jiffies(q->probe_interval));
+		goto out;
+	}
+	req->end = hsmg_queue_probe_end;
+	q->probe = req;
+	hsmg_request_assign(req, q);
+out:
+	spin_unlock(&g->lock);
+}
+
+static int hsmg_queue_check_desc(const struct hsmg_queue_desc *d)
+{
+	static const u8 zero[HSMG_MKVP_LEN];
+
+	if (d->adapter > 255 || d->domain > 255)
+		return -EINVAL;
+	if (!(d->capabilities & BIT_ULL(HSMG_OP_NULL)) ||
+	    (d->capabilities & ~(BIT_ULL(HSMG_OP_NR) - 1)))
+		return -EINVAL;
+	if (!d->max_inflight || d->max_inflight > HSMG_MAX_INFLIGHT)
+		return -EINVAL;
+	if (!d->speed || d->speed > 10000)
+		return -EINVAL;
+	if (!memcmp(d->mkvp, zero, HSMG_MKVP_LEN))
+		return -EINVAL;
+	return 0;
+}
+
+static void hsmg_mkvp_prefix(char *buf, const u8 *mkvp)
+{
+	snprintf(buf, 17, "%*phN", 8, mkvp);
+}
+
+/**
+ * hsmg_queue_register - attach a queue.
+ * @desc: what the queue is.
+ * @ops: provider callbacks.
+ * @priv: passed to @ops.
+ *
+ * Return: the queue, or ERR_PTR(-EINVAL) for a bad @desc, -EEXIST when the
+ * APQN is attached already, -ENOMEM.
+ */
+struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
+				       const struct hsmg_queue_ops *ops,
+				       void *priv)
+{
+	u32 apqn = HSMG_APQN(desc->adapter, desc->domain);
+	char have[17], want[17];
+	struct hsmg_group *g;
+	struct hsmg_queue *q;
+	u32 id;
+	int ret;
+
+	ret = hsmg_queue_check_desc(desc);
+	if (ret)
+		return ERR_PTR(ret);
+
+	mutex_lock(&hsmg_topology_lock);
+	q = hsmg_group_member_lookup(apqn);
+	if (q && q->attached) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	if (!q) {
+		g = hsmg_group_get_or_create(desc->mkvp);
+		if (IS_ERR(g)) {
+			ret = PTR_ERR(g);
+			goto unlock;
+		}
+		q = hsmg_queue_alloc(desc->adapter, desc->domain);
+		if (!q) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		ret = hsmg_group_member_add(g, q);
+		if (ret) {
+			kfree(q);
+			goto unlock;
+		}
+	}
+	g = q->group;
+	ret = xa_alloc_cyclic(&hsmg_qid_xa, &id, q, xa_limit_32b,
+			      &hsmg_qid_next, GFP_KERNEL);
+	if (ret < 0)
+		goto unlock;
+
+	spin_lock(&g->lock);
+	q->id = id;
+	q->standby = desc->standby;
+	q->capabilities = desc->capabilities;
+	q->max_inflight = desc->max_inflight;
+	q->speed = desc->speed;
+	q->max_sessions = desc->max_sessions;
+	memcpy(q->mkvp, desc->mkvp, HSMG_MKVP_LEN);
+	q->ops = ops;
+	q->priv = priv;
+	q->attached = true;
+	q->fail_streak = 0;
+	q->probe = NULL;
+	if (memcmp(q->mkvp, g->mkvp, HSMG_MKVP_LEN)) {
+		hsmg_mkvp_prefix(have, q->mkvp);
+		hsmg_mkvp_prefix(want, g->mkvp);
+		pr_warn("queue %02x.%04x group %u: master key mismatch: queue MKVP %s..., group MKVP %s...; queue not used\n",
+			q->adapter, q->domain, g->id, have, want);
+		hsmg_queue_set_state(q, HSMG_QS_MISMATCH, "master key mismatch");
+	} else {
+		hsmg_queue_start_recovery(q, "attached");
+	}
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+	mutex_unlock(&hsmg_topology_lock);
+	return q;
+
+unlock:
+	mutex_unlock(&hsmg_topology_lock);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_register);
+
+/**
+ * hsmg_queue_unregister - detach a queue: it goes offline, its unfinished
+ * requests go to other members, its login records are dropped.
+ * @q: queue from hsmg_queue_register().
+ */
+void hsmg_queue_unregister(struct hsmg_queue *q)
+{
+	struct hsmg_group *g = q->group;
+	u32 id;
+
+	mutex_lock(&hsmg_topology_lock);
+	spin_lock(&g->lock);
+	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
+	id = q->id;
+	q->id = 0;
+	q->attached = false;
+	q->ops = NULL;
+	q->priv = NULL;
+	q->probe = NULL;
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+	xa_erase(&hsmg_qid_xa, id);
+	cancel_delayed_work_sync(&q->watchdog);
+	cancel_delayed_work_sync(&q->recovery);
+	spin_lock(&g->lock);
+	q->wd_armed = false;
+	spin_unlock(&g->lock);
+	mutex_unlock(&hsmg_topology_lock);
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_unregister);
+
+/* hsmg_queue_ids - ids and state of @q for its provider. */
+void hsmg_queue_ids(struct hsmg_queue *q, u32 *queue_id, u32 *group_id,
+		    u32 *state)
+{
+	spin_lock(&q->group->lock);
+	*queue_id = q->id;
+	*group_id = q->group->id;
+	*state = hsmg_queue_visible_state(q);
+	spin_unlock(&q->group->lock);
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_ids);
+
+/* hsmg_queue_has_work - a fetch would return a request now. */
+bool hsmg_queue_has_work(struct hsmg_queue *q)
+{
+	bool ret;
+
+	spin_lock(&q->group->lock);
+	ret = q->attached && q->npending && q->ninflight < q->max_inflight;
+	spin_unlock(&q->group->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_has_work);
+
+/**
+ * hsmg_queue_fetch - take the next requests of @q.
+ * @q: the queue.
+ * @work: array of @max entries to fill.
+ * @max: most requests to take.
+ * @space: bytes the caller has for them (see hsmg_work_size()).
+ *
+ * At most max_inflight - inflight requests are handed out.  Each entry holds
+ * a reference to drop with hsmg_work_release().
+ *
+ * Return: number of requests taken (0 when none waits), -ENOSPC when the
+ * first one does not fit in @space, -ENODEV when @q is detached.
+ */
+int hsmg_queue_fetch(struct hsmg_queue *q, struct hsmg_work *work,
+		     unsigned int max, size_t space)
+{
+	struct hsmg_group *g = q->group;
+	struct hsmg_request *req;
+	size_t used = 0, need;
+	int n = 0;
+
+	spin_lock(&g->lock);
+	if (!q->attached) {
+		n = -ENODEV;
+		goto out;
+	}
+	while (n < max && q->ninflight < q->max_inflight &&
+	       !list_empty(&q->pending)) {
+		req = list_first_entry(&q->pending, struct hsmg_request, node);
+		need = hsmg_work_size(req->msg_len);
+		if (used + need > space) {
+			if (!n)
+				n = -ENOSPC;
+			break;
+		}
+		list_move_tail(&req->node, &q->inflight);
+		q->npending--;
+		q->ninflight++;
+		req->state = HSMG_RS_INFLIGHT;
+		kref_get(&req->ref);
+		work[n] = (struct hsmg_work) {
+			.tag = req->tag,
+			.type = req->type,
+			.op_class = req->op_class,
+			.session = req->session_id,
+			.session_flags = req->session_flags,
+			.len = req->msg_len,
+			.data = req->msg,
+			.req = req,
+		};
+		pr_debug("request %llx: fetched by queue %02x.%04x\n", req->tag,
+			 q->adapter, q->domain);
+		used += need;
+		n++;
+	}
+out:
+	spin_unlock(&g->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_fetch);
+
+/*
+ * hsmg_queue_unfetch - the provider could not take the fetched requests
+ * (e.g. -EFAULT copying them out): they go back to the head of the queue.
+ * Drops the references.
+ */
+void hsmg_queue_unfetch(struct hsmg_queue *q, struct hsmg_work *work,
+			unsigned int n)
+{
+	struct hsmg_group *g = q->group;
+	struct hsmg_request *req;
+	unsigned int i;
+
+	spin_lock(&g->lock);
+	for (i = n; i-- > 0;) {
+		req = work[i].req;
+		if (req->state != HSMG_RS_INFLIGHT || req->queue != q ||
+		    req->tag != work[i].tag)
+			continue;
+		list_move(&req->node, &q->pending);
+		q->ninflight--;
+		q->npending++;
+		req->state = HSMG_RS_PENDING;
+	}
+	hsmg_queue_notify(q);
+	spin_unlock(&g->lock);
+	hsmg_work_release(work, n);
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_unfetch);
+
+void hsmg_work_release(struct hsmg_work *work, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		hsmg_request_put(work[i].req);
+		work[i].req = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(hsmg_work_release);
+
+static struct hsmg_request *hsmg_queue_find_tag(struct hsmg_queue *q, u64 tag)
+{
+	struct hsmg_request *req;
+
+	list_for_each_entry(req, &q->inflight, node)
+		if (req->tag == tag)
+			return req;
+	return NULL;
+}
+
+/**
+ * hsmg_request_complete_buf - answer a fetched request.
+ * @q: queue that fetched it.
+ * @tag: its tag.
+ * @status: enum hsmg_be_status.
+ * @buf: answer (kvmalloc'ed, taken over also on error) or NULL.
+ * @len: bytes at @buf.
+ *
+ * Return: 0, -ENOENT for an unknown (stale) tag, -EINVAL for a bad status.
+ */
+int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
+			      void *buf, u32 len)
+{
+	struct hsmg_group *g = q->group;
+	struct hsmg_request *req;
+	int ret = 0;
+
+	if (status > HSMG_BE_BADREQ) {
+		kvfree(buf);
+		return -EINVAL;
+	}
+	spin_lock(&g->lock);
+	req = hsmg_queue_find_tag(q, tag);
+	if (!req) {
+		ret = -ENOENT;
+		goto out;
+	}
+	pr_debug("request %llx: completed by queue %02x.%04x status %u len %u\n",
+		 tag, q->adapter, q->domain, status, len);
+	if (req->cancelled) {
+		hsmg_queue_attempt_done(q, status == HSMG_BE_OK, false);
+		hsmg_request_finish(req, -ECANCELED);
+		ret = -ENOENT;
+		goto out;
+	}
+	req->answered_by = q->id;
+	switch (status) {
+	case HSMG_BE_OK:
+		req->resp = buf;
+		req->resp_len = buf ? len : 0;
+		buf = NULL;
+		hsmg_request_unlink(req);
+		hsmg_queue_attempt_done(q, true, false);
+		hsmg_request_finish(req, 0);
+		break;
+	case HSMG_BE_QUOTA:
+		hsmg_request_unlink(req);
+		q->requests++;
+		if (req->pin)
+			hsmg_request_finish(req, -EDQUOT);
+		else
+			hsmg_request_requeue(req, true);
+		break;
+	case HSMG_BE_BADREQ:
+		hsmg_request_unlink(req);
+		q->requests++;
+		hsmg_request_finish(req, -EPROTO);
+		break;
+	default:
+		/* RETRY, FAILED: re-send elsewhere, count against health. */
+		hsmg_request_unlink(req);
+		hsmg_request_requeue(req, true);
+		hsmg_queue_attempt_done(q, false, status == HSMG_BE_FAILED);
+		break;
+	}
+	hsmg_sched_dispatch(g);
+out:
+	spin_unlock(&g->lock);
+	kvfree(buf);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hsmg_request_complete_buf);
+
+/* hsmg_request_complete - as hsmg_request_complete_buf(), copying @data. */
+int hsmg_request_complete(struct hsmg_queue *q, u64 tag, u32 status,
+			  const void *data, u32 len)
+{
+	void *buf = NULL;
+
+	if (status == HSMG_BE_OK && len) {
+		if (len > HSMG_MAX_MSG_SIZE)
+			return -E2BIG;
+		buf = kvmalloc(len, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, data, len);
+	}
+	return hsmg_request_complete_buf(q, tag, status, buf, len);
+}
+EXPORT_SYMBOL_GPL(hsmg_request_complete);
+
+int hsmg_queue_init(void)
+{
+	return 0;
+}
+
+void hsmg_queue_exit(void)
+{
+	WARN_ON_ONCE(!xa_empty(&hsmg_qid_xa));
+	xa_destroy(&hsmg_qid_xa);
+}

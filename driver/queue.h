@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Queues (member records): one adapter.domain pair of a group.  The record is
+ * created at the first attach of its APQN and lives until module unload; each
+ * attach gives it a new queue id.
+ */
+#ifndef _HSMG_QUEUE_H
+#define _HSMG_QUEUE_H
+
+#include <linux/list.h>
+#include <linux/workqueue.h>
+#include <linux/hsmgroup.h>
+
+struct hsmg_group;
+struct hsmg_queue_ops;
+struct hsmg_request;
+
+/**
+ * struct hsmg_queue - one member queue.  All fields but the identity are
+ * protected by the group lock.
+ * @group: the group it belongs to (for good).
+ * @group_node: in &hsmg_group.members.
+ * @id: queue id while attached, 0 while not.
+ * @adapter: adapter number.
+ * @domain: domain number.
+ * @mkvp: its own MKVP, as last attached.
+ * @state: enum hsmg_queue_state (never %HSMG_QS_STANDBY internally: a
+ *	standby member is ONLINE with @standby set; listings report it as
+ *	STANDBY while an active member is online, i.e. while it idles).
+ * @attached: a provider is attached.
+ * @standby: attached with %HSMG_ATTACH_STANDBY.
+ * @capabilities: bit per enum hsmg_op_class.
+ * @max_inflight: most requests fetched at once.
+ * @speed: relative speed.
+ * @max_sessions: session quota (0 = unlimited).
+ * @ops: provider callbacks, NULL while detached.
+ * @priv: provider data.
+ * @pending: requests assigned to it, not yet fetched.
+ * @inflight: requests fetched, not yet completed.
+ * @npending: entries of @pending.
+ * @ninflight: entries of @inflight.
+ * @assigned_weight: sum of the weights of @pending and @inflight.
+ * @logins: &struct hsmg_login_rec.q_node of sessions logged in here.
+ * @sessions: entries of @logins (done or on their way).
+ * @fail_streak: consecutive failed attempts.
+ * @recover_pending: LOGINs the recovery still waits for.
+ * @probe: outstanding recovery PING, or NULL.
+ * @probes: failed probes since it became suspect.
+ * @probe_interval: ms until the next probe.
+ * @watchdog: checks attempt deadlines.
+ * @wd_at: when @watchdog fires (if @wd_armed).
+ * @wd_armed: @watchdog is scheduled.
+ * @recovery: sends the recovery probes.
+ * @requests: attempts completed.
+ * @errors: attempts failed (error, timeout, detach).
+ * @transitions: state changes.
+ */
+struct hsmg_queue {
+	struct hsmg_group *group;
+	struct list_head group_node;
+	u32 id;
+	u16 adapter;
+	u16 domain;
+	u8 mkvp[HSMG_MKVP_LEN];
+	enum hsmg_queue_state state;
+	bool attached;
+	bool standby;
+	u64 capabilities;
+	u32 max_inflight;
+	u32 speed;
+	u32 max_sessions;
+	const struct hsmg_queue_ops *ops;
+	void *priv;
+	struct list_head pending;
+	struct list_head inflight;
+	u32 npending;
+	u32 ninflight;
+	u64 assigned_weight;
+	struct list_head logins;
+	u32 sessions;
+	u32 fail_streak;
+	u32 recover_pending;
+	struct hsmg_request *probe;
+	u32 probes;
+	u32 probe_interval;
+	struct delayed_work watchdog;
+	unsigned long wd_at;
+	bool wd_armed;
+	struct delayed_work recovery;
+	u64 requests;
+	u64 errors;
+	u64 transitions;
+};
+
+#define HSMG_APQN(adapter, domain) (((u32)(adapter) << 8) | (domain))
+
+struct hsmg_queue *hsmg_queue_alloc(u32 adapter, u32 domain);
+void hsmg_queue_free(struct hsmg_queue *q);
+void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
+			  const char *reason);
+void hsmg_queue_start_recovery(struct hsmg_queue *q, const char *reason);
+void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken);
+void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline);
+void hsmg_queue_notify(struct hsmg_queue *q);
+u32 hsmg_queue_visible_state(struct hsmg_queue *q);
+const char *hsmg_queue_state_name(u32 state);
+int hsmg_queue_init(void);
+void hsmg_queue_exit(void);
+
+#endif /* _HSMG_QUEUE_H */

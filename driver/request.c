@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Request life cycle.  Every function here but hsmg_request_alloc(),
+ * hsmg_request_put() and hsmg_request_wait() runs under the group lock.
+ */
+#include "main.h"
+
+#include <linux/atomic.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "client.h"
+#include "group.h"
+#include "queue.h"
+#include "request.h"
+#include "sched.h"
+#include "session.h"
+
+static atomic64_t hsmg_next_tag = ATOMIC64_INIT(0);
+
+struct hsmg_request *hsmg_request_alloc(struct hsmg_group *g, gfp_t gfp)
+{
+	struct hsmg_request *req = kzalloc(sizeof(*req), gfp);
+
+	if (!req)
+		return NULL;
+	kref_init(&req->ref);
+	INIT_LIST_HEAD(&req->node);
+	INIT_LIST_HEAD(&req->fan_node);
+	init_waitqueue_head(&req->wq);
+	req->group = g;
+	req->state = HSMG_RS_NEW;
+	return req;
+}
+
+static void hsmg_request_release(struct kref *ref)
+{
+	struct hsmg_request *req = container_of(ref, struct hsmg_request, ref);
+
+	if (req->sensitive && req->msg)
+		kvfree_sensitive(req->msg, req->msg_len);
+	else
+		kvfree(req->msg);
+	kvfree(req->resp);
+	if (req->session)
+		hsmg_session_put(req->session);
+	kfree(req);
+}
+
+void hsmg_request_put(struct hsmg_request *req)
+{
+	kref_put(&req->ref, hsmg_request_release);
+}
+
+/*
+ * hsmg_request_kernel - a request the kernel sends to one queue (LOGIN,
+ * LOGOUT, PING); takes ownership of @msg, also on failure.  It is assigned
+ * to @q at once; the group holds the only reference.
+ */
+struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
+					 u64 session_id, u32 session_flags,
+					 void *msg, u32 len)
+{
+	struct hsmg_request *req = hsmg_request_alloc(q->group, GFP_ATOMIC);
+
+	if (!req) {
+		kfree_sensitive(msg);
+		return NULL;
+	}
+	req->type = type;
+	req->op_class = HSMG_OP_NULL;
+	req->weight = hsmg_sched_default_weight(HSMG_OP_NULL);
+	req->session_id = session_id;
+	req->session_flags = session_flags;
+	req->pin = q;
+	req->msg = msg;
+	req->msg_len = len;
+	req->sensitive = type == HSMG_BE_REQ_LOGIN;
+	return req;
+}
+
+static unsigned int hsmg_request_timeout(struct hsmg_request *req)
+{
+	if (req->type == HSMG_BE_REQ_CRYPTO && req->op_class == HSMG_OP_KEYGEN)
+		return READ_ONCE(hsmg_keygen_timeout_ms);
+	return READ_ONCE(hsmg_request_timeout_ms);
+}
+
+/* hsmg_request_assign - start an attempt of @req on @q. */
+void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
+{
+	if (req->state == HSMG_RS_BACKLOG)
+		list_del_init(&req->node);
+	req->tag = atomic64_inc_return(&hsmg_next_tag);
+	req->attempts++;
+	req->queue = q;
+	req->state = HSMG_RS_PENDING;
+	req->holding = false;
+	req->deadline = jiffies +
+		max(1UL, msecs_to_jiffies(hsmg_request_timeout(req)));
+	list_add_tail(&req->node, &q->pending);
+	q->npending++;
+	q->assigned_weight += req->weight;
+	if (req->client) {
+		atomic_inc(&req->client->assigned);
+		req->counted = true;
+	}
+	pr_debug("request %llx: dispatch to queue %02x.%04x attempt %u type %u class %u\n",
+		 req->tag, q->adapter, q->domain, req->attempts, req->type,
+		 req->op_class);
+	hsmg_queue_arm_watchdog(q, req->deadline);
+	hsmg_queue_notify(q);
+}
+
+/* hsmg_request_unlink - take @req out of its backlog or queue. */
+void hsmg_request_unlink(struct hsmg_request *req)
+{
+	struct hsmg_queue *q = req->queue;
+
+	switch (req->state) {
+	case HSMG_RS_BACKLOG:
+		list_del_init(&req->node);
+		break;
+	case HSMG_RS_PENDING:
+	case HSMG_RS_INFLIGHT:
+		list_del_init(&req->node);
+		if (req->state == HSMG_RS_PENDING)
+			q->npending--;
+		else
+			q->ninflight--;
+		q->assigned_weight -= req->weight;
+		if (req->counted) {
+			atomic_dec(&req->client->assigned);
+			req->counted = false;
+		}
+		req->queue = NULL;
+		break;
+	default:
+		break;
+	}
+	req->state = HSMG_RS_NEW;
+}
+
+static void hsmg_request_count(struct hsmg_request *req, int err)
+{
+	struct hsmg_group *g = req->group;
+
+	if (!req->client)
+		return;
+	if (err) {
+		g->errors++;
+		atomic64_inc(&req->client->errors);
+	} else {
+		g->requests++;
+		atomic64_inc(&req->client->requests);
+	}
+}
+
+/*
+ * hsmg_request_finish - @req is done with @err; the waiter wakes up (or the
+ * end callback runs) and the group drops its reference.
+ */
+void hsmg_request_finish(struct hsmg_request *req, int err)
+{
+	if (WARN_ON_ONCE(req->state == HSMG_RS_DONE))
+		return;
+	hsmg_request_unlink(req);
+	req->state = HSMG_RS_DONE;
+	if (!req->cancelled) {
+		req->result = err;
+		hsmg_request_count(req, err);
+	}
+	pr_debug("request %llx: complete %d after %u attempts\n", req->tag, err,
+		 req->attempts);
+	if (req->end)
+		req->end(req);
+	req->done = true;
+	wake_up(&req->wq);
+	hsmg_request_put(req);
+}
+
+/*
+ * hsmg_request_requeue - the queue of @req failed before answering: send it
+ * to another member, unless it is pinned to that queue, was fetched and may
+ * not be repeated, or used all its attempts.
+ */
+void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
+{
+	struct hsmg_group *g = req->group;
+	u64 tag = req->tag;
+
+	hsmg_request_unlink(req);
+	if (req->cancelled || req->pin) {
+		hsmg_request_finish(req, -EIO);
+		return;
+	}
+	if ((fetched && (req->flags & HSMG_SUBMIT_NO_RETRY)) ||
+	    req->attempts >= READ_ONCE(hsmg_max_attempts)) {
+		hsmg_request_finish(req, -EIO);
+		return;
+	}
+	g->failovers++;
+	pr_debug("request %llx: redispatch after attempt %u\n", tag,
+		 req->attempts);
+	hsmg_sched_enqueue(req, true);
+}
+
+/*
+ * hsmg_request_cancel - the client gives up on @req with @err.  A request a
+ * card holds stays where it is, marked cancelled, until the card answers
+ * (dropped as stale) or its attempt ends.
+ */
+void hsmg_request_cancel(struct hsmg_request *req, int err)
+{
+	if (req->state == HSMG_RS_DONE)
+		return;
+	if (req->state != HSMG_RS_INFLIGHT) {
+		hsmg_request_finish(req, err);
+		return;
+	}
+	req->result = err;
+	hsmg_request_count(req, err);
+	if (req->counted) {
+		atomic_dec(&req->client->assigned);
+		req->counted = false;
+	}
+	req->client = NULL;
+	req->cancelled = true;
+	req->done = true;
+	pr_debug("request %llx: cancelled in flight (%d)\n", req->tag, err);
+}
+
+/*
+ * hsmg_request_hold_expired - under the group lock: @req waits in the
+ * backlog with no member able to serve it for longer than the hold time.
+ */
+static bool hsmg_request_hold_expired(struct hsmg_request *req)
+{
+	if (req->state != HSMG_RS_BACKLOG ||
+	    hsmg_sched_eligible(req->group, req)) {
+		req->holding = false;
+		return false;
+	}
+	if (!req->holding) {
+		req->holding = true;
+		req->hold_since = jiffies;
+		return false;
+	}
+	return time_after_eq(jiffies, req->hold_since +
+			     msecs_to_jiffies(READ_ONCE(hsmg_hold_time_ms)));
+}
+
+/*
+ * hsmg_request_wait - wait for a client request until @deadline (jiffies).
+ * Returns its result; -ETIMEDOUT, -EINTR or -ENODEV (no member within the
+ * hold time) cancel it.
+ */
+int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
+{
+	struct hsmg_group *g = req->group;
+	int err = 0;
+	long left, t;
+
+	for (;;) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		t = wait_event_interruptible_timeout(req->wq,
+						     READ_ONCE(req->done),
+						     min(left, (long)HZ / 10));
+		if (t < 0) {
+			err = -EINTR;
+			break;
+		}
+		spin_lock(&g->lock);
+		if (req->done) {
+			spin_unlock(&g->lock);
+			return req->result;
+		}
+		if (hsmg_request_hold_expired(req)) {
+			hsmg_request_finish(req, -ENODEV);
+			spin_unlock(&g->lock);
+			return -ENODEV;
+		}
+		spin_unlock(&g->lock);
+	}
+	spin_lock(&g->lock);
+	if (!req->done)
+		hsmg_request_cancel(req, err);
+	err = req->result;
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+	return err;
+}

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sessions and their logins on the members of a group.
+ *
+ * A session logs in on every online member (and standby member) at once and
+ * all of them must return the same pin-blob.  While it is logged in the
+ * kernel keeps its LOGIN payload so that a member joining later (attach or
+ * recovery) is logged in eagerly before it goes online; the session's
+ * requests only go to members where its login is done.  Logout (and the
+ * release of the client's file) logs it out everywhere.
+ */
+#include "main.h"
+
+#include <linux/atomic.h>
+#include <linux/jiffies.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "group.h"
+#include "queue.h"
+#include "request.h"
+#include "sched.h"
+#include "session.h"
+
+static atomic64_t hsmg_next_session;
+
+void hsmg_session_init(void)
+{
+	atomic64_set(&hsmg_next_session, (u64)get_random_u32() << 32);
+}
+
+struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
+{
+	struct hsmg_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	kref_init(&s->ref);
+	mutex_init(&s->op_lock);
+	INIT_LIST_HEAD(&s->logins);
+	INIT_LIST_HEAD(&s->group_node);
+	s->group = g;
+	s->flags = flags;
+	s->id = atomic64_inc_return(&hsmg_next_session);
+	return s;
+}
+
+void hsmg_session_get(struct hsmg_session *s)
+{
+	kref_get(&s->ref);
+}
+
+static void hsmg_session_release(struct kref *ref)
+{
+	struct hsmg_session *s = container_of(ref, struct hsmg_session, ref);
+
+	WARN_ON_ONCE(s->logged_in || !list_empty(&s->logins));
+	kfree_sensitive(s->login_msg);
+	mutex_destroy(&s->op_lock);
+	kfree(s);
+}
+
+void hsmg_session_put(struct hsmg_session *s)
+{
+	kref_put(&s->ref, hsmg_session_release);
+}
+
+/* hsmg_session_login_done - @s is logged in on @q (group lock). */
+bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q)
+{
+	struct hsmg_login_rec *rec;
+
+	list_for_each_entry(rec, &s->logins, s_node)
+		if (rec->queue == q)
+			return rec->done;
+	return false;
+}
+
+static bool hsmg_session_has_rec(struct hsmg_session *s, struct hsmg_queue *q)
+{
+	struct hsmg_login_rec *rec;
+
+	list_for_each_entry(rec, &s->logins, s_node)
+		if (rec->queue == q)
+			return true;
+	return false;
+}
+
+static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
+						 struct hsmg_queue *q)
+{
+	struct hsmg_login_rec *rec = kzalloc(sizeof(*rec), GFP_ATOMIC);
+
+	if (!rec)
+		return NULL;
+	rec->session = s;
+	rec->queue = q;
+	list_add_tail(&rec->s_node, &s->logins);
+	list_add_tail(&rec->q_node, &q->logins);
+	q->sessions++;
+	return rec;
+}
+
+static void hsmg_login_rec_del(struct hsmg_login_rec *rec)
+{
+	list_del(&rec->s_node);
+	list_del(&rec->q_node);
+	rec->queue->sessions--;
+	if (rec->req)
+		rec->req->login_rec = NULL;
+	kfree_sensitive(rec);
+}
+
+/*
+ * hsmg_session_send_logout - send LOGOUT of session @id to @q; with @wait
+ * the caller gets a reference and the request on its list.  Group lock.
+ */
+static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
+				     struct list_head *wait)
+{
+	struct hsmg_request *req;
+
+	if (!q->attached)
+		return;
+	req = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, id, flags, NULL, 0);
+	if (!req) {
+		pr_warn("queue %02x.%04x: no memory to log session %llx out\n",
+			q->adapter, q->domain, id);
+		return;
+	}
+	if (wait) {
+		kref_get(&req->ref);
+		list_add_tail(&req->fan_node, wait);
+	}
+	hsmg_request_assign(req, q);
+}
+
+/* Called under the group lock when a LOGIN (explicit or eager) is done. */
+static void hsmg_session_login_end(struct hsmg_request *req)
+{
+	struct hsmg_login_rec *rec = req->login_rec;
+	struct hsmg_session *s = req->session;
+	struct hsmg_queue *q = req->pin;
+	bool ok = !req->result && req->resp_len == HSMG_PIN_BLOB_LEN;
+
+	if (!req->result && !ok)
+		pr_warn("queue %02x.%04x group %u: login answer of %u bytes, treated as failed\n",
+			q->adapter, q->domain, q->group->id, req->resp_len);
+	if (rec) {
+		rec->req = NULL;
+		req->login_rec = NULL;
+	}
+	if (!rec) {
+		/* Logged out or detached meanwhile: undo a login that worked. */
+		if (ok)
+			hsmg_session_send_logout(q, s->id, s->flags, NULL);
+	} else if (!ok) {
+		if (req->result == -EDQUOT)
+			pr_info("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
+				q->adapter, q->domain, q->group->id, s->id);
+		hsmg_login_rec_del(rec);
+	} else {
+		memcpy(rec->blob, req->resp, HSMG_PIN_BLOB_LEN);
+		rec->done = true;
+		if (req->eager && s->logged_in &&
+		    memcmp(rec->blob, s->pin_blob, HSMG_PIN_BLOB_LEN)) {
+			pr_err("queue %02x.%04x group %u: pin-blob of session %llx differs from the other members'; queue not used\n",
+			       q->adapter, q->domain, q->group->id, s->id);
+			hsmg_queue_set_state(q, HSMG_QS_MISMATCH,
+					     "pin-blob differs");
+		}
+	}
+	if (req->eager) {
+		q->recover_pending--;
+		if (!q->recover_pending && q->state == HSMG_QS_RECOVERING)
+			hsmg_queue_set_state(q, HSMG_QS_ONLINE,
+					     "sessions logged in");
+	}
+}
+
+/*
+ * hsmg_session_login_req - a LOGIN of @s pinned to @q, with its record.
+ * Group lock held.  Returns the request (assigned) or NULL.
+ */
+static struct hsmg_request *hsmg_session_login_req(struct hsmg_session *s,
+						   struct hsmg_queue *q,
+						   const void *msg, u32 len)
+{
+	struct hsmg_login_rec *rec;
+	struct hsmg_request *req;
+	void *copy;
+
+	copy = kmemdup(msg, len, GFP_ATOMIC);
+	if (!copy)
+		return NULL;
+	req = hsmg_request_kernel(q, HSMG_BE_REQ_LOGIN, s->id, s->flags, copy,
+				  len);
+	if (!req)
+		return NULL;
+	rec = hsmg_login_rec_add(s, q);
+	if (!rec) {
+		hsmg_request_put(req);
+		return NULL;
+	}
+	hsmg_session_get(s);
+	req->session = s;
+	req->login_rec = rec;
+	rec->req = req;
+	req->end = hsmg_session_login_end;
+	return req;
+}
+
+static bool hsmg_quota_full(struct hsmg_queue *q)
+{
+	return q->max_sessions && q->sessions >= q->max_sessions;
+}
+
+/*
+ * hsmg_session_recover_queue - log every logged in session of the group in
+ * on @q (recovering).  Returns whether LOGINs are on their way.  Group lock.
+ */
+bool hsmg_session_recover_queue(struct hsmg_queue *q)
+{
+	struct hsmg_group *g = q->group;
+	struct hsmg_request *req;
+	struct hsmg_session *s;
+
+	list_for_each_entry(s, &g->sessions, group_node) {
+		if (hsmg_session_has_rec(s, q))
+			continue;
+		if (hsmg_quota_full(q)) {
+			pr_info("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
+				q->adapter, q->domain, g->id, s->id);
+			continue;
+		}
+		req = hsmg_session_login_req(s, q, s->login_msg, s->login_len);
+		if (!req) {
+			pr_warn("queue %02x.%04x group %u: no memory to log session %llx in\n",
+				q->adapter, q->domain, g->id, s->id);
+			continue;
+		}
+		req->eager = true;
+		q->recover_pending++;
+		hsmg_request_assign(req, q);
+	}
+	return q->recover_pending;
+}
+
+/*
+ * hsmg_session_drop_queue - forget the logins on @q (detached, or held in
+ * mismatch: then @logout ends them on the card).  Group lock.
+ */
+void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout)
+{
+	struct hsmg_login_rec *rec, *tmp;
+
+	list_for_each_entry_safe(rec, tmp, &q->logins, q_node) {
+		if (logout && rec->done)
+			hsmg_session_send_logout(q, rec->session->id,
+						 rec->session->flags, NULL);
+		hsmg_login_rec_del(rec);
+	}
+}
+
+/* Drop every login record of @s, logging out where it is done. Group lock. */
+static void hsmg_session_drop_all(struct hsmg_session *s,
+				  struct list_head *wait)
+{
+	struct hsmg_login_rec *rec, *tmp;
+
+	list_for_each_entry_safe(rec, tmp, &s->logins, s_node) {
+		if (rec->done)
+			hsmg_session_send_logout(rec->queue, s->id, s->flags,
+						 wait);
+		hsmg_login_rec_del(rec);
+	}
+}
+
+static void hsmg_session_wait_list(struct list_head *list, unsigned long end)
+{
+	struct hsmg_request *req, *tmp;
+	long left;
+
+	list_for_each_entry_safe(req, tmp, list, fan_node) {
+		left = (long)(end - jiffies);
+		if (left > 0)
+			wait_event_timeout(req->wq, READ_ONCE(req->done), left);
+		list_del_init(&req->fan_node);
+		hsmg_request_put(req);
+	}
+}
+
+static void hsmg_session_log_disagreement(struct hsmg_session *s)
+{
+	struct hsmg_login_rec *rec, *first = NULL;
+
+	list_for_each_entry(rec, &s->logins, s_node) {
+		if (!rec->done)
+			continue;
+		if (!first)
+			first = rec;
+		pr_err("group %u: session %llx login: queue %02x.%04x returned %s pin-blob\n",
+		       s->group->id, s->id, rec->queue->adapter,
+		       rec->queue->domain,
+		       memcmp(rec->blob, first->blob, HSMG_PIN_BLOB_LEN) ?
+		       "a different" : "the first");
+	}
+}
+
+static bool hsmg_session_any_online(struct hsmg_group *g)
+{
+	struct hsmg_queue *q;
+
+	list_for_each_entry(q, &g->members, group_node)
+		if (q->state == HSMG_QS_ONLINE && q->attached)
+			return true;
+	return false;
+}
+
+/*
+ * Wait for a member to come online, up to the hold time.  Returns 0 with the
+ * group lock held.
+ */
+static int hsmg_session_wait_online(struct hsmg_group *g)
+{
+	unsigned long end = jiffies +
+		msecs_to_jiffies(READ_ONCE(hsmg_hold_time_ms));
+	long left, t;
+
+	for (;;) {
+		spin_lock(&g->lock);
+		if (hsmg_session_any_online(g))
+			return 0;
+		spin_unlock(&g->lock);
+		left = (long)(end - jiffies);
+		if (left <= 0)
+			return -ENODEV;
+		t = wait_event_interruptible_timeout(g->state_wq,
+						     hsmg_group_has_online(g),
+						     left);
+		if (t < 0)
+			return -EINTR;
+	}
+}
+
+/**
+ * hsmg_session_login - log @s in on every online member.
+ * @s: the session.
+ * @flags: HSMG_LOGIN_*.
+ * @pin: the PIN.
+ * @pin_len: its length.
+ * @cardpin: the card-PIN or NULL.
+ * @cardpin_len: its length.
+ * @members: members logged in on (out).
+ * @pin_blob: the common pin-blob (out).
+ *
+ * Return: 0, -EBUSY (logged in), -ENODEV (no member online within the hold
+ * time), -EDQUOT (a member's quota is full), -EKEYREJECTED (members returned
+ * different pin-blobs), -EINTR, -ENOMEM.
+ */
+int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
+		       u32 pin_len, const u8 *cardpin, u32 cardpin_len,
+		       u32 *members, u8 *pin_blob)
+{
+	struct hsmg_group *g = s->group;
+	struct hsmg_login_rec *rec, *first;
+	struct hsmg_request *req, *tmp;
+	struct hsmg_be_login *hdr;
+	struct hsmg_queue *q;
+	bool quota = false, differ = false;
+	LIST_HEAD(fan);
+	u32 len, n = 0;
+	int ret = 0;
+	u8 *msg;
+
+	len = sizeof(*hdr) + pin_len + cardpin_len;
+	msg = kzalloc(len, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = (struct hsmg_be_login *)msg;
+	hdr->flags = flags;
+	hdr->pin_len = pin_len;
+	hdr->cardpin_len = cardpin_len;
+	memcpy(msg + sizeof(*hdr), pin, pin_len);
+	if (cardpin_len)
+		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
+
+	mutex_lock(&s->op_lock);
+	if (s->logged_in) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = hsmg_session_wait_online(g);
+	if (ret)
+		goto out;
+	/* Group lock held from here. */
+	list_for_each_entry(q, &g->members, group_node) {
+		if (q->state != HSMG_QS_ONLINE || !q->attached)
+			continue;
+		if (hsmg_quota_full(q)) {
+			pr_info("queue %02x.%04x group %u: session quota full (%u)\n",
+				q->adapter, q->domain, g->id, q->max_sessions);
+			quota = true;
+		}
+	}
+	if (quota) {
+		spin_unlock(&g->lock);
+		ret = -EDQUOT;
+		goto out;
+	}
+	list_for_each_entry(q, &g->members, group_node) {
+		if (q->state != HSMG_QS_ONLINE || !q->attached)
+			continue;
+		req = hsmg_session_login_req(s, q, msg, len);
+		if (!req) {
+			ret = -ENOMEM;
+			break;
+		}
+		kref_get(&req->ref);
+		list_add_tail(&req->fan_node, &fan);
+		hsmg_request_assign(req, q);
+	}
+	spin_unlock(&g->lock);
+
+	/* Bounded: every attempt ends by its deadline at the latest. */
+	list_for_each_entry(req, &fan, fan_node)
+		wait_event(req->wq, READ_ONCE(req->done));
+
+	spin_lock(&g->lock);
+	list_for_each_entry(req, &fan, fan_node)
+		if (req->result == -EDQUOT)
+			quota = true;
+	first = NULL;
+	list_for_each_entry(rec, &s->logins, s_node) {
+		if (!rec->done)
+			continue;
+		n++;
+		if (!first)
+			first = rec;
+		else if (memcmp(rec->blob, first->blob, HSMG_PIN_BLOB_LEN))
+			differ = true;
+	}
+	if (differ)
+		hsmg_session_log_disagreement(s);
+	if (!ret && quota)
+		ret = -EDQUOT;
+	if (!ret && differ)
+		ret = -EKEYREJECTED;
+	if (!ret && !n)
+		ret = -ENODEV;
+	if (ret) {
+		hsmg_session_drop_all(s, NULL);
+	} else {
+		memcpy(s->pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
+		memcpy(pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
+		s->logged_in = true;
+		list_add_tail(&s->group_node, &g->sessions);
+		s->login_msg = msg;
+		s->login_len = len;
+		msg = NULL;
+		*members = n;
+	}
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+
+	list_for_each_entry_safe(req, tmp, &fan, fan_node) {
+		list_del_init(&req->fan_node);
+		hsmg_request_put(req);
+	}
+out:
+	mutex_unlock(&s->op_lock);
+	kfree_sensitive(msg);
+	return ret;
+}
+
+/**
+ * hsmg_session_logout - log @s out on every member.
+ * @s: the session.
+ * @wait: wait (at most request_timeout_ms) for the members to answer.
+ *
+ * Return: 0, or -EINVAL when @s is not logged in.
+ */
+int hsmg_session_logout(struct hsmg_session *s, bool wait)
+{
+	struct hsmg_group *g = s->group;
+	unsigned long end;
+	LIST_HEAD(fan);
+	void *msg;
+
+	mutex_lock(&s->op_lock);
+	spin_lock(&g->lock);
+	if (!s->logged_in) {
+		spin_unlock(&g->lock);
+		mutex_unlock(&s->op_lock);
+		return -EINVAL;
+	}
+	s->logged_in = false;
+	list_del_init(&s->group_node);
+	hsmg_session_drop_all(s, wait ? &fan : NULL);
+	msg = s->login_msg;
+	s->login_msg = NULL;
+	hsmg_sched_dispatch(g);
+	spin_unlock(&g->lock);
+	kfree_sensitive(msg);
+
+	end = jiffies + msecs_to_jiffies(READ_ONCE(hsmg_request_timeout_ms));
+	hsmg_session_wait_list(&fan, end);
+	mutex_unlock(&s->op_lock);
+	return 0;
+}

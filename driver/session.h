@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Sessions of a client and their logins on the members of a group.
+ */
+#ifndef _HSMG_SESSION_H
+#define _HSMG_SESSION_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/hsmgroup.h>
+
+struct hsmg_group;
+struct hsmg_queue;
+struct hsmg_request;
+
+/**
+ * struct hsmg_session - one session.
+ * @ref: the client's handle table holds one, each request one.
+ * @group: group it uses.
+ * @id: coprocessor session id (unique for the module's life).
+ * @flags: HSMG_SESSION_*.
+ * @op_lock: serializes login, logout and close.
+ * @logged_in: logged in (group lock).
+ * @login_msg: LOGIN payload (struct hsmg_be_login + PIN + card-PIN),
+ *	kept while logged in to log in members that join later.
+ * @login_len: bytes at @login_msg.
+ * @pin_blob: pin-blob all members returned.
+ * @logins: &struct hsmg_login_rec.s_node (group lock).
+ * @group_node: in &hsmg_group.sessions while logged in (group lock).
+ */
+struct hsmg_session {
+	struct kref ref;
+	struct hsmg_group *group;
+	u64 id;
+	u32 flags;
+	struct mutex op_lock;
+	bool logged_in;
+	void *login_msg;
+	u32 login_len;
+	u8 pin_blob[HSMG_PIN_BLOB_LEN];
+	struct list_head logins;
+	struct list_head group_node;
+};
+
+/**
+ * struct hsmg_login_rec - a session logged in (or logging in) on a queue.
+ * @s_node: in &hsmg_session.logins.
+ * @q_node: in &hsmg_queue.logins.
+ * @session: the session.
+ * @queue: the queue.
+ * @req: the LOGIN on its way, or NULL.
+ * @done: the queue answered with @blob.
+ * @blob: pin-blob of the queue.
+ */
+struct hsmg_login_rec {
+	struct list_head s_node;
+	struct list_head q_node;
+	struct hsmg_session *session;
+	struct hsmg_queue *queue;
+	struct hsmg_request *req;
+	bool done;
+	u8 blob[HSMG_PIN_BLOB_LEN];
+};
+
+void hsmg_session_init(void);
+struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags);
+void hsmg_session_get(struct hsmg_session *s);
+void hsmg_session_put(struct hsmg_session *s);
+int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
+		       u32 pin_len, const u8 *cardpin, u32 cardpin_len,
+		       u32 *members, u8 *pin_blob);
+int hsmg_session_logout(struct hsmg_session *s, bool wait);
+bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q);
+bool hsmg_session_recover_queue(struct hsmg_queue *q);
+void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout);
+
+#endif /* _HSMG_SESSION_H */
