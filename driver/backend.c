@@ -26,7 +26,7 @@
  * @wq: fetch and poll wait here.
  */
 struct hsmg_backend {
-	struct mutex lock;
+	struct mutex lock; /* protects @q */
 	struct hsmg_queue *q;
 	wait_queue_head_t wq;
 };

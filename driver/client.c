@@ -123,7 +123,7 @@ static int hsmg_copy_elems(u64 ubase, const void *karr, size_t ksize, u32 n,
 
 static long hsmg_ioc_list_groups(unsigned long uarg)
 {
-	struct hsmg_group_info *arr = NULL;
+	struct hsmg_group_info *arr;
 	struct hsmg_group_list gl;
 	u32 cap, n;
 	int argsz, ret;
@@ -137,15 +137,19 @@ static long hsmg_ioc_list_groups(unsigned long uarg)
 		return -EINVAL;
 	if (gl.elem_size > HSMG_MAX_ARGSZ)
 		return -E2BIG;
-	cap = min(gl.count, hsmg_group_count() + 16);
-	if (cap) {
-		arr = kvcalloc(cap, sizeof(*arr), GFP_KERNEL);
-		if (!arr)
-			return -ENOMEM;
+	n = hsmg_group_count();
+	if (!gl.count) {
+		gl.count = n;
+		return hsmg_copy_result(uarg, &gl, sizeof(gl), argsz);
 	}
+	/* Room for groups created meanwhile. */
+	cap = min(gl.count, n + 16);
+	arr = kvcalloc(cap, sizeof(*arr), GFP_KERNEL);
+	if (!arr)
+		return -ENOMEM;
 	ret = hsmg_group_list(arr, cap, &n);
 	if (ret == -ENOSPC && gl.count >= n)
-		ret = -EAGAIN;	/* groups were added meanwhile: try again */
+		ret = -EAGAIN;
 	if (!ret)
 		ret = hsmg_copy_elems(gl.groups, arr, sizeof(*arr), n,
 				      gl.elem_size);
@@ -160,7 +164,7 @@ static long hsmg_ioc_list_groups(unsigned long uarg)
 
 static long hsmg_ioc_list_members(unsigned long uarg)
 {
-	struct hsmg_member_info *arr = NULL;
+	struct hsmg_member_info *arr;
 	struct hsmg_member_list ml;
 	struct hsmg_group *g;
 	u32 cap, n;
@@ -180,13 +184,15 @@ static long hsmg_ioc_list_members(unsigned long uarg)
 		return -E2BIG;
 	/* At most 65536 APQNs exist. */
 	cap = min_t(u32, ml.count, 65536);
-	if (cap) {
-		hsmg_group_list_members(g, NULL, 0, &n);
-		cap = min(cap, n + 16);
-		arr = kvcalloc(cap, sizeof(*arr), GFP_KERNEL);
-		if (!arr)
-			return -ENOMEM;
+	hsmg_group_list_members(g, NULL, 0, &n);
+	if (!cap) {
+		ml.count = n;
+		return hsmg_copy_result(uarg, &ml, sizeof(ml), argsz);
 	}
+	cap = min(cap, n + 16);
+	arr = kvcalloc(cap, sizeof(*arr), GFP_KERNEL);
+	if (!arr)
+		return -ENOMEM;
 	ret = hsmg_group_list_members(g, arr, cap, &n);
 	if (ret == -ENOSPC && ml.count >= n)
 		ret = -EAGAIN;

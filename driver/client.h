@@ -21,7 +21,7 @@
  */
 struct hsmg_client {
 	struct xarray sessions;
-	struct mutex lock;
+	struct mutex lock; /* @backlogs, session handles */
 	struct list_head backlogs;
 	atomic_t assigned;
 	atomic64_t requests;

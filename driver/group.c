@@ -14,6 +14,7 @@
 #include "group.h"
 #include "queue.h"
 
+/* Attach, detach, group creation; the tables below. */
 DEFINE_MUTEX(hsmg_topology_lock);
 
 /* Group id -> group; ids 1, 2, 3, ... */

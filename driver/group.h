@@ -33,7 +33,7 @@ struct hsmg_queue;
 struct hsmg_group {
 	u32 id;
 	u8 mkvp[HSMG_MKVP_LEN];
-	spinlock_t lock;
+	spinlock_t lock; /* see above */
 	struct list_head members;
 	struct list_head backlogs;
 	struct list_head sessions;

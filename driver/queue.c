@@ -669,9 +669,13 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 		hsmg_request_finish(req, -EPROTO);
 		break;
 	default:
-		/* RETRY, FAILED: re-send elsewhere, count against health. */
+		/*
+		 * RETRY, FAILED: re-send elsewhere, count against health.  A
+		 * card answering RETRY did not do the work, so even a
+		 * NO_RETRY request may go elsewhere; after FAILED nobody knows.
+		 */
 		hsmg_request_unlink(req);
-		hsmg_request_requeue(req, true);
+		hsmg_request_requeue(req, status == HSMG_BE_FAILED);
 		hsmg_queue_attempt_done(q, false, status == HSMG_BE_FAILED);
 		break;
 	}

@@ -89,7 +89,10 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 			continue;
 		cost = div_u64((q->assigned_weight + req->weight) * 100,
 			       q->speed);
-		if (cost < best_cost) {
+		/* Ties go to the member that served less, to spread work. */
+		if (cost < best_cost ||
+		    (best && cost == best_cost &&
+		     q->requests < best->requests)) {
 			best = q;
 			best_cost = cost;
 		}

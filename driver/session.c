@@ -174,7 +174,9 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	}
 	if (req->eager) {
 		q->recover_pending--;
-		if (!q->recover_pending && q->state == HSMG_QS_RECOVERING)
+		/* Sessions that logged in meanwhile are logged in too. */
+		if (!q->recover_pending && q->state == HSMG_QS_RECOVERING &&
+		    !hsmg_session_recover_queue(q))
 			hsmg_queue_set_state(q, HSMG_QS_ONLINE,
 					     "sessions logged in");
 	}

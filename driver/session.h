@@ -34,7 +34,7 @@ struct hsmg_session {
 	struct hsmg_group *group;
 	u64 id;
 	u32 flags;
-	struct mutex op_lock;
+	struct mutex op_lock; /* login, logout, close */
 	bool logged_in;
 	void *login_msg;
 	u32 login_len;
