@@ -32,6 +32,7 @@
 #ifndef HSMG_MSG_H
 #define HSMG_MSG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

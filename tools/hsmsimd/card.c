@@ -1266,8 +1266,11 @@ static void do_crypto(struct hsmg_card *card, unsigned int queue, const struct h
 		return;
 	}
 	rv = err ? CKR_ARGUMENTS_BAD : dispatch(&c);
-	if (rv == CKR_OK && b.err)
-		rv = CKR_DATA_LEN_RANGE; /* an output did not fit the answer */
+	/* An output did not fit the answer (or the message size limit). */
+	if (b.err == -HSMG_MSG_ENOSPC || b.err == -HSMG_MSG_E2BIG)
+		rv = CKR_DATA_LEN_RANGE;
+	else if (rv == CKR_OK && b.err)
+		rv = CKR_DEVICE_ERROR;
 	if (rv != CKR_OK) {
 		/* Drop partial outputs (possibly plaintext) before answering. */
 		OPENSSL_cleanse(ans, b.len < ans_cap ? b.len : ans_cap);

@@ -1,0 +1,16 @@
+# tests/unit: host unit tests (Check), run by `make unit` through scripts/run-unit.
+#   test_msg   the message codec (common/hsmg_msg.c)
+#   test_card  hsmsimd's request processing (tools/hsmsimd/card.c)
+
+UNIT_CFLAGS := $(shell pkg-config --cflags check libcrypto p11-kit-1 2>/dev/null) -Itools/hsmsimd
+UNIT_LIBS := $(shell pkg-config --libs check libcrypto 2>/dev/null) -lpthread
+
+$(B)/tests/unit/%.o: HOST_CFLAGS += $(UNIT_CFLAGS)
+
+$(B)/tests/unit/test_msg: $(B)/tests/unit/test_msg.o $(COMMON_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
+
+$(B)/tests/unit/test_card: $(B)/tests/unit/test_card.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
+
+UNIT_TESTS += $(B)/tests/unit/test_msg $(B)/tests/unit/test_card
