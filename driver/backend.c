@@ -289,16 +289,18 @@ static long hsmg_backend_ioctl(struct file *file, unsigned int cmd,
 {
 	struct hsmg_backend *be = file->private_data;
 
-	if (_IOC_TYPE(cmd) != HSMG_IOC_MAGIC)
-		return -ENOTTY;
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(HSMG_IOC_BE_ATTACH):
+	/*
+	 * Whole command numbers: argsz, not the size encoded in the command,
+	 * makes the structs extensible.
+	 */
+	switch (cmd) {
+	case HSMG_IOC_BE_ATTACH:
 		return hsmg_be_attach(be, arg);
-	case _IOC_NR(HSMG_IOC_BE_FETCH):
+	case HSMG_IOC_BE_FETCH:
 		return hsmg_be_fetch(be, file, arg);
-	case _IOC_NR(HSMG_IOC_BE_COMPLETE):
+	case HSMG_IOC_BE_COMPLETE:
 		return hsmg_be_complete(be, arg);
-	case _IOC_NR(HSMG_IOC_BE_DETACH):
+	case HSMG_IOC_BE_DETACH:
 		return hsmg_be_detach(be);
 	default:
 		return -ENOTTY;

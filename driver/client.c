@@ -265,6 +265,8 @@ static long hsmg_ioc_session_close(struct hsmg_client *c, unsigned long uarg)
 	mutex_unlock(&c->lock);
 	if (!s)
 		return -ENOENT;
+	/* The session's requests under way complete first. */
+	wait_event(s->idle_wq, !atomic_read(&s->active));
 	hsmg_session_logout(s, true);
 	hsmg_session_put(s);
 	return 0;
@@ -397,10 +399,10 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 	req->client = c;
 	req->backlog = bl;
 	req->session = s;	/* the request owns the reference now */
-	s = NULL;
-	if (req->session) {
-		req->session_id = req->session->id;
-		req->session_flags = req->session->flags;
+	if (s) {
+		req->session_id = s->id;
+		req->session_flags = s->flags;
+		atomic_inc(&s->active);
 	}
 	req->type = HSMG_BE_REQ_CRYPTO;
 	req->op_class = sb.op_class;
@@ -419,6 +421,8 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 	spin_unlock(&g->lock);
 
 	ret = hsmg_request_wait(req, jiffies + msecs_to_jiffies(ms));
+	if (s && atomic_dec_and_test(&s->active))
+		wake_up(&s->idle_wq);
 	sb.attempts = req->attempts;
 	sb.member = ret ? 0 : req->answered_by;
 	if (!ret) {
@@ -447,24 +451,26 @@ static long hsmg_client_ioctl(struct file *file, unsigned int cmd,
 {
 	struct hsmg_client *c = file->private_data;
 
-	if (_IOC_TYPE(cmd) != HSMG_IOC_MAGIC)
-		return -ENOTTY;
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(HSMG_IOC_GET_INFO):
+	/*
+	 * Whole command numbers: argsz, not the size encoded in the command,
+	 * makes the structs extensible.
+	 */
+	switch (cmd) {
+	case HSMG_IOC_GET_INFO:
 		return hsmg_ioc_get_info(arg);
-	case _IOC_NR(HSMG_IOC_LIST_GROUPS):
+	case HSMG_IOC_LIST_GROUPS:
 		return hsmg_ioc_list_groups(arg);
-	case _IOC_NR(HSMG_IOC_LIST_MEMBERS):
+	case HSMG_IOC_LIST_MEMBERS:
 		return hsmg_ioc_list_members(arg);
-	case _IOC_NR(HSMG_IOC_SESSION_OPEN):
+	case HSMG_IOC_SESSION_OPEN:
 		return hsmg_ioc_session_open(c, arg);
-	case _IOC_NR(HSMG_IOC_SESSION_CLOSE):
+	case HSMG_IOC_SESSION_CLOSE:
 		return hsmg_ioc_session_close(c, arg);
-	case _IOC_NR(HSMG_IOC_LOGIN):
+	case HSMG_IOC_LOGIN:
 		return hsmg_ioc_login(c, arg);
-	case _IOC_NR(HSMG_IOC_LOGOUT):
+	case HSMG_IOC_LOGOUT:
 		return hsmg_ioc_logout(c, arg);
-	case _IOC_NR(HSMG_IOC_SUBMIT):
+	case HSMG_IOC_SUBMIT:
 		return hsmg_ioc_submit(c, arg);
 	default:
 		return -ENOTTY;

@@ -11,8 +11,8 @@
 
 /*
  * hsmg_copy_args - copy an argument struct in: -EFAULT, -EINVAL when argsz is
- * below @minsz or above HSMG_MAX_ARGSZ, -E2BIG for non-zero bytes past
- * @ksize.  Returns argsz (> 0) on success.
+ * below @minsz, -E2BIG above HSMG_MAX_ARGSZ (a limit of the header) or for
+ * non-zero bytes past @ksize.  Returns argsz (> 0) on success.
  */
 static inline int hsmg_copy_args(void *karg, size_t ksize, size_t minsz,
 				 unsigned long uarg)
@@ -23,8 +23,10 @@ static inline int hsmg_copy_args(void *karg, size_t ksize, size_t minsz,
 
 	if (get_user(argsz, (u32 __user *)u))
 		return -EFAULT;
-	if (argsz < minsz || argsz > HSMG_MAX_ARGSZ)
+	if (argsz < minsz)
 		return -EINVAL;
+	if (argsz > HSMG_MAX_ARGSZ)
+		return -E2BIG;
 	ret = copy_struct_from_user(karg, ksize, u, argsz);
 	if (ret)
 		return ret;

@@ -457,8 +457,8 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 	mutex_lock(&hsmg_topology_lock);
 	spin_lock(&g->lock);
 	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
+	/* Listings keep showing the last id of an offline member. */
 	id = q->id;
-	q->id = 0;
 	q->attached = false;
 	q->ops = NULL;
 	q->priv = NULL;

@@ -20,7 +20,8 @@ struct hsmg_request;
  * protected by the group lock.
  * @group: the group it belongs to (for good).
  * @group_node: in &hsmg_group.members.
- * @id: queue id while attached, 0 while not.
+ * @id: queue id of the current or last attach (listings show it); it is in
+ *	the id table only while attached.
  * @adapter: adapter number.
  * @domain: domain number.
  * @mkvp: its own MKVP, as last attached.

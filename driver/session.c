@@ -41,6 +41,7 @@ struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 	mutex_init(&s->op_lock);
 	INIT_LIST_HEAD(&s->logins);
 	INIT_LIST_HEAD(&s->group_node);
+	init_waitqueue_head(&s->idle_wq);
 	s->group = g;
 	s->flags = flags;
 	s->id = atomic64_inc_return(&hsmg_next_session);

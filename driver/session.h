@@ -5,9 +5,11 @@
 #ifndef _HSMG_SESSION_H
 #define _HSMG_SESSION_H
 
+#include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/hsmgroup.h>
 
 struct hsmg_group;
@@ -28,6 +30,8 @@ struct hsmg_request;
  * @pin_blob: pin-blob all members returned.
  * @logins: &struct hsmg_login_rec.s_node (group lock).
  * @group_node: in &hsmg_group.sessions while logged in (group lock).
+ * @active: client requests of the session under way.
+ * @idle_wq: woken when @active drops to 0 (close waits for it).
  */
 struct hsmg_session {
 	struct kref ref;
@@ -41,6 +45,8 @@ struct hsmg_session {
 	u8 pin_blob[HSMG_PIN_BLOB_LEN];
 	struct list_head logins;
 	struct list_head group_node;
+	atomic_t active;
+	wait_queue_head_t idle_wq;
 };
 
 /**

@@ -190,7 +190,8 @@ struct hsmg_group_list {
 
 /**
  * struct hsmg_member_info - one member queue (%HSMG_IOC_LIST_MEMBERS).
- * @queue_id: kernel id of the queue (>= 1); new at every attach.
+ * @queue_id: kernel id of the queue (>= 1); new at every attach.  An
+ *	offline (detached) member keeps showing the id of its last attach.
  * @adapter: adapter number, 0-255.
  * @domain: domain number, 0-255.
  * @state: enum hsmg_queue_state.
