@@ -52,11 +52,11 @@ enum hsmg_msg_err {
 	HSMG_MSG_ELENGTH = 5,  /* length field != buffer length, unaligned or too large */
 	/* Body errors: the header is usable, the rest is not. */
 	HSMG_MSG_ERESERVED = 6, /* flags, reserved or request rv not zero */
-	HSMG_MSG_ECOUNT = 7,    /* ntlv above the maximum or not the real count */
+	HSMG_MSG_ECOUNT = 7,	/* ntlv above the maximum or not the real count */
 	HSMG_MSG_EOVERFLOW = 8, /* a TLV runs past the end of the message */
-	HSMG_MSG_ETAG = 9,      /* tag 0, unknown, or not allowed in this direction */
-	HSMG_MSG_EDUP = 10,     /* a tag appears twice */
-	HSMG_MSG_EPAD = 11,     /* non-zero padding */
+	HSMG_MSG_ETAG = 9,	/* tag 0, unknown, or not allowed in this direction */
+	HSMG_MSG_EDUP = 10,	/* a tag appears twice */
+	HSMG_MSG_EPAD = 11,	/* non-zero padding */
 	/* Builder errors. */
 	HSMG_MSG_ENOSPC = 12, /* the caller's buffer is too small */
 	HSMG_MSG_E2BIG = 13,  /* the message would exceed HSMG_MAX_MSG_SIZE */
@@ -95,12 +95,12 @@ static inline uint64_t hsmg_msg_tlv_size(uint64_t len)
 /* Builder state; treat as opaque. */
 struct hsmg_msg_builder {
 	uint8_t *buf;
-	size_t cap;    /* min(buffer size, HSMG_MAX_MSG_SIZE) */
-	size_t len;    /* bytes used */
+	size_t cap; /* min(buffer size, HSMG_MAX_MSG_SIZE) */
+	size_t len; /* bytes used */
 	uint32_t ntlv;
 	uint32_t tags; /* bit per tag already put */
 	uint16_t type;
-	int err;           /* sticky, 0 or -HSMG_MSG_E* */
+	int err;	   /* sticky, 0 or -HSMG_MSG_E* */
 	size_t open_off;   /* offset of an open put_begin TLV, 0 if none */
 	uint32_t open_max; /* its reserved length */
 };

@@ -37,7 +37,7 @@ struct sess {
 	uint32_t flags;
 };
 
-static const struct sess nosess = { 0, 0 };
+static const struct sess nosess = {0, 0};
 
 static struct hsmg_card *new_card(const uint8_t *mk, unsigned int nq, unsigned int quota)
 {
@@ -51,8 +51,8 @@ static struct hsmg_card *new_card(const uint8_t *mk, unsigned int nq, unsigned i
 static uint32_t raw(struct hsmg_card *c, unsigned int q, uint32_t type, struct sess s,
 		    const void *payload, uint32_t len, uint32_t *ans_len)
 {
-	struct hsmg_be_req r = { .tag = 1, .type = type, .session = s.id,
-				 .session_flags = s.flags, .len = len };
+	struct hsmg_be_req r = {
+	    .tag = 1, .type = type, .session = s.id, .session_flags = s.flags, .len = len};
 	struct hsmg_card_result res;
 
 	hsmg_card_process(c, q, &r, payload, ans, sizeof(ans), &res);
@@ -104,7 +104,7 @@ static uint32_t login_q(struct hsmg_card *c, unsigned int q, struct sess s, uint
 			const char *pin, const char *cardpin, uint8_t blob[HSMG_PIN_BLOB_LEN])
 {
 	uint8_t p[sizeof(struct hsmg_be_login) + 2 * HSMG_MAX_PIN_LEN];
-	struct hsmg_be_login lg = { .flags = flags };
+	struct hsmg_be_login lg = {.flags = flags};
 	uint32_t st, alen = 0;
 
 	lg.pin_len = (uint32_t)strlen(pin);
@@ -136,8 +136,8 @@ static uint32_t logout_q(struct hsmg_card *c, unsigned int q, struct sess s)
 
 static struct hsmg_msg_key_attrs aes_attrs(uint32_t len, uint32_t usage, uint32_t flags)
 {
-	struct hsmg_msg_key_attrs a = { .key_type = CKK_AES, .value_len = len,
-					.usage = usage, .flags = flags };
+	struct hsmg_msg_key_attrs a = {
+	    .key_type = CKK_AES, .value_len = len, .usage = usage, .flags = flags};
 	return a;
 }
 
@@ -146,7 +146,7 @@ static CK_RV gen_aes(struct hsmg_card *c, struct sess s, uint32_t len, uint32_t 
 		     uint32_t flags, uint8_t *blob, size_t *blen)
 {
 	struct hsmg_msg_key_attrs a = aes_attrs(len, usage, flags);
-	struct tlv t[] = { { HSMG_TAG_ATTRS, &a, sizeof(a) } };
+	struct tlv t[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
 	struct hsmg_msg_view v;
 	CK_RV rv = crypto(c, s, HSMG_MSG_OP_GENERATE_KEY, CKM_AES_KEY_GEN, t, 1, &v);
 
@@ -158,7 +158,7 @@ static CK_RV gen_aes(struct hsmg_card *c, struct sess s, uint32_t len, uint32_t 
 static size_t gcm_param(uint8_t *p, const void *iv, uint32_t ivlen, const void *aad,
 			uint32_t aadlen, uint32_t tag_bits)
 {
-	struct hsmg_msg_gcm_param g = { ivlen, aadlen, tag_bits, 0 };
+	struct hsmg_msg_gcm_param g = {ivlen, aadlen, tag_bits, 0};
 
 	memcpy(p, &g, sizeof(g));
 	memcpy(p + sizeof(g), iv, ivlen);
@@ -171,12 +171,11 @@ static CK_RV gcm(struct hsmg_card *c, struct sess s, bool enc, const uint8_t *bl
 		 const uint8_t *param, size_t plen, const void *in, size_t len, uint8_t *out,
 		 size_t *olen)
 {
-	struct tlv t[] = { { HSMG_TAG_KEY, blob, blen },
-			   { HSMG_TAG_PARAM, param, plen },
-			   { HSMG_TAG_DATA, in, len } };
+	struct tlv t[] = {
+	    {HSMG_TAG_KEY, blob, blen}, {HSMG_TAG_PARAM, param, plen}, {HSMG_TAG_DATA, in, len}};
 	struct hsmg_msg_view v;
-	CK_RV rv = crypto(c, s, enc ? HSMG_MSG_OP_ENCRYPT : HSMG_MSG_OP_DECRYPT, CKM_AES_GCM, t, 3,
-			  &v);
+	CK_RV rv =
+	    crypto(c, s, enc ? HSMG_MSG_OP_ENCRYPT : HSMG_MSG_OP_DECRYPT, CKM_AES_GCM, t, 3, &v);
 
 	if (rv == CKR_OK)
 		*olen = take(&v, HSMG_TAG_OUT_DATA, out, 4096);
@@ -220,7 +219,7 @@ START_TEST(random_bytes)
 	struct hsmg_msg_view v;
 	uint8_t r1[64], r2[64];
 	uint32_t n = 64, zero = 0, big = HSMG_MSG_MAX_RANDOM + 1;
-	struct tlv t[] = { { HSMG_TAG_PARAM, &n, 4 } };
+	struct tlv t[] = {{HSMG_TAG_PARAM, &n, 4}};
 
 	ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_RANDOM, 0, t, 1, &v), CKR_OK);
 	ck_assert_uint_eq(take(&v, HSMG_TAG_OUT_DATA, r1, sizeof(r1)), 64);
@@ -241,8 +240,8 @@ END_TEST
 
 START_TEST(aes_keygen_gcm_roundtrip)
 {
-	static const uint32_t lens[] = { 16, 24, 32 };
-	static const uint32_t tags[] = { 128, 96, 32 };
+	static const uint32_t lens[] = {16, 24, 32};
+	static const uint32_t tags[] = {128, 96, 32};
 	struct hsmg_card *c = new_card(mk_a, 1, 0);
 	uint8_t blob[512], param[256], ct[4096], pt[4096], msg[1000];
 	size_t blen, plen, clen, ptlen;
@@ -252,30 +251,29 @@ START_TEST(aes_keygen_gcm_roundtrip)
 	for (i = 0; i < 3; i++) {
 		ck_assert_uint_eq(gen_aes(c, nosess, lens[i], 0, 0, blob, &blen), CKR_OK);
 		plen = gcm_param(param, "iv-iv-iv-iv!", 12, "header", 6, tags[i]);
-		ck_assert_uint_eq(gcm(c, nosess, true, blob, blen, param, plen, msg, sizeof(msg),
-				      ct, &clen),
-				  CKR_OK);
+		ck_assert_uint_eq(
+		    gcm(c, nosess, true, blob, blen, param, plen, msg, sizeof(msg), ct, &clen),
+		    CKR_OK);
 		ck_assert_uint_eq(clen, sizeof(msg) + tags[i] / 8);
-		ck_assert_uint_eq(gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt,
-				      &ptlen),
-				  CKR_OK);
+		ck_assert_uint_eq(
+		    gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt, &ptlen), CKR_OK);
 		ck_assert_uint_eq(ptlen, sizeof(msg));
 		ck_assert_mem_eq(pt, msg, sizeof(msg));
 		/* tampered ciphertext, tag, AAD */
 		ct[5] ^= 1;
-		ck_assert_uint_eq(gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt,
-				      &ptlen),
-				  CKR_ENCRYPTED_DATA_INVALID);
+		ck_assert_uint_eq(
+		    gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt, &ptlen),
+		    CKR_ENCRYPTED_DATA_INVALID);
 		ct[5] ^= 1;
 		ct[clen - 1] ^= 1;
-		ck_assert_uint_eq(gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt,
-				      &ptlen),
-				  CKR_ENCRYPTED_DATA_INVALID);
+		ck_assert_uint_eq(
+		    gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt, &ptlen),
+		    CKR_ENCRYPTED_DATA_INVALID);
 		ct[clen - 1] ^= 1;
 		plen = gcm_param(param, "iv-iv-iv-iv!", 12, "Header", 6, tags[i]);
-		ck_assert_uint_eq(gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt,
-				      &ptlen),
-				  CKR_ENCRYPTED_DATA_INVALID);
+		ck_assert_uint_eq(
+		    gcm(c, nosess, false, blob, blen, param, plen, ct, clen, pt, &ptlen),
+		    CKR_ENCRYPTED_DATA_INVALID);
 	}
 	/* empty plaintext, no AAD */
 	plen = gcm_param(param, "x", 1, "", 0, 128);
@@ -354,12 +352,12 @@ START_TEST(key_blob_tamper_and_foreign_mk)
 END_TEST
 
 /* EC key pair; returns private blob and public point. */
-static void gen_ec(struct hsmg_card *c, struct sess s, uint32_t flags, uint8_t *blob,
-		   size_t *blen, uint8_t pub[65])
+static void gen_ec(struct hsmg_card *c, struct sess s, uint32_t flags, uint8_t *blob, size_t *blen,
+		   uint8_t pub[65])
 {
-	struct hsmg_msg_key_attrs a = { .key_type = CKK_EC, .curve = HSMG_CURVE_P256,
-					.flags = flags };
-	struct tlv t[] = { { HSMG_TAG_ATTRS, &a, sizeof(a) } };
+	struct hsmg_msg_key_attrs a = {
+	    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .flags = flags};
+	struct tlv t[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
 	struct hsmg_msg_view v;
 
 	ck_assert_uint_eq(crypto(c, s, HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, t, 1, &v),
@@ -372,7 +370,7 @@ static void gen_ec(struct hsmg_card *c, struct sess s, uint32_t flags, uint8_t *
 static CK_RV sign(struct hsmg_card *c, struct sess s, uint64_t mech, const uint8_t *blob,
 		  size_t blen, const void *data, size_t len, uint8_t sig[64])
 {
-	struct tlv t[] = { { HSMG_TAG_KEY, blob, blen }, { HSMG_TAG_DATA, data, len } };
+	struct tlv t[] = {{HSMG_TAG_KEY, blob, blen}, {HSMG_TAG_DATA, data, len}};
 	struct hsmg_msg_view v;
 	CK_RV rv = crypto(c, s, HSMG_MSG_OP_SIGN, mech, t, 2, &v);
 
@@ -384,9 +382,8 @@ static CK_RV sign(struct hsmg_card *c, struct sess s, uint64_t mech, const uint8
 static CK_RV verify(struct hsmg_card *c, uint64_t mech, uint32_t keytag, const void *key,
 		    size_t klen, const void *data, size_t len, const void *sig, size_t slen)
 {
-	struct tlv t[] = { { keytag, key, klen },
-			   { HSMG_TAG_DATA, data, len },
-			   { HSMG_TAG_SIGNATURE, sig, slen } };
+	struct tlv t[] = {
+	    {keytag, key, klen}, {HSMG_TAG_DATA, data, len}, {HSMG_TAG_SIGNATURE, sig, slen}};
 
 	return crypto(c, nosess, HSMG_MSG_OP_VERIFY, mech, t, 3, NULL);
 }
@@ -440,24 +437,25 @@ START_TEST(ecdsa_sign_verify)
 	 * another member and by OpenSSL directly */
 	ck_assert_uint_eq(sign(c, nosess, CKM_ECDSA_SHA256, blob, blen, msg, strlen(msg), sig),
 			  CKR_OK);
-	ck_assert_uint_eq(verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, msg, strlen(msg),
-				 sig, 64),
-			  CKR_OK);
-	ck_assert_uint_eq(verify(c2, CKM_ECDSA_SHA256, HSMG_TAG_KEY, blob, blen, msg, strlen(msg),
-				 sig, 64),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, msg, strlen(msg), sig, 64),
+	    CKR_OK);
+	ck_assert_uint_eq(
+	    verify(c2, CKM_ECDSA_SHA256, HSMG_TAG_KEY, blob, blen, msg, strlen(msg), sig, 64),
+	    CKR_OK);
 	ck_assert_int_eq(openssl_verify(pub, hash, 32, sig), 1);
 	/* CKM_ECDSA on the hash: same verification */
 	ck_assert_uint_eq(sign(c, nosess, CKM_ECDSA, blob, blen, hash, 32, sig), CKR_OK);
 	ck_assert_int_eq(openssl_verify(pub, hash, 32, sig), 1);
-	ck_assert_uint_eq(verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub, 65, hash, 32, sig, 64), CKR_OK);
-	ck_assert_uint_eq(verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, msg, strlen(msg),
-				 sig, 64),
+	ck_assert_uint_eq(verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub, 65, hash, 32, sig, 64),
 			  CKR_OK);
+	ck_assert_uint_eq(
+	    verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, msg, strlen(msg), sig, 64),
+	    CKR_OK);
 	/* wrong data, wrong signature, wrong length */
-	ck_assert_uint_eq(verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, "other", 5, sig,
-				 64),
-			  CKR_SIGNATURE_INVALID);
+	ck_assert_uint_eq(
+	    verify(c, CKM_ECDSA_SHA256, HSMG_TAG_PUBKEY, pub, 65, "other", 5, sig, 64),
+	    CKR_SIGNATURE_INVALID);
 	sig[10] ^= 1;
 	ck_assert_uint_eq(verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub, 65, hash, 32, sig, 64),
 			  CKR_SIGNATURE_INVALID);
@@ -479,8 +477,8 @@ START_TEST(ecdsa_sign_verify)
 	ck_assert_uint_eq(sign(c, nosess, CKM_SHA256_RSA_PKCS, blob, blen, "a", 1, sig),
 			  CKR_MECHANISM_INVALID);
 	{
-		struct hsmg_msg_key_attrs a = { .key_type = CKK_EC, .curve = 7 };
-		struct tlv t[] = { { HSMG_TAG_ATTRS, &a, sizeof(a) } };
+		struct hsmg_msg_key_attrs a = {.key_type = CKK_EC, .curve = 7};
+		struct tlv t[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
 		uint8_t aes[512];
 		size_t alen;
 
@@ -500,7 +498,7 @@ START_TEST(pin_blob_groups)
 {
 	struct hsmg_card *a = new_card(mk_a, 1, 0), *a2 = new_card(mk_a, 1, 0),
 			 *b = new_card(mk_b, 1, 0);
-	struct sess s1 = { 101, HSMG_SESSION_STRICT }, s2 = { 102, HSMG_SESSION_STRICT };
+	struct sess s1 = {101, HSMG_SESSION_STRICT}, s2 = {102, HSMG_SESSION_STRICT};
 	uint8_t pa[32], pa2[32], pb[32], px[32];
 
 	ck_assert_uint_eq(login(a, s1, "1234", NULL, pa), HSMG_BE_OK);
@@ -533,8 +531,8 @@ END_TEST
 START_TEST(strict_binding)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0), *c2 = new_card(mk_a, 1, 0);
-	struct sess s1 = { 11, HSMG_SESSION_STRICT }, s2 = { 12, HSMG_SESSION_STRICT };
-	struct sess plain = { 13, 0 }, pub = { 14, HSMG_SESSION_STRICT };
+	struct sess s1 = {11, HSMG_SESSION_STRICT}, s2 = {12, HSMG_SESSION_STRICT};
+	struct sess plain = {13, 0}, pub = {14, HSMG_SESSION_STRICT};
 	uint8_t kses[512], ktok[512], kpub[512], ec[512], ecpub[65], sig[64];
 	size_t lses, ltok, lpub, lec;
 
@@ -573,7 +571,7 @@ START_TEST(strict_binding)
 	ck_assert_uint_eq(use_aes(c, s2, kpub, lpub), CKR_OK);
 	/* SO session: nothing bound */
 	{
-		struct sess so = { 15, HSMG_SESSION_STRICT };
+		struct sess so = {15, HSMG_SESSION_STRICT};
 		uint8_t kso[512];
 		size_t lso;
 
@@ -590,10 +588,10 @@ END_TEST
 START_TEST(vhsm_binding)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0);
-	struct sess v1 = { 21, HSMG_SESSION_VHSM }, v2 = { 22, HSMG_SESSION_VHSM };
-	struct sess other = { 23, HSMG_SESSION_VHSM }, plain = { 24, 0 };
-	struct sess both1 = { 25, HSMG_SESSION_VHSM | HSMG_SESSION_STRICT };
-	struct sess both2 = { 26, HSMG_SESSION_VHSM | HSMG_SESSION_STRICT };
+	struct sess v1 = {21, HSMG_SESSION_VHSM}, v2 = {22, HSMG_SESSION_VHSM};
+	struct sess other = {23, HSMG_SESSION_VHSM}, plain = {24, 0};
+	struct sess both1 = {25, HSMG_SESSION_VHSM | HSMG_SESSION_STRICT};
+	struct sess both2 = {26, HSMG_SESSION_VHSM | HSMG_SESSION_STRICT};
 	uint8_t ktok[512], kses[512], kb_ses[512], kb_tok[512];
 	size_t ltok, lses, lb_ses, lb_tok;
 
@@ -631,19 +629,19 @@ START_TEST(vhsm_binding)
 END_TEST
 
 /* Multi-part digest helper: returns rv, new state in @st/@stlen. */
-static CK_RV dpart(struct hsmg_card *c, struct sess s, uint32_t op, uint64_t mech,
-		   uint8_t *st, size_t *stlen, const void *data, size_t len, bool has_data,
-		   uint8_t *md, size_t *mdlen)
+static CK_RV dpart(struct hsmg_card *c, struct sess s, uint32_t op, uint64_t mech, uint8_t *st,
+		   size_t *stlen, const void *data, size_t len, bool has_data, uint8_t *md,
+		   size_t *mdlen)
 {
-	struct tlv t[2] = { { 0 } };
+	struct tlv t[2] = {{0}};
 	size_t nt = 0;
 	struct hsmg_msg_view v;
 	CK_RV rv;
 
 	if (op != HSMG_MSG_OP_DIGEST_INIT)
-		t[nt++] = (struct tlv){ HSMG_TAG_STATE, st, *stlen };
+		t[nt++] = (struct tlv){HSMG_TAG_STATE, st, *stlen};
 	if (has_data)
-		t[nt++] = (struct tlv){ HSMG_TAG_DATA, data, len };
+		t[nt++] = (struct tlv){HSMG_TAG_DATA, data, len};
 	rv = crypto(c, s, op, mech, t, nt, &v);
 	if (rv != CKR_OK)
 		return rv;
@@ -659,14 +657,14 @@ START_TEST(digest_multipart)
 	static const struct {
 		uint64_t mech;
 		const char *name;
-	} algs[] = { { CKM_SHA_1, "SHA1" },
-		     { CKM_SHA224, "SHA224" },
-		     { CKM_SHA256, "SHA256" },
-		     { CKM_SHA384, "SHA384" },
-		     { CKM_SHA512, "SHA512" } };
-	static const size_t splits[] = { 1, 63, 64, 65, 127, 0, 128, 129, 1000, 3, 4096 };
+	} algs[] = {{CKM_SHA_1, "SHA1"},
+		    {CKM_SHA224, "SHA224"},
+		    {CKM_SHA256, "SHA256"},
+		    {CKM_SHA384, "SHA384"},
+		    {CKM_SHA512, "SHA512"}};
+	static const size_t splits[] = {1, 63, 64, 65, 127, 0, 128, 129, 1000, 3, 4096};
 	struct hsmg_card *c = new_card(mk_a, 1, 0), *c2 = new_card(mk_a, 1, 0);
-	struct sess s = { 31, 0 };
+	struct sess s = {31, 0};
 	uint8_t data[8000], st[1024], md[64], one[64], ref[64];
 	size_t stlen = 0, mdlen = 0, onelen, off, i, k;
 	unsigned int reflen;
@@ -674,10 +672,9 @@ START_TEST(digest_multipart)
 
 	RAND_bytes(data, sizeof(data));
 	for (k = 0; k < sizeof(algs) / sizeof(algs[0]); k++) {
-		struct tlv t[] = { { HSMG_TAG_DATA, data, sizeof(data) } };
+		struct tlv t[] = {{HSMG_TAG_DATA, data, sizeof(data)}};
 
-		ck_assert_uint_eq(crypto(c, s, HSMG_MSG_OP_DIGEST, algs[k].mech, t, 1, &v),
-				  CKR_OK);
+		ck_assert_uint_eq(crypto(c, s, HSMG_MSG_OP_DIGEST, algs[k].mech, t, 1, &v), CKR_OK);
 		onelen = take(&v, HSMG_TAG_OUT_DATA, one, sizeof(one));
 		EVP_Digest(data, sizeof(data), ref, &reflen, EVP_get_digestbyname(algs[k].name),
 			   NULL);
@@ -715,9 +712,9 @@ START_TEST(digest_multipart)
 			  CKR_OK);
 	EVP_Digest("", 0, ref, &reflen, EVP_sha256(), NULL);
 	ck_assert_mem_eq(md, ref, 32);
-	ck_assert_uint_eq(dpart(c, s, HSMG_MSG_OP_DIGEST_INIT, CKM_MD5, st, &stlen, NULL, 0, false,
-				NULL, NULL),
-			  CKR_MECHANISM_INVALID);
+	ck_assert_uint_eq(
+	    dpart(c, s, HSMG_MSG_OP_DIGEST_INIT, CKM_MD5, st, &stlen, NULL, 0, false, NULL, NULL),
+	    CKR_MECHANISM_INVALID);
 	hsmg_card_free(c);
 	hsmg_card_free(c2);
 }
@@ -726,7 +723,7 @@ END_TEST
 START_TEST(digest_state_refused)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0), *b = new_card(mk_b, 1, 0);
-	struct sess s = { 41, 0 }, s2 = { 42, 0 };
+	struct sess s = {41, 0}, s2 = {42, 0};
 	uint8_t st[1024], md[64];
 	size_t stlen = 0, mdlen, i, good;
 
@@ -742,8 +739,8 @@ START_TEST(digest_state_refused)
 		size_t l = good;
 
 		st[i] ^= 0x01;
-		ck_assert_uint_eq(dpart(c, s, HSMG_MSG_OP_DIGEST_FINAL, CKM_SHA256, st, &l, NULL,
-					0, false, md, &mdlen),
+		ck_assert_uint_eq(dpart(c, s, HSMG_MSG_OP_DIGEST_FINAL, CKM_SHA256, st, &l, NULL, 0,
+					false, md, &mdlen),
 				  CKR_SAVED_STATE_INVALID);
 		st[i] ^= 0x01;
 	}
@@ -790,7 +787,7 @@ END_TEST
 START_TEST(session_quota)
 {
 	struct hsmg_card *c = new_card(mk_a, 2, 2);
-	struct sess s1 = { 1, 0 }, s2 = { 2, 0 }, s3 = { 3, 0 };
+	struct sess s1 = {1, 0}, s2 = {2, 0}, s3 = {3, 0};
 	uint64_t ids[8];
 
 	ck_assert_uint_eq(hsmg_card_quota(c), 2);
@@ -810,14 +807,14 @@ START_TEST(session_quota)
 	/* logout frees a slot; logout of unknown sessions succeeds */
 	ck_assert_uint_eq(logout_q(c, 0, s2), HSMG_BE_OK);
 	ck_assert_uint_eq(logout_q(c, 0, s2), HSMG_BE_OK);
-	ck_assert_uint_eq(logout_q(c, 0, (struct sess){ 999, 0 }), HSMG_BE_OK);
+	ck_assert_uint_eq(logout_q(c, 0, (struct sess){999, 0}), HSMG_BE_OK);
 	ck_assert_uint_eq(login(c, s3, "p", NULL, NULL), HSMG_BE_OK);
 	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 2); /* s1, s3 */
 	/* quota changes at run time; 0 = unlimited */
 	hsmg_card_set_quota(c, 0);
 	ck_assert_uint_eq(login(c, s2, "p", NULL, NULL), HSMG_BE_OK);
 	hsmg_card_set_quota(c, 1);
-	ck_assert_uint_eq(login(c, (struct sess){ 4, 0 }, "p", NULL, NULL), HSMG_BE_QUOTA);
+	ck_assert_uint_eq(login(c, (struct sess){4, 0}, "p", NULL, NULL), HSMG_BE_QUOTA);
 	/* a detached queue drops its logins */
 	hsmg_card_drop_queue(c, 0);
 	ck_assert_uint_eq(hsmg_card_sessions(c, 0), 0);
@@ -836,7 +833,7 @@ START_TEST(malformed_requests)
 	uint8_t m[256], lg[64];
 	uint32_t n = 16, alen;
 	ssize_t len;
-	struct hsmg_be_login l = { .pin_len = 4 };
+	struct hsmg_be_login l = {.pin_len = 4};
 
 	/* garbage, truncated or wrong-typed header: BADREQ */
 	memset(m, 0x41, sizeof(m));
@@ -860,7 +857,7 @@ START_TEST(malformed_requests)
 	ck_assert_uint_eq(v.hdr.op, HSMG_MSG_OP_RANDOM);
 	/* a tag the op does not take */
 	{
-		struct tlv t[] = { { HSMG_TAG_PARAM, &n, 4 }, { HSMG_TAG_KEY, "k", 1 } };
+		struct tlv t[] = {{HSMG_TAG_PARAM, &n, 4}, {HSMG_TAG_KEY, "k", 1}};
 
 		ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_RANDOM, 0, t, 2, NULL),
 				  CKR_ARGUMENTS_BAD);
@@ -873,7 +870,7 @@ START_TEST(malformed_requests)
 			  CKR_MECHANISM_INVALID);
 	/* answer buffer too small for the output */
 	{
-		struct hsmg_be_req r = { .type = HSMG_BE_REQ_CRYPTO };
+		struct hsmg_be_req r = {.type = HSMG_BE_REQ_CRYPTO};
 		struct hsmg_card_result res;
 		uint32_t big = 1000;
 
@@ -893,30 +890,30 @@ START_TEST(malformed_requests)
 	ck_assert_uint_eq(raw(c, 0, 77, nosess, NULL, 0, NULL), HSMG_BE_BADREQ);
 	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_PING, nosess, NULL, 0, NULL), HSMG_BE_OK);
 	ck_assert_uint_eq(login(c, nosess, "1234", NULL, NULL), HSMG_BE_BADREQ); /* session 0 */
-	ck_assert_uint_eq(login(c, (struct sess){ 5, 0 }, "", NULL, NULL), HSMG_BE_BADREQ);
-	ck_assert_uint_eq(login(c, (struct sess){ 5, 0 }, "1234", "short", NULL), HSMG_BE_BADREQ);
-	ck_assert_uint_eq(login(c, (struct sess){ 5, 0 }, "1234", "seventeen-chars!!", NULL),
+	ck_assert_uint_eq(login(c, (struct sess){5, 0}, "", NULL, NULL), HSMG_BE_BADREQ);
+	ck_assert_uint_eq(login(c, (struct sess){5, 0}, "1234", "short", NULL), HSMG_BE_BADREQ);
+	ck_assert_uint_eq(login(c, (struct sess){5, 0}, "1234", "seventeen-chars!!", NULL),
 			  HSMG_BE_BADREQ);
 	memcpy(lg, &l, sizeof(l));
 	memcpy(lg + sizeof(l), "12345", 5);
-	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){ 5, 0 }, lg,
-			      sizeof(l) + 5, NULL),
-			  HSMG_BE_BADREQ); /* length disagrees */
-	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){ 5, 0 }, lg, 8, NULL),
+	ck_assert_uint_eq(
+	    raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, sizeof(l) + 5, NULL),
+	    HSMG_BE_BADREQ); /* length disagrees */
+	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, 8, NULL),
 			  HSMG_BE_BADREQ); /* shorter than struct */
 	l.reserved = 1;
 	memcpy(lg, &l, sizeof(l));
-	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){ 5, 0 }, lg,
-			      sizeof(l) + 4, NULL),
-			  HSMG_BE_BADREQ);
+	ck_assert_uint_eq(
+	    raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, sizeof(l) + 4, NULL),
+	    HSMG_BE_BADREQ);
 	l.reserved = 0;
 	l.flags = 0x100;
 	memcpy(lg, &l, sizeof(l));
-	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){ 5, 0 }, lg,
-			      sizeof(l) + 4, NULL),
-			  HSMG_BE_BADREQ);
+	ck_assert_uint_eq(
+	    raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, sizeof(l) + 4, NULL),
+	    HSMG_BE_BADREQ);
 	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGOUT, nosess, NULL, 0, NULL), HSMG_BE_BADREQ);
-	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGOUT, (struct sess){ 5, 0 }, "x", 1, NULL),
+	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGOUT, (struct sess){5, 0}, "x", 1, NULL),
 			  HSMG_BE_BADREQ);
 	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 0);
 	hsmg_card_free(c);
@@ -928,7 +925,7 @@ END_TEST
 START_TEST(mutated_requests)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0);
-	struct sess s = { 51, HSMG_SESSION_STRICT };
+	struct sess s = {51, HSMG_SESSION_STRICT};
 	uint8_t blob[512], param[64], m[2048], pub[65];
 	size_t blen, plen = gcm_param(param, "123456789012", 12, "aad", 3, 128), eclen;
 	uint8_t ec[512];
@@ -942,8 +939,8 @@ START_TEST(mutated_requests)
 	ck_assert_uint_eq(gen_aes(c, s, 16, 0, 0, blob, &blen), CKR_OK);
 	gen_ec(c, s, 0, ec, &eclen, pub);
 	for (i = 0; i < 3000; i++) {
-		uint32_t op = (uint32_t[]){ HSMG_MSG_OP_ENCRYPT, HSMG_MSG_OP_DECRYPT,
-					    HSMG_MSG_OP_SIGN, HSMG_MSG_OP_VERIFY }[i % 4];
+		uint32_t op = (uint32_t[]){HSMG_MSG_OP_ENCRYPT, HSMG_MSG_OP_DECRYPT,
+					   HSMG_MSG_OP_SIGN, HSMG_MSG_OP_VERIFY}[i % 4];
 		uint64_t mech = op <= HSMG_MSG_OP_DECRYPT ? CKM_AES_GCM : CKM_ECDSA_SHA256;
 
 		hsmg_msg_init(&b, m, sizeof(m), HSMG_MSG_REQUEST, op, mech);

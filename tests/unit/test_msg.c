@@ -20,9 +20,8 @@ static size_t sample(void)
 	ssize_t n;
 
 	memset(buf, 0xa5, sizeof(buf));
-	ck_assert_int_eq(hsmg_msg_init(&b, buf, sizeof(buf), HSMG_MSG_REQUEST,
-				       HSMG_MSG_OP_ENCRYPT, 0x1087),
-			 0);
+	ck_assert_int_eq(
+	    hsmg_msg_init(&b, buf, sizeof(buf), HSMG_MSG_REQUEST, HSMG_MSG_OP_ENCRYPT, 0x1087), 0);
 	ck_assert_int_eq(hsmg_msg_put(&b, HSMG_TAG_DATA, "hello", 5), 0);
 	ck_assert_int_eq(hsmg_msg_put(&b, HSMG_TAG_KEY, "12345678", 8), 0);
 	n = hsmg_msg_finish(&b);
@@ -203,9 +202,9 @@ START_TEST(builder_rejects)
 	hsmg_msg_init(&b, big, HSMG_MAX_MSG_SIZE + 4096, HSMG_MSG_REQUEST, 1, 0);
 	ck_assert_int_eq(hsmg_msg_put(&b, HSMG_TAG_DATA, big, HSMG_MAX_MSG_SIZE), -HSMG_MSG_E2BIG);
 	hsmg_msg_init(&b, big, HSMG_MAX_MSG_SIZE + 4096, HSMG_MSG_REQUEST, 1, 0);
-	ck_assert_int_eq(hsmg_msg_put(&b, HSMG_TAG_DATA, big + 4096,
-				      HSMG_MAX_MSG_SIZE - HSMG_MSG_HDR_SIZE - 8),
-			 0);
+	ck_assert_int_eq(
+	    hsmg_msg_put(&b, HSMG_TAG_DATA, big + 4096, HSMG_MAX_MSG_SIZE - HSMG_MSG_HDR_SIZE - 8),
+	    0);
 	ck_assert_int_eq(hsmg_msg_finish(&b), HSMG_MAX_MSG_SIZE);
 	free(big);
 }
@@ -417,7 +416,7 @@ END_TEST
  * (under ASan/valgrind this also shows there are no stray reads). */
 START_TEST(parse_byte_flips)
 {
-	static const uint8_t vals[] = { 0x00, 0x01, 0x08, 0x7f, 0x80, 0xff };
+	static const uint8_t vals[] = {0x00, 0x01, 0x08, 0x7f, 0x80, 0xff};
 	size_t n = sample(), i, j;
 	uint8_t saved;
 	int ret;

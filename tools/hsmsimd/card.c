@@ -25,13 +25,13 @@
 #include "hashstate.h"
 #include "hsmg_msg.h"
 
-#define KEYLEN 32
-#define IVLEN 12
-#define TAGLEN 16
+#define KEYLEN	     32
+#define IVLEN	     12
+#define TAGLEN	     16
 #define SESS_BUCKETS 1024
 
-#define KBLOB_MAGIC 0x424b5348U /* "HSKB" */
-#define SBLOB_MAGIC 0x42535348U /* "HSSB" */
+#define KBLOB_MAGIC  0x424b5348U /* "HSKB" */
+#define SBLOB_MAGIC  0x42535348U /* "HSSB" */
 #define BLOB_VERSION 1
 
 enum key_kind { KIND_AES = 1, KIND_EC_PRIV = 2 };
@@ -53,9 +53,9 @@ struct kblob_hdr {
 };
 _Static_assert(sizeof(struct kblob_hdr) == 128, "key blob header");
 
-#define EC_PRIV_LEN 32
+#define EC_PRIV_LEN  32
 #define EC_POINT_LEN 65
-#define MAX_SECRET (EC_PRIV_LEN + EC_POINT_LEN)
+#define MAX_SECRET   (EC_PRIV_LEN + EC_POINT_LEN)
 
 enum state_kind { STATE_DIGEST = 1 };
 
@@ -139,8 +139,7 @@ static int hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, uint8_t *
 		goto out;
 	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
 	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label,
-						 strlen(label));
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label, strlen(label));
 	p[3] = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, out, len, p) == 1)
 		ret = 0;
@@ -529,8 +528,8 @@ static void do_logout(struct hsmg_card *card, unsigned int queue, const struct h
 
 /* ------------------------------------------------------------ key blobs */
 
-static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t *out,
-		      size_t cap, size_t *out_len)
+static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t *out, size_t cap,
+		      size_t *out_len)
 {
 	struct kblob_hdr h;
 	size_t need = sizeof(h) + k->secret_len + TAGLEN;
@@ -558,8 +557,7 @@ static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t
 	return CKR_OK;
 }
 
-static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t len,
-		      struct key *k)
+static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t len, struct key *k)
 {
 	struct kblob_hdr h;
 
@@ -604,7 +602,8 @@ static CK_RV key_check_binding(struct req_ctx *c, const struct key *k)
 		 !ct_equal(lv.pin_blob, k->session_bind, HSMG_PIN_BLOB_LEN))
 		rv = CKR_KEY_HANDLE_INVALID;
 	else if ((k->bind & BIND_CARDPIN) &&
-		 (!lv.has_cardpin || !ct_equal(lv.cardpin_blob, k->cardpin_bind, HSMG_PIN_BLOB_LEN)))
+		 (!lv.has_cardpin ||
+		  !ct_equal(lv.cardpin_blob, k->cardpin_bind, HSMG_PIN_BLOB_LEN)))
 		rv = CKR_KEY_HANDLE_INVALID;
 	OPENSSL_cleanse(&lv, sizeof(lv));
 	return rv;
@@ -639,8 +638,7 @@ static CK_RV key_bind_new(struct req_ctx *c, struct key *k)
 }
 
 /* Open the blob of @tag, check binding, kind and usage. */
-static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint16_t kind, uint32_t use,
-		     struct key *k)
+static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint16_t kind, uint32_t use, struct key *k)
 {
 	const void *blob;
 	uint32_t len;
@@ -714,8 +712,8 @@ static EVP_PKEY *ec_load(const uint8_t *priv, const uint8_t *pub, size_t pub_len
 	params = OSSL_PARAM_BLD_to_param(bld);
 	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (!params || !pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-			      params) != 1)
+	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) !=
+		1)
 		pkey = NULL;
 out:
 	EVP_PKEY_CTX_free(pctx);
@@ -758,13 +756,13 @@ static CK_RV do_generate_keypair(struct req_ctx *c)
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!pkey || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
 	    BN_bn2binpad(d, k.secret, EC_PRIV_LEN) != EC_PRIV_LEN ||
-	    EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
-					    k.secret + EC_PRIV_LEN, EC_POINT_LEN, &publen) != 1 ||
+	    EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, k.secret + EC_PRIV_LEN,
+					    EC_POINT_LEN, &publen) != 1 ||
 	    publen != EC_POINT_LEN || k.secret[EC_PRIV_LEN] != 0x04)
 		goto out;
 	rv = put_key(c, &k);
-	if (rv == CKR_OK && hsmg_msg_put(c->b, HSMG_TAG_OUT_PUBKEY, k.secret + EC_PRIV_LEN,
-					 EC_POINT_LEN))
+	if (rv == CKR_OK &&
+	    hsmg_msg_put(c->b, HSMG_TAG_OUT_PUBKEY, k.secret + EC_PRIV_LEN, EC_POINT_LEN))
 		rv = CKR_DEVICE_MEMORY;
 out:
 	BN_clear_free(d);
@@ -993,8 +991,8 @@ static CK_RV do_gcm(struct req_ctx *c, bool enc)
 		return CKR_MECHANISM_PARAM_INVALID;
 	param = pv;
 	memcpy(&gp, param, sizeof(gp));
-	if (gp.reserved || gp.iv_len < 1 || gp.iv_len > HSMG_MSG_GCM_MAX_IV ||
-	    gp.tag_bits < 32 || gp.tag_bits > 128 || gp.tag_bits % 8 ||
+	if (gp.reserved || gp.iv_len < 1 || gp.iv_len > HSMG_MSG_GCM_MAX_IV || gp.tag_bits < 32 ||
+	    gp.tag_bits > 128 || gp.tag_bits % 8 ||
 	    (uint64_t)sizeof(gp) + gp.iv_len + gp.aad_len != plen)
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &dv, &len))
@@ -1016,15 +1014,15 @@ static CK_RV do_gcm(struct req_ctx *c, bool enc)
 	if (enc) {
 		rv = gcm(true, k.secret, k.secret_len, param + sizeof(gp), gp.iv_len,
 			 param + sizeof(gp) + gp.iv_len, gp.aad_len, data, len, out, out + len,
-			 taglen) ?
-			     CKR_DEVICE_ERROR :
-			     CKR_OK;
+			 taglen)
+			 ? CKR_DEVICE_ERROR
+			 : CKR_OK;
 	} else {
 		rv = gcm(false, k.secret, k.secret_len, param + sizeof(gp), gp.iv_len,
 			 param + sizeof(gp) + gp.iv_len, gp.aad_len, data, n, out,
-			 (uint8_t *)data + n, taglen) ?
-			     CKR_ENCRYPTED_DATA_INVALID :
-			     CKR_OK;
+			 (uint8_t *)data + n, taglen)
+			 ? CKR_ENCRYPTED_DATA_INVALID
+			 : CKR_OK;
 	}
 	if (rv == CKR_OK && hsmg_msg_put_end(c->b, n))
 		rv = CKR_DEVICE_MEMORY;
@@ -1251,7 +1249,7 @@ static void do_crypto(struct hsmg_card *card, unsigned int queue, const struct h
 {
 	struct hsmg_msg_builder b;
 	struct hsmg_msg_view v;
-	struct req_ctx c = { card, queue, req, &v, &b };
+	struct req_ctx c = {card, queue, req, &v, &b};
 	ssize_t n;
 	CK_RV rv;
 	int err;
@@ -1288,8 +1286,7 @@ static void do_crypto(struct hsmg_card *card, unsigned int queue, const struct h
 }
 
 void hsmg_card_process(struct hsmg_card *card, unsigned int queue, const struct hsmg_be_req *req,
-		       const void *payload, void *ans, size_t ans_cap,
-		       struct hsmg_card_result *res)
+		       const void *payload, void *ans, size_t ans_cap, struct hsmg_card_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (queue >= card->nqueues || req->len > HSMG_MAX_MSG_SIZE || (req->len && !payload)) {

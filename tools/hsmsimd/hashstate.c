@@ -34,7 +34,7 @@ static void get(struct packer *k, void *v, size_t n)
 	k->off += n;
 }
 
-#define SHA1_STATE_LEN (24 * 4)
+#define SHA1_STATE_LEN	 (24 * 4)
 #define SHA256_STATE_LEN (28 * 4)
 #define SHA512_STATE_LEN (8 * 8 + 2 * 8 + SHA512_CBLOCK + 2 * 4)
 
@@ -96,7 +96,7 @@ union ctx {
 
 static void pack(enum family f, const union ctx *c, uint8_t *st)
 {
-	struct packer k = { st, 0 };
+	struct packer k = {st, 0};
 
 	switch (f) {
 	case FAM_SHA1:
@@ -136,7 +136,7 @@ static void pack(enum family f, const union ctx *c, uint8_t *st)
 static int unpack(unsigned long mech, union ctx *c, const uint8_t *st, size_t stlen)
 {
 	enum family f = family_of(mech);
-	struct packer k = { (uint8_t *)st, 0 };
+	struct packer k = {(uint8_t *)st, 0};
 
 	if (f == FAM_NONE || stlen != hs_state_len(mech))
 		return -1;

@@ -36,8 +36,8 @@
 #include "hsmg_msg.h"
 
 #define MAX_WORKERS_PER_QUEUE 64
-#define FETCH_BUF_LEN (HSMG_BE_REQ_SIZE + HSMG_MAX_MSG_SIZE + HSMG_MSG_ALIGN)
-#define CTL_LINE_MAX 256
+#define FETCH_BUF_LEN	      (HSMG_BE_REQ_SIZE + HSMG_MAX_MSG_SIZE + HSMG_MSG_ALIGN)
+#define CTL_LINE_MAX	      256
 
 struct queue;
 
@@ -61,10 +61,9 @@ struct queue {
 };
 
 static const char *const class_names[HSMG_OP_NR] = {
-	[HSMG_OP_NULL] = "null",	   [HSMG_OP_RANDOM] = "random",
-	[HSMG_OP_DIGEST] = "digest",	   [HSMG_OP_SYMMETRIC] = "symmetric",
-	[HSMG_OP_SIGN] = "sign",	   [HSMG_OP_VERIFY] = "verify",
-	[HSMG_OP_KEYGEN] = "keygen",
+    [HSMG_OP_NULL] = "null",	       [HSMG_OP_RANDOM] = "random", [HSMG_OP_DIGEST] = "digest",
+    [HSMG_OP_SYMMETRIC] = "symmetric", [HSMG_OP_SIGN] = "sign",	    [HSMG_OP_VERIFY] = "verify",
+    [HSMG_OP_KEYGEN] = "keygen",
 };
 
 /* Configuration (set before threads start, read-only after, unless noted). */
@@ -76,7 +75,7 @@ static struct {
 	bool standby;
 	unsigned int service_us[HSMG_OP_NR];
 	uint64_t crash_after, hang_after;
-} cfg = { .max_inflight = 4, .speed = 100 };
+} cfg = {.max_inflight = 4, .speed = 100};
 
 /* Run-time state shared by the threads. */
 static struct hsmg_card *card;
@@ -114,27 +113,27 @@ __attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: hsmsimd --queue AA.DDDD [--queue ...] --mk-file PATH [options]\n"
-		"       hsmsimd --ctl PATH --cmd CMD\n"
-		"  --queue AA.DDDD     serve adapter AA, domain DDDD (hex, each 0..ff); repeatable\n"
-		"  --mk-file PATH      32-byte master key; created (0600, random) when missing\n"
-		"  --max-inflight N    requests served at once per queue (default 4)\n"
-		"  --speed N           relative speed announced, 1..10000 (default 100);\n"
-		"                      service times are scaled by 100/N\n"
-		"  --quota N           session quota per queue (0 = unlimited)\n"
-		"  --standby           attach as standby member\n"
-		"  --service-us C=US   service time of class C (null,random,digest,symmetric,\n"
-		"                      sign,verify,keygen) in microseconds; repeatable\n"
-		"  --crash-after N     die (SIGKILL) when fetching crypto request N+1\n"
-		"  --hang-after N      hang when fetching crypto request N+1\n"
-		"  --slow US           add US microseconds to every request\n"
-		"  --error-rate P      answer fraction P (0..1) of crypto requests RETRY\n"
-		"  --ctl PATH          control socket (status, sessions, crash, hang, resume,\n"
-		"                      slow US, error-rate P, quota N)\n"
-		"  --pid-file PATH     written once every queue is attached\n"
-		"  --log-file PATH     log here instead of stderr\n"
-		"  --cmd CMD           client mode: send CMD to --ctl, print the reply\n");
+	fprintf(
+	    f, "usage: hsmsimd --queue AA.DDDD [--queue ...] --mk-file PATH [options]\n"
+	       "       hsmsimd --ctl PATH --cmd CMD\n"
+	       "  --queue AA.DDDD     serve adapter AA, domain DDDD (hex, each 0..ff); repeatable\n"
+	       "  --mk-file PATH      32-byte master key; created (0600, random) when missing\n"
+	       "  --max-inflight N    requests served at once per queue (default 4)\n"
+	       "  --speed N           relative speed announced, 1..10000 (default 100);\n"
+	       "                      service times are scaled by 100/N\n"
+	       "  --quota N           session quota per queue (0 = unlimited)\n"
+	       "  --standby           attach as standby member\n"
+	       "  --service-us C=US   service time of class C (null,random,digest,symmetric,\n"
+	       "                      sign,verify,keygen) in microseconds; repeatable\n"
+	       "  --crash-after N     die (SIGKILL) when fetching crypto request N+1\n"
+	       "  --hang-after N      hang when fetching crypto request N+1\n"
+	       "  --slow US           add US microseconds to every request\n"
+	       "  --error-rate P      answer fraction P (0..1) of crypto requests RETRY\n"
+	       "  --ctl PATH          control socket (status, sessions, crash, hang, resume,\n"
+	       "                      slow US, error-rate P, quota N)\n"
+	       "  --pid-file PATH     written once every queue is attached\n"
+	       "  --log-file PATH     log here instead of stderr\n"
+	       "  --cmd CMD           client mode: send CMD to --ctl, print the reply\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -275,7 +274,7 @@ static int load_mk(const char *path, uint8_t mk[HSMG_CARD_MK_LEN], bool *created
 
 static void sleep_us(uint64_t us)
 {
-	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+	struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
 
 	if (us)
 		nanosleep(&ts, NULL); /* an interrupt (shutdown) just shortens it */
@@ -305,11 +304,10 @@ static void set_hung(bool h, const char *why)
 	pthread_mutex_unlock(&fault_lock);
 }
 
-static void complete(struct queue *q, uint64_t tag, uint32_t status, const void *data,
-		     uint32_t len)
+static void complete(struct queue *q, uint64_t tag, uint32_t status, const void *data, uint32_t len)
 {
-	struct hsmg_be_completion e = { .tag = tag, .status = status, .len = len };
-	struct hsmg_be_complete c = { .argsz = sizeof(c), .count = 1 };
+	struct hsmg_be_completion e = {.tag = tag, .status = status, .len = len};
+	struct hsmg_be_complete c = {.argsz = sizeof(c), .count = 1};
 
 	e.data = (uintptr_t)data;
 	c.entries = (uintptr_t)&e;
@@ -326,7 +324,7 @@ static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t
 		  uint8_t *ans)
 {
 	struct queue *q = w->q;
-	struct hsmg_card_result res = { 0 };
+	struct hsmg_card_result res = {0};
 	uint64_t n, us = 0;
 	bool crypto = req->type == HSMG_BE_REQ_CRYPTO;
 
@@ -341,7 +339,8 @@ static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t
 		if (cfg.hang_after && n == cfg.hang_after + 1)
 			set_hung(true, "--hang-after");
 		if (atomic_load(&error_rate) > 0.0 &&
-		    (double)rand_r(&w->seed) / ((double)RAND_MAX + 1.0) < atomic_load(&error_rate)) {
+		    (double)rand_r(&w->seed) / ((double)RAND_MAX + 1.0) <
+			atomic_load(&error_rate)) {
 			atomic_fetch_add(&q->errors, 1);
 			atomic_fetch_add(&total_errors, 1);
 			if (wait_not_hung())
@@ -382,7 +381,7 @@ static void *worker_main(void *arg)
 		goto out;
 	}
 	while (wait_not_hung()) {
-		struct hsmg_be_fetch f = { .argsz = sizeof(f), .max_reqs = 1 };
+		struct hsmg_be_fetch f = {.argsz = sizeof(f), .max_reqs = 1};
 		struct hsmg_be_req req;
 		size_t off = 0;
 		uint32_t i;
@@ -426,8 +425,8 @@ out:
 
 static const char *state_name(uint32_t s)
 {
-	static const char *const n[] = { "online",  "suspect", "offline", "recovering",
-					 "draining", "standby", "disabled", "mismatch" };
+	static const char *const n[] = {"online",   "suspect", "offline",  "recovering",
+					"draining", "standby", "disabled", "mismatch"};
 
 	return s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
@@ -473,8 +472,7 @@ static void detach(struct queue *q)
 	if (q->fd < 0)
 		return;
 	if (ioctl(q->fd, HSMG_IOC_BE_DETACH) < 0 && errno != ENOTTY)
-		logmsg("queue %02x.%04x: detach ioctl: %s", q->adapter, q->domain,
-		       strerror(errno));
+		logmsg("queue %02x.%04x: detach ioctl: %s", q->adapter, q->domain, strerror(errno));
 	close(q->fd);
 	q->fd = -1;
 	q->attached = false;
@@ -486,8 +484,8 @@ static int start_workers(struct queue *q)
 {
 	unsigned int i;
 
-	q->nworkers = cfg.max_inflight < MAX_WORKERS_PER_QUEUE ? cfg.max_inflight :
-								 MAX_WORKERS_PER_QUEUE;
+	q->nworkers =
+	    cfg.max_inflight < MAX_WORKERS_PER_QUEUE ? cfg.max_inflight : MAX_WORKERS_PER_QUEUE;
 	for (i = 0; i < q->nworkers; i++) {
 		struct worker *w = &q->workers[i];
 
@@ -656,7 +654,7 @@ static char *ctl_command(char *line)
 
 static void ctl_serve_conn(int c)
 {
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	char line[CTL_LINE_MAX];
 	size_t used = 0;
 	ssize_t n;
@@ -731,7 +729,7 @@ static void *ctl_main(void *arg)
 
 static int ctl_listen(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int s;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -753,7 +751,7 @@ static int ctl_listen(const char *path)
 
 static int client(const char *path, const char *cmd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[65536];
 	size_t used = 0;
 	ssize_t n;
@@ -845,23 +843,23 @@ enum {
 };
 
 static const struct option opts[] = {
-	{ "queue", required_argument, NULL, OPT_QUEUE },
-	{ "mk-file", required_argument, NULL, OPT_MK },
-	{ "max-inflight", required_argument, NULL, OPT_INFLIGHT },
-	{ "speed", required_argument, NULL, OPT_SPEED },
-	{ "quota", required_argument, NULL, OPT_QUOTA },
-	{ "standby", no_argument, NULL, OPT_STANDBY },
-	{ "service-us", required_argument, NULL, OPT_SERVICE },
-	{ "crash-after", required_argument, NULL, OPT_CRASH },
-	{ "hang-after", required_argument, NULL, OPT_HANG },
-	{ "slow", required_argument, NULL, OPT_SLOW },
-	{ "error-rate", required_argument, NULL, OPT_ERRRATE },
-	{ "ctl", required_argument, NULL, OPT_CTL },
-	{ "pid-file", required_argument, NULL, OPT_PID },
-	{ "log-file", required_argument, NULL, OPT_LOG },
-	{ "cmd", required_argument, NULL, OPT_CMD },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"mk-file", required_argument, NULL, OPT_MK},
+    {"max-inflight", required_argument, NULL, OPT_INFLIGHT},
+    {"speed", required_argument, NULL, OPT_SPEED},
+    {"quota", required_argument, NULL, OPT_QUOTA},
+    {"standby", no_argument, NULL, OPT_STANDBY},
+    {"service-us", required_argument, NULL, OPT_SERVICE},
+    {"crash-after", required_argument, NULL, OPT_CRASH},
+    {"hang-after", required_argument, NULL, OPT_HANG},
+    {"slow", required_argument, NULL, OPT_SLOW},
+    {"error-rate", required_argument, NULL, OPT_ERRRATE},
+    {"ctl", required_argument, NULL, OPT_CTL},
+    {"pid-file", required_argument, NULL, OPT_PID},
+    {"log-file", required_argument, NULL, OPT_LOG},
+    {"cmd", required_argument, NULL, OPT_CMD},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_args(int argc, char **argv)
@@ -958,7 +956,7 @@ static int parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	uint8_t mk[HSMG_CARD_MK_LEN], mkvp[HSMG_MKVP_LEN];
-	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct sigaction sa = {.sa_handler = on_usr1};
 	sigset_t set;
 	pthread_t ctl_thread;
 	int ctl_sock = -1, sig = 0, ret = 1;

@@ -80,11 +80,21 @@ enum hsmg_msg_type {
  *   length field not equal to the received length): no response message,
  *   the transport status is %HSMG_BE_BADREQ (the client gets -EPROTO);
  * - header usable but the rest malformed (flags/reserved/rv not zero, TLV
- *   framing, duplicate or unknown tags, missing or wrongly sized TLVs): a
- *   response with rv %CKR_ARGUMENTS_BAD and no TLVs;
+ *   framing, duplicate or unknown tags, a tag the op does not take, a
+ *   missing or wrongly sized TLV): a response with rv %CKR_ARGUMENTS_BAD
+ *   and no TLVs;
  * - otherwise a response with rv %CKR_OK and the outputs below, or another
  *   CKR_* value and no TLVs.  Ops not implemented: %CKR_FUNCTION_NOT_SUPPORTED;
- *   mechanisms not supported for the op: %CKR_MECHANISM_INVALID.
+ *   mechanisms not supported for the op: %CKR_MECHANISM_INVALID; a missing
+ *   or invalid mechanism parameter: %CKR_MECHANISM_PARAM_INVALID; an output
+ *   that would make the response exceed %HSMG_MAX_MSG_SIZE:
+ *   %CKR_DATA_LEN_RANGE.
+ * - key blobs: tampered, truncated, or from another master key:
+ *   %CKR_KEY_HANDLE_INVALID; bound (strict/VHSM) to a session that is not
+ *   logged in on the card: %CKR_USER_NOT_LOGGED_IN; bound to another
+ *   session's pin-blob or another card-PIN: %CKR_KEY_HANDLE_INVALID; wrong
+ *   key type for the mechanism: %CKR_KEY_TYPE_INCONSISTENT; use not in
+ *   the key's usage: %CKR_KEY_FUNCTION_NOT_PERMITTED.
  *
  * @HSMG_MSG_OP_RANDOM: random bytes.  In: %HSMG_TAG_PARAM = __u32 count
  *	(1..%HSMG_MSG_MAX_RANDOM); mechanism ignored (0).  Out:
@@ -313,6 +323,7 @@ struct hsmg_msg_gcm_param {
 	__u32 tag_bits;
 	__u32 reserved;
 };
+
 /** HSMG_MSG_GCM_MAX_IV - longest GCM IV accepted. */
 #define HSMG_MSG_GCM_MAX_IV 128
 
