@@ -553,6 +553,8 @@ TEST_F(backend, attach_efault)
 
 	ASSERT_NE(NULL, pg);
 	ASSERT_IOCTL_ERR(EFAULT, self->bfd, HSMG_IOC_BE_ATTACH, NULL);
+	/* argsz readable, the rest of the struct not */
+	*(uint32_t *)(pg + psz - 40) = sizeof(struct hsmg_be_attach);
 	ASSERT_IOCTL_ERR(EFAULT, self->bfd, HSMG_IOC_BE_ATTACH, pg + psz - 40);
 	hsmg_guard_page_free(pg);
 }

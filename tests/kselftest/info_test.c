@@ -212,6 +212,7 @@ TEST_F(info, efault)
 	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_GET_INFO, pg + psz);
 	/* The struct straddles into the PROT_NONE page. */
 	i = (void *)(pg + psz - 16);
+	i->argsz = sizeof(*i);
 	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_GET_INFO, i);
 	/* A V1 struct ending at the boundary is fine ... */
 	i = (void *)(pg + psz - sizeof(*i));
