@@ -9,12 +9,14 @@
  * AES-GCM encrypt random data on the card, decrypt it on the card, compare.
  * Any ioctl error, non-CKR_OK return value or wrong result is an error.
  * Each client reports its counters to the parent through a pipe; the parent
- * prints a summary and exits 1 when there was any error.
+ * prints a summary and exits 1 when there was any error.  SIGTERM or SIGINT
+ * ends the run early: the clients finish their current operation and report.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -78,6 +80,32 @@ struct load_stats {
 	uint32_t setup_ok;
 	struct member_count members[MAX_MEMBERS];
 };
+
+/* Set by SIGTERM/SIGINT: stop taking new work. */
+static volatile sig_atomic_t stopping;
+/* The parent's children, for forwarding the stop. */
+static pid_t *child_pids;
+static unsigned int nchildren;
+
+static void on_stop(int sig)
+{
+	int saved = errno;
+
+	stopping = 1;
+	for (unsigned int i = 0; i < nchildren; i++)
+		if (child_pids[i] > 0)
+			kill(child_pids[i], SIGTERM);
+	errno = saved;
+}
+
+static void catch_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
 
 static int64_t now_ns(void)
 {
@@ -274,6 +302,8 @@ static bool worker_take(struct worker *w, unsigned int n)
 {
 	struct client *c = w->c;
 
+	if (stopping)
+		return false;
 	if (opt.ops) {
 		uint_fast64_t left = atomic_load(&c->ops_left);
 
@@ -563,6 +593,8 @@ int main(int argc, char **argv)
 	if (!pids || !fds)
 		return 1;
 	fflush(NULL);
+	child_pids = pids;
+	catch_stop();
 	for (unsigned int i = 0; i < opt.clients; i++) {
 		int p[2];
 
@@ -576,6 +608,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pids[i] == 0) {
+			nchildren = 0;
 			close(p[0]);
 			for (unsigned int j = 0; j < i; j++)
 				close(fds[j]);
@@ -583,6 +616,7 @@ int main(int argc, char **argv)
 		}
 		close(p[1]);
 		fds[i] = p[0];
+		nchildren = i + 1;
 	}
 	for (unsigned int i = 0; i < opt.clients; i++) {
 		struct load_stats st;
@@ -597,9 +631,11 @@ int main(int argc, char **argv)
 				setup_failed++;
 		}
 		close(fds[i]);
-		waitpid(pids[i], &status, 0);
+		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+			;
 	}
 	elapsed_us = mono_us() - t0;
+	nchildren = 0;
 	free(pids);
 	free(fds);
 
