@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config - defaults, /etc/hsmgroup/pkcs11.conf, HSMGROUP_* (see config.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <linux/hsmgroup.h>
+
+#include "config.h"
+#include "log.h"
+
+enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE };
+
+struct key_desc {
+	const char *name;
+	enum key_kind kind;
+	size_t off;
+	unsigned int min, max; /* K_UINT */
+};
+
+#define OFF(f) offsetof(struct shim_config, f)
+
+static const struct key_desc keys[] = {
+	{ "token_dir", K_PATH, OFF(token_dir), 0, 0 },
+	{ "device", K_PATH, OFF(device), 0, 0 },
+	{ "log_level", K_LEVEL, OFF(log_level), 0, 0 },
+	{ "pin_min_len", K_UINT, OFF(pin_min_len), 1, HSMG_MAX_PIN_LEN },
+	{ "pin_max_len", K_UINT, OFF(pin_max_len), 1, HSMG_MAX_PIN_LEN },
+	{ "pin_max_failures", K_UINT, OFF(pin_max_failures), 1, 1000 },
+	{ "pin_iterations", K_UINT, OFF(pin_iterations), 1000, 100000000 },
+	{ "session_mode", K_MODE, OFF(session_flags), 0, 0 },
+	{ "timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000 },
+};
+
+static void set_key(struct shim_config *c, const struct key_desc *k, const char *val,
+		    const char *where)
+{
+	char *p = (char *)c + k->off;
+	unsigned long v;
+	char *end;
+	int lvl;
+
+	switch (k->kind) {
+	case K_PATH:
+		if (!*val || strlen(val) >= PATH_MAX) {
+			shim_warn("%s: %s: bad path, ignored", where, k->name);
+			return;
+		}
+		strcpy(p, val);
+		return;
+	case K_UINT:
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || end == val || *end || v < k->min || v > k->max) {
+			shim_warn("%s: %s: want %u..%u, ignored", where, k->name, k->min, k->max);
+			return;
+		}
+		*(unsigned int *)p = (unsigned int)v;
+		return;
+	case K_LEVEL:
+		lvl = shim_log_parse_level(val);
+		if (lvl < 0) {
+			shim_warn("%s: %s: unknown level, ignored", where, k->name);
+			return;
+		}
+		*(int *)p = lvl;
+		return;
+	case K_MODE:
+		if (!strcasecmp(val, "none"))
+			*(uint32_t *)p = 0;
+		else if (!strcasecmp(val, "strict"))
+			*(uint32_t *)p = HSMG_SESSION_STRICT;
+		else
+			shim_warn("%s: %s: want none or strict, ignored", where, k->name);
+		return;
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static void load_file(struct shim_config *c, const char *path)
+{
+	char line[PATH_MAX + 64], *name, *val, *eq;
+	unsigned int lineno = 0;
+	size_t i;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			shim_warn("config %s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		name = trim(line);
+		if (!*name || *name == '#')
+			continue;
+		eq = strchr(name, '=');
+		if (!eq) {
+			shim_warn("config %s:%u: no '=', ignored", path, lineno);
+			continue;
+		}
+		*eq = 0;
+		name = trim(name);
+		val = trim(eq + 1);
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(name, keys[i].name))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			shim_warn("config %s:%u: unknown key %s", path, lineno, name);
+			continue;
+		}
+		set_key(c, &keys[i], val, path);
+	}
+	fclose(f);
+}
+
+static void load_env(struct shim_config *c)
+{
+	char var[64];
+	const char *val;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		strcpy(var, "HSMGROUP_");
+		for (j = 0; keys[i].name[j]; j++)
+			var[9 + j] = (char)toupper((unsigned char)keys[i].name[j]);
+		var[9 + j] = 0;
+		val = secure_getenv(var);
+		if (val)
+			set_key(c, &keys[i], val, var);
+	}
+}
+
+int shim_config_load(struct shim_config *c)
+{
+	const char *path, *lv;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->token_dir, SHIM_DEFAULT_TOKEN_DIR);
+	strcpy(c->device, HSMG_CLIENT_DEVICE);
+	c->log_level = LOG_WARNING;
+	c->pin_min_len = 4;
+	c->pin_max_len = HSMG_MAX_PIN_LEN;
+	c->pin_max_failures = 10;
+	c->pin_iterations = 200000;
+	c->session_flags = 0;
+	c->timeout_ms = 0;
+
+	/* The level first, so that the file's own warnings honour it. */
+	lv = secure_getenv("HSMGROUP_LOG_LEVEL");
+	if (lv && shim_log_parse_level(lv) >= 0)
+		shim_log_set_level(shim_log_parse_level(lv));
+	path = secure_getenv("HSMGROUP_CONFIG");
+	load_file(c, path && *path ? path : SHIM_DEFAULT_CONFIG);
+	load_env(c);
+	if (c->pin_min_len > c->pin_max_len) {
+		shim_warn("config: pin_min_len above pin_max_len, using 4..64");
+		c->pin_min_len = 4;
+		c->pin_max_len = HSMG_MAX_PIN_LEN;
+	}
+	shim_log_set_level(c->log_level);
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * config - settings of the module: built-in defaults, then the file
+ * (HSMGROUP_CONFIG, default /etc/hsmgroup/pkcs11.conf; a missing file is
+ * fine), then the environment.  Every key "name" of the file has the
+ * environment variable HSMGROUP_NAME (upper case):
+ *
+ *   token_dir        directory of the token databases (/var/lib/hsmgroup)
+ *   device           client device (/dev/hsmgroup)
+ *   log_level        err|warning|notice|info|debug (warning)
+ *   pin_min_len      shortest PIN accepted (4)
+ *   pin_max_len      longest PIN accepted (64, at most HSMG_MAX_PIN_LEN)
+ *   pin_max_failures wrong PINs in a row before the PIN locks (10)
+ *   pin_iterations   PBKDF2-SHA256 iterations of new PIN records (200000,
+ *                    at least 1000)
+ *   session_mode     none|strict: coprocessor session mode (none)
+ *   timeout_ms       per-request timeout, 0 = the kernel's default (0)
+ *
+ * File syntax: "name = value" lines, '#' starts a comment line.
+ */
+#ifndef SHIM_CONFIG_H
+#define SHIM_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define SHIM_DEFAULT_CONFIG "/etc/hsmgroup/pkcs11.conf"
+#define SHIM_DEFAULT_TOKEN_DIR "/var/lib/hsmgroup"
+
+struct shim_config {
+	char token_dir[PATH_MAX];
+	char device[PATH_MAX];
+	int log_level;
+	unsigned int pin_min_len;
+	unsigned int pin_max_len;
+	unsigned int pin_max_failures;
+	unsigned int pin_iterations;
+	uint32_t session_flags; /* HSMG_SESSION_STRICT or 0 */
+	unsigned int timeout_ms;
+};
+
+/* Fill @c; bad values are logged and the default kept.  Returns 0. */
+int shim_config_load(struct shim_config *c);
+
+#endif

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * session - sessions, login, PINs (see session.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "module.h"
+#include "object.h"
+#include "pin.h"
+#include "session.h"
+#include "slot.h"
+#include "store.h"
+
+CK_RV shim_session_get(CK_SESSION_HANDLE h, struct shim_session **out)
+{
+	struct shim_session *s;
+
+	for (s = shim_g.sessions; s; s = s->next) {
+		if (s->handle == h) {
+			*out = s;
+			return CKR_OK;
+		}
+	}
+	return CKR_SESSION_HANDLE_INVALID;
+}
+
+bool shim_session_user(const struct shim_session *s)
+{
+	return s->slot->logged_in && s->slot->user == CKU_USER;
+}
+
+static void free_buf(uint8_t **p, size_t *len)
+{
+	if (*p)
+		explicit_bzero(*p, *len);
+	free(*p);
+	*p = NULL;
+	*len = 0;
+}
+
+void shim_op_end(struct shim_op *op)
+{
+	free_buf(&op->key, &op->key_len);
+	free_buf(&op->param, &op->param_len);
+	free_buf(&op->state, &op->state_len);
+	free_buf(&op->acc, &op->acc_len);
+	memset(op, 0, sizeof(*op));
+}
+
+static void find_end(struct shim_find *f)
+{
+	free(f->handles);
+	memset(f, 0, sizeof(*f));
+}
+
+static void session_end_ops(struct shim_session *s)
+{
+	int i;
+
+	find_end(&s->find);
+	for (i = 0; i < SHIM_OP_NR; i++)
+		shim_op_end(&s->op[i]);
+}
+
+/* Free @s (already unlinked) and its session objects; maybe end the
+ * token's kernel session. */
+static void session_destroy(struct shim_session *s, bool abandon)
+{
+	struct shim_slot *slot = s->slot;
+	struct shim_object **pp, *o;
+	int err;
+
+	session_end_ops(s);
+	for (pp = &slot->objects; *pp;) {
+		o = *pp;
+		if (o->owner == s->handle) {
+			*pp = o->next;
+			shim_obj_free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+	slot->nsessions--;
+	if (!(s->flags & CKF_RW_SESSION))
+		slot->nro--;
+	if (!slot->nsessions) {
+		/* The last session: the application is logged out. */
+		if (!abandon && slot->ksession && shim_g.tp) {
+			err = shim_g.tp_ops->session_close(shim_g.tp, slot->ksession);
+			if (err)
+				shim_warn("slot %lu: closing kernel session: %d",
+					  (unsigned long)slot->id, err);
+		}
+		slot->ksession = 0;
+		slot->logged_in = false;
+	}
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+void shim_sessions_free(bool abandon)
+{
+	struct shim_session *s, *n;
+
+	for (s = shim_g.sessions; s; s = n) {
+		n = s->next;
+		session_destroy(s, abandon);
+	}
+	shim_g.sessions = NULL;
+}
+
+static void session_unlink(struct shim_session *s)
+{
+	struct shim_session **pp;
+
+	for (pp = &shim_g.sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ PKCS#11 */
+
+CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+		    CK_SESSION_HANDLE_PTR phSession)
+{
+	struct shim_session *s = NULL;
+	struct shim_slot *slot;
+	int err;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_slot_token(slotID, &slot);
+	if (rv != CKR_OK)
+		goto out;
+	if (!phSession) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (!(flags & CKF_SERIAL_SESSION)) {
+		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+		goto out;
+	}
+	if (flags & ~(CKF_SERIAL_SESSION | CKF_RW_SESSION)) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (!(flags & CKF_RW_SESSION) && slot->logged_in && slot->user == CKU_SO) {
+		rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
+		goto out;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if (!slot->ksession) {
+		err = shim_g.tp_ops->session_open(shim_g.tp, (uint32_t)slot->id,
+						  HSMG_SESSION_RW | shim_g.cfg.session_flags,
+						  &slot->ksession);
+		if (err) {
+			shim_err("slot %lu: SESSION_OPEN failed: %d", (unsigned long)slot->id, err);
+			slot->ksession = 0;
+			free(s);
+			rv = shim_errno_to_ckr(err);
+			goto out;
+		}
+	}
+	s->handle = shim_g.next_session++;
+	s->slot = slot;
+	s->flags = flags;
+	s->next = shim_g.sessions;
+	shim_g.sessions = s;
+	slot->nsessions++;
+	if (!(flags & CKF_RW_SESSION))
+		slot->nro++;
+	*phSession = s->handle;
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
+{
+	struct shim_session *s;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv == CKR_OK) {
+		session_unlink(s);
+		session_destroy(s, false);
+	}
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
+{
+	struct shim_session **pp, *s;
+	struct shim_slot *slot;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	slot = shim_slot_find(slotID);
+	if (!slot) {
+		rv = CKR_SLOT_ID_INVALID;
+		goto out;
+	}
+	for (pp = &shim_g.sessions; *pp;) {
+		s = *pp;
+		if (s->slot == slot) {
+			*pp = s->next;
+			session_destroy(s, false);
+		} else {
+			pp = &s->next;
+		}
+	}
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+	struct shim_session *s;
+	bool rw;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv == CKR_OK && !pInfo)
+		rv = CKR_ARGUMENTS_BAD;
+	if (rv == CKR_OK) {
+		rw = shim_session_rw(s);
+		pInfo->slotID = s->slot->id;
+		pInfo->flags = s->flags;
+		pInfo->ulDeviceError = 0;
+		if (!s->slot->logged_in)
+			pInfo->state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+		else if (s->slot->user == CKU_SO)
+			pInfo->state = CKS_RW_SO_FUNCTIONS;
+		else
+			pInfo->state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+	}
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+	      CK_ULONG ulPinLen)
+{
+	struct shim_session *s;
+	struct shim_store *st;
+	struct shim_slot *slot;
+	int err;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	slot = s->slot;
+	if (userType == CKU_CONTEXT_SPECIFIC) {
+		/* No key of this token has CKA_ALWAYS_AUTHENTICATE semantics yet. */
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (userType != CKU_SO && userType != CKU_USER) {
+		rv = CKR_USER_TYPE_INVALID;
+		goto out;
+	}
+	if (slot->logged_in) {
+		rv = slot->user == userType ? CKR_USER_ALREADY_LOGGED_IN :
+					      CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+		goto out;
+	}
+	if (!pPin) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (userType == CKU_SO && slot->nro) {
+		rv = CKR_SESSION_READ_ONLY_EXISTS;
+		goto out;
+	}
+	rv = shim_slot_store(slot, &st);
+	if (rv == CKR_OK)
+		rv = shim_pin_verify(&shim_g.cfg, st, userType, pPin, ulPinLen);
+	if (rv != CKR_OK)
+		goto out;
+	err = shim_g.tp_ops->login(shim_g.tp, slot->ksession,
+				   userType == CKU_SO ? HSMG_LOGIN_SO : 0, pPin,
+				   (uint32_t)ulPinLen);
+	if (err) {
+		shim_err("slot %lu: LOGIN failed: %d", (unsigned long)slot->id, err);
+		rv = shim_errno_to_ckr(err);
+		goto out;
+	}
+	slot->logged_in = true;
+	slot->user = userType;
+	shim_info("slot %lu: %s logged in", (unsigned long)slot->id,
+		  userType == CKU_SO ? "SO" : "user");
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+{
+	struct shim_session *s, *o;
+	struct shim_slot *slot;
+	int err;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	slot = s->slot;
+	if (!slot->logged_in) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	err = shim_g.tp_ops->logout(shim_g.tp, slot->ksession);
+	if (err)
+		shim_warn("slot %lu: LOGOUT failed: %d", (unsigned long)slot->id, err);
+	slot->logged_in = false;
+	/* Handles to private objects become invalid: end what may use them. */
+	for (o = shim_g.sessions; o; o = o->next)
+		if (o->slot == slot)
+			session_end_ops(o);
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+{
+	struct shim_pin_record r;
+	struct shim_session *s;
+	struct shim_store *st;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!shim_session_rw(s)) {
+		rv = CKR_SESSION_READ_ONLY;
+		goto out;
+	}
+	if (!s->slot->logged_in || s->slot->user != CKU_SO) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	rv = shim_pin_check_len(&shim_g.cfg, pPin, ulPinLen);
+	if (rv == CKR_OK)
+		rv = shim_slot_store(s->slot, &st);
+	if (rv == CKR_OK)
+		rv = shim_pin_make(&shim_g.cfg, pPin, ulPinLen, &r);
+	if (rv == CKR_OK)
+		rv = shim_store_put_pin(st, CKU_USER, &r);
+	explicit_bzero(&r, sizeof(r));
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+{
+	struct shim_pin_record r;
+	struct shim_session *s;
+	struct shim_store *st;
+	CK_USER_TYPE user;
+	CK_RV rv;
+
+	memset(&r, 0, sizeof(r));
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(hSession, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!pOldPin || !pNewPin) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (!shim_session_rw(s)) {
+		rv = CKR_SESSION_READ_ONLY;
+		goto out;
+	}
+	user = s->slot->logged_in && s->slot->user == CKU_SO ? CKU_SO : CKU_USER;
+	rv = shim_pin_check_len(&shim_g.cfg, pNewPin, ulNewLen);
+	if (rv == CKR_OK)
+		rv = shim_slot_store(s->slot, &st);
+	if (rv == CKR_OK)
+		rv = shim_pin_verify(&shim_g.cfg, st, user, pOldPin, ulOldLen);
+	if (rv == CKR_OK)
+		rv = shim_pin_make(&shim_g.cfg, pNewPin, ulNewLen, &r);
+	if (rv == CKR_OK)
+		rv = shim_store_put_pin(st, user, &r);
+	explicit_bzero(&r, sizeof(r));
+out:
+	shim_leave();
+	return rv;
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * slot - slots and tokens over HSMG_IOC_LIST_GROUPS (see slot.h), and the
+ * slot/token calls of PKCS#11.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "module.h"
+#include "object.h"
+#include "pin.h"
+#include "slot.h"
+#include "store.h"
+
+#define MANUFACTURER "hsmgroup"
+#define SHIM_VERSION_MAJOR 0
+#define SHIM_VERSION_MINOR 1
+
+/* Copy @s blank padded into a fixed PKCS#11 string field. */
+static void pad(CK_UTF8CHAR *dst, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	memset(dst, ' ', size);
+	memcpy(dst, s, n < size ? n : size);
+}
+
+struct shim_slot *shim_slot_find(CK_SLOT_ID id)
+{
+	struct shim_slot *s;
+
+	for (s = shim_g.slots; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void slot_update(const struct hsmg_group_info *gi)
+{
+	struct shim_slot *s = shim_slot_find(gi->group_id), **pp;
+	bool present = gi->nonline > 0;
+	int i;
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return;
+		s->id = gi->group_id;
+		memcpy(s->mkvp, gi->mkvp, HSMG_MKVP_LEN);
+		for (i = 0; i < 8; i++)
+			sprintf(s->serial + 2 * i, "%02X", gi->mkvp[i]);
+		/* Keep the list sorted by id. */
+		for (pp = &shim_g.slots; *pp && (*pp)->id < s->id; pp = &(*pp)->next)
+			;
+		s->next = *pp;
+		*pp = s;
+		s->event = present;
+		shim_info("slot %lu: group with MKVP %s...", (unsigned long)s->id, s->serial);
+	} else if (memcmp(s->mkvp, gi->mkvp, HSMG_MKVP_LEN)) {
+		/* Same id, other key: cannot happen while the module is loaded. */
+		shim_err("slot %lu: MKVP changed, slot stays offline", (unsigned long)s->id);
+		present = false;
+	}
+	if (s->present != present) {
+		s->event = true;
+		shim_info("slot %lu: token %s", (unsigned long)s->id, present ? "present" : "gone");
+	}
+	s->present = present;
+	s->nmembers = gi->nmembers;
+	s->nonline = gi->nonline;
+}
+
+CK_RV shim_slots_refresh(void)
+{
+	struct hsmg_group_info *groups = NULL, *ng;
+	struct shim_slot *s;
+	uint32_t cap = 8, count, i;
+	int err;
+
+	if (!shim_g.tp)
+		return CKR_OK;
+	for (;;) {
+		ng = realloc(groups, cap * sizeof(*groups));
+		if (!ng) {
+			free(groups);
+			return CKR_HOST_MEMORY;
+		}
+		groups = ng;
+		memset(groups, 0, cap * sizeof(*groups));
+		count = cap;
+		err = shim_g.tp_ops->list_groups(shim_g.tp, groups, &count);
+		if (err != -ENOSPC)
+			break;
+		cap = count + 4;
+	}
+	if (err) {
+		free(groups);
+		shim_err("LIST_GROUPS failed: %d", err);
+		return shim_errno_to_ckr(err);
+	}
+	/* Groups that vanished (module reloaded, ...) have no token. */
+	for (s = shim_g.slots; s; s = s->next) {
+		for (i = 0; i < count; i++)
+			if (groups[i].group_id == s->id)
+				break;
+		if (i == count && s->present) {
+			s->present = false;
+			s->nonline = 0;
+			s->event = true;
+		}
+	}
+	for (i = 0; i < count; i++)
+		slot_update(&groups[i]);
+	free(groups);
+	return CKR_OK;
+}
+
+CK_RV shim_slot_token(CK_SLOT_ID id, struct shim_slot **out)
+{
+	struct shim_slot *s = shim_slot_find(id);
+
+	if (!s)
+		return CKR_SLOT_ID_INVALID;
+	if (!s->present)
+		return CKR_TOKEN_NOT_PRESENT;
+	*out = s;
+	return CKR_OK;
+}
+
+CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out)
+{
+	CK_RV rv;
+
+	if (!s->store) {
+		rv = shim_store_open(shim_g.cfg.token_dir, s->mkvp, &s->store);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	*out = s->store;
+	return CKR_OK;
+}
+
+void shim_slots_free(bool abandon)
+{
+	struct shim_slot *s, *n;
+	struct shim_object *o, *on;
+
+	for (s = shim_g.slots; s; s = n) {
+		n = s->next;
+		for (o = s->objects; o; o = on) {
+			on = o->next;
+			shim_obj_free(o);
+		}
+		if (abandon)
+			shim_store_abandon(s->store);
+		else
+			shim_store_close(s->store);
+		free(s);
+	}
+	shim_g.slots = NULL;
+}
+
+/* ------------------------------------------------------------ PKCS#11 */
+
+CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+	struct shim_slot *s;
+	CK_ULONG n = 0;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulCount) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	/* The list may change only when the application asks for its size. */
+	if (!pSlotList)
+		shim_slots_refresh();
+	for (s = shim_g.slots; s; s = s->next)
+		if (!tokenPresent || s->present)
+			n++;
+	if (pSlotList) {
+		if (*pulCount < n) {
+			rv = CKR_BUFFER_TOO_SMALL;
+		} else {
+			n = 0;
+			for (s = shim_g.slots; s; s = s->next)
+				if (!tokenPresent || s->present)
+					pSlotList[n++] = s->id;
+		}
+	}
+	*pulCount = n;
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	struct shim_slot *s;
+	char desc[65];
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	s = shim_slot_find(slotID);
+	if (!s) {
+		rv = CKR_SLOT_ID_INVALID;
+	} else if (!pInfo) {
+		rv = CKR_ARGUMENTS_BAD;
+	} else {
+		snprintf(desc, sizeof(desc), "hsmgroup group %lu (%u of %u members online)",
+			 (unsigned long)s->id, s->nonline, s->nmembers);
+		pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), desc);
+		pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), MANUFACTURER);
+		pInfo->flags = CKF_HW_SLOT | CKF_REMOVABLE_DEVICE | (s->present ? CKF_TOKEN_PRESENT : 0);
+		pInfo->hardwareVersion.major = HSMG_ABI_VERSION;
+		pInfo->hardwareVersion.minor = 0;
+		pInfo->firmwareVersion.major = SHIM_VERSION_MAJOR;
+		pInfo->firmwareVersion.minor = SHIM_VERSION_MINOR;
+	}
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+	struct shim_store *st;
+	struct shim_slot *s;
+	uint8_t label[32];
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_slot_token(slotID, &s);
+	if (rv == CKR_OK && !pInfo)
+		rv = CKR_ARGUMENTS_BAD;
+	if (rv == CKR_OK)
+		rv = shim_slot_store(s, &st);
+	if (rv != CKR_OK)
+		goto out;
+	memset(pInfo, 0, sizeof(*pInfo));
+	pInfo->flags = CKF_RNG | CKF_LOGIN_REQUIRED;
+	if (shim_store_initialized(st, label))
+		pInfo->flags |= CKF_TOKEN_INITIALIZED;
+	memcpy(pInfo->label, label, sizeof(pInfo->label));
+	pInfo->flags |= shim_pin_token_flags(&shim_g.cfg, st);
+	pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), MANUFACTURER);
+	pad(pInfo->model, sizeof(pInfo->model), "hsmgroup group");
+	pad(pInfo->serialNumber, sizeof(pInfo->serialNumber), s->serial);
+	pInfo->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+	pInfo->ulSessionCount = s->nsessions;
+	pInfo->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+	pInfo->ulRwSessionCount = s->nsessions - s->nro;
+	pInfo->ulMaxPinLen = shim_g.cfg.pin_max_len;
+	pInfo->ulMinPinLen = shim_g.cfg.pin_min_len;
+	pInfo->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	pInfo->hardwareVersion.major = HSMG_ABI_VERSION;
+	pInfo->firmwareVersion.major = SHIM_VERSION_MAJOR;
+	pInfo->firmwareVersion.minor = SHIM_VERSION_MINOR;
+	memset(pInfo->utcTime, ' ', sizeof(pInfo->utcTime));
+out:
+	shim_leave();
+	return rv;
+}
+
+/* An event pending on some slot: clear it and report the slot. */
+static bool take_event(CK_SLOT_ID *slot)
+{
+	struct shim_slot *s;
+
+	for (s = shim_g.slots; s; s = s->next) {
+		if (s->event) {
+			s->event = false;
+			*slot = s->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define EVENT_POLL_MS 100
+
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+{
+	struct timespec ts = { 0, EVENT_POLL_MS * 1000000L };
+	CK_RV rv;
+	bool got;
+
+	for (;;) {
+		rv = shim_enter();
+		if (rv != CKR_OK)
+			return rv;
+		if (!pSlot || pReserved) {
+			shim_leave();
+			return CKR_ARGUMENTS_BAD;
+		}
+		shim_slots_refresh();
+		got = take_event(pSlot);
+		shim_leave();
+		if (got)
+			return CKR_OK;
+		if (flags & CKF_DONT_BLOCK)
+			return CKR_NO_EVENT;
+		/* TODO: the genetlink event channel instead of polling. */
+		nanosleep(&ts, NULL);
+		if (__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE))
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+}
+
+CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+		  CK_UTF8CHAR_PTR pLabel)
+{
+	struct shim_pin_record so;
+	struct shim_store *st;
+	struct shim_slot *s;
+	uint8_t label[32];
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_slot_token(slotID, &s);
+	if (rv != CKR_OK)
+		goto out;
+	if (!pPin || !pLabel) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if (s->nsessions) {
+		rv = CKR_SESSION_EXISTS;
+		goto out;
+	}
+	rv = shim_pin_check_len(&shim_g.cfg, pPin, ulPinLen);
+	if (rv == CKR_OK)
+		rv = shim_slot_store(s, &st);
+	if (rv != CKR_OK)
+		goto out;
+	if (shim_store_initialized(st, label)) {
+		rv = shim_pin_verify(&shim_g.cfg, st, CKU_SO, pPin, ulPinLen);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	memcpy(label, pLabel, sizeof(label));
+	rv = shim_pin_make(&shim_g.cfg, pPin, ulPinLen, &so);
+	if (rv == CKR_OK)
+		rv = shim_store_init_token(st, label, &so);
+	explicit_bzero(&so, sizeof(so));
+	if (rv == CKR_OK)
+		shim_info("slot %lu: token initialized", (unsigned long)s->id);
+out:
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+			 CK_ULONG_PTR pulCount)
+{
+	struct shim_slot *s;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_slot_token(slotID, &s);
+	if (rv == CKR_OK)
+		rv = pulCount ? shim_mech_list(pMechanismList, pulCount) : CKR_ARGUMENTS_BAD;
+	shim_leave();
+	return rv;
+}
+
+CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+{
+	struct shim_slot *s;
+	CK_RV rv;
+
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_slot_token(slotID, &s);
+	if (rv == CKR_OK)
+		rv = pInfo ? shim_mech_info(type, pInfo) : CKR_ARGUMENTS_BAD;
+	shim_leave();
+	return rv;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * slot - one slot per group (slot id = kernel group id), its token and the
+ * token's per-process state (login, the kernel session, session objects).
+ *
+ * The token is present while at least one member of the group is online.
+ * Its serial number is the first 8 bytes of the group's MKVP in hex, and
+ * its objects live in the token store of that MKVP (store.h).
+ *
+ * All PKCS#11 sessions of one token in one process share ONE kernel session
+ * (opened with the first, closed with the last): PKCS#11 login state is per
+ * application, so one HSMG_IOC_LOGIN logs in every session and the shim
+ * never keeps a PIN to log in sessions opened later; session keys bound to
+ * the coprocessor session (strict mode) work in every session of the
+ * application, as PKCS#11 session objects must.
+ */
+#ifndef SHIM_SLOT_H
+#define SHIM_SLOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/hsmgroup.h>
+#include <p11-kit/pkcs11.h>
+
+struct shim_object;
+struct shim_store;
+
+struct shim_slot {
+	struct shim_slot *next;
+	CK_SLOT_ID id; /* the group id */
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	char serial[17];
+	bool present;
+	bool event; /* presence changed since the last C_WaitForSlotEvent */
+	uint32_t nmembers, nonline;
+
+	struct shim_store *store; /* opened at first use */
+
+	bool logged_in;
+	CK_USER_TYPE user;
+	uint32_t ksession; /* kernel session, 0 while no session is open */
+	unsigned int nsessions, nro;
+	struct shim_object *objects; /* session objects of this token */
+};
+
+/* Read the groups again: add new slots, update presence (sets ->event). */
+CK_RV shim_slots_refresh(void);
+/* NULL when @id is not a slot. */
+struct shim_slot *shim_slot_find(CK_SLOT_ID id);
+/* CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT, or CKR_OK with the slot. */
+CK_RV shim_slot_token(CK_SLOT_ID id, struct shim_slot **out);
+/* The token store of @s, opened on first use. */
+CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out);
+/* Free every slot; @abandon in a forked child. */
+void shim_slots_free(bool abandon);
+
+#endif
