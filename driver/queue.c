@@ -682,7 +682,9 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 	hsmg_sched_dispatch(g);
 out:
 	spin_unlock(&g->lock);
-	kvfree(buf);
+	/* An answer nobody takes may be a pin-blob. */
+	if (buf)
+		kvfree_sensitive(buf, len);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(hsmg_request_complete_buf);

@@ -39,11 +39,16 @@ static void hsmg_request_release(struct kref *ref)
 {
 	struct hsmg_request *req = container_of(ref, struct hsmg_request, ref);
 
-	if (req->sensitive && req->msg)
-		kvfree_sensitive(req->msg, req->msg_len);
-	else
+	/* A LOGIN carries a PIN out and a pin-blob back. */
+	if (req->sensitive) {
+		if (req->msg)
+			kvfree_sensitive(req->msg, req->msg_len);
+		if (req->resp)
+			kvfree_sensitive(req->resp, req->resp_len);
+	} else {
 		kvfree(req->msg);
-	kvfree(req->resp);
+		kvfree(req->resp);
+	}
 	if (req->session)
 		hsmg_session_put(req->session);
 	kfree(req);

@@ -60,7 +60,7 @@ static void hsmg_session_release(struct kref *ref)
 	WARN_ON_ONCE(s->logged_in || !list_empty(&s->logins));
 	kfree_sensitive(s->login_msg);
 	mutex_destroy(&s->op_lock);
-	kfree(s);
+	kfree_sensitive(s);	/* the pin-blob */
 }
 
 void hsmg_session_put(struct hsmg_session *s)
