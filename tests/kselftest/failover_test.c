@@ -446,4 +446,41 @@ TEST_F_TIMEOUT(failover, detach_many_inflight, 60)
 	EXPECT_EQ(16, tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
 }
 
+/*
+ * A hung member (answers nothing, not even probes) loses its request to
+ * another member and turns suspect; once it answers again, recovery brings
+ * it back online.
+ */
+TEST_F_TIMEOUT(failover, hung_member_recovers, 60)
+{
+	struct hsmg_member_info mi;
+	struct tq *q0 = self->g.q[0];
+	uint64_t t0;
+	struct bg b;
+
+	if (hsmg_param_set("request_timeout_ms", 500))
+		HSMG_SKIP("no request_timeout_ms module parameter");
+	hsmg_param_set("recovery_interval_ms", 100);
+	hsmg_param_set("recovery_backoff_max_ms", 200);
+	tq_set_mode(q0, TQ_HANG);
+	ASSERT_OK(bg_start(&b, self->cfd, self->g.group_id, 0, 0, 30000));
+	ASSERT_OK(tq_wait_held(q0, 1, 10000));
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	pthread_join(b.thread, NULL);
+	ASSERT_EQ(0, b.ret);
+	EXPECT_EQ(self->g.q[1]->queue_id, b.s.member);
+	EXPECT_ECHOED(&b);
+	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, q0->queue_id, &mi));
+	EXPECT_NE(HSMG_QS_ONLINE, mi.state)
+	{
+		TH_LOG("a hung member stayed online");
+	}
+	/* it answers again: online within a few recovery rounds */
+	tq_complete_held(q0, HSMG_BE_OK);
+	tq_set_mode(q0, TQ_SERVE);
+	t0 = hsmg_now_ms();
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, q0->queue_id, HSMG_QS_ONLINE, 10000));
+	EXPECT_GT(3000, hsmg_now_ms() - t0);
+}
+
 TEST_HARNESS_MAIN

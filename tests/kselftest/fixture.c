@@ -417,9 +417,14 @@ static int tq_do_attach(struct tq *q, uint32_t flags, uint64_t caps,
 	if (caps)
 		a.capabilities = caps;
 	a.max_sessions = max_sessions;
+	if (q->max_inflight)
+		a.max_inflight = q->max_inflight;
 	ret = hsmg_ioctl(q->fd, HSMG_IOC_BE_ATTACH, &a);
 	if (ret)
 		return ret;
+	q->attach_flags = flags;
+	q->caps = caps;
+	q->max_sessions = max_sessions;
 	q->queue_id = a.queue_id;
 	q->group_id = a.group_id;
 	q->state = a.state;
@@ -467,7 +472,7 @@ int tq_reattach(struct tq *q, const uint8_t *mkvp)
 
 	if (mkvp)
 		memcpy(q->mkvp, mkvp, HSMG_MKVP_LEN);
-	ret = tq_do_attach(q, 0, 0, 0);
+	ret = tq_do_attach(q, q->attach_flags, q->caps, q->max_sessions);
 	if (ret)
 		return ret;
 	return tq_start(q);

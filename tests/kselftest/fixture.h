@@ -72,6 +72,9 @@ struct tq {
 	uint32_t card_quota; /* live sessions the card accepts, 0 = any */
 	uint32_t delay_ms; /* sleep before answering */
 	uint32_t fetch_max; /* max_reqs per fetch, 0 = HSMG_MAX_BATCH */
+	uint32_t max_inflight; /* announced at attach, 0 = 16 */
+	uint32_t attach_flags, max_sessions; /* as last attached */
+	uint64_t caps;
 
 	/* What happened. */
 	struct tq_event log[TQ_LOG_MAX];

@@ -773,4 +773,57 @@ TEST_F(session, late_member_logged_in)
 	ASSERT_OK(tq_wait_count(q, HSMG_BE_REQ_LOGOUT, 1, 5000));
 }
 
+/*
+ * A member that was offline at login is logged in for the live session when
+ * it attaches again, before it goes online.
+ */
+TEST_F(session, rejoin_logs_in)
+{
+	struct hsmg_login l;
+	struct tq *q1 = self->g.q[1];
+	uint32_t sid;
+	uint64_t cop;
+
+	ASSERT_OK(tq_detach(q1));
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, q1->queue_id, HSMG_QS_OFFLINE, 5000));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, &l));
+	EXPECT_EQ(1, l.members);
+	cop = cop_session(self->g.q[0]);
+	EXPECT_FALSE(tq_saw(q1, HSMG_BE_REQ_LOGIN, cop));
+	tq_clear_log(q1);
+	ASSERT_OK(tq_reattach(q1, NULL));
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, q1->queue_id, HSMG_QS_ONLINE, 5000));
+	EXPECT_TRUE(tq_saw(q1, HSMG_BE_REQ_LOGIN, cop));
+	/* logout reaches both */
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	ASSERT_OK(tq_wait_count(q1, HSMG_BE_REQ_LOGOUT, 1, 5000));
+	EXPECT_TRUE(tq_saw(q1, HSMG_BE_REQ_LOGOUT, cop));
+	EXPECT_TRUE(tq_saw(self->g.q[0], HSMG_BE_REQ_LOGOUT, cop));
+}
+
+/* A member joining with a different pin-blob is not used for the session. */
+TEST_F(session, rejoin_blob_mismatch)
+{
+	uint8_t req[8] = "rejoinmm", resp[8];
+	struct tq *q1 = self->g.q[1];
+	struct hsmg_submit s;
+	uint32_t sid, rlen, i;
+
+	ASSERT_OK(tq_detach(q1));
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, q1->queue_id, HSMG_QS_OFFLINE, 5000));
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
+	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
+	tq_set_pin_seed(q1, 0x3C);
+	ASSERT_OK(tq_reattach(q1, NULL));
+	hsmg_sleep_ms(500);
+	for (i = 0; i < 10; i++) {
+		rlen = sizeof(resp);
+		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_SIGN, req,
+				      sizeof(req), resp, &rlen, &s));
+		EXPECT_EQ(self->g.q[0]->queue_id, s.member);
+	}
+	EXPECT_EQ(0, tq_count(q1, HSMG_BE_REQ_CRYPTO));
+}
+
 TEST_HARNESS_MAIN

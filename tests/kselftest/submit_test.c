@@ -580,4 +580,71 @@ TEST_F(submit, session_close_waits)
 	ASSERT_ERR(ENOENT, hsmg_session_close(self->cfd, sid));
 }
 
+struct one_submit {
+	int fd;
+	uint32_t group_id;
+	int ret;
+	pthread_t t;
+};
+
+static void *one_submit_thread(void *arg)
+{
+	struct one_submit *h = arg;
+	uint8_t req[16] = "inflight", resp[16];
+	uint32_t rlen = sizeof(resp);
+
+	h->ret = hsmg_submit(h->fd, h->group_id, 0, 0, HSMG_OP_SIGN, req, sizeof(req), resp,
+			     &rlen, NULL);
+	return NULL;
+}
+
+/* A card gets at most max_inflight requests at once; the rest wait pending. */
+TEST_F_TIMEOUT(submit, max_inflight, 60)
+{
+	struct hsmg_member_info mi;
+	struct one_submit h[5];
+	struct tgroup g;
+	struct tq *q;
+	unsigned int i;
+
+	memset(&g, 0, sizeof(g));
+	hsmg_random_mkvp(g.mkvp);
+	q = calloc(1, sizeof(*q));
+	ASSERT_NE(NULL, q);
+	tq_init(q);
+	q->max_inflight = 2;
+	g.q[g.nq++] = q;
+	ASSERT_OK(tq_attach(q, g.mkvp, 0, 0, 0));
+	g.group_id = q->group_id;
+	ASSERT_OK(hsmg_wait_state(g.group_id, q->queue_id, HSMG_QS_ONLINE, 5000));
+	tq_set_mode(q, TQ_HOLD);
+	for (i = 0; i < 5; i++) {
+		h[i].fd = hsmg_open_client();
+		h[i].group_id = g.group_id;
+		ASSERT_LE(0, h[i].fd);
+		ASSERT_EQ(0, pthread_create(&h[i].t, NULL, one_submit_thread, &h[i]));
+	}
+	ASSERT_OK(tq_wait_held(q, 2, 10000));
+	hsmg_sleep_ms(300);
+	EXPECT_EQ(2, tq_count(q, HSMG_BE_REQ_CRYPTO));
+	ASSERT_OK(hsmg_get_member(self->cfd, g.group_id, q->queue_id, &mi));
+	EXPECT_EQ(2, mi.max_inflight);
+	EXPECT_EQ(2, mi.inflight);
+	/* the rest wait assigned to the queue or in the group's backlog */
+	EXPECT_GE(3, mi.pending);
+	/* answering makes room for the rest */
+	tq_set_mode(q, TQ_SERVE);
+	ASSERT_EQ(0, tq_complete_held(q, HSMG_BE_OK));
+	for (i = 0; i < 5; i++) {
+		pthread_join(h[i].t, NULL);
+		EXPECT_EQ(0, h[i].ret);
+		close(h[i].fd);
+	}
+	EXPECT_EQ(5, tq_count(q, HSMG_BE_REQ_CRYPTO));
+	ASSERT_OK(hsmg_get_member(self->cfd, g.group_id, q->queue_id, &mi));
+	EXPECT_EQ(0, mi.inflight);
+	EXPECT_EQ(0, mi.pending);
+	tgroup_destroy(&g);
+}
+
 TEST_HARNESS_MAIN
