@@ -456,10 +456,11 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 
 	mutex_lock(&hsmg_topology_lock);
 	spin_lock(&g->lock);
+	/* Nothing new goes to it from here on (see hsmg_session_send_logout). */
+	q->attached = false;
 	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
 	/* Listings keep showing the last id of an offline member. */
 	id = q->id;
-	q->attached = false;
 	q->ops = NULL;
 	q->priv = NULL;
 	q->probe = NULL;

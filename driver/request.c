@@ -131,10 +131,14 @@ void hsmg_request_unlink(struct hsmg_request *req)
 	case HSMG_RS_PENDING:
 	case HSMG_RS_INFLIGHT:
 		list_del_init(&req->node);
-		if (req->state == HSMG_RS_PENDING)
+		if (req->state == HSMG_RS_PENDING) {
 			q->npending--;
-		else
+		} else {
 			q->ninflight--;
+			/* Room for a waiting request: wake a blocked fetch. */
+			if (q->npending)
+				hsmg_queue_notify(q);
+		}
 		q->assigned_weight -= req->weight;
 		if (req->counted) {
 			atomic_dec(&req->client->assigned);
