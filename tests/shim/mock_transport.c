@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mock_transport - the kernel module played in-process over one emulated
+ * card (see mock_transport.h).  Mirrors the errno contract of
+ * uapi/linux/hsmgroup.h for the calls the shim makes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "card.h"
+#include "mock_transport.h"
+
+#define MAX_SESS 256
+
+struct shim_transport {
+	int dummy;
+};
+
+struct mock_sess {
+	bool used, logged_in;
+	uint32_t flags;
+	uint64_t card_id;
+};
+
+bool mock_open_fails;
+uint32_t mock_nonline = 1;
+unsigned int mock_submits, mock_logins, mock_open_sessions;
+
+static struct hsmg_card *card;
+static struct mock_sess sess[MAX_SESS];
+static uint64_t next_card_session = 1000;
+static struct shim_transport the_client;
+
+static const uint8_t mk[HSMG_CARD_MK_LEN] = "hsmgroup mock master key 0123456";
+
+void mock_transport_reset(void)
+{
+	hsmg_card_free(card);
+	card = NULL;
+	memset(sess, 0, sizeof(sess));
+	mock_open_sessions = 0;
+}
+
+static int m_open(const char *device, struct shim_transport **out)
+{
+	(void)device;
+	if (mock_open_fails)
+		return -ENOENT;
+	if (!card) {
+		card = hsmg_card_new(mk, 1, 0);
+		if (!card)
+			return -ENOMEM;
+	}
+	*out = &the_client;
+	return 0;
+}
+
+static void m_close(struct shim_transport *t)
+{
+	(void)t;
+	memset(sess, 0, sizeof(sess));
+	mock_open_sessions = 0;
+}
+
+static void m_abandon(struct shim_transport *t)
+{
+	(void)t;
+}
+
+static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *groups,
+			 uint32_t *count)
+{
+	(void)t;
+	if (*count < 1) {
+		*count = 1;
+		return -ENOSPC;
+	}
+	memset(groups, 0, sizeof(*groups));
+	groups[0].group_id = MOCK_GROUP_ID;
+	groups[0].nmembers = 1;
+	groups[0].nonline = mock_nonline;
+	hsmg_card_mkvp(card, groups[0].mkvp);
+	*count = 1;
+	return 0;
+}
+
+static struct mock_sess *lookup(uint32_t id)
+{
+	if (id < 1 || id > MAX_SESS || !sess[id - 1].used)
+		return NULL;
+	return &sess[id - 1];
+}
+
+static int m_session_open(struct shim_transport *t, uint32_t group_id, uint32_t flags,
+			  uint32_t *session_id)
+{
+	uint32_t i;
+
+	(void)t;
+	if (group_id != MOCK_GROUP_ID)
+		return -ENOENT;
+	if (flags & ~HSMG_SESSION_ALL_FLAGS)
+		return -EINVAL;
+	for (i = 0; i < MAX_SESS; i++) {
+		if (!sess[i].used) {
+			sess[i].used = true;
+			sess[i].logged_in = false;
+			sess[i].flags = flags;
+			sess[i].card_id = next_card_session++;
+			*session_id = i + 1;
+			mock_open_sessions++;
+			return 0;
+		}
+	}
+	return -EMFILE;
+}
+
+static void card_logout(struct mock_sess *s)
+{
+	struct hsmg_be_req req = { .type = HSMG_BE_REQ_LOGOUT, .session = s->card_id,
+				   .session_flags = s->flags };
+	struct hsmg_card_result res;
+	uint8_t ans[64];
+
+	hsmg_card_process(card, 0, &req, NULL, ans, sizeof(ans), &res);
+	s->logged_in = false;
+}
+
+static int m_session_close(struct shim_transport *t, uint32_t session_id)
+{
+	struct mock_sess *s = lookup(session_id);
+
+	(void)t;
+	if (!s)
+		return -ENOENT;
+	if (s->logged_in)
+		card_logout(s);
+	memset(s, 0, sizeof(*s));
+	mock_open_sessions--;
+	return 0;
+}
+
+static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags,
+		   const void *pin, uint32_t pin_len)
+{
+	struct mock_sess *s = lookup(session_id);
+	struct hsmg_be_req req = { .type = HSMG_BE_REQ_LOGIN };
+	struct hsmg_be_login lg = { .flags = flags, .pin_len = pin_len };
+	struct hsmg_card_result res;
+	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN], ans[64];
+
+	(void)t;
+	if (!s)
+		return -ENOENT;
+	if (flags & ~HSMG_LOGIN_ALL_FLAGS)
+		return -EINVAL;
+	if (pin_len < 1)
+		return -EINVAL;
+	if (pin_len > HSMG_MAX_PIN_LEN)
+		return -E2BIG;
+	if (s->logged_in)
+		return -EBUSY;
+	memcpy(payload, &lg, sizeof(lg));
+	memcpy(payload + sizeof(lg), pin, pin_len);
+	req.session = s->card_id;
+	req.session_flags = s->flags;
+	req.len = sizeof(lg) + pin_len;
+	hsmg_card_process(card, 0, &req, payload, ans, sizeof(ans), &res);
+	memset(payload, 0, sizeof(payload));
+	if (res.status == HSMG_BE_QUOTA)
+		return -EDQUOT;
+	if (res.status != HSMG_BE_OK)
+		return -EIO;
+	s->logged_in = true;
+	mock_logins++;
+	return 0;
+}
+
+static int m_logout(struct shim_transport *t, uint32_t session_id)
+{
+	struct mock_sess *s = lookup(session_id);
+
+	(void)t;
+	if (!s)
+		return -ENOENT;
+	if (!s->logged_in)
+		return -EINVAL;
+	card_logout(s);
+	return 0;
+}
+
+static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t session_id,
+		    uint32_t op_class, uint32_t flags, uint32_t timeout_ms, const void *reqbuf,
+		    uint32_t req_len, void *resp, uint32_t *resp_len)
+{
+	struct mock_sess *s = NULL;
+	struct hsmg_be_req req = { .type = HSMG_BE_REQ_CRYPTO };
+	struct hsmg_card_result res;
+	uint8_t *ans;
+
+	(void)t;
+	(void)timeout_ms;
+	if (flags & ~HSMG_SUBMIT_ALL_FLAGS || op_class >= HSMG_OP_NR)
+		return -EINVAL;
+	if (group_id != MOCK_GROUP_ID)
+		return -ENOENT;
+	if (session_id) {
+		s = lookup(session_id);
+		if (!s)
+			return -ENOENT;
+	}
+	if (req_len < 1)
+		return -EINVAL;
+	if (req_len > HSMG_MAX_MSG_SIZE || *resp_len > HSMG_MAX_MSG_SIZE)
+		return -E2BIG;
+	if (!mock_nonline)
+		return -ENODEV;
+	ans = malloc(HSMG_MAX_MSG_SIZE);
+	if (!ans)
+		return -ENOMEM;
+	req.op_class = op_class;
+	req.session = s ? s->card_id : 0;
+	req.session_flags = s ? s->flags : 0;
+	req.len = req_len;
+	hsmg_card_process(card, 0, &req, reqbuf, ans, HSMG_MAX_MSG_SIZE, &res);
+	mock_submits++;
+	if (res.status != HSMG_BE_OK) {
+		free(ans);
+		return res.status == HSMG_BE_BADREQ ? -EPROTO : -EIO;
+	}
+	if (res.len > *resp_len) {
+		*resp_len = res.len;
+		free(ans);
+		return -ENOSPC;
+	}
+	memcpy(resp, ans, res.len);
+	*resp_len = res.len;
+	free(ans);
+	return 0;
+}
+
+const struct shim_transport_ops mock_transport_ops = {
+	.open = m_open,
+	.close = m_close,
+	.abandon = m_abandon,
+	.list_groups = m_list_groups,
+	.session_open = m_session_open,
+	.session_close = m_session_close,
+	.login = m_login,
+	.logout = m_logout,
+	.submit = m_submit,
+};

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mock_transport - a shim transport (libp11shim/transport.h) that plays the
+ * kernel module with one emulated card (tools/hsmsimd/card.c) in-process:
+ * one group (id MOCK_GROUP_ID), kernel sessions, login, submit.
+ */
+#ifndef MOCK_TRANSPORT_H
+#define MOCK_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+#define MOCK_GROUP_ID 7
+
+extern const struct shim_transport_ops mock_transport_ops;
+
+/* Knobs, read at each call. */
+extern bool mock_open_fails;   /* open() gives -ENOENT */
+extern uint32_t mock_nonline;  /* members online (0 = token not present) */
+extern unsigned int mock_submits; /* requests submitted so far */
+extern unsigned int mock_logins;  /* successful kernel logins */
+extern unsigned int mock_open_sessions; /* kernel sessions open now */
+
+/* Free the card (tests call it in teardown). */
+void mock_transport_reset(void);
+
+#endif
