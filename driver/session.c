@@ -159,7 +159,7 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 			hsmg_session_send_logout(q, s->id, s->flags, NULL);
 	} else if (!ok) {
 		if (req->result == -EDQUOT)
-			pr_info("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
+			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
 				q->adapter, q->domain, q->group->id, s->id);
 		hsmg_login_rec_del(rec);
 	} else {
@@ -234,7 +234,7 @@ bool hsmg_session_recover_queue(struct hsmg_queue *q)
 		if (hsmg_session_has_rec(s, q))
 			continue;
 		if (hsmg_quota_full(q)) {
-			pr_info("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
+			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
 				q->adapter, q->domain, g->id, s->id);
 			continue;
 		}
