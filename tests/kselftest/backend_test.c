@@ -1012,4 +1012,52 @@ TEST_F(backend, complete_foreign_tag)
 	close(fd2);
 }
 
+struct bg_fetch {
+	int fd;
+	uint8_t *buf;
+	int ret;
+	volatile bool done;
+	pthread_t t;
+};
+
+static void *bg_fetch_thread(void *arg)
+{
+	struct bg_fetch *b = arg;
+	struct hsmg_be_fetch f;
+
+	do
+		b->ret = fetch(b->fd, 0, 1, b->buf, 4096, &f);
+	while (!b->ret); /* answer nothing; wait for the detach */
+	b->done = true;
+	return NULL;
+}
+
+/* DETACH wakes a FETCH sleeping on the same file. */
+TEST_F(backend, detach_wakes_fetch)
+{
+	struct hsmg_be_attach a;
+	struct bg_fetch b = { .fd = self->bfd, .buf = self->buf };
+	uint64_t end;
+
+	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));
+	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
+	ASSERT_EQ(0, pthread_create(&b.t, NULL, bg_fetch_thread, &b));
+	hsmg_sleep_ms(200);
+	EXPECT_FALSE(b.done);
+	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_DETACH, NULL);
+	end = hsmg_now_ms() + 3000;
+	while (!b.done && hsmg_now_ms() < end)
+		hsmg_sleep_ms(10);
+	ASSERT_TRUE(b.done)
+	{
+		TH_LOG("FETCH still sleeping after DETACH");
+		pthread_kill(b.t, SIGALRM);
+	}
+	pthread_join(b.t, NULL);
+	EXPECT_TRUE(IS_UNATTACHED_ERRNO(-b.ret))
+	{
+		TH_LOG("FETCH after DETACH: %s", strerror(-b.ret));
+	}
+}
+
 TEST_HARNESS_MAIN

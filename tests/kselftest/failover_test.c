@@ -483,4 +483,22 @@ TEST_F_TIMEOUT(failover, hung_member_recovers, 60)
 	EXPECT_GT(3000, hsmg_now_ms() - t0);
 }
 
+/* A group whose only member is standby is served by it. */
+TEST_F(failover, standby_only)
+{
+	uint8_t req[8] = "sbonly!!", resp[8];
+	struct hsmg_submit s;
+	struct tgroup g;
+	uint32_t rlen = sizeof(resp);
+
+	memset(&g, 0, sizeof(g));
+	hsmg_random_mkvp(g.mkvp);
+	ASSERT_OK(tgroup_add(&g, HSMG_ATTACH_STANDBY, 0));
+	ASSERT_OK(hsmg_submit(self->cfd, g.group_id, 0, 0, HSMG_OP_NULL, req, sizeof(req),
+			      resp, &rlen, &s));
+	EXPECT_EQ(g.q[0]->queue_id, s.member);
+	EXPECT_EQ(0, memcmp(req, resp, sizeof(req)));
+	tgroup_destroy(&g);
+}
+
 TEST_HARNESS_MAIN

@@ -712,6 +712,12 @@ int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id,
 int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state,
 		    unsigned int ms)
 {
+	return hsmg_wait_states(group_id, queue_id, 1U << state, ms);
+}
+
+int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask,
+		     unsigned int ms)
+{
 	uint64_t end = hsmg_now_ms() + ms;
 	struct hsmg_member_info mi;
 	int cfd = hsmg_open_client();
@@ -721,7 +727,7 @@ int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state,
 		return cfd;
 	for (;;) {
 		ret = hsmg_get_member(cfd, group_id, queue_id, &mi);
-		if (!ret && mi.state == state)
+		if (!ret && mi.state < 32 && (mask & (1U << mi.state)))
 			break;
 		if (hsmg_now_ms() >= end) {
 			ret = -ETIMEDOUT;
@@ -857,10 +863,11 @@ int tgroup_add(struct tgroup *g, uint32_t flags, uint32_t max_sessions)
 	if (g->group_id && q->group_id != g->group_id)
 		return -EXDEV;
 	g->group_id = q->group_id;
-	return hsmg_wait_state(q->group_id, q->queue_id,
-			       flags & HSMG_ATTACH_STANDBY ? HSMG_QS_STANDBY :
-							     HSMG_QS_ONLINE,
-			       ONLINE_WAIT_MS);
+	/* an idle standby member shows STANDBY, a serving one ONLINE */
+	return hsmg_wait_states(q->group_id, q->queue_id,
+				1U << HSMG_QS_ONLINE |
+					(flags & HSMG_ATTACH_STANDBY ? 1U << HSMG_QS_STANDBY : 0),
+				ONLINE_WAIT_MS);
 }
 
 int tgroup_create(struct tgroup *g, unsigned int nq, uint32_t max_sessions)

@@ -187,6 +187,9 @@ int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id,
 /* Wait until the queue is in @state in its group; 0 or -ETIMEDOUT. */
 int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state,
 		    unsigned int ms);
+/* Same, for any state whose bit (1 << state) is in @mask. */
+int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask,
+		     unsigned int ms);
 int hsmg_get_group(int cfd, uint32_t group_id, struct hsmg_group_info *out);
 int hsmg_session_open(int cfd, uint32_t group_id, uint32_t flags, uint32_t *sid);
 int hsmg_session_close(int cfd, uint32_t sid);

@@ -412,7 +412,7 @@ TEST_F(submit, client_timeout)
 	t0 = hsmg_now_ms();
 	ASSERT_IOCTL_ERR(ETIMEDOUT, self->cfd, HSMG_IOC_SUBMIT, &s);
 	dt = hsmg_now_ms() - t0;
-	EXPECT_LE(290, dt);
+	EXPECT_LE(250, dt); /* jiffies and the TCG guest clock: some slack */
 	EXPECT_GT(5000, dt);
 }
 
