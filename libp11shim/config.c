@@ -27,15 +27,15 @@ struct key_desc {
 #define OFF(f) offsetof(struct shim_config, f)
 
 static const struct key_desc keys[] = {
-	{ "token_dir", K_PATH, OFF(token_dir), 0, 0 },
-	{ "device", K_PATH, OFF(device), 0, 0 },
-	{ "log_level", K_LEVEL, OFF(log_level), 0, 0 },
-	{ "pin_min_len", K_UINT, OFF(pin_min_len), 1, HSMG_MAX_PIN_LEN },
-	{ "pin_max_len", K_UINT, OFF(pin_max_len), 1, HSMG_MAX_PIN_LEN },
-	{ "pin_max_failures", K_UINT, OFF(pin_max_failures), 1, 1000 },
-	{ "pin_iterations", K_UINT, OFF(pin_iterations), 1000, 100000000 },
-	{ "session_mode", K_MODE, OFF(session_flags), 0, 0 },
-	{ "timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000 },
+    {"token_dir", K_PATH, OFF(token_dir), 0, 0},
+    {"device", K_PATH, OFF(device), 0, 0},
+    {"log_level", K_LEVEL, OFF(log_level), 0, 0},
+    {"pin_min_len", K_UINT, OFF(pin_min_len), 1, HSMG_MAX_PIN_LEN},
+    {"pin_max_len", K_UINT, OFF(pin_max_len), 1, HSMG_MAX_PIN_LEN},
+    {"pin_max_failures", K_UINT, OFF(pin_max_failures), 1, 1000},
+    {"pin_iterations", K_UINT, OFF(pin_iterations), 1000, 100000000},
+    {"session_mode", K_MODE, OFF(session_flags), 0, 0},
+    {"timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000},
 };
 
 static void set_key(struct shim_config *c, const struct key_desc *k, const char *val,

@@ -24,7 +24,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#define SHIM_DEFAULT_CONFIG "/etc/hsmgroup/pkcs11.conf"
+#define SHIM_DEFAULT_CONFIG    "/etc/hsmgroup/pkcs11.conf"
 #define SHIM_DEFAULT_TOKEN_DIR "/var/lib/hsmgroup"
 
 struct shim_config {

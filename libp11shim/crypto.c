@@ -15,10 +15,10 @@
 #include "session.h"
 #include "slot.h"
 
-#define EC_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
-#define EC_POINT_LEN 65 /* 0x04 || X || Y */
+#define EC_FLAGS      (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define EC_POINT_LEN  65 /* 0x04 || X || Y */
 #define ECDSA_SIG_LEN 64
-#define RESP_SLACK 1024 /* header, TLV heads, state blob */
+#define RESP_SLACK    1024 /* header, TLV heads, state blob */
 /* Most input one request carries, leaving room for key, param, state. */
 #define SHIM_MAX_INPUT (HSMG_MAX_MSG_SIZE - 8192)
 
@@ -30,16 +30,16 @@ struct mech {
 };
 
 static const struct mech mechs[] = {
-	{ CKM_AES_KEY_GEN, 16, 32, CKF_HW | CKF_GENERATE, 0 },
-	{ CKM_AES_GCM, 16, 32, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, 0 },
-	{ CKM_EC_KEY_PAIR_GEN, 256, 256, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS, 0 },
-	{ CKM_ECDSA, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0 },
-	{ CKM_ECDSA_SHA256, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0 },
-	{ CKM_SHA_1, 0, 0, CKF_HW | CKF_DIGEST, 20 },
-	{ CKM_SHA224, 0, 0, CKF_HW | CKF_DIGEST, 28 },
-	{ CKM_SHA256, 0, 0, CKF_HW | CKF_DIGEST, 32 },
-	{ CKM_SHA384, 0, 0, CKF_HW | CKF_DIGEST, 48 },
-	{ CKM_SHA512, 0, 0, CKF_HW | CKF_DIGEST, 64 },
+    {CKM_AES_KEY_GEN, 16, 32, CKF_HW | CKF_GENERATE, 0},
+    {CKM_AES_GCM, 16, 32, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, 0},
+    {CKM_EC_KEY_PAIR_GEN, 256, 256, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS, 0},
+    {CKM_ECDSA, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0},
+    {CKM_ECDSA_SHA256, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0},
+    {CKM_SHA_1, 0, 0, CKF_HW | CKF_DIGEST, 20},
+    {CKM_SHA224, 0, 0, CKF_HW | CKF_DIGEST, 28},
+    {CKM_SHA256, 0, 0, CKF_HW | CKF_DIGEST, 32},
+    {CKM_SHA384, 0, 0, CKF_HW | CKF_DIGEST, 48},
+    {CKM_SHA512, 0, 0, CKF_HW | CKF_DIGEST, 64},
 };
 
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
@@ -225,16 +225,15 @@ static bool op_ends(CK_RV rv, bool ready)
 /* ------------------------------------------------------------- keys */
 
 static const CK_ATTRIBUTE_TYPE use_attr[SHIM_OP_NR] = {
-	[SHIM_OP_ENCRYPT] = CKA_ENCRYPT,
-	[SHIM_OP_DECRYPT] = CKA_DECRYPT,
-	[SHIM_OP_SIGN] = CKA_SIGN,
-	[SHIM_OP_VERIFY] = CKA_VERIFY,
+    [SHIM_OP_ENCRYPT] = CKA_ENCRYPT,
+    [SHIM_OP_DECRYPT] = CKA_DECRYPT,
+    [SHIM_OP_SIGN] = CKA_SIGN,
+    [SHIM_OP_VERIFY] = CKA_VERIFY,
 };
 
 static const CK_FLAGS op_flag[SHIM_OP_NR] = {
-	[SHIM_OP_ENCRYPT] = CKF_ENCRYPT, [SHIM_OP_DECRYPT] = CKF_DECRYPT,
-	[SHIM_OP_DIGEST] = CKF_DIGEST,   [SHIM_OP_SIGN] = CKF_SIGN,
-	[SHIM_OP_VERIFY] = CKF_VERIFY,
+    [SHIM_OP_ENCRYPT] = CKF_ENCRYPT, [SHIM_OP_DECRYPT] = CKF_DECRYPT, [SHIM_OP_DIGEST] = CKF_DIGEST,
+    [SHIM_OP_SIGN] = CKF_SIGN,	     [SHIM_OP_VERIFY] = CKF_VERIFY,
 };
 
 static bool mech_allowed(const struct shim_object *k, CK_MECHANISM_TYPE mech)
@@ -464,7 +463,7 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
 		rv = CKR_ARGUMENTS_BAD;
 	while (rv == CKR_OK && ulRandomLen) {
 		n = ulRandomLen > HSMG_MSG_MAX_RANDOM ? HSMG_MSG_MAX_RANDOM : (uint32_t)ulRandomLen;
-		struct tlv_in in[] = { { HSMG_TAG_PARAM, &n, sizeof(n) } };
+		struct tlv_in in[] = {{HSMG_TAG_PARAM, &n, sizeof(n)}};
 
 		rv = card_call(s, HSMG_MSG_OP_RANDOM, 0, HSMG_OP_RANDOM, in, 1, n, &r);
 		if (rv != CKR_OK)
@@ -490,10 +489,10 @@ static uint32_t key_usage(const struct shim_object *o)
 		CK_ATTRIBUTE_TYPE a;
 		uint32_t use;
 	} map[] = {
-		{ CKA_ENCRYPT, HSMG_KEY_USE_ENCRYPT }, { CKA_DECRYPT, HSMG_KEY_USE_DECRYPT },
-		{ CKA_SIGN, HSMG_KEY_USE_SIGN },       { CKA_VERIFY, HSMG_KEY_USE_VERIFY },
-		{ CKA_WRAP, HSMG_KEY_USE_WRAP },       { CKA_UNWRAP, HSMG_KEY_USE_UNWRAP },
-		{ CKA_DERIVE, HSMG_KEY_USE_DERIVE },
+	    {CKA_ENCRYPT, HSMG_KEY_USE_ENCRYPT}, {CKA_DECRYPT, HSMG_KEY_USE_DECRYPT},
+	    {CKA_SIGN, HSMG_KEY_USE_SIGN},	 {CKA_VERIFY, HSMG_KEY_USE_VERIFY},
+	    {CKA_WRAP, HSMG_KEY_USE_WRAP},	 {CKA_UNWRAP, HSMG_KEY_USE_UNWRAP},
+	    {CKA_DERIVE, HSMG_KEY_USE_DERIVE},
 	};
 	uint32_t u = 0;
 	size_t i;
@@ -557,8 +556,8 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_MECHANISM_PARAM_INVALID;
 		goto out;
 	}
-	rv = shim_obj_from_template(CKO_SECRET_KEY, CKK_AES, pTemplate, ulCount,
-				    SHIM_TMPL_GENERATE, &o);
+	rv = shim_obj_from_template(CKO_SECRET_KEY, CKK_AES, pTemplate, ulCount, SHIM_TMPL_GENERATE,
+				    &o);
 	if (rv == CKR_OK)
 		rv = may_add(s, o);
 	if (rv != CKR_OK)
@@ -568,7 +567,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	ka.value_len = (uint32_t)shim_obj_ulong(o, CKA_VALUE_LEN, 0);
 	ka.usage = key_usage(o);
 	ka.flags = key_flags(o);
-	struct tlv_in in[] = { { HSMG_TAG_ATTRS, &ka, sizeof(ka) } };
+	struct tlv_in in[] = {{HSMG_TAG_ATTRS, &ka, sizeof(ka)}};
 
 	rv = card_call(s, HSMG_MSG_OP_GENERATE_KEY, CKM_AES_KEY_GEN, HSMG_OP_KEYGEN, in, 1, 1024,
 		       &r);
@@ -626,8 +625,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 				    ulPublicKeyAttributeCount, SHIM_TMPL_GENERATE, &pub);
 	if (rv == CKR_OK)
 		rv = shim_obj_from_template(CKO_PRIVATE_KEY, CKK_EC, pPrivateKeyTemplate,
-					    ulPrivateKeyAttributeCount, SHIM_TMPL_GENERATE,
-					    &priv);
+					    ulPrivateKeyAttributeCount, SHIM_TMPL_GENERATE, &priv);
 	if (rv != CKR_OK)
 		goto out;
 	if (!shim_obj_attr(pub, CKA_EC_PARAMS)) {
@@ -645,10 +643,10 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	ka.key_type = CKK_EC;
 	ka.curve = HSMG_CURVE_P256;
 	/* The blob is the private key; VERIFY lets the card check with it. */
-	ka.usage = (key_usage(priv) & (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_DERIVE)) |
-		   HSMG_KEY_USE_VERIFY;
+	ka.usage =
+	    (key_usage(priv) & (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_DERIVE)) | HSMG_KEY_USE_VERIFY;
 	ka.flags = key_flags(priv);
-	struct tlv_in in[] = { { HSMG_TAG_ATTRS, &ka, sizeof(ka) } };
+	struct tlv_in in[] = {{HSMG_TAG_ATTRS, &ka, sizeof(ka)}};
 
 	rv = card_call(s, HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, HSMG_OP_KEYGEN, in, 1,
 		       1024, &r);
@@ -701,9 +699,9 @@ static CK_RV gcm_run(struct shim_session *s, struct shim_op *op, bool enc, const
 	if (in_len > SHIM_MAX_INPUT)
 		return CKR_DATA_LEN_RANGE;
 	struct tlv_in tin[] = {
-		{ HSMG_TAG_KEY, op->key, op->key_len },
-		{ HSMG_TAG_PARAM, op->param, op->param_len },
-		{ HSMG_TAG_DATA, in, in_len },
+	    {HSMG_TAG_KEY, op->key, op->key_len},
+	    {HSMG_TAG_PARAM, op->param, op->param_len},
+	    {HSMG_TAG_DATA, in, in_len},
 	};
 
 	need = enc ? in_len + gcm_tag_len(op) : in_len - gcm_tag_len(op);
@@ -846,8 +844,7 @@ CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ul
 CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 		     CK_ULONG_PTR pulLastEncryptedPartLen)
 {
-	return cipher_final(hSession, SHIM_OP_ENCRYPT, pLastEncryptedPart,
-			    pulLastEncryptedPartLen);
+	return cipher_final(hSession, SHIM_OP_ENCRYPT, pLastEncryptedPart, pulLastEncryptedPartLen);
 }
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
@@ -869,8 +866,7 @@ CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 			     pulPartLen);
 }
 
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
-		     CK_ULONG_PTR pulLastPartLen)
+CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
 {
 	return cipher_final(hSession, SHIM_OP_DECRYPT, pLastPart, pulLastPartLen);
 }
@@ -905,8 +901,8 @@ static CK_RV digest_feed(struct shim_session *s, struct shim_op *op, CK_MECHANIS
 			return rv;
 	}
 	struct tlv_in in[] = {
-		{ HSMG_TAG_STATE, op->state, op->state_len },
-		{ HSMG_TAG_DATA, data, len },
+	    {HSMG_TAG_STATE, op->state, op->state_len},
+	    {HSMG_TAG_DATA, data, len},
 	};
 
 	rv = card_call(s, HSMG_MSG_OP_DIGEST_UPDATE, mech, HSMG_OP_DIGEST, in, 2, 0, &r);
@@ -935,11 +931,11 @@ static CK_RV digest_finish(struct shim_session *s, struct shim_op *op, CK_MECHAN
 	if (len > SHIM_MAX_INPUT)
 		return CKR_DATA_LEN_RANGE;
 	if (op->state) {
-		struct tlv_in in[] = { { HSMG_TAG_STATE, op->state, op->state_len } };
+		struct tlv_in in[] = {{HSMG_TAG_STATE, op->state, op->state_len}};
 
 		rv = card_call(s, HSMG_MSG_OP_DIGEST_FINAL, mech, HSMG_OP_DIGEST, in, 1, want, &r);
 	} else {
-		struct tlv_in in[] = { { HSMG_TAG_DATA, data, len } };
+		struct tlv_in in[] = {{HSMG_TAG_DATA, data, len}};
 
 		rv = card_call(s, HSMG_MSG_OP_DIGEST, mech, HSMG_OP_DIGEST, in, 1, want, &r);
 	}
@@ -1005,8 +1001,8 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
 	if (rv != CKR_OK)
 		goto out;
 	op->multi = true;
-	rv = !pPart && ulPartLen ? CKR_ARGUMENTS_BAD :
-				   digest_feed(s, op, op->mech, pPart, ulPartLen);
+	rv = !pPart && ulPartLen ? CKR_ARGUMENTS_BAD
+				 : digest_feed(s, op, op->mech, pPart, ulPartLen);
 	if (rv != CKR_OK)
 		shim_op_end(op);
 out:
@@ -1093,8 +1089,7 @@ static CK_RV ecdsa_run(struct shim_session *s, struct shim_op *op, bool sign, co
 	return rv;
 }
 
-static CK_RV sig_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR part,
-			CK_ULONG len)
+static CK_RV sig_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR part, CK_ULONG len)
 {
 	struct shim_session *s;
 	struct shim_op *op;
@@ -1164,8 +1159,7 @@ CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPar
 	return sig_update(hSession, SHIM_OP_SIGN, pPart, ulPartLen);
 }
 
-CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-		  CK_ULONG_PTR pulSignatureLen)
+CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
 	struct shim_session *s;
 	struct shim_op *op;

@@ -30,9 +30,9 @@ int shim_log_parse_level(const char *s)
 		const char *name;
 		int level;
 	} names[] = {
-		{ "err", LOG_ERR },   { "error", LOG_ERR }, { "warning", LOG_WARNING },
-		{ "warn", LOG_WARNING }, { "notice", LOG_NOTICE }, { "info", LOG_INFO },
-		{ "debug", LOG_DEBUG },
+	    {"err", LOG_ERR},	   {"error", LOG_ERR},	   {"warning", LOG_WARNING},
+	    {"warn", LOG_WARNING}, {"notice", LOG_NOTICE}, {"info", LOG_INFO},
+	    {"debug", LOG_DEBUG},
 	};
 	char *end;
 	long v;

@@ -17,9 +17,9 @@ int shim_log_parse_level(const char *s);
 
 void shim_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define shim_err(...) shim_log(LOG_ERR, __VA_ARGS__)
+#define shim_err(...)  shim_log(LOG_ERR, __VA_ARGS__)
 #define shim_warn(...) shim_log(LOG_WARNING, __VA_ARGS__)
 #define shim_info(...) shim_log(LOG_INFO, __VA_ARGS__)
-#define shim_dbg(...) shim_log(LOG_DEBUG, __VA_ARGS__)
+#define shim_dbg(...)  shim_log(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -277,8 +277,8 @@ CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 	return unsupported();
 }
 
-CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-		      CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
+		      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
 	return unsupported();
 }
@@ -290,8 +290,7 @@ CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_UL
 }
 
 CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-			    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
-			    CK_ULONG_PTR pulPartLen)
+			    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
 	return unsupported();
 }
@@ -303,8 +302,7 @@ CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULON
 }
 
 CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-			    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
-			    CK_ULONG_PTR pulPartLen)
+			    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
 	return unsupported();
 }
@@ -350,75 +348,75 @@ CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 /* ------------------------------------------------- function list */
 
 static CK_FUNCTION_LIST function_list = {
-	.version = { 2, 40 },
-	.C_Initialize = C_Initialize,
-	.C_Finalize = C_Finalize,
-	.C_GetInfo = C_GetInfo,
-	.C_GetFunctionList = C_GetFunctionList,
-	.C_GetSlotList = C_GetSlotList,
-	.C_GetSlotInfo = C_GetSlotInfo,
-	.C_GetTokenInfo = C_GetTokenInfo,
-	.C_GetMechanismList = C_GetMechanismList,
-	.C_GetMechanismInfo = C_GetMechanismInfo,
-	.C_InitToken = C_InitToken,
-	.C_InitPIN = C_InitPIN,
-	.C_SetPIN = C_SetPIN,
-	.C_OpenSession = C_OpenSession,
-	.C_CloseSession = C_CloseSession,
-	.C_CloseAllSessions = C_CloseAllSessions,
-	.C_GetSessionInfo = C_GetSessionInfo,
-	.C_GetOperationState = C_GetOperationState,
-	.C_SetOperationState = C_SetOperationState,
-	.C_Login = C_Login,
-	.C_Logout = C_Logout,
-	.C_CreateObject = C_CreateObject,
-	.C_CopyObject = C_CopyObject,
-	.C_DestroyObject = C_DestroyObject,
-	.C_GetObjectSize = C_GetObjectSize,
-	.C_GetAttributeValue = C_GetAttributeValue,
-	.C_SetAttributeValue = C_SetAttributeValue,
-	.C_FindObjectsInit = C_FindObjectsInit,
-	.C_FindObjects = C_FindObjects,
-	.C_FindObjectsFinal = C_FindObjectsFinal,
-	.C_EncryptInit = C_EncryptInit,
-	.C_Encrypt = C_Encrypt,
-	.C_EncryptUpdate = C_EncryptUpdate,
-	.C_EncryptFinal = C_EncryptFinal,
-	.C_DecryptInit = C_DecryptInit,
-	.C_Decrypt = C_Decrypt,
-	.C_DecryptUpdate = C_DecryptUpdate,
-	.C_DecryptFinal = C_DecryptFinal,
-	.C_DigestInit = C_DigestInit,
-	.C_Digest = C_Digest,
-	.C_DigestUpdate = C_DigestUpdate,
-	.C_DigestKey = C_DigestKey,
-	.C_DigestFinal = C_DigestFinal,
-	.C_SignInit = C_SignInit,
-	.C_Sign = C_Sign,
-	.C_SignUpdate = C_SignUpdate,
-	.C_SignFinal = C_SignFinal,
-	.C_SignRecoverInit = C_SignRecoverInit,
-	.C_SignRecover = C_SignRecover,
-	.C_VerifyInit = C_VerifyInit,
-	.C_Verify = C_Verify,
-	.C_VerifyUpdate = C_VerifyUpdate,
-	.C_VerifyFinal = C_VerifyFinal,
-	.C_VerifyRecoverInit = C_VerifyRecoverInit,
-	.C_VerifyRecover = C_VerifyRecover,
-	.C_DigestEncryptUpdate = C_DigestEncryptUpdate,
-	.C_DecryptDigestUpdate = C_DecryptDigestUpdate,
-	.C_SignEncryptUpdate = C_SignEncryptUpdate,
-	.C_DecryptVerifyUpdate = C_DecryptVerifyUpdate,
-	.C_GenerateKey = C_GenerateKey,
-	.C_GenerateKeyPair = C_GenerateKeyPair,
-	.C_WrapKey = C_WrapKey,
-	.C_UnwrapKey = C_UnwrapKey,
-	.C_DeriveKey = C_DeriveKey,
-	.C_SeedRandom = C_SeedRandom,
-	.C_GenerateRandom = C_GenerateRandom,
-	.C_GetFunctionStatus = C_GetFunctionStatus,
-	.C_CancelFunction = C_CancelFunction,
-	.C_WaitForSlotEvent = C_WaitForSlotEvent,
+    .version = {2, 40},
+    .C_Initialize = C_Initialize,
+    .C_Finalize = C_Finalize,
+    .C_GetInfo = C_GetInfo,
+    .C_GetFunctionList = C_GetFunctionList,
+    .C_GetSlotList = C_GetSlotList,
+    .C_GetSlotInfo = C_GetSlotInfo,
+    .C_GetTokenInfo = C_GetTokenInfo,
+    .C_GetMechanismList = C_GetMechanismList,
+    .C_GetMechanismInfo = C_GetMechanismInfo,
+    .C_InitToken = C_InitToken,
+    .C_InitPIN = C_InitPIN,
+    .C_SetPIN = C_SetPIN,
+    .C_OpenSession = C_OpenSession,
+    .C_CloseSession = C_CloseSession,
+    .C_CloseAllSessions = C_CloseAllSessions,
+    .C_GetSessionInfo = C_GetSessionInfo,
+    .C_GetOperationState = C_GetOperationState,
+    .C_SetOperationState = C_SetOperationState,
+    .C_Login = C_Login,
+    .C_Logout = C_Logout,
+    .C_CreateObject = C_CreateObject,
+    .C_CopyObject = C_CopyObject,
+    .C_DestroyObject = C_DestroyObject,
+    .C_GetObjectSize = C_GetObjectSize,
+    .C_GetAttributeValue = C_GetAttributeValue,
+    .C_SetAttributeValue = C_SetAttributeValue,
+    .C_FindObjectsInit = C_FindObjectsInit,
+    .C_FindObjects = C_FindObjects,
+    .C_FindObjectsFinal = C_FindObjectsFinal,
+    .C_EncryptInit = C_EncryptInit,
+    .C_Encrypt = C_Encrypt,
+    .C_EncryptUpdate = C_EncryptUpdate,
+    .C_EncryptFinal = C_EncryptFinal,
+    .C_DecryptInit = C_DecryptInit,
+    .C_Decrypt = C_Decrypt,
+    .C_DecryptUpdate = C_DecryptUpdate,
+    .C_DecryptFinal = C_DecryptFinal,
+    .C_DigestInit = C_DigestInit,
+    .C_Digest = C_Digest,
+    .C_DigestUpdate = C_DigestUpdate,
+    .C_DigestKey = C_DigestKey,
+    .C_DigestFinal = C_DigestFinal,
+    .C_SignInit = C_SignInit,
+    .C_Sign = C_Sign,
+    .C_SignUpdate = C_SignUpdate,
+    .C_SignFinal = C_SignFinal,
+    .C_SignRecoverInit = C_SignRecoverInit,
+    .C_SignRecover = C_SignRecover,
+    .C_VerifyInit = C_VerifyInit,
+    .C_Verify = C_Verify,
+    .C_VerifyUpdate = C_VerifyUpdate,
+    .C_VerifyFinal = C_VerifyFinal,
+    .C_VerifyRecoverInit = C_VerifyRecoverInit,
+    .C_VerifyRecover = C_VerifyRecover,
+    .C_DigestEncryptUpdate = C_DigestEncryptUpdate,
+    .C_DecryptDigestUpdate = C_DecryptDigestUpdate,
+    .C_SignEncryptUpdate = C_SignEncryptUpdate,
+    .C_DecryptVerifyUpdate = C_DecryptVerifyUpdate,
+    .C_GenerateKey = C_GenerateKey,
+    .C_GenerateKeyPair = C_GenerateKeyPair,
+    .C_WrapKey = C_WrapKey,
+    .C_UnwrapKey = C_UnwrapKey,
+    .C_DeriveKey = C_DeriveKey,
+    .C_SeedRandom = C_SeedRandom,
+    .C_GenerateRandom = C_GenerateRandom,
+    .C_GetFunctionStatus = C_GetFunctionStatus,
+    .C_CancelFunction = C_CancelFunction,
+    .C_WaitForSlotEvent = C_WaitForSlotEvent,
 };
 
 SHIM_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
@@ -451,7 +449,7 @@ SHIM_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR 
 				 CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags);
 
 static CK_INTERFACE interfaces[] = {
-	{ (CK_CHAR *)"PKCS 11", &function_list, 0 },
+    {(CK_CHAR *)"PKCS 11", &function_list, 0},
 };
 
 #define NINTERFACES (sizeof(interfaces) / sizeof(interfaces[0]))
@@ -486,11 +484,11 @@ SHIM_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR 
 		return CKR_ARGUMENTS_BAD;
 	for (i = 0; i < NINTERFACES; i++) {
 		fl = interfaces[i].pFunctionList;
-		if (pInterfaceName &&
-		    strcmp((const char *)pInterfaceName, (const char *)interfaces[i].pInterfaceName))
+		if (pInterfaceName && strcmp((const char *)pInterfaceName,
+					     (const char *)interfaces[i].pInterfaceName))
 			continue;
-		if (pVersion && (pVersion->major != fl->version.major ||
-				 pVersion->minor != fl->version.minor))
+		if (pVersion &&
+		    (pVersion->major != fl->version.major || pVersion->minor != fl->version.minor))
 			continue;
 		if ((flags & interfaces[i].flags) != flags)
 			continue;

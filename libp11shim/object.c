@@ -7,24 +7,24 @@
 
 #include "object.h"
 
-const uint8_t shim_p256_oid[10] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+const uint8_t shim_p256_oid[10] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
 /* Classes as bits. */
 #define C_DATA (1U << 0)
 #define C_CERT (1U << 1)
-#define C_PUB (1U << 2)
+#define C_PUB  (1U << 2)
 #define C_PRIV (1U << 3)
-#define C_SEC (1U << 4)
-#define C_KEY (C_PUB | C_PRIV | C_SEC)
-#define C_ALL (C_DATA | C_CERT | C_KEY)
+#define C_SEC  (1U << 4)
+#define C_KEY  (C_PUB | C_PRIV | C_SEC)
+#define C_ALL  (C_DATA | C_CERT | C_KEY)
 
 enum kind { K_BOOL, K_ULONG, K_BYTES, K_DATE, K_MECHS };
 
 /* Rules. */
-#define F_FIXED (1U << 0)      /* given at creation only; Set/Copy: read-only */
+#define F_FIXED	     (1U << 0) /* given at creation only; Set/Copy: read-only */
 #define F_TOKEN_MADE (1U << 1) /* set by the token only */
-#define F_COPY_ONLY (1U << 2)  /* changed by C_CopyObject only */
-#define F_ONLY_TRUE (1U << 3)  /* may change from false to true only */
+#define F_COPY_ONLY  (1U << 2) /* changed by C_CopyObject only */
+#define F_ONLY_TRUE  (1U << 3) /* may change from false to true only */
 #define F_ONLY_FALSE (1U << 4) /* may change from true to false only */
 #define F_KEY_SECRET (1U << 5) /* the key value: never given, never shown */
 
@@ -36,52 +36,52 @@ struct rule {
 };
 
 static const struct rule rules[] = {
-	{ CKA_CLASS, K_ULONG, C_ALL, F_FIXED },
-	{ CKA_TOKEN, K_BOOL, C_ALL, F_COPY_ONLY },
-	{ CKA_PRIVATE, K_BOOL, C_ALL, F_COPY_ONLY },
-	{ CKA_MODIFIABLE, K_BOOL, C_ALL, F_COPY_ONLY },
-	{ CKA_COPYABLE, K_BOOL, C_ALL, F_ONLY_FALSE },
-	{ CKA_DESTROYABLE, K_BOOL, C_ALL, 0 },
-	{ CKA_LABEL, K_BYTES, C_ALL, 0 },
-	{ CKA_APPLICATION, K_BYTES, C_DATA, 0 },
-	{ CKA_OBJECT_ID, K_BYTES, C_DATA, 0 },
-	{ CKA_VALUE, K_BYTES, C_DATA | C_CERT | C_PRIV | C_SEC, F_KEY_SECRET },
-	{ CKA_CERTIFICATE_TYPE, K_ULONG, C_CERT, F_FIXED },
-	{ CKA_CERTIFICATE_CATEGORY, K_ULONG, C_CERT, 0 },
-	{ CKA_CHECK_VALUE, K_BYTES, C_CERT, 0 },
-	{ CKA_TRUSTED, K_BOOL, C_CERT | C_PUB | C_SEC, 0 },
-	{ CKA_ISSUER, K_BYTES, C_CERT, 0 },
-	{ CKA_SERIAL_NUMBER, K_BYTES, C_CERT, 0 },
-	{ CKA_URL, K_BYTES, C_CERT, 0 },
-	{ CKA_HASH_OF_SUBJECT_PUBLIC_KEY, K_BYTES, C_CERT, 0 },
-	{ CKA_HASH_OF_ISSUER_PUBLIC_KEY, K_BYTES, C_CERT, 0 },
-	{ CKA_JAVA_MIDP_SECURITY_DOMAIN, K_ULONG, C_CERT, 0 },
-	{ CKA_SUBJECT, K_BYTES, C_CERT | C_PUB | C_PRIV, 0 },
-	{ CKA_ID, K_BYTES, C_CERT | C_KEY, 0 },
-	{ CKA_START_DATE, K_DATE, C_CERT | C_KEY, 0 },
-	{ CKA_END_DATE, K_DATE, C_CERT | C_KEY, 0 },
-	{ CKA_KEY_TYPE, K_ULONG, C_KEY, F_FIXED },
-	{ CKA_DERIVE, K_BOOL, C_KEY, 0 },
-	{ CKA_LOCAL, K_BOOL, C_KEY, F_TOKEN_MADE },
-	{ CKA_KEY_GEN_MECHANISM, K_ULONG, C_KEY, F_TOKEN_MADE },
-	{ CKA_ALLOWED_MECHANISMS, K_MECHS, C_KEY, 0 },
-	{ CKA_ENCRYPT, K_BOOL, C_PUB | C_SEC, 0 },
-	{ CKA_VERIFY, K_BOOL, C_PUB | C_SEC, 0 },
-	{ CKA_VERIFY_RECOVER, K_BOOL, C_PUB, 0 },
-	{ CKA_WRAP, K_BOOL, C_PUB | C_SEC, 0 },
-	{ CKA_DECRYPT, K_BOOL, C_PRIV | C_SEC, 0 },
-	{ CKA_SIGN, K_BOOL, C_PRIV | C_SEC, 0 },
-	{ CKA_SIGN_RECOVER, K_BOOL, C_PRIV, 0 },
-	{ CKA_UNWRAP, K_BOOL, C_PRIV | C_SEC, 0 },
-	{ CKA_SENSITIVE, K_BOOL, C_PRIV | C_SEC, F_ONLY_TRUE },
-	{ CKA_EXTRACTABLE, K_BOOL, C_PRIV | C_SEC, F_ONLY_FALSE },
-	{ CKA_ALWAYS_SENSITIVE, K_BOOL, C_PRIV | C_SEC, F_TOKEN_MADE },
-	{ CKA_NEVER_EXTRACTABLE, K_BOOL, C_PRIV | C_SEC, F_TOKEN_MADE },
-	{ CKA_WRAP_WITH_TRUSTED, K_BOOL, C_PRIV | C_SEC, F_ONLY_TRUE },
-	{ CKA_ALWAYS_AUTHENTICATE, K_BOOL, C_PRIV, 0 },
-	{ CKA_VALUE_LEN, K_ULONG, C_SEC, F_FIXED },
-	{ CKA_EC_PARAMS, K_BYTES, C_PUB | C_PRIV, F_FIXED },
-	{ CKA_EC_POINT, K_BYTES, C_PUB, F_FIXED },
+    {CKA_CLASS, K_ULONG, C_ALL, F_FIXED},
+    {CKA_TOKEN, K_BOOL, C_ALL, F_COPY_ONLY},
+    {CKA_PRIVATE, K_BOOL, C_ALL, F_COPY_ONLY},
+    {CKA_MODIFIABLE, K_BOOL, C_ALL, F_COPY_ONLY},
+    {CKA_COPYABLE, K_BOOL, C_ALL, F_ONLY_FALSE},
+    {CKA_DESTROYABLE, K_BOOL, C_ALL, 0},
+    {CKA_LABEL, K_BYTES, C_ALL, 0},
+    {CKA_APPLICATION, K_BYTES, C_DATA, 0},
+    {CKA_OBJECT_ID, K_BYTES, C_DATA, 0},
+    {CKA_VALUE, K_BYTES, C_DATA | C_CERT | C_PRIV | C_SEC, F_KEY_SECRET},
+    {CKA_CERTIFICATE_TYPE, K_ULONG, C_CERT, F_FIXED},
+    {CKA_CERTIFICATE_CATEGORY, K_ULONG, C_CERT, 0},
+    {CKA_CHECK_VALUE, K_BYTES, C_CERT, 0},
+    {CKA_TRUSTED, K_BOOL, C_CERT | C_PUB | C_SEC, 0},
+    {CKA_ISSUER, K_BYTES, C_CERT, 0},
+    {CKA_SERIAL_NUMBER, K_BYTES, C_CERT, 0},
+    {CKA_URL, K_BYTES, C_CERT, 0},
+    {CKA_HASH_OF_SUBJECT_PUBLIC_KEY, K_BYTES, C_CERT, 0},
+    {CKA_HASH_OF_ISSUER_PUBLIC_KEY, K_BYTES, C_CERT, 0},
+    {CKA_JAVA_MIDP_SECURITY_DOMAIN, K_ULONG, C_CERT, 0},
+    {CKA_SUBJECT, K_BYTES, C_CERT | C_PUB | C_PRIV, 0},
+    {CKA_ID, K_BYTES, C_CERT | C_KEY, 0},
+    {CKA_START_DATE, K_DATE, C_CERT | C_KEY, 0},
+    {CKA_END_DATE, K_DATE, C_CERT | C_KEY, 0},
+    {CKA_KEY_TYPE, K_ULONG, C_KEY, F_FIXED},
+    {CKA_DERIVE, K_BOOL, C_KEY, 0},
+    {CKA_LOCAL, K_BOOL, C_KEY, F_TOKEN_MADE},
+    {CKA_KEY_GEN_MECHANISM, K_ULONG, C_KEY, F_TOKEN_MADE},
+    {CKA_ALLOWED_MECHANISMS, K_MECHS, C_KEY, 0},
+    {CKA_ENCRYPT, K_BOOL, C_PUB | C_SEC, 0},
+    {CKA_VERIFY, K_BOOL, C_PUB | C_SEC, 0},
+    {CKA_VERIFY_RECOVER, K_BOOL, C_PUB, 0},
+    {CKA_WRAP, K_BOOL, C_PUB | C_SEC, 0},
+    {CKA_DECRYPT, K_BOOL, C_PRIV | C_SEC, 0},
+    {CKA_SIGN, K_BOOL, C_PRIV | C_SEC, 0},
+    {CKA_SIGN_RECOVER, K_BOOL, C_PRIV, 0},
+    {CKA_UNWRAP, K_BOOL, C_PRIV | C_SEC, 0},
+    {CKA_SENSITIVE, K_BOOL, C_PRIV | C_SEC, F_ONLY_TRUE},
+    {CKA_EXTRACTABLE, K_BOOL, C_PRIV | C_SEC, F_ONLY_FALSE},
+    {CKA_ALWAYS_SENSITIVE, K_BOOL, C_PRIV | C_SEC, F_TOKEN_MADE},
+    {CKA_NEVER_EXTRACTABLE, K_BOOL, C_PRIV | C_SEC, F_TOKEN_MADE},
+    {CKA_WRAP_WITH_TRUSTED, K_BOOL, C_PRIV | C_SEC, F_ONLY_TRUE},
+    {CKA_ALWAYS_AUTHENTICATE, K_BOOL, C_PRIV, 0},
+    {CKA_VALUE_LEN, K_ULONG, C_SEC, F_FIXED},
+    {CKA_EC_PARAMS, K_BYTES, C_PUB | C_PRIV, F_FIXED},
+    {CKA_EC_POINT, K_BYTES, C_PUB, F_FIXED},
 };
 
 /* Defaults filled after a template is applied. */
@@ -93,47 +93,47 @@ struct dflt {
 };
 
 static const struct dflt defaults[] = {
-	{ CKA_TOKEN, C_ALL, K_BOOL, CK_FALSE },
-	{ CKA_PRIVATE, C_DATA | C_CERT | C_PUB, K_BOOL, CK_FALSE },
-	{ CKA_PRIVATE, C_PRIV | C_SEC, K_BOOL, CK_TRUE },
-	{ CKA_MODIFIABLE, C_ALL, K_BOOL, CK_TRUE },
-	{ CKA_COPYABLE, C_ALL, K_BOOL, CK_TRUE },
-	{ CKA_DESTROYABLE, C_ALL, K_BOOL, CK_TRUE },
-	{ CKA_LABEL, C_ALL, K_BYTES, 0 },
-	{ CKA_APPLICATION, C_DATA, K_BYTES, 0 },
-	{ CKA_OBJECT_ID, C_DATA, K_BYTES, 0 },
-	{ CKA_VALUE, C_DATA, K_BYTES, 0 },
-	{ CKA_TRUSTED, C_CERT | C_PUB | C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_CERTIFICATE_CATEGORY, C_CERT, K_ULONG, 0 },
-	{ CKA_ISSUER, C_CERT, K_BYTES, 0 },
-	{ CKA_SERIAL_NUMBER, C_CERT, K_BYTES, 0 },
-	{ CKA_ID, C_CERT | C_KEY, K_BYTES, 0 },
-	{ CKA_START_DATE, C_CERT | C_KEY, K_BYTES, 0 },
-	{ CKA_END_DATE, C_CERT | C_KEY, K_BYTES, 0 },
-	{ CKA_SUBJECT, C_PUB | C_PRIV, K_BYTES, 0 },
-	{ CKA_DERIVE, C_KEY, K_BOOL, CK_FALSE },
-	{ CKA_LOCAL, C_KEY, K_BOOL, CK_FALSE },
-	{ CKA_KEY_GEN_MECHANISM, C_KEY, K_ULONG, CK_UNAVAILABLE_INFORMATION },
-	{ CKA_ENCRYPT, C_PUB, K_BOOL, CK_FALSE },
-	{ CKA_VERIFY, C_PUB, K_BOOL, CK_TRUE },
-	{ CKA_VERIFY_RECOVER, C_PUB, K_BOOL, CK_FALSE },
-	{ CKA_WRAP, C_PUB, K_BOOL, CK_FALSE },
-	{ CKA_DECRYPT, C_PRIV, K_BOOL, CK_FALSE },
-	{ CKA_SIGN, C_PRIV, K_BOOL, CK_TRUE },
-	{ CKA_SIGN_RECOVER, C_PRIV, K_BOOL, CK_FALSE },
-	{ CKA_UNWRAP, C_PRIV, K_BOOL, CK_FALSE },
-	{ CKA_ALWAYS_AUTHENTICATE, C_PRIV, K_BOOL, CK_FALSE },
-	{ CKA_ENCRYPT, C_SEC, K_BOOL, CK_TRUE },
-	{ CKA_DECRYPT, C_SEC, K_BOOL, CK_TRUE },
-	{ CKA_SIGN, C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_VERIFY, C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_WRAP, C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_UNWRAP, C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_SENSITIVE, C_PRIV | C_SEC, K_BOOL, CK_TRUE },
-	{ CKA_EXTRACTABLE, C_PRIV | C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_ALWAYS_SENSITIVE, C_PRIV | C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_NEVER_EXTRACTABLE, C_PRIV | C_SEC, K_BOOL, CK_FALSE },
-	{ CKA_WRAP_WITH_TRUSTED, C_PRIV | C_SEC, K_BOOL, CK_FALSE },
+    {CKA_TOKEN, C_ALL, K_BOOL, CK_FALSE},
+    {CKA_PRIVATE, C_DATA | C_CERT | C_PUB, K_BOOL, CK_FALSE},
+    {CKA_PRIVATE, C_PRIV | C_SEC, K_BOOL, CK_TRUE},
+    {CKA_MODIFIABLE, C_ALL, K_BOOL, CK_TRUE},
+    {CKA_COPYABLE, C_ALL, K_BOOL, CK_TRUE},
+    {CKA_DESTROYABLE, C_ALL, K_BOOL, CK_TRUE},
+    {CKA_LABEL, C_ALL, K_BYTES, 0},
+    {CKA_APPLICATION, C_DATA, K_BYTES, 0},
+    {CKA_OBJECT_ID, C_DATA, K_BYTES, 0},
+    {CKA_VALUE, C_DATA, K_BYTES, 0},
+    {CKA_TRUSTED, C_CERT | C_PUB | C_SEC, K_BOOL, CK_FALSE},
+    {CKA_CERTIFICATE_CATEGORY, C_CERT, K_ULONG, 0},
+    {CKA_ISSUER, C_CERT, K_BYTES, 0},
+    {CKA_SERIAL_NUMBER, C_CERT, K_BYTES, 0},
+    {CKA_ID, C_CERT | C_KEY, K_BYTES, 0},
+    {CKA_START_DATE, C_CERT | C_KEY, K_BYTES, 0},
+    {CKA_END_DATE, C_CERT | C_KEY, K_BYTES, 0},
+    {CKA_SUBJECT, C_PUB | C_PRIV, K_BYTES, 0},
+    {CKA_DERIVE, C_KEY, K_BOOL, CK_FALSE},
+    {CKA_LOCAL, C_KEY, K_BOOL, CK_FALSE},
+    {CKA_KEY_GEN_MECHANISM, C_KEY, K_ULONG, CK_UNAVAILABLE_INFORMATION},
+    {CKA_ENCRYPT, C_PUB, K_BOOL, CK_FALSE},
+    {CKA_VERIFY, C_PUB, K_BOOL, CK_TRUE},
+    {CKA_VERIFY_RECOVER, C_PUB, K_BOOL, CK_FALSE},
+    {CKA_WRAP, C_PUB, K_BOOL, CK_FALSE},
+    {CKA_DECRYPT, C_PRIV, K_BOOL, CK_FALSE},
+    {CKA_SIGN, C_PRIV, K_BOOL, CK_TRUE},
+    {CKA_SIGN_RECOVER, C_PRIV, K_BOOL, CK_FALSE},
+    {CKA_UNWRAP, C_PRIV, K_BOOL, CK_FALSE},
+    {CKA_ALWAYS_AUTHENTICATE, C_PRIV, K_BOOL, CK_FALSE},
+    {CKA_ENCRYPT, C_SEC, K_BOOL, CK_TRUE},
+    {CKA_DECRYPT, C_SEC, K_BOOL, CK_TRUE},
+    {CKA_SIGN, C_SEC, K_BOOL, CK_FALSE},
+    {CKA_VERIFY, C_SEC, K_BOOL, CK_FALSE},
+    {CKA_WRAP, C_SEC, K_BOOL, CK_FALSE},
+    {CKA_UNWRAP, C_SEC, K_BOOL, CK_FALSE},
+    {CKA_SENSITIVE, C_PRIV | C_SEC, K_BOOL, CK_TRUE},
+    {CKA_EXTRACTABLE, C_PRIV | C_SEC, K_BOOL, CK_FALSE},
+    {CKA_ALWAYS_SENSITIVE, C_PRIV | C_SEC, K_BOOL, CK_FALSE},
+    {CKA_NEVER_EXTRACTABLE, C_PRIV | C_SEC, K_BOOL, CK_FALSE},
+    {CKA_WRAP_WITH_TRUSTED, C_PRIV | C_SEC, K_BOOL, CK_FALSE},
 };
 
 static const struct rule *rule_of(CK_ATTRIBUTE_TYPE type)
@@ -418,12 +418,12 @@ static CK_RV check_value(const struct rule *r, const CK_ATTRIBUTE *a)
 	case K_ULONG:
 		return a->ulValueLen == sizeof(CK_ULONG) ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
 	case K_DATE:
-		return a->ulValueLen == 0 || a->ulValueLen == sizeof(CK_DATE) ?
-			       CKR_OK :
-			       CKR_ATTRIBUTE_VALUE_INVALID;
+		return a->ulValueLen == 0 || a->ulValueLen == sizeof(CK_DATE)
+			   ? CKR_OK
+			   : CKR_ATTRIBUTE_VALUE_INVALID;
 	case K_MECHS:
-		return a->ulValueLen % sizeof(CK_MECHANISM_TYPE) ? CKR_ATTRIBUTE_VALUE_INVALID :
-								   CKR_OK;
+		return a->ulValueLen % sizeof(CK_MECHANISM_TYPE) ? CKR_ATTRIBUTE_VALUE_INVALID
+								 : CKR_OK;
 	case K_BYTES:
 		return CKR_OK;
 	}
@@ -451,7 +451,8 @@ CK_RV shim_tmpl_check(const CK_ATTRIBUTE *t, CK_ULONG n)
 		for (j = 0; j < i; j++) {
 			if (t[j].type == t[i].type &&
 			    (t[j].ulValueLen != t[i].ulValueLen ||
-			     (t[i].ulValueLen && memcmp(t[j].pValue, t[i].pValue, t[i].ulValueLen))))
+			     (t[i].ulValueLen &&
+			      memcmp(t[j].pValue, t[i].pValue, t[i].ulValueLen))))
 				return CKR_TEMPLATE_INCONSISTENT;
 		}
 	}
@@ -490,8 +491,8 @@ static CK_RV check_class_rules(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const 
 			return CKR_TEMPLATE_INCOMPLETE;
 		if (a && (a->ulValueLen != sizeof(shim_p256_oid) ||
 			  memcmp(a->pValue, shim_p256_oid, sizeof(shim_p256_oid))))
-			return use == SHIM_TMPL_GENERATE ? CKR_CURVE_NOT_SUPPORTED :
-							   CKR_ATTRIBUTE_VALUE_INVALID;
+			return use == SHIM_TMPL_GENERATE ? CKR_CURVE_NOT_SUPPORTED
+							 : CKR_ATTRIBUTE_VALUE_INVALID;
 		a = shim_tmpl_find(t, n, CKA_EC_POINT);
 		if (use == SHIM_TMPL_GENERATE && a)
 			return CKR_TEMPLATE_INCONSISTENT;
@@ -539,8 +540,8 @@ CK_RV shim_obj_from_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const CK
 		if (r->flags & F_TOKEN_MADE)
 			return CKR_ATTRIBUTE_READ_ONLY;
 		if ((r->flags & F_KEY_SECRET) && (cb & C_KEY))
-			return use == SHIM_TMPL_GENERATE ? CKR_TEMPLATE_INCONSISTENT :
-							   CKR_ATTRIBUTE_READ_ONLY;
+			return use == SHIM_TMPL_GENERATE ? CKR_TEMPLATE_INCONSISTENT
+							 : CKR_ATTRIBUTE_READ_ONLY;
 	}
 	if (shim_tmpl_ulong(t, n, CKA_CLASS, &v) && v != cls)
 		return CKR_TEMPLATE_INCONSISTENT;

@@ -35,8 +35,8 @@ struct shim_attr {
 struct shim_object {
 	struct shim_object *next; /* session object list */
 	CK_OBJECT_HANDLE handle;
-	int64_t rowid;              /* token objects: row in the store; else 0 */
-	CK_SESSION_HANDLE owner;    /* session objects: the session that made it */
+	int64_t rowid;		 /* token objects: row in the store; else 0 */
+	CK_SESSION_HANDLE owner; /* session objects: the session that made it */
 	size_t n, cap;
 	struct shim_attr *attrs;
 };
@@ -45,8 +45,8 @@ struct shim_object {
 enum shim_tmpl_use {
 	SHIM_TMPL_CREATE,   /* C_CreateObject */
 	SHIM_TMPL_GENERATE, /* key (pair) generation: the card makes the key */
-	SHIM_TMPL_COPY,     /* C_CopyObject */
-	SHIM_TMPL_SET,      /* C_SetAttributeValue */
+	SHIM_TMPL_COPY,	    /* C_CopyObject */
+	SHIM_TMPL_SET,	    /* C_SetAttributeValue */
 };
 
 struct shim_object *shim_obj_new(void);

@@ -214,8 +214,8 @@ out:
 	return rv;
 }
 
-CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-		   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+		   CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
 {
 	struct shim_object *o = NULL, *c;
 	struct shim_session *s;
@@ -403,7 +403,7 @@ static CK_RV find_token_obj(void *ctx, int64_t id, const uint8_t *blob, size_t l
 
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	struct find_ctx c = { 0 };
+	struct find_ctx c = {0};
 	struct shim_session *s;
 	struct shim_object *o;
 	struct shim_store *st;

@@ -26,9 +26,9 @@ static int derive(const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t *salt, uin
 		  uint8_t out[SHIM_PIN_HASH_LEN])
 {
 	return PKCS5_PBKDF2_HMAC((const char *)pin, (int)len, salt, SHIM_PIN_SALT_LEN, (int)iter,
-				 EVP_sha256(), SHIM_PIN_HASH_LEN, out) == 1 ?
-		       0 :
-		       -1;
+				 EVP_sha256(), SHIM_PIN_HASH_LEN, out) == 1
+		   ? 0
+		   : -1;
 }
 
 CK_RV shim_pin_make(const struct shim_config *c, const CK_UTF8CHAR *pin, CK_ULONG len,

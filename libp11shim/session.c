@@ -285,8 +285,8 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		goto out;
 	}
 	if (slot->logged_in) {
-		rv = slot->user == userType ? CKR_USER_ALREADY_LOGGED_IN :
-					      CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+		rv = slot->user == userType ? CKR_USER_ALREADY_LOGGED_IN
+					    : CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 		goto out;
 	}
 	if (!pPin) {
@@ -302,9 +302,9 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		rv = shim_pin_verify(&shim_g.cfg, st, userType, pPin, ulPinLen);
 	if (rv != CKR_OK)
 		goto out;
-	err = shim_g.tp_ops->login(shim_g.tp, slot->ksession,
-				   userType == CKU_SO ? HSMG_LOGIN_SO : 0, pPin,
-				   (uint32_t)ulPinLen);
+	err =
+	    shim_g.tp_ops->login(shim_g.tp, slot->ksession, userType == CKU_SO ? HSMG_LOGIN_SO : 0,
+				 pPin, (uint32_t)ulPinLen);
 	if (err) {
 		shim_err("slot %lu: LOGIN failed: %d", (unsigned long)slot->id, err);
 		rv = shim_errno_to_ckr(err);

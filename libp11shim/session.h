@@ -15,8 +15,14 @@
 
 struct shim_slot;
 
-enum shim_op_kind { SHIM_OP_ENCRYPT, SHIM_OP_DECRYPT, SHIM_OP_DIGEST, SHIM_OP_SIGN,
-		    SHIM_OP_VERIFY, SHIM_OP_NR };
+enum shim_op_kind {
+	SHIM_OP_ENCRYPT,
+	SHIM_OP_DECRYPT,
+	SHIM_OP_DIGEST,
+	SHIM_OP_SIGN,
+	SHIM_OP_VERIFY,
+	SHIM_OP_NR
+};
 
 /* One active cryptographic operation (crypto.c owns the meaning). */
 struct shim_op {

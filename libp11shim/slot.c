@@ -17,7 +17,7 @@
 #include "slot.h"
 #include "store.h"
 
-#define MANUFACTURER "hsmgroup"
+#define MANUFACTURER	   "hsmgroup"
 #define SHIM_VERSION_MAJOR 0
 #define SHIM_VERSION_MINOR 1
 
@@ -221,7 +221,8 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 			 (unsigned long)s->id, s->nonline, s->nmembers);
 		pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), desc);
 		pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), MANUFACTURER);
-		pInfo->flags = CKF_HW_SLOT | CKF_REMOVABLE_DEVICE | (s->present ? CKF_TOKEN_PRESENT : 0);
+		pInfo->flags =
+		    CKF_HW_SLOT | CKF_REMOVABLE_DEVICE | (s->present ? CKF_TOKEN_PRESENT : 0);
 		pInfo->hardwareVersion.major = HSMG_ABI_VERSION;
 		pInfo->hardwareVersion.minor = 0;
 		pInfo->firmwareVersion.major = SHIM_VERSION_MAJOR;
@@ -295,7 +296,7 @@ static bool take_event(CK_SLOT_ID *slot)
 
 CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-	struct timespec ts = { 0, EVENT_POLL_MS * 1000000L };
+	struct timespec ts = {0, EVENT_POLL_MS * 1000000L};
 	CK_RV rv;
 	bool got;
 

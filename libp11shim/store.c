@@ -22,12 +22,12 @@ struct shim_store {
 #define BUSY_TIMEOUT_MS 10000
 
 static const char schema_v1[] =
-	"CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB);"
-	"CREATE TABLE IF NOT EXISTS pins(user INTEGER PRIMARY KEY, record BLOB NOT NULL,"
-	" failures INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS objects(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" private INTEGER NOT NULL, attrs BLOB NOT NULL);"
-	"PRAGMA user_version = 1;";
+    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB);"
+    "CREATE TABLE IF NOT EXISTS pins(user INTEGER PRIMARY KEY, record BLOB NOT NULL,"
+    " failures INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS objects(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " private INTEGER NOT NULL, attrs BLOB NOT NULL);"
+    "PRAGMA user_version = 1;";
 
 static CK_RV db_err(struct shim_store *s, const char *what)
 {
@@ -107,8 +107,7 @@ static CK_RV check_mkvp(struct shim_store *s, const uint8_t mkvp[HSMG_MKVP_LEN])
 	return step_done(s, st);
 }
 
-CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN],
-		      struct shim_store **out)
+CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out)
 {
 	struct shim_store *s;
 	sqlite3_stmt *st;
@@ -210,8 +209,7 @@ static CK_RV put_pin_locked(struct shim_store *s, CK_USER_TYPE user,
 	sqlite3_stmt *st;
 	CK_RV rv;
 
-	rv = prepare(s, "INSERT OR REPLACE INTO pins(user, record, failures) VALUES(?, ?, 0)",
-		     &st);
+	rv = prepare(s, "INSERT OR REPLACE INTO pins(user, record, failures) VALUES(?, ?, 0)", &st);
 	if (rv != CKR_OK)
 		return rv;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
@@ -266,8 +264,7 @@ CK_RV shim_store_get_pin(struct shim_store *s, CK_USER_TYPE user, struct shim_pi
 	return rv;
 }
 
-CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user,
-			 const struct shim_pin_record *r)
+CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user, const struct shim_pin_record *r)
 {
 	CK_RV rv = begin(s);
 
@@ -401,8 +398,8 @@ CK_RV shim_store_obj_foreach(struct shim_store *s, bool with_private, shim_store
 	int step;
 
 	rv = prepare(s,
-		     with_private ? "SELECT id, attrs FROM objects ORDER BY id" :
-				    "SELECT id, attrs FROM objects WHERE private = 0 ORDER BY id",
+		     with_private ? "SELECT id, attrs FROM objects ORDER BY id"
+				  : "SELECT id, attrs FROM objects WHERE private = 0 ORDER BY id",
 		     &st);
 	if (rv != CKR_OK)
 		return rv;

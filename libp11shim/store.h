@@ -30,8 +30,7 @@
 struct shim_store;
 
 /* Open (creating dir entries and schema as needed) the store of @mkvp. */
-CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN],
-		      struct shim_store **out);
+CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out);
 void shim_store_close(struct shim_store *s);
 /* In a forked child: forget the connection without closing it (SQLite
  * connections must not cross fork()). */
@@ -48,8 +47,7 @@ CK_RV shim_store_init_token(struct shim_store *s, const uint8_t label[32],
 CK_RV shim_store_get_pin(struct shim_store *s, CK_USER_TYPE user, struct shim_pin_record *r,
 			 uint32_t *failures);
 /* Set the PIN record of @user and reset its failure count. */
-CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user,
-			 const struct shim_pin_record *r);
+CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user, const struct shim_pin_record *r);
 /* Add one failure (atomically across processes); returns the new count. */
 CK_RV shim_store_pin_failed(struct shim_store *s, CK_USER_TYPE user, uint32_t *failures);
 CK_RV shim_store_pin_reset(struct shim_store *s, CK_USER_TYPE user);

@@ -41,7 +41,7 @@ static int xioctl(struct shim_transport *t, unsigned long req, void *arg)
 static int io_open(const char *device, struct shim_transport **out)
 {
 	struct shim_transport *t = calloc(1, sizeof(*t));
-	struct hsmg_info info = { .argsz = sizeof(info) };
+	struct hsmg_info info = {.argsz = sizeof(info)};
 	int err;
 
 	if (!t)
@@ -74,14 +74,13 @@ static void io_close(struct shim_transport *t)
 	free(t);
 }
 
-static int io_list_groups(struct shim_transport *t, struct hsmg_group_info *groups,
-			  uint32_t *count)
+static int io_list_groups(struct shim_transport *t, struct hsmg_group_info *groups, uint32_t *count)
 {
 	struct hsmg_group_list gl = {
-		.argsz = sizeof(gl),
-		.count = *count,
-		.elem_size = sizeof(*groups),
-		.groups = (uintptr_t)groups,
+	    .argsz = sizeof(gl),
+	    .count = *count,
+	    .elem_size = sizeof(*groups),
+	    .groups = (uintptr_t)groups,
 	};
 	int err = xioctl(t, HSMG_IOC_LIST_GROUPS, &gl);
 
@@ -93,7 +92,7 @@ static int io_list_groups(struct shim_transport *t, struct hsmg_group_info *grou
 static int io_session_open(struct shim_transport *t, uint32_t group_id, uint32_t flags,
 			   uint32_t *session_id)
 {
-	struct hsmg_session_open so = { .argsz = sizeof(so), .flags = flags, .group_id = group_id };
+	struct hsmg_session_open so = {.argsz = sizeof(so), .flags = flags, .group_id = group_id};
 	int err = xioctl(t, HSMG_IOC_SESSION_OPEN, &so);
 
 	if (!err)
@@ -103,20 +102,20 @@ static int io_session_open(struct shim_transport *t, uint32_t group_id, uint32_t
 
 static int io_session_close(struct shim_transport *t, uint32_t session_id)
 {
-	struct hsmg_session_close sc = { .argsz = sizeof(sc), .session_id = session_id };
+	struct hsmg_session_close sc = {.argsz = sizeof(sc), .session_id = session_id};
 
 	return xioctl(t, HSMG_IOC_SESSION_CLOSE, &sc);
 }
 
-static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flags,
-		    const void *pin, uint32_t pin_len)
+static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
+		    uint32_t pin_len)
 {
 	struct hsmg_login lg = {
-		.argsz = sizeof(lg),
-		.flags = flags,
-		.session_id = session_id,
-		.pin_len = pin_len,
-		.pin = (uintptr_t)pin,
+	    .argsz = sizeof(lg),
+	    .flags = flags,
+	    .session_id = session_id,
+	    .pin_len = pin_len,
+	    .pin = (uintptr_t)pin,
 	};
 	int err = xioctl(t, HSMG_IOC_LOGIN, &lg);
 
@@ -126,7 +125,7 @@ static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flag
 
 static int io_logout(struct shim_transport *t, uint32_t session_id)
 {
-	struct hsmg_logout lo = { .argsz = sizeof(lo), .session_id = session_id };
+	struct hsmg_logout lo = {.argsz = sizeof(lo), .session_id = session_id};
 
 	return xioctl(t, HSMG_IOC_LOGOUT, &lo);
 }
@@ -136,16 +135,16 @@ static int io_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessi
 		     uint32_t req_len, void *resp, uint32_t *resp_len)
 {
 	struct hsmg_submit s = {
-		.argsz = sizeof(s),
-		.flags = flags,
-		.group_id = group_id,
-		.session_id = session_id,
-		.op_class = op_class,
-		.timeout_ms = timeout_ms,
-		.req_len = req_len,
-		.req = (uintptr_t)req,
-		.resp_len = *resp_len,
-		.resp = (uintptr_t)resp,
+	    .argsz = sizeof(s),
+	    .flags = flags,
+	    .group_id = group_id,
+	    .session_id = session_id,
+	    .op_class = op_class,
+	    .timeout_ms = timeout_ms,
+	    .req_len = req_len,
+	    .req = (uintptr_t)req,
+	    .resp_len = *resp_len,
+	    .resp = (uintptr_t)resp,
 	};
 	int err = xioctl(t, HSMG_IOC_SUBMIT, &s);
 
@@ -161,15 +160,15 @@ static void io_abandon(struct shim_transport *t)
 }
 
 const struct shim_transport_ops shim_ioctl_transport = {
-	.open = io_open,
-	.close = io_close,
-	.abandon = io_abandon,
-	.list_groups = io_list_groups,
-	.session_open = io_session_open,
-	.session_close = io_session_close,
-	.login = io_login,
-	.logout = io_logout,
-	.submit = io_submit,
+    .open = io_open,
+    .close = io_close,
+    .abandon = io_abandon,
+    .list_groups = io_list_groups,
+    .session_open = io_session_open,
+    .session_close = io_session_close,
+    .login = io_login,
+    .logout = io_logout,
+    .submit = io_submit,
 };
 
 CK_RV shim_errno_to_ckr(int err)

@@ -27,6 +27,8 @@ static void env_setup(void)
 	unsetenv("HSMGROUP_SESSION_MODE");
 	mock_open_fails = false;
 	mock_nonline = 1;
+	mock_submits = 0;
+	mock_logins = 0;
 	shim_transport_override(&mock_transport_ops);
 	ck_assert_int_eq(C_GetFunctionList(&p11), CKR_OK);
 }

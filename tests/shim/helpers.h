@@ -12,9 +12,9 @@
 #include <check.h>
 #include <p11-kit/pkcs11.h>
 
-#define SO_PIN "so-secret-1"
+#define SO_PIN	 "so-secret-1"
 #define USER_PIN "user-pin-1"
-#define PIN(p) (CK_UTF8CHAR_PTR)(p), (CK_ULONG)strlen(p)
+#define PIN(p)	 (CK_UTF8CHAR_PTR)(p), (CK_ULONG)strlen(p)
 
 extern CK_FUNCTION_LIST *p11;
 
@@ -34,11 +34,11 @@ CK_SESSION_HANDLE t_open(bool rw);
 CK_SESSION_HANDLE t_user_session(bool rw);
 
 /* Assert that @call returns @want, naming both on failure. */
-#define CK_RV_IS(call, want)                                                                 \
-	do {                                                                                 \
-		CK_RV rv_ = (call);                                                          \
-		ck_assert_msg(rv_ == (CK_RV)(want), "%s: got 0x%lx, want 0x%lx (%s)", #call, \
-			      (unsigned long)rv_, (unsigned long)(want), #want);             \
+#define CK_RV_IS(call, want)                                                                       \
+	do {                                                                                       \
+		CK_RV rv_ = (call);                                                                \
+		ck_assert_msg(rv_ == (CK_RV)(want), "%s: got 0x%lx, want 0x%lx (%s)", #call,       \
+			      (unsigned long)rv_, (unsigned long)(want), #want);                   \
 	} while (0)
 #define CK_OK(call) CK_RV_IS(call, CKR_OK)
 

@@ -68,8 +68,7 @@ static void m_abandon(struct shim_transport *t)
 	(void)t;
 }
 
-static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *groups,
-			 uint32_t *count)
+static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *groups, uint32_t *count)
 {
 	(void)t;
 	if (*count < 1) {
@@ -118,8 +117,8 @@ static int m_session_open(struct shim_transport *t, uint32_t group_id, uint32_t 
 
 static void card_logout(struct mock_sess *s)
 {
-	struct hsmg_be_req req = { .type = HSMG_BE_REQ_LOGOUT, .session = s->card_id,
-				   .session_flags = s->flags };
+	struct hsmg_be_req req = {
+	    .type = HSMG_BE_REQ_LOGOUT, .session = s->card_id, .session_flags = s->flags};
 	struct hsmg_card_result res;
 	uint8_t ans[64];
 
@@ -141,12 +140,12 @@ static int m_session_close(struct shim_transport *t, uint32_t session_id)
 	return 0;
 }
 
-static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags,
-		   const void *pin, uint32_t pin_len)
+static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
+		   uint32_t pin_len)
 {
 	struct mock_sess *s = lookup(session_id);
-	struct hsmg_be_req req = { .type = HSMG_BE_REQ_LOGIN };
-	struct hsmg_be_login lg = { .flags = flags, .pin_len = pin_len };
+	struct hsmg_be_req req = {.type = HSMG_BE_REQ_LOGIN};
+	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len};
 	struct hsmg_card_result res;
 	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN], ans[64];
 
@@ -195,7 +194,7 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		    uint32_t req_len, void *resp, uint32_t *resp_len)
 {
 	struct mock_sess *s = NULL;
-	struct hsmg_be_req req = { .type = HSMG_BE_REQ_CRYPTO };
+	struct hsmg_be_req req = {.type = HSMG_BE_REQ_CRYPTO};
 	struct hsmg_card_result res;
 	uint8_t *ans;
 
@@ -241,13 +240,13 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 }
 
 const struct shim_transport_ops mock_transport_ops = {
-	.open = m_open,
-	.close = m_close,
-	.abandon = m_abandon,
-	.list_groups = m_list_groups,
-	.session_open = m_session_open,
-	.session_close = m_session_close,
-	.login = m_login,
-	.logout = m_logout,
-	.submit = m_submit,
+    .open = m_open,
+    .close = m_close,
+    .abandon = m_abandon,
+    .list_groups = m_list_groups,
+    .session_open = m_session_open,
+    .session_close = m_session_close,
+    .login = m_login,
+    .logout = m_logout,
+    .submit = m_submit,
 };

@@ -17,10 +17,10 @@
 extern const struct shim_transport_ops mock_transport_ops;
 
 /* Knobs, read at each call. */
-extern bool mock_open_fails;   /* open() gives -ENOENT */
-extern uint32_t mock_nonline;  /* members online (0 = token not present) */
-extern unsigned int mock_submits; /* requests submitted so far */
-extern unsigned int mock_logins;  /* successful kernel logins */
+extern bool mock_open_fails;		/* open() gives -ENOENT */
+extern uint32_t mock_nonline;		/* members online (0 = token not present) */
+extern unsigned int mock_submits;	/* requests submitted so far */
+extern unsigned int mock_logins;	/* successful kernel logins */
 extern unsigned int mock_open_sessions; /* kernel sessions open now */
 
 /* Free the card (tests call it in teardown). */

@@ -109,7 +109,7 @@ static CK_RV m_unlock(CK_VOID_PTR m)
 
 START_TEST(app_mutexes)
 {
-	CK_C_INITIALIZE_ARGS a = { m_create, m_destroy, m_lock, m_unlock, 0, NULL };
+	CK_C_INITIALIZE_ARGS a = {m_create, m_destroy, m_lock, m_unlock, 0, NULL};
 	CK_INFO info;
 
 	CK_OK(p11->C_Initialize(&a));
@@ -169,7 +169,7 @@ END_TEST
 START_TEST(unsupported)
 {
 	CK_SESSION_HANDLE h = t_open(false);
-	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
 	CK_ULONG n = 0;
 	uint8_t b[8];
 
@@ -210,14 +210,15 @@ END_TEST
 START_TEST(exports)
 {
 	void *dl = dlopen(so_path(), RTLD_NOW | RTLD_LOCAL);
-	static const char *const hidden[] = { "C_Initialize", "C_Sign", "shim_enter", "shim_g",
-					      "hsmg_msg_init", "shim_store_open", NULL };
+	static const char *const hidden[] = {
+	    "C_Initialize",  "C_Sign",		"shim_enter", "shim_g",
+	    "hsmg_msg_init", "shim_store_open", NULL};
 	get_interface_list_fn gil;
 	get_interface_fn gi;
 	CK_FUNCTION_LIST *fl = NULL;
 	CK_RV (*gfl)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_INTERFACE list[2], *itf = NULL;
-	CK_VERSION v30 = { 3, 0 }, v240 = { 2, 40 };
+	CK_VERSION v30 = {3, 0}, v240 = {2, 40};
 	CK_ULONG n = 0;
 	size_t i;
 
@@ -315,7 +316,7 @@ END_TEST
 
 static void *worker(void *arg)
 {
-	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
 	CK_SESSION_HANDLE h;
 	uint8_t buf[64], md[32];
 	CK_ULONG n;
@@ -372,8 +373,7 @@ START_TEST(fork_child)
 		if (p11->C_OpenSession(MOCK_GROUP_ID, CKF_SERIAL_SESSION, NULL, NULL, &hc) !=
 		    CKR_OK)
 			_exit(13);
-		if (p11->C_GetSessionInfo(hc, &si) != CKR_OK ||
-		    si.state != CKS_RO_PUBLIC_SESSION)
+		if (p11->C_GetSessionInfo(hc, &si) != CKR_OK || si.state != CKS_RO_PUBLIC_SESSION)
 			_exit(14);
 		if (p11->C_Login(hc, CKU_USER, PIN(USER_PIN)) != CKR_OK)
 			_exit(15);

@@ -11,16 +11,16 @@
 #include "mock_transport.h"
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
 static CK_OBJECT_HANDLE aes_key(CK_SESSION_HANDLE h, CK_BBOOL *token, CK_BBOOL *enc)
 {
-	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = 16;
-	CK_ATTRIBUTE t[] = { { CKA_VALUE_LEN, &len, sizeof(len) },
-			     { CKA_TOKEN, token, sizeof(*token) },
-			     { CKA_ENCRYPT, enc, sizeof(*enc) },
-			     { CKA_LABEL, "aes", 3 } };
+	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+			    {CKA_TOKEN, token, sizeof(*token)},
+			    {CKA_ENCRYPT, enc, sizeof(*enc)},
+			    {CKA_LABEL, "aes", 3}};
 	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
 
 	CK_OK(p11->C_GenerateKey(h, &m, t, 4, &k));
@@ -29,10 +29,9 @@ static CK_OBJECT_HANDLE aes_key(CK_SESSION_HANDLE h, CK_BBOOL *token, CK_BBOOL *
 
 static void ec_pair(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_ATTRIBUTE pt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-			      { CKA_LABEL, "ec", 2 } };
-	CK_ATTRIBUTE kt[] = { { CKA_SIGN, &yes, sizeof(yes) }, { CKA_LABEL, "ec", 2 } };
+	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE pt[] = {{CKA_EC_PARAMS, (void *)p256, sizeof(p256)}, {CKA_LABEL, "ec", 2}};
+	CK_ATTRIBUTE kt[] = {{CKA_SIGN, &yes, sizeof(yes)}, {CKA_LABEL, "ec", 2}};
 
 	CK_OK(p11->C_GenerateKeyPair(h, &m, pt, 2, kt, 2, pub, priv));
 }
@@ -59,8 +58,8 @@ START_TEST(aes_gcm)
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE k = aes_key(h, &no, &yes);
 	uint8_t iv[12] = "unique-iv-12", aad[5] = "head";
-	CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, aad, sizeof(aad), 128 };
-	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, aad, sizeof(aad), 128};
+	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
 	const char *msg = "attack at dawn, bring the blobs";
 	uint8_t ct[128], pt[128];
 	CK_ULONG ctlen, ptlen, n;
@@ -118,11 +117,11 @@ START_TEST(aes_errors)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE k = aes_key(h, &no, &no), pub, priv;
-	uint8_t iv[12] = { 0 };
-	CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, NULL, 0, 128 }, bad = gp;
-	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
-	CK_MECHANISM mb = { CKM_AES_GCM, &bad, sizeof(bad) };
-	CK_MECHANISM unknown = { CKM_AES_CBC, NULL, 0 };
+	uint8_t iv[12] = {0};
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128}, bad = gp;
+	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+	CK_MECHANISM mb = {CKM_AES_GCM, &bad, sizeof(bad)};
+	CK_MECHANISM unknown = {CKM_AES_CBC, NULL, 0};
 	uint8_t buf[64];
 	CK_ULONG n = sizeof(buf);
 
@@ -144,15 +143,13 @@ END_TEST
 START_TEST(keygen_checks)
 {
 	CK_SESSION_HANDLE ro, rw;
-	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = 16, odd = 17;
-	CK_ATTRIBUTE tok[] = { { CKA_VALUE_LEN, &len, sizeof(len) },
-			       { CKA_TOKEN, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE pub[] = { { CKA_VALUE_LEN, &len, sizeof(len) },
-			       { CKA_PRIVATE, &no, sizeof(no) } };
-	CK_ATTRIBUTE nolen[] = { { CKA_TOKEN, &no, sizeof(no) } };
-	CK_ATTRIBUTE badlen[] = { { CKA_VALUE_LEN, &odd, sizeof(odd) } };
-	CK_ATTRIBUTE value[] = { { CKA_VALUE_LEN, &len, sizeof(len) }, { CKA_VALUE, "k", 1 } };
+	CK_ATTRIBUTE tok[] = {{CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_TOKEN, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE pub[] = {{CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_PRIVATE, &no, sizeof(no)}};
+	CK_ATTRIBUTE nolen[] = {{CKA_TOKEN, &no, sizeof(no)}};
+	CK_ATTRIBUTE badlen[] = {{CKA_VALUE_LEN, &odd, sizeof(odd)}};
+	CK_ATTRIBUTE value[] = {{CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_VALUE, "k", 1}};
 	CK_OBJECT_HANDLE k;
 	unsigned int before;
 
@@ -178,10 +175,10 @@ START_TEST(token_key_survives)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE k = aes_key(h, &yes, &yes), found = 0;
-	uint8_t iv[12] = { 1 }, ct[64], pt[64];
-	CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, NULL, 0, 128 };
-	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
-	CK_ATTRIBUTE t[] = { { CKA_LABEL, "aes", 3 } };
+	uint8_t iv[12] = {1}, ct[64], pt[64];
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+	CK_ATTRIBUTE t[] = {{CKA_LABEL, "aes", 3}};
 	CK_ULONG n = sizeof(ct), pn = sizeof(pt), cnt = 0;
 
 	CK_OK(p11->C_EncryptInit(h, &m, k));
@@ -204,13 +201,13 @@ START_TEST(ecdsa)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE pub, priv;
-	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
-	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
-	CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+	CK_MECHANISM raw = {CKM_ECDSA, NULL, 0};
+	CK_MECHANISM sha = {CKM_SHA256, NULL, 0};
 	const char *msg = "sign me, in parts or whole";
 	uint8_t sig[64], sig2[64], point[80], hash[32];
 	CK_ULONG n = sizeof(sig), n2 = sizeof(sig2), hn = sizeof(hash);
-	CK_ATTRIBUTE q[] = { { CKA_EC_POINT, point, sizeof(point) } };
+	CK_ATTRIBUTE q[] = {{CKA_EC_POINT, point, sizeof(point)}};
 
 	ec_pair(h, &pub, &priv);
 	CK_OK(p11->C_GetAttributeValue(h, pub, q, 1));
@@ -249,8 +246,7 @@ START_TEST(ecdsa)
 	CK_OK(p11->C_VerifyInit(h, &m, pub));
 	CK_RV_IS(p11->C_Verify(h, (CK_BYTE_PTR)msg, strlen(msg), sig, n), CKR_SIGNATURE_INVALID);
 	CK_OK(p11->C_VerifyInit(h, &m, pub));
-	CK_RV_IS(p11->C_Verify(h, (CK_BYTE_PTR)msg, strlen(msg), sig, 10),
-		 CKR_SIGNATURE_LEN_RANGE);
+	CK_RV_IS(p11->C_Verify(h, (CK_BYTE_PTR)msg, strlen(msg), sig, 10), CKR_SIGNATURE_LEN_RANGE);
 	/* Key roles. */
 	CK_RV_IS(p11->C_SignInit(h, &m, pub), CKR_KEY_TYPE_INCONSISTENT);
 	CK_RV_IS(p11->C_VerifyInit(h, &m, priv), CKR_KEY_TYPE_INCONSISTENT);
@@ -264,10 +260,10 @@ END_TEST
 START_TEST(ec_templates)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
-	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	static const uint8_t p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-	CK_ATTRIBUTE none[] = { { CKA_LABEL, "x", 1 } };
-	CK_ATTRIBUTE other[] = { { CKA_EC_PARAMS, (void *)p384, sizeof(p384) } };
+	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	static const uint8_t p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+	CK_ATTRIBUTE none[] = {{CKA_LABEL, "x", 1}};
+	CK_ATTRIBUTE other[] = {{CKA_EC_PARAMS, (void *)p384, sizeof(p384)}};
 	CK_OBJECT_HANDLE pub, priv;
 
 	CK_RV_IS(p11->C_GenerateKeyPair(h, &m, none, 1, NULL, 0, &pub, &priv),
@@ -280,13 +276,13 @@ END_TEST
 
 START_TEST(digest)
 {
-	static const uint8_t abc[32] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
-					 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-					 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
-					 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+	static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+					0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+					0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+					0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
 	CK_SESSION_HANDLE h = t_open(false);
-	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
-	CK_MECHANISM bad = { CKM_MD5, NULL, 0 };
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+	CK_MECHANISM bad = {CKM_MD5, NULL, 0};
 	uint8_t md[64];
 	CK_ULONG n;
 
@@ -356,9 +352,9 @@ START_TEST(strict_mode)
 {
 	CK_SESSION_HANDLE h, h2;
 	CK_OBJECT_HANDLE k;
-	uint8_t iv[12] = { 2 }, ct[64];
-	CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, NULL, 0, 128 };
-	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
+	uint8_t iv[12] = {2}, ct[64];
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
 	CK_ULONG n = sizeof(ct);
 
 	/* Strict sessions bind session keys to the kernel session's login;

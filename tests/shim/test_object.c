@@ -15,11 +15,11 @@ static CK_OBJECT_HANDLE make_data(CK_SESSION_HANDLE h, const char *label, CK_BBO
 				  CK_BBOOL *priv)
 {
 	CK_ATTRIBUTE t[] = {
-		{ CKA_CLASS, &data_cls, sizeof(data_cls) },
-		{ CKA_LABEL, (void *)label, strlen(label) },
-		{ CKA_VALUE, "payload", 7 },
-		{ CKA_TOKEN, token, sizeof(*token) },
-		{ CKA_PRIVATE, priv, sizeof(*priv) },
+	    {CKA_CLASS, &data_cls, sizeof(data_cls)},
+	    {CKA_LABEL, (void *)label, strlen(label)},
+	    {CKA_VALUE, "payload", 7},
+	    {CKA_TOKEN, token, sizeof(*token)},
+	    {CKA_PRIVATE, priv, sizeof(*priv)},
 	};
 	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
 
@@ -31,7 +31,7 @@ static CK_OBJECT_HANDLE make_data(CK_SESSION_HANDLE h, const char *label, CK_BBO
 /* Number of objects matching @label. */
 static CK_ULONG count_label(CK_SESSION_HANDLE h, const char *label)
 {
-	CK_ATTRIBUTE t[] = { { CKA_LABEL, (void *)label, strlen(label) } };
+	CK_ATTRIBUTE t[] = {{CKA_LABEL, (void *)label, strlen(label)}};
 	CK_OBJECT_HANDLE found[16];
 	CK_ULONG n = 0;
 
@@ -48,17 +48,17 @@ START_TEST(create_get)
 	char buf[32], small[3];
 	CK_ULONG size;
 	CK_ATTRIBUTE q[] = {
-		{ CKA_VALUE, NULL, 0 },
-		{ CKA_LABEL, NULL, 0 },
+	    {CKA_VALUE, NULL, 0},
+	    {CKA_LABEL, NULL, 0},
 	};
 	CK_ATTRIBUTE bad[] = {
-		{ CKA_VALUE, small, sizeof(small) },
-		{ CKA_LABEL, buf, sizeof(buf) },
-		{ CKA_EC_POINT, buf, sizeof(buf) },
+	    {CKA_VALUE, small, sizeof(small)},
+	    {CKA_LABEL, buf, sizeof(buf)},
+	    {CKA_EC_POINT, buf, sizeof(buf)},
 	};
 	CK_BBOOL b;
 	CK_ATTRIBUTE defaults[] = {
-		{ CKA_MODIFIABLE, &b, sizeof(b) },
+	    {CKA_MODIFIABLE, &b, sizeof(b)},
 	};
 
 	/* Length query. */
@@ -95,32 +95,31 @@ START_TEST(template_errors)
 	CK_CERTIFICATE_TYPE x509 = CKC_X_509;
 	CK_ULONG four = 4;
 	CK_OBJECT_HANDLE o;
-	CK_ATTRIBUTE no_class[] = { { CKA_LABEL, "x", 1 } };
-	CK_ATTRIBUTE bad_bool[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				    { CKA_TOKEN, &four, sizeof(four) } };
+	CK_ATTRIBUTE no_class[] = {{CKA_LABEL, "x", 1}};
+	CK_ATTRIBUTE bad_bool[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+				   {CKA_TOKEN, &four, sizeof(four)}};
 	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
 	CK_KEY_TYPE ec = CKK_EC;
-	CK_ATTRIBUTE read_only[] = { { CKA_CLASS, &pub, sizeof(pub) },
-				     { CKA_KEY_TYPE, &ec, sizeof(ec) },
-				     { CKA_LOCAL, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE wrong_class_attr[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-					    { CKA_SIGN, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE unknown[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				   { CKA_VENDOR_DEFINED | 77, "x", 1 } };
-	CK_ATTRIBUTE conflict[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				    { CKA_LABEL, "a", 1 },
-				    { CKA_LABEL, "b", 1 } };
-	CK_ATTRIBUTE cert_incomplete[] = { { CKA_CLASS, &cert, sizeof(cert) },
-					   { CKA_CERTIFICATE_TYPE, &x509, sizeof(x509) },
-					   { CKA_SUBJECT, "s", 1 } };
-	CK_ATTRIBUTE cert_ok[] = { { CKA_CLASS, &cert, sizeof(cert) },
-				   { CKA_CERTIFICATE_TYPE, &x509, sizeof(x509) },
-				   { CKA_SUBJECT, "s", 1 },
-				   { CKA_VALUE, "der", 3 } };
-	CK_ATTRIBUTE secret[] = { { CKA_CLASS, &sec, sizeof(sec) }, { CKA_VALUE, "0123", 4 } };
-	CK_ATTRIBUTE bogus_class[] = { { CKA_CLASS, &bogus, sizeof(bogus) } };
-	CK_ATTRIBUTE null_value[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				      { CKA_LABEL, NULL, 3 } };
+	CK_ATTRIBUTE read_only[] = {{CKA_CLASS, &pub, sizeof(pub)},
+				    {CKA_KEY_TYPE, &ec, sizeof(ec)},
+				    {CKA_LOCAL, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE wrong_class_attr[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+					   {CKA_SIGN, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE unknown[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+				  {CKA_VENDOR_DEFINED | 77, "x", 1}};
+	CK_ATTRIBUTE conflict[] = {
+	    {CKA_CLASS, &data_cls, sizeof(data_cls)}, {CKA_LABEL, "a", 1}, {CKA_LABEL, "b", 1}};
+	CK_ATTRIBUTE cert_incomplete[] = {{CKA_CLASS, &cert, sizeof(cert)},
+					  {CKA_CERTIFICATE_TYPE, &x509, sizeof(x509)},
+					  {CKA_SUBJECT, "s", 1}};
+	CK_ATTRIBUTE cert_ok[] = {{CKA_CLASS, &cert, sizeof(cert)},
+				  {CKA_CERTIFICATE_TYPE, &x509, sizeof(x509)},
+				  {CKA_SUBJECT, "s", 1},
+				  {CKA_VALUE, "der", 3}};
+	CK_ATTRIBUTE secret[] = {{CKA_CLASS, &sec, sizeof(sec)}, {CKA_VALUE, "0123", 4}};
+	CK_ATTRIBUTE bogus_class[] = {{CKA_CLASS, &bogus, sizeof(bogus)}};
+	CK_ATTRIBUTE null_value[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+				     {CKA_LABEL, NULL, 3}};
 
 	CK_RV_IS(p11->C_CreateObject(h, no_class, 1, &o), CKR_TEMPLATE_INCOMPLETE);
 	CK_RV_IS(p11->C_CreateObject(h, bad_bool, 2, &o), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -146,10 +145,10 @@ START_TEST(session_checks)
 	ro = t_open(false);
 	rw = t_open(true);
 	{
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				     { CKA_TOKEN, &yes, sizeof(yes) } };
-		CK_ATTRIBUTE p[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) },
-				     { CKA_PRIVATE, &yes, sizeof(yes) } };
+		CK_ATTRIBUTE t[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+				    {CKA_TOKEN, &yes, sizeof(yes)}};
+		CK_ATTRIBUTE p[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)},
+				    {CKA_PRIVATE, &yes, sizeof(yes)}};
 		CK_OBJECT_HANDLE o;
 
 		CK_RV_IS(p11->C_CreateObject(ro, t, 2, &o), CKR_SESSION_READ_ONLY);
@@ -169,7 +168,7 @@ START_TEST(private_hidden)
 	CK_OBJECT_HANDLE tok = make_data(h, "secret", &yes, &yes);
 	CK_OBJECT_HANDLE ses = make_data(h, "secret", &no, &yes);
 	CK_OBJECT_HANDLE pub = make_data(h, "public", &yes, &no);
-	CK_ATTRIBUTE q[] = { { CKA_VALUE, NULL, 0 } };
+	CK_ATTRIBUTE q[] = {{CKA_VALUE, NULL, 0}};
 
 	ck_assert_uint_eq(count_label(h, "secret"), 2);
 	CK_OK(p11->C_Logout(h));
@@ -212,13 +211,13 @@ START_TEST(set_rules)
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE o = make_data(h, "s1", &yes, &no), o2;
 	CK_OBJECT_CLASS other = CKO_CERTIFICATE;
-	CK_ATTRIBUTE relabel[] = { { CKA_LABEL, "s2", 2 } };
-	CK_ATTRIBUTE cls[] = { { CKA_CLASS, &other, sizeof(other) } };
-	CK_ATTRIBUTE token[] = { { CKA_TOKEN, &no, sizeof(no) } };
-	CK_ATTRIBUTE freeze[] = { { CKA_MODIFIABLE, &no, sizeof(no) } };
-	CK_ATTRIBUTE nocopy[] = { { CKA_COPYABLE, &no, sizeof(no) } };
-	CK_ATTRIBUTE copyable[] = { { CKA_COPYABLE, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE nodestroy[] = { { CKA_DESTROYABLE, &no, sizeof(no) } };
+	CK_ATTRIBUTE relabel[] = {{CKA_LABEL, "s2", 2}};
+	CK_ATTRIBUTE cls[] = {{CKA_CLASS, &other, sizeof(other)}};
+	CK_ATTRIBUTE token[] = {{CKA_TOKEN, &no, sizeof(no)}};
+	CK_ATTRIBUTE freeze[] = {{CKA_MODIFIABLE, &no, sizeof(no)}};
+	CK_ATTRIBUTE nocopy[] = {{CKA_COPYABLE, &no, sizeof(no)}};
+	CK_ATTRIBUTE copyable[] = {{CKA_COPYABLE, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE nodestroy[] = {{CKA_DESTROYABLE, &no, sizeof(no)}};
 
 	CK_OK(p11->C_SetAttributeValue(h, o, relabel, 1));
 	ck_assert_uint_eq(count_label(h, "s2"), 1);
@@ -242,25 +241,25 @@ END_TEST
 START_TEST(key_attributes)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
-	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = 32;
-	CK_ATTRIBUTE t[] = { { CKA_VALUE_LEN, &len, sizeof(len) },
-			     { CKA_LABEL, "aes", 3 },
-			     { CKA_TOKEN, &yes, sizeof(yes) } };
+	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+			    {CKA_LABEL, "aes", 3},
+			    {CKA_TOKEN, &yes, sizeof(yes)}};
 	CK_OBJECT_HANDLE k;
 	CK_BBOOL as = CK_FALSE, ne = CK_FALSE, local = CK_FALSE, priv = CK_FALSE;
 	CK_MECHANISM_TYPE gen = 0;
 	uint8_t val[64];
 	CK_ATTRIBUTE q[] = {
-		{ CKA_ALWAYS_SENSITIVE, &as, sizeof(as) }, { CKA_NEVER_EXTRACTABLE, &ne, sizeof(ne) },
-		{ CKA_LOCAL, &local, sizeof(local) },      { CKA_PRIVATE, &priv, sizeof(priv) },
-		{ CKA_KEY_GEN_MECHANISM, &gen, sizeof(gen) },
+	    {CKA_ALWAYS_SENSITIVE, &as, sizeof(as)},	{CKA_NEVER_EXTRACTABLE, &ne, sizeof(ne)},
+	    {CKA_LOCAL, &local, sizeof(local)},		{CKA_PRIVATE, &priv, sizeof(priv)},
+	    {CKA_KEY_GEN_MECHANISM, &gen, sizeof(gen)},
 	};
-	CK_ATTRIBUTE value[] = { { CKA_VALUE, val, sizeof(val) } };
-	CK_ATTRIBUTE unsensitive[] = { { CKA_SENSITIVE, &no, sizeof(no) } };
-	CK_ATTRIBUTE sensitive[] = { { CKA_SENSITIVE, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE extractable[] = { { CKA_EXTRACTABLE, &yes, sizeof(yes) } };
-	CK_ATTRIBUTE find_value[] = { { CKA_VALUE, val, 32 } };
+	CK_ATTRIBUTE value[] = {{CKA_VALUE, val, sizeof(val)}};
+	CK_ATTRIBUTE unsensitive[] = {{CKA_SENSITIVE, &no, sizeof(no)}};
+	CK_ATTRIBUTE sensitive[] = {{CKA_SENSITIVE, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE extractable[] = {{CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE find_value[] = {{CKA_VALUE, val, 32}};
 	CK_ULONG n = 0;
 
 	CK_OK(p11->C_GenerateKey(h, &m, t, 3, &k));
@@ -286,7 +285,7 @@ START_TEST(find_states)
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_OBJECT_HANDLE found[4];
 	CK_ULONG n, total = 0;
-	CK_ATTRIBUTE cls[] = { { CKA_CLASS, &data_cls, sizeof(data_cls) } };
+	CK_ATTRIBUTE cls[] = {{CKA_CLASS, &data_cls, sizeof(data_cls)}};
 	int i;
 
 	for (i = 0; i < 5; i++)
