@@ -160,7 +160,8 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	} else if (!ok) {
 		if (req->result == -EDQUOT)
 			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
-				q->adapter, q->domain, q->group->id, s->id);
+					    q->adapter, q->domain, q->group->id,
+					    s->id);
 		hsmg_login_rec_del(rec);
 	} else {
 		memcpy(rec->blob, req->resp, HSMG_PIN_BLOB_LEN);
@@ -235,7 +236,7 @@ bool hsmg_session_recover_queue(struct hsmg_queue *q)
 			continue;
 		if (hsmg_quota_full(q)) {
 			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
-				q->adapter, q->domain, g->id, s->id);
+					    q->adapter, q->domain, g->id, s->id);
 			continue;
 		}
 		req = hsmg_session_login_req(s, q, s->login_msg, s->login_len);
