@@ -16,6 +16,12 @@ _Static_assert(sizeof(struct hsmg_msg_hdr) == HSMG_MSG_HDR_SIZE, "hdr size");
 _Static_assert(sizeof(struct hsmg_msg_tlv) == HSMG_MSG_TLV_HDR_SIZE, "tlv size");
 _Static_assert(sizeof(struct hsmg_msg_key_attrs) == 32, "attrs size");
 _Static_assert(sizeof(struct hsmg_msg_gcm_param) == 16, "gcm param size");
+_Static_assert(sizeof(struct hsmg_msg_ctr_param) == 24, "ctr param size");
+_Static_assert(sizeof(struct hsmg_msg_pss_param) == 24, "pss param size");
+_Static_assert(sizeof(struct hsmg_msg_oaep_param) == 32, "oaep param size");
+_Static_assert(sizeof(struct hsmg_msg_ecdh_param) == 16, "ecdh param size");
+_Static_assert(sizeof(struct hsmg_msg_rsa_pub) == 8, "rsa pub size");
+_Static_assert(sizeof(struct hsmg_msg_rsa_priv) == 32, "rsa priv size");
 _Static_assert(HSMG_TAG_MAX < 32, "tag bitmap");
 _Static_assert(HSMG_MAX_MSG_SIZE % HSMG_MSG_ALIGN == 0, "max size aligned");
 
@@ -80,6 +86,8 @@ static const char *const opnames[HSMG_MSG_OP_MAX + 1] = {
     [HSMG_MSG_OP_WRAP] = "WRAP",
     [HSMG_MSG_OP_UNWRAP] = "UNWRAP",
     [HSMG_MSG_OP_DERIVE] = "DERIVE",
+    [HSMG_MSG_OP_IMPORT_KEY] = "IMPORT_KEY",
+    [HSMG_MSG_OP_EXPORT_PUBKEY] = "EXPORT_PUBKEY",
 };
 
 const char *hsmg_msg_op_name(uint32_t op)

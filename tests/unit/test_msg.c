@@ -442,6 +442,8 @@ START_TEST(names)
 		ck_assert_ptr_nonnull(hsmg_msg_strerror(-e));
 	ck_assert_str_eq(hsmg_msg_strerror(1000), "unknown error");
 	ck_assert_str_eq(hsmg_msg_op_name(HSMG_MSG_OP_DIGEST_UPDATE), "DIGEST_UPDATE");
+	ck_assert_str_eq(hsmg_msg_op_name(HSMG_MSG_OP_IMPORT_KEY), "IMPORT_KEY");
+	ck_assert_str_eq(hsmg_msg_op_name(HSMG_MSG_OP_EXPORT_PUBKEY), "EXPORT_PUBKEY");
 	ck_assert_str_eq(hsmg_msg_op_name(0), "?");
 	ck_assert_str_eq(hsmg_msg_op_name(1000), "?");
 }

@@ -96,40 +96,129 @@ enum hsmg_msg_type {
  *   key type for the mechanism: %CKR_KEY_TYPE_INCONSISTENT; use not in
  *   the key's usage: %CKR_KEY_FUNCTION_NOT_PERMITTED.
  *
+ * Keyed multi-part operations (ENCRYPT, DECRYPT, SIGN, VERIFY) carry the
+ * same key input in EVERY part: %HSMG_TAG_KEY (the same blob bytes as in
+ * *_INIT), or for VERIFY/ENCRYPT with a public key %HSMG_TAG_PUBKEY (plus
+ * %HSMG_TAG_ATTRS if the INIT had it).  The card checks the key (binding,
+ * login, usage) on every part, and the state is bound to the SHA-256 of
+ * those key bytes; another key gives %CKR_SAVED_STATE_INVALID.
+ * %HSMG_TAG_PARAM is taken by *_INIT only (the state keeps what it needs).
+ * A state never holds the data seen so far, only the running cipher, MAC
+ * or hash state plus at most one partial block (and for GCM decryption the
+ * last tag-length bytes), so multi-part operations have no length limit
+ * and any member can continue them.  A state blob is not single-use: the
+ * host must not feed an old state twice (for CTR/GCM encryption that
+ * would reuse keystream), as with any stateless coprocessor.
+ *
+ * Mechanisms (%HSMG_TAG_PARAM layouts at &struct hsmg_msg_gcm_param and
+ * following; "no PARAM" means the tag must be absent or empty):
+ *
+ * - %CKM_AES_ECB (no PARAM), %CKM_AES_CBC (PARAM: 16-byte IV),
+ *   %CKM_AES_CBC_PAD (PARAM: 16-byte IV; PKCS#7 padding),
+ *   %CKM_AES_CTR (&struct hsmg_msg_ctr_param), %CKM_AES_GCM
+ *   (&struct hsmg_msg_gcm_param + IV + AAD): ENCRYPT/DECRYPT single and
+ *   multi-part with an AES key.  ECB/CBC without padding: data (single
+ *   part, or the total at FINAL) not a multiple of 16 gives
+ *   %CKR_DATA_LEN_RANGE (encrypt) or %CKR_ENCRYPTED_DATA_LEN_RANGE
+ *   (decrypt); bad CBC_PAD padding %CKR_ENCRYPTED_DATA_INVALID.  CTR: more
+ *   blocks than the counter bits allow gives %CKR_DATA_LEN_RANGE.  GCM
+ *   encryption returns ciphertext as parts arrive and the tag at FINAL
+ *   (ciphertext || tag overall).  GCM decryption takes ciphertext || tag
+ *   as a stream; each DECRYPT_UPDATE returns the plaintext of all but the
+ *   last tag-length bytes seen so far, DECRYPT_FINAL returns the rest
+ *   after checking the tag (%CKR_ENCRYPTED_DATA_INVALID when wrong).  The
+ *   card thus releases unverified plaintext to the host in UPDATE answers:
+ *   the shim must hold it back and give it to the application only after
+ *   DECRYPT_FINAL returned %CKR_OK (PKCS#11 3.0 lets C_DecryptUpdate for
+ *   GCM return nothing and C_DecryptFinal everything).
+ * - %CKM_RSA_PKCS: SIGN/VERIFY (single-part; DATA is the DigestInfo or
+ *   any value up to modulus-11 bytes) and ENCRYPT/DECRYPT (single-part).
+ * - %CKM_SHA1_RSA_PKCS, %CKM_SHA224_RSA_PKCS, %CKM_SHA256_RSA_PKCS,
+ *   %CKM_SHA384_RSA_PKCS, %CKM_SHA512_RSA_PKCS: SIGN/VERIFY, single and
+ *   multi-part, no PARAM.
+ * - %CKM_RSA_PKCS_PSS (single-part, DATA is the hash, as long as
+ *   @hash_alg's output) and %CKM_SHA1_RSA_PKCS_PSS .. %CKM_SHA512_RSA_PKCS_PSS
+ *   (single and multi-part; @hash_alg must be the mechanism's hash):
+ *   SIGN/VERIFY with &struct hsmg_msg_pss_param.
+ * - %CKM_RSA_PKCS_OAEP: ENCRYPT/DECRYPT single-part with
+ *   &struct hsmg_msg_oaep_param + label.
+ * - %CKM_ECDSA (single-part, DATA 1..64 bytes taken as the hash) and
+ *   %CKM_ECDSA_SHA1, %CKM_ECDSA_SHA224, %CKM_ECDSA_SHA256,
+ *   %CKM_ECDSA_SHA384, %CKM_ECDSA_SHA512 (single and multi-part): SIGN /
+ *   VERIFY on P-256, P-384, P-521, no PARAM; signature r || s, each as
+ *   long as the curve order (32, 48, 66 bytes).
+ * - %CKM_AES_CMAC (16-byte MAC) and %CKM_AES_CMAC_GENERAL (PARAM: one
+ *   __u32 MAC length 1..16): SIGN/VERIFY single and multi-part, AES key.
+ * - %CKM_SHA_1_HMAC, %CKM_SHA224_HMAC, %CKM_SHA256_HMAC, %CKM_SHA384_HMAC,
+ *   %CKM_SHA512_HMAC (full-length MAC) and their *_HMAC_GENERAL forms
+ *   (PARAM: one __u32 MAC length 1..digest length): SIGN/VERIFY single and
+ *   multi-part with a %CKK_GENERIC_SECRET key.  A wrong-length signature to
+ *   VERIFY (MACs, RSA, ECDSA) gives %CKR_SIGNATURE_LEN_RANGE, a wrong one
+ *   %CKR_SIGNATURE_INVALID.
+ * - Key generation: %CKM_AES_KEY_GEN (value_len 16/24/32),
+ *   %CKM_GENERIC_SECRET_KEY_GEN (value_len 1..512), %CKM_EC_KEY_PAIR_GEN
+ *   (curve), %CKM_RSA_PKCS_KEY_PAIR_GEN (value_len = modulus BITS,
+ *   2048..4096, multiple of 8; optional PARAM = public exponent, big-endian,
+ *   1..8 bytes, odd, >= 3; default 65537).
+ * - %CKM_AES_KEY_WRAP (RFC 3394; optional PARAM: 8-byte IV) and
+ *   %CKM_AES_KEY_WRAP_PAD (RFC 5649; optional PARAM: 4-byte AIV): WRAP and
+ *   UNWRAP.  The wrapped value of a secret key is its key bytes (KEY_WRAP
+ *   needs a multiple of 8, at least 16); of an RSA or EC private key its
+ *   PKCS#8 PrivateKeyInfo DER (use KEY_WRAP_PAD).
+ * - %CKM_ECDH1_DERIVE: DERIVE with &struct hsmg_msg_ecdh_param.
+ *
+ * Public keys (%HSMG_TAG_PUBKEY, %HSMG_TAG_OUT_PUBKEY): EC: the
+ * uncompressed point 0x04 || X || Y (65, 97 or 133 bytes; its length gives
+ * the curve when no %HSMG_TAG_ATTRS says it); RSA: &struct hsmg_msg_rsa_pub
+ * then modulus and public exponent (big-endian).  A request with
+ * %HSMG_TAG_PUBKEY and no %HSMG_TAG_ATTRS is EC; for RSA add ATTRS with
+ * @key_type %CKK_RSA (other ATTRS fields 0).
+ *
  * @HSMG_MSG_OP_RANDOM: random bytes.  In: %HSMG_TAG_PARAM = __u32 count
  *	(1..%HSMG_MSG_MAX_RANDOM); mechanism ignored (0).  Out:
  *	%HSMG_TAG_OUT_DATA.
- * @HSMG_MSG_OP_GENERATE_KEY: secret key generation, e.g. %CKM_AES_KEY_GEN.
- *	In: %HSMG_TAG_ATTRS.  Out: %HSMG_TAG_OUT_KEY.
- * @HSMG_MSG_OP_GENERATE_KEYPAIR: key pair, e.g. %CKM_EC_KEY_PAIR_GEN.  In:
- *	%HSMG_TAG_ATTRS (curve; usage applies to the private key).  Out:
+ * @HSMG_MSG_OP_GENERATE_KEY: secret key generation (%CKM_AES_KEY_GEN,
+ *	%CKM_GENERIC_SECRET_KEY_GEN).  In: %HSMG_TAG_ATTRS.  Out:
+ *	%HSMG_TAG_OUT_KEY.
+ * @HSMG_MSG_OP_GENERATE_KEYPAIR: key pair (%CKM_EC_KEY_PAIR_GEN,
+ *	%CKM_RSA_PKCS_KEY_PAIR_GEN).  In: %HSMG_TAG_ATTRS (curve or modulus
+ *	bits; usage applies to the private key blob, which also serves the
+ *	public operations), optional %HSMG_TAG_PARAM (RSA exponent).  Out:
  *	%HSMG_TAG_OUT_KEY (private key blob), %HSMG_TAG_OUT_PUBKEY.
- * @HSMG_MSG_OP_ENCRYPT: single-part encryption.  In: %HSMG_TAG_KEY,
- *	%HSMG_TAG_PARAM, %HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.  For
- *	%CKM_AES_GCM the output is ciphertext || tag (PKCS#11 convention).
- * @HSMG_MSG_OP_ENCRYPT_INIT: multi-part encryption, first part.
- * @HSMG_MSG_OP_ENCRYPT_UPDATE: multi-part encryption, middle part.
- * @HSMG_MSG_OP_ENCRYPT_FINAL: multi-part encryption, last part.
+ * @HSMG_MSG_OP_ENCRYPT: single-part encryption.  In: %HSMG_TAG_KEY (for
+ *	RSA also %HSMG_TAG_PUBKEY + %HSMG_TAG_ATTRS instead), %HSMG_TAG_PARAM,
+ *	%HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.  For %CKM_AES_GCM the output
+ *	is ciphertext || tag (PKCS#11 convention).
+ * @HSMG_MSG_OP_ENCRYPT_INIT: In: key, %HSMG_TAG_PARAM.  Out:
+ *	%HSMG_TAG_OUT_STATE.
+ * @HSMG_MSG_OP_ENCRYPT_UPDATE: In: key, %HSMG_TAG_STATE, %HSMG_TAG_DATA.
+ *	Out: %HSMG_TAG_OUT_STATE, %HSMG_TAG_OUT_DATA (possibly empty).
+ * @HSMG_MSG_OP_ENCRYPT_FINAL: In: key, %HSMG_TAG_STATE, optional
+ *	%HSMG_TAG_DATA (a last part).  Out: %HSMG_TAG_OUT_DATA (possibly
+ *	empty).
  * @HSMG_MSG_OP_DECRYPT: single-part decryption, as ENCRYPT; for
  *	%CKM_AES_GCM the input is ciphertext || tag; a wrong tag gives
  *	%CKR_ENCRYPTED_DATA_INVALID.
- * @HSMG_MSG_OP_DECRYPT_INIT: multi-part decryption, first part.
- * @HSMG_MSG_OP_DECRYPT_UPDATE: multi-part decryption, middle part.
- * @HSMG_MSG_OP_DECRYPT_FINAL: multi-part decryption, last part.
- * @HSMG_MSG_OP_SIGN: single-part signature.  In: %HSMG_TAG_KEY (private
- *	key blob), %HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.  %CKM_ECDSA
- *	signs DATA as a hash; %CKM_ECDSA_SHA256 hashes DATA first.  ECDSA
- *	signatures are r || s, each as long as the curve order (PKCS#11).
- * @HSMG_MSG_OP_SIGN_INIT: multi-part signature, first part.
- * @HSMG_MSG_OP_SIGN_UPDATE: multi-part signature, middle part.
- * @HSMG_MSG_OP_SIGN_FINAL: multi-part signature, last part.
+ * @HSMG_MSG_OP_DECRYPT_INIT: as ENCRYPT_INIT.
+ * @HSMG_MSG_OP_DECRYPT_UPDATE: as ENCRYPT_UPDATE.
+ * @HSMG_MSG_OP_DECRYPT_FINAL: as ENCRYPT_FINAL.
+ * @HSMG_MSG_OP_SIGN: single-part signature or MAC.  In: %HSMG_TAG_KEY,
+ *	optional %HSMG_TAG_PARAM, %HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.
+ * @HSMG_MSG_OP_SIGN_INIT: In: %HSMG_TAG_KEY, optional %HSMG_TAG_PARAM.
+ *	Out: %HSMG_TAG_OUT_STATE.
+ * @HSMG_MSG_OP_SIGN_UPDATE: In: %HSMG_TAG_KEY, %HSMG_TAG_STATE,
+ *	%HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_STATE.
+ * @HSMG_MSG_OP_SIGN_FINAL: In: %HSMG_TAG_KEY, %HSMG_TAG_STATE, optional
+ *	%HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.
  * @HSMG_MSG_OP_VERIFY: single-part verification.  In: %HSMG_TAG_KEY (a
- *	private key blob) or %HSMG_TAG_PUBKEY (with %HSMG_TAG_ATTRS for the
- *	curve, default P-256), %HSMG_TAG_DATA, %HSMG_TAG_SIGNATURE.  Out:
- *	nothing; rv %CKR_OK, %CKR_SIGNATURE_INVALID or %CKR_SIGNATURE_LEN_RANGE.
- * @HSMG_MSG_OP_VERIFY_INIT: multi-part verification, first part.
- * @HSMG_MSG_OP_VERIFY_UPDATE: multi-part verification, middle part.
- * @HSMG_MSG_OP_VERIFY_FINAL: multi-part verification, last part.
+ *	private key blob, or a secret key for MACs) or %HSMG_TAG_PUBKEY (with
+ *	optional %HSMG_TAG_ATTRS, see above), optional %HSMG_TAG_PARAM,
+ *	%HSMG_TAG_DATA, %HSMG_TAG_SIGNATURE.  Out: nothing; rv %CKR_OK,
+ *	%CKR_SIGNATURE_INVALID or %CKR_SIGNATURE_LEN_RANGE.
+ * @HSMG_MSG_OP_VERIFY_INIT: as SIGN_INIT (key as in VERIFY).
+ * @HSMG_MSG_OP_VERIFY_UPDATE: as SIGN_UPDATE.
+ * @HSMG_MSG_OP_VERIFY_FINAL: In: key, %HSMG_TAG_STATE, optional
+ *	%HSMG_TAG_DATA, %HSMG_TAG_SIGNATURE.  Out: nothing (rv as VERIFY).
  * @HSMG_MSG_OP_DIGEST: single-part digest, e.g. %CKM_SHA256.  In:
  *	%HSMG_TAG_DATA.  Out: %HSMG_TAG_OUT_DATA.
  * @HSMG_MSG_OP_DIGEST_INIT: no input.  Out: %HSMG_TAG_OUT_STATE.
@@ -137,10 +226,34 @@ enum hsmg_msg_type {
  *	%HSMG_TAG_OUT_STATE.
  * @HSMG_MSG_OP_DIGEST_FINAL: In: %HSMG_TAG_STATE, optional %HSMG_TAG_DATA
  *	(a last part).  Out: %HSMG_TAG_OUT_DATA.
- * @HSMG_MSG_OP_WRAP: wrap %HSMG_TAG_KEY2 under %HSMG_TAG_KEY (declared).
- * @HSMG_MSG_OP_UNWRAP: unwrap %HSMG_TAG_DATA under %HSMG_TAG_KEY into a
- *	new blob with %HSMG_TAG_ATTRS (declared).
- * @HSMG_MSG_OP_DERIVE: derive a key from %HSMG_TAG_KEY (declared).
+ * @HSMG_MSG_OP_WRAP: wrap %HSMG_TAG_KEY2 (any key blob with
+ *	%HSMG_KEY_EXTRACTABLE, else %CKR_KEY_UNEXTRACTABLE) under
+ *	%HSMG_TAG_KEY (an AES key with %HSMG_KEY_USE_WRAP), optional
+ *	%HSMG_TAG_PARAM.  Out: %HSMG_TAG_OUT_DATA (the wrapped key).
+ * @HSMG_MSG_OP_UNWRAP: unwrap %HSMG_TAG_DATA under %HSMG_TAG_KEY (AES key
+ *	with %HSMG_KEY_USE_UNWRAP), optional %HSMG_TAG_PARAM, into a new blob
+ *	with %HSMG_TAG_ATTRS (@key_type says what the plaintext is;
+ *	@value_len 0 takes the unwrapped length, else must equal it; for EC
+ *	@curve 0 takes the curve of the PKCS#8 key, else must equal it).  A
+ *	wrong integrity check value: %CKR_WRAPPED_KEY_INVALID.  Out:
+ *	%HSMG_TAG_OUT_KEY, and %HSMG_TAG_OUT_PUBKEY for private keys.
+ * @HSMG_MSG_OP_DERIVE: derive a key (%CKM_ECDH1_DERIVE) from %HSMG_TAG_KEY
+ *	(EC private key with %HSMG_KEY_USE_DERIVE), %HSMG_TAG_PARAM
+ *	(&struct hsmg_msg_ecdh_param), %HSMG_TAG_ATTRS of the new secret key
+ *	(%CKK_AES with value_len 16/24/32 or %CKK_GENERIC_SECRET with value_len
+ *	1..512, 0 = the whole KDF output / shared secret).  Out:
+ *	%HSMG_TAG_OUT_KEY.
+ * @HSMG_MSG_OP_IMPORT_KEY: turn a clear key value into a blob (for
+ *	C_CreateObject and similar).  In: %HSMG_TAG_ATTRS, %HSMG_TAG_DATA (the
+ *	value), optional %HSMG_TAG_PARAM = __u32 HSMG_IMPORT_FMT_* (default
+ *	%HSMG_IMPORT_FMT_RAW); mechanism ignored (0).  Out: %HSMG_TAG_OUT_KEY,
+ *	and %HSMG_TAG_OUT_PUBKEY for private keys.  The card wipes the value
+ *	after use; the caller should too.  Invalid values:
+ *	%CKR_ATTRIBUTE_VALUE_INVALID; lengths %CKR_KEY_SIZE_RANGE.
+ * @HSMG_MSG_OP_EXPORT_PUBKEY: the public part of a private key blob.  In:
+ *	%HSMG_TAG_KEY; mechanism ignored (0).  Out: %HSMG_TAG_OUT_PUBKEY, and
+ *	%HSMG_TAG_OUT_DATA = the sealed &struct hsmg_msg_key_attrs of the blob
+ *	(32 bytes; also works for secret keys, without OUT_PUBKEY).
  */
 enum hsmg_msg_op {
 	HSMG_MSG_OP_RANDOM = 1,
@@ -169,7 +282,9 @@ enum hsmg_msg_op {
 	HSMG_MSG_OP_WRAP = 24,
 	HSMG_MSG_OP_UNWRAP = 25,
 	HSMG_MSG_OP_DERIVE = 26,
-	HSMG_MSG_OP_MAX = 26,
+	HSMG_MSG_OP_IMPORT_KEY = 27,
+	HSMG_MSG_OP_EXPORT_PUBKEY = 28,
+	HSMG_MSG_OP_MAX = 28,
 };
 
 /**
@@ -205,17 +320,19 @@ struct hsmg_msg_hdr {
  * @HSMG_TAG_KEY: (request) key blob, as returned in %HSMG_TAG_OUT_KEY.
  * @HSMG_TAG_KEY2: (request) second key blob (the key to wrap, a peer...).
  * @HSMG_TAG_PUBKEY: (request) public key: for EC the uncompressed point
- *	0x04 || X || Y (the value inside CKA_EC_POINT's DER OCTET STRING).
+ *	0x04 || X || Y (the value inside CKA_EC_POINT's DER OCTET STRING);
+ *	for RSA &struct hsmg_msg_rsa_pub, modulus, exponent.
  * @HSMG_TAG_DATA: (request) input data.
- * @HSMG_TAG_PARAM: (request) mechanism parameter; layout by mechanism:
- *	%CKM_AES_GCM: &struct hsmg_msg_gcm_param then IV then AAD; RANDOM:
- *	one __u32 byte count.
+ * @HSMG_TAG_PARAM: (request) mechanism parameter; layout by mechanism
+ *	(see enum hsmg_msg_op): e.g. %CKM_AES_GCM: &struct hsmg_msg_gcm_param
+ *	then IV then AAD; RANDOM: one __u32 byte count.
  * @HSMG_TAG_ATTRS: (request) &struct hsmg_msg_key_attrs, exactly.
  * @HSMG_TAG_STATE: (request) state blob of a multi-part operation.
  * @HSMG_TAG_SIGNATURE: (request) signature to verify.
  * @HSMG_TAG_OUT_DATA: (response) output data.
  * @HSMG_TAG_OUT_KEY: (response) new key blob (for a key pair: the private
- *	key).  Opaque, at most a few hundred bytes.
+ *	key).  Opaque; at most %HSMG_MSG_MAX_KEY_BLOB bytes (RSA-4096 about
+ *	2.5 KiB, others a few hundred).
  * @HSMG_TAG_OUT_PUBKEY: (response) new public key, format as
  *	%HSMG_TAG_PUBKEY.
  * @HSMG_TAG_OUT_STATE: (response) next state blob of a multi-part operation.
@@ -261,6 +378,10 @@ struct hsmg_msg_tlv {
 #define HSMG_CURVE_NONE 0
 /** HSMG_CURVE_P256 - NIST P-256 (secp256r1, prime256v1). */
 #define HSMG_CURVE_P256 1
+/** HSMG_CURVE_P384 - NIST P-384 (secp384r1). */
+#define HSMG_CURVE_P384 2
+/** HSMG_CURVE_P521 - NIST P-521 (secp521r1). */
+#define HSMG_CURVE_P521 3
 
 /* Key usage bits of &struct hsmg_msg_key_attrs.usage. */
 #define HSMG_KEY_USE_ENCRYPT (1U << 0)
@@ -288,13 +409,18 @@ struct hsmg_msg_tlv {
  * %HSMG_TAG_ATTRS).  The card seals them into the key blob and enforces
  * them on every use (%CKR_KEY_FUNCTION_NOT_PERMITTED,
  * %CKR_KEY_TYPE_INCONSISTENT).
- * @key_type: PKCS#11 CKK_* value (e.g. CKK_AES, CKK_EC).
- * @value_len: key length in bytes for secret keys (AES: 16, 24, 32);
- *	0 for key pairs.  Else %CKR_KEY_SIZE_RANGE.
+ * @key_type: PKCS#11 CKK_* value: %CKK_AES, %CKK_GENERIC_SECRET, %CKK_EC,
+ *	%CKK_RSA.
+ * @value_len: key length in bytes for secret keys (AES: 16, 24, 32;
+ *	generic secret: 1..512); the modulus length in BITS for RSA
+ *	(2048..4096, a multiple of 8; 0 on import: taken from the key); 0 for
+ *	EC.  Else %CKR_KEY_SIZE_RANGE.
  * @curve: HSMG_CURVE_* for EC keys, %HSMG_CURVE_NONE otherwise.
  *	Unsupported curves give %CKR_CURVE_NOT_SUPPORTED.
  * @usage: HSMG_KEY_USE_* the key may be used for; 0 means every use the
- *	key type supports.
+ *	key type supports (AES: all; generic secret: SIGN, VERIFY, DERIVE;
+ *	EC: SIGN, VERIFY, DERIVE; RSA: ENCRYPT, DECRYPT, SIGN, VERIFY, WRAP,
+ *	UNWRAP).
  * @flags: HSMG_KEY_* bits; unknown bits give %CKR_ATTRIBUTE_VALUE_INVALID.
  * @reserved: must be 0.
  */
@@ -326,5 +452,116 @@ struct hsmg_msg_gcm_param {
 
 /** HSMG_MSG_GCM_MAX_IV - longest GCM IV accepted. */
 #define HSMG_MSG_GCM_MAX_IV 128
+
+/** HSMG_MSG_MAX_KEY_BLOB - longest key blob a card of this version makes. */
+#define HSMG_MSG_MAX_KEY_BLOB 4096
+
+/**
+ * struct hsmg_msg_ctr_param - %HSMG_TAG_PARAM of %CKM_AES_CTR (exactly
+ * this size; CK_AES_CTR_PARAMS).
+ * @counter_bits: how many low-order bits of @cb are the counter, 1..128.
+ *	The counter may not wrap back to its start (%CKR_DATA_LEN_RANGE).
+ * @reserved: must be 0.
+ * @cb: the initial counter block.
+ */
+struct hsmg_msg_ctr_param {
+	__u32 counter_bits;
+	__u32 reserved;
+	__u8 cb[16];
+};
+
+/**
+ * struct hsmg_msg_pss_param - %HSMG_TAG_PARAM of the RSA PSS mechanisms
+ * (exactly this size; CK_RSA_PKCS_PSS_PARAMS with 64-bit fields).
+ * @hash_alg: %CKM_SHA_1, %CKM_SHA224, %CKM_SHA256, %CKM_SHA384 or
+ *	%CKM_SHA512; for CKM_SHAx_RSA_PKCS_PSS it must be that x.
+ * @mgf: %CKG_MGF1_SHA1 .. %CKG_MGF1_SHA512 (any, independent of @hash_alg).
+ * @salt_len: salt bytes, 0..(modulus bytes - hash length - 2).
+ */
+struct hsmg_msg_pss_param {
+	__u64 hash_alg;
+	__u64 mgf;
+	__u64 salt_len;
+};
+
+/**
+ * struct hsmg_msg_oaep_param - head of %HSMG_TAG_PARAM of
+ * %CKM_RSA_PKCS_OAEP, followed by @label_len bytes of label; the TLV is
+ * exactly that long (CK_RSA_PKCS_OAEP_PARAMS).
+ * @hash_alg: %CKM_SHA_1 .. %CKM_SHA512 (as for PSS).
+ * @mgf: %CKG_MGF1_SHA1 .. %CKG_MGF1_SHA512.
+ * @source: %CKZ_DATA_SPECIFIED, or 0 when @label_len is 0.
+ * @label_len: label bytes, 0..%HSMG_MSG_MAX_LABEL.
+ * @reserved: must be 0.
+ */
+struct hsmg_msg_oaep_param {
+	__u64 hash_alg;
+	__u64 mgf;
+	__u64 source;
+	__u32 label_len;
+	__u32 reserved;
+};
+
+/** HSMG_MSG_MAX_LABEL - longest OAEP label accepted. */
+#define HSMG_MSG_MAX_LABEL 1024
+
+/**
+ * struct hsmg_msg_ecdh_param - head of %HSMG_TAG_PARAM of
+ * %CKM_ECDH1_DERIVE, followed by @shared_len bytes of shared data (for the
+ * KDF) and @public_len bytes of the peer's public point; the TLV is
+ * exactly that long (CK_ECDH1_DERIVE_PARAMS).
+ * @kdf: %CKD_NULL (the key is the leading value_len bytes of the shared
+ *	secret, the x coordinate; @shared_len must be 0) or %CKD_SHA1_KDF,
+ *	%CKD_SHA224_KDF, %CKD_SHA256_KDF, %CKD_SHA384_KDF, %CKD_SHA512_KDF
+ *	(ANSI X9.63 KDF over the secret and the shared data; value_len 0
+ *	means the hash length).
+ * @shared_len: shared data bytes, 0..%HSMG_MSG_MAX_LABEL.
+ * @public_len: the peer's point: uncompressed 0x04 || X || Y, or that
+ *	point inside a DER OCTET STRING (as CKA_EC_POINT); it must be on the
+ *	key's curve (%CKR_MECHANISM_PARAM_INVALID otherwise).
+ */
+struct hsmg_msg_ecdh_param {
+	__u64 kdf;
+	__u32 shared_len;
+	__u32 public_len;
+};
+
+/**
+ * struct hsmg_msg_rsa_pub - head of an RSA public key (%HSMG_TAG_PUBKEY,
+ * %HSMG_TAG_OUT_PUBKEY), followed by the modulus and the public exponent,
+ * big-endian (CKA_MODULUS, CKA_PUBLIC_EXPONENT); the TLV is exactly that
+ * long.  Output has no leading zero bytes; input may.
+ * @modulus_len: modulus bytes, 1..512.
+ * @exponent_len: public exponent bytes, 1..8.
+ */
+struct hsmg_msg_rsa_pub {
+	__u32 modulus_len;
+	__u32 exponent_len;
+};
+
+/* Formats of %HSMG_MSG_OP_IMPORT_KEY (its __u32 %HSMG_TAG_PARAM). */
+/**
+ * HSMG_IMPORT_FMT_RAW - secret keys: the key bytes (CKA_VALUE); EC: the
+ * private scalar, big-endian (CKA_VALUE), curve from @curve of the attrs;
+ * RSA: &struct hsmg_msg_rsa_priv then its values.
+ */
+#define HSMG_IMPORT_FMT_RAW 0
+/**
+ * HSMG_IMPORT_FMT_DER - RSA and EC private keys only: PKCS#8
+ * PrivateKeyInfo, or a PKCS#1 RSAPrivateKey / SEC1 ECPrivateKey, DER.
+ */
+#define HSMG_IMPORT_FMT_DER 1
+
+/**
+ * struct hsmg_msg_rsa_priv - head of an RSA private key in
+ * %HSMG_IMPORT_FMT_RAW, followed by the values in this order, each
+ * big-endian: modulus, public exponent, private exponent, prime 1,
+ * prime 2, exponent 1, exponent 2, coefficient (CKA_MODULUS ..
+ * CKA_COEFFICIENT).  The five CRT values are all given or all empty.
+ * @len: byte length of each value, in the order above.
+ */
+struct hsmg_msg_rsa_priv {
+	__u32 len[8];
+};
 
 #endif /* _UAPI_LINUX_HSMGROUP_MSG_H */
