@@ -12,6 +12,7 @@
 #include "client.h"
 #include "group.h"
 #include "queue.h"
+#include "request.h"
 #include "session.h"
 
 unsigned int hsmg_suspect_threshold = 3;
@@ -97,6 +98,8 @@ static void __exit hsmg_exit(void)
 	hsmg_backend_exit();
 	hsmg_groups_exit();
 	hsmg_queue_exit();
+	hsmg_request_exit();
+	hsmg_session_exit();
 }
 
 module_init(hsmg_init);

@@ -19,6 +19,8 @@
 #include "session.h"
 
 static atomic64_t hsmg_next_tag = ATOMIC64_INIT(0);
+/* Requests alive, checked at unload: a leak shows as a WARNING. */
+static atomic_t hsmg_requests_live = ATOMIC_INIT(0);
 
 struct hsmg_request *hsmg_request_alloc(struct hsmg_group *g, gfp_t gfp)
 {
@@ -26,6 +28,7 @@ struct hsmg_request *hsmg_request_alloc(struct hsmg_group *g, gfp_t gfp)
 
 	if (!req)
 		return NULL;
+	atomic_inc(&hsmg_requests_live);
 	kref_init(&req->ref);
 	INIT_LIST_HEAD(&req->node);
 	INIT_LIST_HEAD(&req->fan_node);
@@ -52,11 +55,19 @@ static void hsmg_request_release(struct kref *ref)
 	if (req->session)
 		hsmg_session_put(req->session);
 	kfree(req);
+	atomic_dec(&hsmg_requests_live);
 }
 
 void hsmg_request_put(struct hsmg_request *req)
 {
 	kref_put(&req->ref, hsmg_request_release);
+}
+
+/* hsmg_request_exit - at unload, no request may be left. */
+void hsmg_request_exit(void)
+{
+	WARN(atomic_read(&hsmg_requests_live), "hsmgroup: %d requests leaked\n",
+	     atomic_read(&hsmg_requests_live));
 }
 
 /*

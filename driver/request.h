@@ -105,6 +105,7 @@ struct hsmg_request {
 
 struct hsmg_request *hsmg_request_alloc(struct hsmg_group *g, gfp_t gfp);
 void hsmg_request_put(struct hsmg_request *req);
+void hsmg_request_exit(void);
 void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q);
 void hsmg_request_unlink(struct hsmg_request *req);
 void hsmg_request_finish(struct hsmg_request *req, int err);

@@ -25,10 +25,20 @@
 #include "session.h"
 
 static atomic64_t hsmg_next_session;
+/* Sessions and login records alive, checked at unload. */
+static atomic_t hsmg_sessions_live = ATOMIC_INIT(0);
+static atomic_t hsmg_recs_live = ATOMIC_INIT(0);
 
 void hsmg_session_init(void)
 {
 	atomic64_set(&hsmg_next_session, (u64)get_random_u32() << 32);
+}
+
+void hsmg_session_exit(void)
+{
+	WARN(atomic_read(&hsmg_sessions_live) || atomic_read(&hsmg_recs_live),
+	     "hsmgroup: %d sessions, %d login records leaked\n",
+	     atomic_read(&hsmg_sessions_live), atomic_read(&hsmg_recs_live));
 }
 
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
@@ -37,6 +47,7 @@ struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 
 	if (!s)
 		return NULL;
+	atomic_inc(&hsmg_sessions_live);
 	kref_init(&s->ref);
 	mutex_init(&s->op_lock);
 	INIT_LIST_HEAD(&s->logins);
@@ -61,6 +72,7 @@ static void hsmg_session_release(struct kref *ref)
 	kfree_sensitive(s->login_msg);
 	mutex_destroy(&s->op_lock);
 	kfree_sensitive(s);	/* the pin-blob */
+	atomic_dec(&hsmg_sessions_live);
 }
 
 void hsmg_session_put(struct hsmg_session *s)
@@ -96,6 +108,7 @@ static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
 
 	if (!rec)
 		return NULL;
+	atomic_inc(&hsmg_recs_live);
 	rec->session = s;
 	rec->queue = q;
 	list_add_tail(&rec->s_node, &s->logins);
@@ -112,6 +125,7 @@ static void hsmg_login_rec_del(struct hsmg_login_rec *rec)
 	if (rec->req)
 		rec->req->login_rec = NULL;
 	kfree_sensitive(rec);
+	atomic_dec(&hsmg_recs_live);
 }
 
 /*

@@ -70,6 +70,7 @@ struct hsmg_login_rec {
 };
 
 void hsmg_session_init(void);
+void hsmg_session_exit(void);
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags);
 void hsmg_session_get(struct hsmg_session *s);
 void hsmg_session_put(struct hsmg_session *s);
