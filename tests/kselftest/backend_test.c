@@ -21,32 +21,30 @@
 #include "fixture.h"
 
 /* errno values a call on a file without an attached queue may give. */
-#define IS_UNATTACHED_ERRNO(e)                                                  \
-	((e) == ENOTCONN || (e) == EINVAL || (e) == ENODEV || (e) == ENXIO ||   \
-	 (e) == EBADFD)
+#define IS_UNATTACHED_ERRNO(e)                                                                     \
+	((e) == ENOTCONN || (e) == EINVAL || (e) == ENODEV || (e) == ENXIO || (e) == EBADFD)
 
-#define ASSERT_UNATTACHED(fd, req, arg)                                         \
-	do {                                                                    \
-		errno = 0;                                                      \
-		ASSERT_EQ(-1, ioctl((fd), (req), (arg)));                       \
-		int __e = errno;                                                \
-		ASSERT_TRUE(IS_UNATTACHED_ERRNO(__e))                           \
-		{                                                               \
-			TH_LOG("errno %d (%s) on an unattached file", __e,      \
-			       strerror(__e));                                  \
-		}                                                               \
+#define ASSERT_UNATTACHED(fd, req, arg)                                                            \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		ASSERT_EQ(-1, ioctl((fd), (req), (arg)));                                          \
+		int __e = errno;                                                                   \
+		ASSERT_TRUE(IS_UNATTACHED_ERRNO(__e))                                              \
+		{                                                                                  \
+			TH_LOG("errno %d (%s) on an unattached file", __e, strerror(__e));         \
+		}                                                                                  \
 	} while (0)
 
 /* For limits whose errno the header leaves to -EINVAL or -E2BIG. */
-#define ASSERT_IOCTL_ERR2(e1, e2, fd, req, arg)                                 \
-	do {                                                                    \
-		errno = 0;                                                      \
-		ASSERT_EQ(-1, ioctl((fd), (req), (arg)));                       \
-		int __e = errno;                                                \
-		ASSERT_TRUE(__e == (e1) || __e == (e2))                         \
-		{                                                               \
-			TH_LOG("errno %d (%s)", __e, strerror(__e));            \
-		}                                                               \
+#define ASSERT_IOCTL_ERR2(e1, e2, fd, req, arg)                                                    \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		ASSERT_EQ(-1, ioctl((fd), (req), (arg)));                                          \
+		int __e = errno;                                                                   \
+		ASSERT_TRUE(__e == (e1) || __e == (e2))                                            \
+		{                                                                                  \
+			TH_LOG("errno %d (%s)", __e, strerror(__e));                               \
+		}                                                                                  \
 	} while (0)
 
 FIXTURE(backend)
@@ -114,13 +112,12 @@ static int fetch(int fd, uint32_t flags, uint32_t max_reqs, void *buf, uint32_t 
 	return hsmg_ioctl(fd, HSMG_IOC_BE_FETCH, f);
 }
 
-static int complete_one(int fd, uint64_t tag, uint32_t status, const void *data,
-			uint32_t len, struct hsmg_be_complete *out)
+static int complete_one(int fd, uint64_t tag, uint32_t status, const void *data, uint32_t len,
+			struct hsmg_be_complete *out)
 {
-	struct hsmg_be_completion c = { .tag = tag, .status = status, .len = len,
-					.data = (uintptr_t)data };
-	struct hsmg_be_complete cp = { .argsz = sizeof(cp), .count = 1,
-				       .entries = (uintptr_t)&c };
+	struct hsmg_be_completion c = {
+	    .tag = tag, .status = status, .len = len, .data = (uintptr_t)data};
+	struct hsmg_be_complete cp = {.argsz = sizeof(cp), .count = 1, .entries = (uintptr_t)&c};
 	int ret = hsmg_ioctl(fd, HSMG_IOC_BE_COMPLETE, &cp);
 
 	if (out)
@@ -155,12 +152,11 @@ static int bring_online(int fd, struct hsmg_be_attach *a, uint8_t *buf, uint32_t
 
 			for (i = 0; i < f.nreqs; i++) {
 				struct hsmg_be_req *r = (void *)(buf + off);
-				uint8_t blob[HSMG_PIN_BLOB_LEN] = { 0 };
+				uint8_t blob[HSMG_PIN_BLOB_LEN] = {0};
 
 				off += HSMG_BE_REQ_SIZE + ((r->len + 7) & ~7u);
 				complete_one(fd, r->tag, HSMG_BE_OK, blob,
-					     r->type == HSMG_BE_REQ_LOGIN ? sizeof(blob) : 0,
-					     NULL);
+					     r->type == HSMG_BE_REQ_LOGIN ? sizeof(blob) : 0, NULL);
 			}
 		}
 		hsmg_sleep_ms(10);
@@ -185,7 +181,7 @@ struct bg_submit {
 static void *bg_submit_thread(void *arg)
 {
 	struct bg_submit *b = arg;
-	struct hsmg_submit s = { 0 };
+	struct hsmg_submit s = {0};
 	int fd = hsmg_open_client();
 
 	if (fd < 0) {
@@ -227,7 +223,7 @@ static int fetch_crypto(int fd, uint8_t *buf, uint32_t buf_len, unsigned int n,
 	unsigned int got = 0;
 
 	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		size_t off = 0;
 		uint32_t i;
 		int ret;
@@ -261,7 +257,7 @@ static int fetch_crypto(int fd, uint8_t *buf, uint32_t buf_len, unsigned int n,
 
 static int drop_sys_admin(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
 
 	if (syscall(SYS_capget, &h, d))
@@ -296,7 +292,8 @@ TEST_F(backend, open_needs_cap_sys_admin)
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status))
 	{
-		TH_LOG("child: 10 capset failed, 11 open worked, 12 errno not EPERM, 13 client open failed");
+		TH_LOG("child: 10 capset failed, 11 open worked, 12 errno not EPERM, 13 client "
+		       "open failed");
 	}
 }
 
@@ -327,10 +324,9 @@ TEST_F(backend, open_as_nobody)
  */
 TEST_F(backend, unknown_ioctl)
 {
-	uint8_t buf[256] = { 0 };
+	uint8_t buf[256] = {0};
 
-	ASSERT_IOCTL_ERR(ENOTTY, self->bfd, _IOWR(HSMG_IOC_MAGIC, 0x44, struct hsmg_be_fetch),
-			 buf);
+	ASSERT_IOCTL_ERR(ENOTTY, self->bfd, _IOWR(HSMG_IOC_MAGIC, 0x44, struct hsmg_be_fetch), buf);
 	ASSERT_IOCTL_ERR(ENOTTY, self->bfd, _IO(HSMG_IOC_MAGIC, 0x7f), buf);
 	ASSERT_IOCTL_ERR(ENOTTY, self->bfd, HSMG_IOC_SUBMIT, buf);
 	ASSERT_IOCTL_ERR(ENOTTY, self->bfd, HSMG_IOC_SESSION_OPEN, buf);
@@ -408,19 +404,19 @@ TEST_F(backend, attach_bad_values)
 {
 	struct hsmg_be_attach a;
 
-#define BAD(field, val)                                                         \
-	do {                                                                    \
-		tq_fill_attach(&a, 0x41, 0x42, self->mkvp);                     \
-		a.field = (val);                                                \
-		errno = 0;                                                      \
-		ASSERT_EQ(-1, ioctl(self->bfd, HSMG_IOC_BE_ATTACH, &a))         \
-		{                                                               \
-			TH_LOG(#field " = " #val " accepted");                  \
-		}                                                               \
-		ASSERT_EQ(EINVAL, errno)                                        \
-		{                                                               \
-			TH_LOG(#field " = " #val ": %s", strerror(errno));      \
-		}                                                               \
+#define BAD(field, val)                                                                            \
+	do {                                                                                       \
+		tq_fill_attach(&a, 0x41, 0x42, self->mkvp);                                        \
+		a.field = (val);                                                                   \
+		errno = 0;                                                                         \
+		ASSERT_EQ(-1, ioctl(self->bfd, HSMG_IOC_BE_ATTACH, &a))                            \
+		{                                                                                  \
+			TH_LOG(#field " = " #val " accepted");                                     \
+		}                                                                                  \
+		ASSERT_EQ(EINVAL, errno)                                                           \
+		{                                                                                  \
+			TH_LOG(#field " = " #val ": %s", strerror(errno));                         \
+		}                                                                                  \
 	} while (0)
 	BAD(adapter, 256);
 	BAD(adapter, 0xffffffff);
@@ -563,12 +559,13 @@ TEST_F(backend, attach_efault)
 
 TEST_F(backend, unattached_calls)
 {
-	struct hsmg_be_fetch f = { .argsz = sizeof(f), .flags = HSMG_FETCH_NONBLOCK,
-				   .max_reqs = 1, .buf_len = 4096,
-				   .buf = (uintptr_t)self->buf };
-	struct hsmg_be_completion c = { .tag = 1 };
-	struct hsmg_be_complete cp = { .argsz = sizeof(cp), .count = 1,
-				       .entries = (uintptr_t)&c };
+	struct hsmg_be_fetch f = {.argsz = sizeof(f),
+				  .flags = HSMG_FETCH_NONBLOCK,
+				  .max_reqs = 1,
+				  .buf_len = 4096,
+				  .buf = (uintptr_t)self->buf};
+	struct hsmg_be_completion c = {.tag = 1};
+	struct hsmg_be_complete cp = {.argsz = sizeof(cp), .count = 1, .entries = (uintptr_t)&c};
 
 	ASSERT_UNATTACHED(self->bfd, HSMG_IOC_BE_FETCH, &f);
 	ASSERT_UNATTACHED(self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
@@ -589,9 +586,11 @@ TEST_F(backend, detach)
 	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_DETACH, NULL);
 	ASSERT_OK(hsmg_wait_state(a.group_id, a.queue_id, HSMG_QS_OFFLINE, 5000));
 	ASSERT_UNATTACHED(self->bfd, HSMG_IOC_BE_DETACH, NULL);
-	f = (struct hsmg_be_fetch){ .argsz = sizeof(f), .flags = HSMG_FETCH_NONBLOCK,
-				    .max_reqs = 1, .buf_len = 4096,
-				    .buf = (uintptr_t)self->buf };
+	f = (struct hsmg_be_fetch){.argsz = sizeof(f),
+				   .flags = HSMG_FETCH_NONBLOCK,
+				   .max_reqs = 1,
+				   .buf_len = 4096,
+				   .buf = (uintptr_t)self->buf};
 	ASSERT_UNATTACHED(self->bfd, HSMG_IOC_BE_FETCH, &f);
 	/* the same file attaches again: same group, a new queue id */
 	tq_fill_attach(&b, a.adapter, a.domain, self->mkvp);
@@ -633,8 +632,8 @@ static void on_alarm(int sig)
 
 TEST_F(backend, fetch_eintr)
 {
-	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
-	struct itimerval it = { .it_value = { 0, 300000 } };
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+	struct itimerval it = {.it_value = {0, 300000}};
 	struct hsmg_be_attach a;
 	struct hsmg_be_fetch f;
 	uint64_t t0;
@@ -704,9 +703,11 @@ TEST_F(backend, fetch_bad_args)
 		} big;
 
 		memset(&big, 0, sizeof(big));
-		big.f = (struct hsmg_be_fetch){ .argsz = sizeof(big), .flags = 0x100,
-						.max_reqs = 1, .buf_len = 4096,
-						.buf = (uintptr_t)self->buf };
+		big.f = (struct hsmg_be_fetch){.argsz = sizeof(big),
+					       .flags = 0x100,
+					       .max_reqs = 1,
+					       .buf_len = 4096,
+					       .buf = (uintptr_t)self->buf};
 		big.tail[2] = 1;
 		ASSERT_IOCTL_ERR(E2BIG, self->bfd, HSMG_IOC_BE_FETCH, &big);
 		/* flags before reserved */
@@ -736,14 +737,14 @@ TEST_F(backend, fetch_enospc)
 	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
 	ASSERT_OK(bg_start(&b, a.group_id, 100, 0x33));
 	{
-		struct pollfd p = { .fd = self->bfd, .events = POLLIN };
+		struct pollfd p = {.fd = self->bfd, .events = POLLIN};
 
 		ASSERT_EQ(1, poll(&p, 1, 10000));
 	}
-	ASSERT_ERR(ENOSPC, fetch(self->bfd, HSMG_FETCH_NONBLOCK, 1, self->buf,
-				 HSMG_BE_REQ_SIZE + 96, &f));
-	ASSERT_ERR(ENOSPC, fetch(self->bfd, HSMG_FETCH_NONBLOCK, 1, self->buf,
-				 HSMG_BE_REQ_SIZE - 1, &f));
+	ASSERT_ERR(ENOSPC,
+		   fetch(self->bfd, HSMG_FETCH_NONBLOCK, 1, self->buf, HSMG_BE_REQ_SIZE + 96, &f));
+	ASSERT_ERR(ENOSPC,
+		   fetch(self->bfd, HSMG_FETCH_NONBLOCK, 1, self->buf, HSMG_BE_REQ_SIZE - 1, &f));
 	ASSERT_OK(fetch_crypto(self->bfd, self->buf, HSMG_BE_REQ_SIZE + 104, 1, &r, data));
 	EXPECT_EQ(100, r.len);
 	EXPECT_EQ(0x33, data[0][99]);
@@ -788,8 +789,7 @@ TEST_F(backend, fetch_batch)
 		size_t off = 0, used = 0;
 		struct hsmg_be_fetch f2;
 
-		ASSERT_OK(fetch(self->bfd, HSMG_FETCH_NONBLOCK, HSMG_MAX_BATCH, buf2, 65536,
-				&f2));
+		ASSERT_OK(fetch(self->bfd, HSMG_FETCH_NONBLOCK, HSMG_MAX_BATCH, buf2, 65536, &f2));
 		EXPECT_EQ(3, f2.nreqs);
 		for (i = 0; i < f.nreqs + f2.nreqs && got < 5; i++) {
 			uint8_t *base = i < f.nreqs ? self->buf : buf2;
@@ -807,9 +807,10 @@ TEST_F(backend, fetch_batch)
 				EXPECT_EQ(0, payload[got][j]);
 			off += HSMG_BE_REQ_SIZE + ((r->len + 7) & ~7u);
 			used = off;
-			cs[got] = (struct hsmg_be_completion){ .tag = r->tag, .status = HSMG_BE_OK,
-							       .len = r->len,
-							       .data = (uintptr_t)payload[got] };
+			cs[got] = (struct hsmg_be_completion){.tag = r->tag,
+							      .status = HSMG_BE_OK,
+							      .len = r->len,
+							      .data = (uintptr_t)payload[got]};
 			got++;
 		}
 		EXPECT_EQ(f2.used, used);
@@ -821,8 +822,7 @@ TEST_F(backend, fetch_batch)
 		for (j = i + 1; j < 5; j++)
 			EXPECT_NE(cs[i].tag, cs[j].tag);
 	}
-	cp = (struct hsmg_be_complete){ .argsz = sizeof(cp), .count = 5,
-					.entries = (uintptr_t)cs };
+	cp = (struct hsmg_be_complete){.argsz = sizeof(cp), .count = 5, .entries = (uintptr_t)cs};
 	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	EXPECT_EQ(5, cp.done);
 	EXPECT_EQ(0, cp.stale);
@@ -836,7 +836,7 @@ TEST_F(backend, fetch_batch)
 
 TEST_F(backend, poll)
 {
-	struct pollfd p = { .events = POLLIN };
+	struct pollfd p = {.events = POLLIN};
 	struct hsmg_be_attach a;
 	struct hsmg_be_req r;
 	struct bg_submit b;
@@ -894,10 +894,9 @@ TEST_F(backend, complete_bad_args)
 
 	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));
 	for (i = 0; i <= HSMG_MAX_BATCH; i++)
-		c[i] = (struct hsmg_be_completion){ .tag = 0xdead0000 + i };
-#define CP()                                                                    \
-	(cp = (struct hsmg_be_complete){ .argsz = sizeof(cp), .count = 1,       \
-					 .entries = (uintptr_t)c })
+		c[i] = (struct hsmg_be_completion){.tag = 0xdead0000 + i};
+#define CP()                                                                                       \
+	(cp = (struct hsmg_be_complete){.argsz = sizeof(cp), .count = 1, .entries = (uintptr_t)c})
 	CP();
 	cp.count = 0;
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
@@ -948,8 +947,8 @@ TEST_F(backend, complete_bad_args)
 		} big;
 
 		memset(&big, 0, sizeof(big));
-		big.cp = (struct hsmg_be_complete){ .argsz = sizeof(big), .flags = 1,
-						    .count = 1, .entries = (uintptr_t)c };
+		big.cp = (struct hsmg_be_complete){
+		    .argsz = sizeof(big), .flags = 1, .count = 1, .entries = (uintptr_t)c};
 		big.tail[7] = 1;
 		ASSERT_IOCTL_ERR(E2BIG, self->bfd, HSMG_IOC_BE_COMPLETE, &big);
 		big.tail[7] = 0;
@@ -972,12 +971,11 @@ TEST_F(backend, complete_partial)
 	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
 	ASSERT_OK(bg_start(&b, a.group_id, 8, 3));
 	ASSERT_OK(fetch_crypto(self->bfd, self->buf, self->buf_len, 1, &r, NULL));
-	c[0] = (struct hsmg_be_completion){ .tag = r.tag, .status = HSMG_BE_OK, .len = 4,
-					    .data = (uintptr_t)"good" };
-	c[1] = (struct hsmg_be_completion){ .tag = 0xbad, .status = 42 };
-	c[2] = (struct hsmg_be_completion){ .tag = 0xbad1, .status = HSMG_BE_OK };
-	cp = (struct hsmg_be_complete){ .argsz = sizeof(cp), .count = 3,
-					.entries = (uintptr_t)c };
+	c[0] = (struct hsmg_be_completion){
+	    .tag = r.tag, .status = HSMG_BE_OK, .len = 4, .data = (uintptr_t) "good"};
+	c[1] = (struct hsmg_be_completion){.tag = 0xbad, .status = 42};
+	c[2] = (struct hsmg_be_completion){.tag = 0xbad1, .status = HSMG_BE_OK};
+	cp = (struct hsmg_be_complete){.argsz = sizeof(cp), .count = 3, .entries = (uintptr_t)c};
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	EXPECT_EQ(1, cp.done);
 	pthread_join(b.thread, NULL);
@@ -1036,7 +1034,7 @@ static void *bg_fetch_thread(void *arg)
 TEST_F(backend, detach_wakes_fetch)
 {
 	struct hsmg_be_attach a;
-	struct bg_fetch b = { .fd = self->bfd, .buf = self->buf };
+	struct bg_fetch b = {.fd = self->bfd, .buf = self->buf};
 	uint64_t end;
 
 	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));

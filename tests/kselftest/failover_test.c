@@ -101,10 +101,10 @@ static int scene(struct tgroup *g, struct bg *b, int cfd, uint32_t sid, uint32_t
 	return tgroup_add(g, 0, 0);
 }
 
-#define EXPECT_ECHOED(b)                                                        \
-	do {                                                                    \
-		EXPECT_EQ(sizeof((b)->req), (b)->s.resp_len);                   \
-		EXPECT_EQ(0, memcmp((b)->req, (b)->resp, sizeof((b)->req)));    \
+#define EXPECT_ECHOED(b)                                                                           \
+	do {                                                                                       \
+		EXPECT_EQ(sizeof((b)->req), (b)->s.resp_len);                                      \
+		EXPECT_EQ(0, memcmp((b)->req, (b)->resp, sizeof((b)->req)));                       \
 	} while (0)
 
 TEST_F(failover, detach_inflight)
@@ -171,8 +171,8 @@ TEST_F(failover, no_retry_unfetched_rerouted)
 	ASSERT_OK(bg_start(&b, self->cfd, self->g.group_id, 0, HSMG_SUBMIT_NO_RETRY, 30000));
 	end = hsmg_now_ms() + 10000;
 	do {
-		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id,
-					  &mi));
+		ASSERT_OK(
+		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
 		ASSERT_GT(end, hsmg_now_ms());
 		hsmg_sleep_ms(10);
 	} while (!mi.pending);
@@ -276,8 +276,8 @@ TEST_F(failover, killed_client_stale)
 		uint8_t req[16] = "doomed", resp[16];
 		uint32_t rlen = sizeof(resp);
 
-		hsmg_submit(fd, self->g.group_id, 0, 0, HSMG_OP_SIGN, req, sizeof(req), resp,
-			    &rlen, NULL);
+		hsmg_submit(fd, self->g.group_id, 0, 0, HSMG_OP_SIGN, req, sizeof(req), resp, &rlen,
+			    NULL);
 		_exit(0);
 	}
 	ASSERT_OK(tq_wait_held(self->g.q[0], 1, 10000));
@@ -303,8 +303,7 @@ TEST_F(failover, no_member_enodev)
 		HSMG_SKIP("no hold_time_ms module parameter");
 	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
 	ASSERT_OK(tq_detach(self->g.q[0]));
-	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_OFFLINE,
-				  5000));
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_OFFLINE, 5000));
 	ASSERT_OK(hsmg_get_group(self->cfd, self->g.group_id, &gi));
 	EXPECT_EQ(0, gi.nonline);
 	EXPECT_EQ(1, gi.nmembers);
@@ -404,13 +403,12 @@ TEST_F(failover, standby)
 	EXPECT_EQ(0, tq_count(sb, HSMG_BE_REQ_CRYPTO));
 	ASSERT_OK(tq_detach(self->g.q[0]));
 	rlen = sizeof(resp);
-	ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_NULL, req,
-			      sizeof(req), resp, &rlen, &s));
+	ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_NULL, req, sizeof(req),
+			      resp, &rlen, &s));
 	EXPECT_EQ(sb->queue_id, s.member);
 	/* the active member back: standby idle again */
 	ASSERT_OK(tq_reattach(self->g.q[0], NULL));
-	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE,
-				  5000));
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 5000));
 	tq_clear_log(sb);
 	for (i = 0; i < 10; i++) {
 		rlen = sizeof(resp);
@@ -494,8 +492,8 @@ TEST_F(failover, standby_only)
 	memset(&g, 0, sizeof(g));
 	hsmg_random_mkvp(g.mkvp);
 	ASSERT_OK(tgroup_add(&g, HSMG_ATTACH_STANDBY, 0));
-	ASSERT_OK(hsmg_submit(self->cfd, g.group_id, 0, 0, HSMG_OP_NULL, req, sizeof(req),
-			      resp, &rlen, &s));
+	ASSERT_OK(hsmg_submit(self->cfd, g.group_id, 0, 0, HSMG_OP_NULL, req, sizeof(req), resp,
+			      &rlen, &s));
 	EXPECT_EQ(g.q[0]->queue_id, s.member);
 	EXPECT_EQ(0, memcmp(req, resp, sizeof(req)));
 	tgroup_destroy(&g);

@@ -17,8 +17,8 @@
 
 #include "fixture.h"
 
-#define PARAM_DIR "/sys/module/hsmgroup/parameters/"
-#define FETCH_BUF_LEN (2 * HSMG_MAX_MSG_SIZE)
+#define PARAM_DIR      "/sys/module/hsmgroup/parameters/"
+#define FETCH_BUF_LEN  (2 * HSMG_MAX_MSG_SIZE)
 #define ONLINE_WAIT_MS 10000
 
 /* ---- environment ---- */
@@ -84,7 +84,7 @@ uint64_t hsmg_now_ms(void)
 
 void hsmg_sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -93,8 +93,7 @@ void hsmg_sleep_ms(unsigned int ms)
 void *hsmg_guard_page(void)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	uint8_t *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
@@ -182,8 +181,7 @@ void hsmg_params_restore(void)
 
 /* ---- the card thread ---- */
 
-void tq_pin_blob(uint8_t seed, const void *pin, uint32_t pin_len,
-		 uint8_t blob[HSMG_PIN_BLOB_LEN])
+void tq_pin_blob(uint8_t seed, const void *pin, uint32_t pin_len, uint8_t blob[HSMG_PIN_BLOB_LEN])
 {
 	const uint8_t *p = pin;
 	unsigned int i;
@@ -232,8 +230,7 @@ static bool answer(struct tq *q, const struct hsmg_be_req *r, uint8_t *data,
 	c->len = 0;
 	c->data = 0;
 
-	if (q->mode == TQ_HANG ||
-	    (q->mode == TQ_HOLD && r->type == HSMG_BE_REQ_CRYPTO)) {
+	if (q->mode == TQ_HANG || (q->mode == TQ_HOLD && r->type == HSMG_BE_REQ_CRYPTO)) {
 		if (q->nheld < TQ_HELD_MAX)
 			q->held[q->nheld++] = r->tag;
 		pthread_cond_broadcast(&q->cond);
@@ -256,8 +253,8 @@ static bool answer(struct tq *q, const struct hsmg_be_req *r, uint8_t *data,
 		if (r->len >= sizeof(*l) && sizeof(*l) + l->pin_len <= r->len)
 			pin_len = l->pin_len;
 		c->status = q->login_status;
-		if (c->status == HSMG_BE_OK && q->card_quota &&
-		    live_find(q, r->session) < 0 && q->nlive >= q->card_quota)
+		if (c->status == HSMG_BE_OK && q->card_quota && live_find(q, r->session) < 0 &&
+		    q->nlive >= q->card_quota)
 			c->status = HSMG_BE_QUOTA;
 		if (c->status != HSMG_BE_OK)
 			break;
@@ -284,7 +281,7 @@ static bool answer(struct tq *q, const struct hsmg_be_req *r, uint8_t *data,
 static void *card_thread(void *arg)
 {
 	struct tq *q = arg;
-	uint8_t (*blobs)[HSMG_PIN_BLOB_LEN];
+	uint8_t(*blobs)[HSMG_PIN_BLOB_LEN];
 	struct hsmg_be_completion *cs;
 
 	blobs = calloc(HSMG_MAX_BATCH, HSMG_PIN_BLOB_LEN);
@@ -294,11 +291,11 @@ static void *card_thread(void *arg)
 
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = q->fd, .events = POLLIN },
-			{ .fd = q->stop_pipe[0], .events = POLLIN },
+		    {.fd = q->fd, .events = POLLIN},
+		    {.fd = q->stop_pipe[0], .events = POLLIN},
 		};
-		struct hsmg_be_fetch f = { 0 };
-		struct hsmg_be_complete cp = { 0 };
+		struct hsmg_be_fetch f = {0};
+		struct hsmg_be_complete cp = {0};
 		unsigned int i, n = 0, delay;
 		size_t off = 0;
 		int ret;
@@ -406,8 +403,7 @@ static int tq_start(struct tq *q)
 	return 0;
 }
 
-static int tq_do_attach(struct tq *q, uint32_t flags, uint64_t caps,
-			uint32_t max_sessions)
+static int tq_do_attach(struct tq *q, uint32_t flags, uint64_t caps, uint32_t max_sessions)
 {
 	struct hsmg_be_attach a;
 	int ret;
@@ -513,12 +509,12 @@ void tq_destroy(struct tq *q)
 	q->buf = NULL;
 }
 
-#define TQ_SETTER(field, type)                                                  \
-	void tq_set_##field(struct tq *q, type v)                               \
-	{                                                                       \
-		pthread_mutex_lock(&q->lock);                                   \
-		q->field = v;                                                   \
-		pthread_mutex_unlock(&q->lock);                                 \
+#define TQ_SETTER(field, type)                                                                     \
+	void tq_set_##field(struct tq *q, type v)                                                  \
+	{                                                                                          \
+		pthread_mutex_lock(&q->lock);                                                      \
+		q->field = v;                                                                      \
+		pthread_mutex_unlock(&q->lock);                                                    \
 	}
 TQ_SETTER(mode, enum tq_mode)
 TQ_SETTER(crypto_status, uint32_t)
@@ -544,8 +540,7 @@ unsigned int tq_count(struct tq *q, uint32_t type)
 	return n;
 }
 
-static int wait_until(struct tq *q, const unsigned int *what, unsigned int n,
-		      unsigned int ms)
+static int wait_until(struct tq *q, const unsigned int *what, unsigned int n, unsigned int ms)
 {
 	uint64_t end = hsmg_now_ms() + ms;
 	int ret = 0;
@@ -630,7 +625,7 @@ uint64_t tq_session_of_last_login(struct tq *q)
 int tq_complete_held(struct tq *q, uint32_t status)
 {
 	struct hsmg_be_completion cs[TQ_HELD_MAX];
-	struct hsmg_be_complete cp = { 0 };
+	struct hsmg_be_complete cp = {0};
 	unsigned int i, n;
 	int ret;
 
@@ -641,7 +636,7 @@ int tq_complete_held(struct tq *q, uint32_t status)
 		cs[i].status = status;
 		/* The payload is gone from the buffer: answer 8 fixed bytes. */
 		cs[i].len = status == HSMG_BE_OK ? 8 : 0;
-		cs[i].data = (uintptr_t)"heldresp";
+		cs[i].data = (uintptr_t) "heldresp";
 	}
 	q->nheld = 0;
 	pthread_mutex_unlock(&q->lock);
@@ -656,10 +651,9 @@ int tq_complete_held(struct tq *q, uint32_t status)
 
 /* ---- client calls ---- */
 
-static int list_members(int cfd, uint32_t group_id, struct hsmg_member_info **out,
-			uint32_t *count)
+static int list_members(int cfd, uint32_t group_id, struct hsmg_member_info **out, uint32_t *count)
 {
-	struct hsmg_member_list l = { 0 };
+	struct hsmg_member_list l = {0};
 	struct hsmg_member_info *m = NULL;
 	int ret;
 
@@ -688,8 +682,7 @@ static int list_members(int cfd, uint32_t group_id, struct hsmg_member_info **ou
 	return 0;
 }
 
-int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id,
-		    struct hsmg_member_info *out)
+int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id, struct hsmg_member_info *out)
 {
 	struct hsmg_member_info *m = NULL;
 	uint32_t i, n = 0;
@@ -709,14 +702,12 @@ int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id,
 	return ret;
 }
 
-int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state,
-		    unsigned int ms)
+int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state, unsigned int ms)
 {
 	return hsmg_wait_states(group_id, queue_id, 1U << state, ms);
 }
 
-int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask,
-		     unsigned int ms)
+int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask, unsigned int ms)
 {
 	uint64_t end = hsmg_now_ms() + ms;
 	struct hsmg_member_info mi;
@@ -741,7 +732,7 @@ int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask,
 
 int hsmg_get_group(int cfd, uint32_t group_id, struct hsmg_group_info *out)
 {
-	struct hsmg_group_list l = { 0 };
+	struct hsmg_group_list l = {0};
 	struct hsmg_group_info *g = NULL;
 	uint32_t i;
 	int ret;
@@ -777,8 +768,7 @@ int hsmg_get_group(int cfd, uint32_t group_id, struct hsmg_group_info *out)
 
 int hsmg_session_open(int cfd, uint32_t group_id, uint32_t flags, uint32_t *sid)
 {
-	struct hsmg_session_open o = { .argsz = sizeof(o), .flags = flags,
-				       .group_id = group_id };
+	struct hsmg_session_open o = {.argsz = sizeof(o), .flags = flags, .group_id = group_id};
 	int ret = hsmg_ioctl(cfd, HSMG_IOC_SESSION_OPEN, &o);
 
 	if (!ret)
@@ -788,15 +778,14 @@ int hsmg_session_open(int cfd, uint32_t group_id, uint32_t flags, uint32_t *sid)
 
 int hsmg_session_close(int cfd, uint32_t sid)
 {
-	struct hsmg_session_close c = { .argsz = sizeof(c), .session_id = sid };
+	struct hsmg_session_close c = {.argsz = sizeof(c), .session_id = sid};
 
 	return hsmg_ioctl(cfd, HSMG_IOC_SESSION_CLOSE, &c);
 }
 
-int hsmg_login(int cfd, uint32_t sid, const char *pin, const char *cardpin,
-	       struct hsmg_login *out)
+int hsmg_login(int cfd, uint32_t sid, const char *pin, const char *cardpin, struct hsmg_login *out)
 {
-	struct hsmg_login l = { 0 };
+	struct hsmg_login l = {0};
 	int ret;
 
 	l.argsz = sizeof(l);
@@ -815,16 +804,16 @@ int hsmg_login(int cfd, uint32_t sid, const char *pin, const char *cardpin,
 
 int hsmg_logout(int cfd, uint32_t sid)
 {
-	struct hsmg_logout l = { .argsz = sizeof(l), .session_id = sid };
+	struct hsmg_logout l = {.argsz = sizeof(l), .session_id = sid};
 
 	return hsmg_ioctl(cfd, HSMG_IOC_LOGOUT, &l);
 }
 
-int hsmg_submit(int cfd, uint32_t group_id, uint32_t sid, uint32_t flags,
-		uint32_t op_class, const void *req, uint32_t req_len, void *resp,
-		uint32_t *resp_len, struct hsmg_submit *out)
+int hsmg_submit(int cfd, uint32_t group_id, uint32_t sid, uint32_t flags, uint32_t op_class,
+		const void *req, uint32_t req_len, void *resp, uint32_t *resp_len,
+		struct hsmg_submit *out)
 {
-	struct hsmg_submit s = { 0 };
+	struct hsmg_submit s = {0};
 	int ret;
 
 	s.argsz = sizeof(s);
@@ -866,7 +855,7 @@ int tgroup_add(struct tgroup *g, uint32_t flags, uint32_t max_sessions)
 	/* an idle standby member shows STANDBY, a serving one ONLINE */
 	return hsmg_wait_states(q->group_id, q->queue_id,
 				1U << HSMG_QS_ONLINE |
-					(flags & HSMG_ATTACH_STANDBY ? 1U << HSMG_QS_STANDBY : 0),
+				    (flags & HSMG_ATTACH_STANDBY ? 1U << HSMG_QS_STANDBY : 0),
 				ONLINE_WAIT_MS);
 }
 

@@ -23,7 +23,7 @@
 
 /* Every class a test queue serves. */
 #define TQ_ALL_CAPS ((1ULL << HSMG_OP_NR) - 1)
-#define TQ_LOG_MAX 512
+#define TQ_LOG_MAX  512
 #define TQ_LOG_DATA 96
 #define TQ_HELD_MAX 256
 #define TQ_MAX_LIVE 64
@@ -66,13 +66,13 @@ struct tq {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	enum tq_mode mode;
-	uint32_t crypto_status; /* status of crypto answers */
-	uint32_t login_status; /* status of login answers */
-	uint8_t pin_seed; /* pin-blob = f(seed, pin) */
-	uint32_t card_quota; /* live sessions the card accepts, 0 = any */
-	uint32_t delay_ms; /* sleep before answering */
-	uint32_t fetch_max; /* max_reqs per fetch, 0 = HSMG_MAX_BATCH */
-	uint32_t max_inflight; /* announced at attach, 0 = 16 */
+	uint32_t crypto_status;		     /* status of crypto answers */
+	uint32_t login_status;		     /* status of login answers */
+	uint8_t pin_seed;		     /* pin-blob = f(seed, pin) */
+	uint32_t card_quota;		     /* live sessions the card accepts, 0 = any */
+	uint32_t delay_ms;		     /* sleep before answering */
+	uint32_t fetch_max;		     /* max_reqs per fetch, 0 = HSMG_MAX_BATCH */
+	uint32_t max_inflight;		     /* announced at attach, 0 = 16 */
 	uint32_t attach_flags, max_sessions; /* as last attached */
 	uint64_t caps;
 
@@ -167,8 +167,7 @@ bool tq_saw(struct tq *q, uint32_t type, uint64_t session);
  */
 int tq_complete_held(struct tq *q, uint32_t status);
 /* The pin-blob a card with @seed answers for @pin. */
-void tq_pin_blob(uint8_t seed, const void *pin, uint32_t pin_len,
-		 uint8_t blob[HSMG_PIN_BLOB_LEN]);
+void tq_pin_blob(uint8_t seed, const void *pin, uint32_t pin_len, uint8_t blob[HSMG_PIN_BLOB_LEN]);
 
 /* ---- groups ---- */
 
@@ -182,24 +181,20 @@ int tgroup_wait_held(struct tgroup *g, unsigned int n, unsigned int ms);
 
 /* ---- client calls (0 or -errno) ---- */
 
-int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id,
-		    struct hsmg_member_info *out);
+int hsmg_get_member(int cfd, uint32_t group_id, uint32_t queue_id, struct hsmg_member_info *out);
 /* Wait until the queue is in @state in its group; 0 or -ETIMEDOUT. */
-int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state,
-		    unsigned int ms);
+int hsmg_wait_state(uint32_t group_id, uint32_t queue_id, uint32_t state, unsigned int ms);
 /* Same, for any state whose bit (1 << state) is in @mask. */
-int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask,
-		     unsigned int ms);
+int hsmg_wait_states(uint32_t group_id, uint32_t queue_id, uint32_t mask, unsigned int ms);
 int hsmg_get_group(int cfd, uint32_t group_id, struct hsmg_group_info *out);
 int hsmg_session_open(int cfd, uint32_t group_id, uint32_t flags, uint32_t *sid);
 int hsmg_session_close(int cfd, uint32_t sid);
-int hsmg_login(int cfd, uint32_t sid, const char *pin, const char *cardpin,
-	       struct hsmg_login *out);
+int hsmg_login(int cfd, uint32_t sid, const char *pin, const char *cardpin, struct hsmg_login *out);
 int hsmg_logout(int cfd, uint32_t sid);
 /* SUBMIT with an op class; @resp_len in/out. */
-int hsmg_submit(int cfd, uint32_t group_id, uint32_t sid, uint32_t flags,
-		uint32_t op_class, const void *req, uint32_t req_len, void *resp,
-		uint32_t *resp_len, struct hsmg_submit *out);
+int hsmg_submit(int cfd, uint32_t group_id, uint32_t sid, uint32_t flags, uint32_t op_class,
+		const void *req, uint32_t req_len, void *resp, uint32_t *resp_len,
+		struct hsmg_submit *out);
 /* The coprocessor session id of a logged-in client session, as cards see it. */
 uint64_t tq_session_of_last_login(struct tq *q);
 
@@ -209,64 +204,65 @@ uint64_t tq_session_of_last_login(struct tq *q);
  * Skip the test now (from setup or body), without running the body: the
  * 6.1 harness runs a test body even after SKIP() in its setup.
  */
-#define HSMG_SKIP(fmt, ...)                                                     \
-	SKIP({                                                                  \
-		fflush(NULL);                                                   \
-		_exit(255);                                                     \
-	}, fmt, ##__VA_ARGS__)
+#define HSMG_SKIP(fmt, ...)                                                                        \
+	SKIP(                                                                                      \
+	    {                                                                                      \
+		    fflush(NULL);                                                                  \
+		    _exit(255);                                                                    \
+	    },                                                                                     \
+	    fmt, ##__VA_ARGS__)
 
 /* Skip unless both devices are there. */
-#define HSMG_REQUIRE_DEVICES()                                                  \
-	do {                                                                    \
-		const char *__why = hsmg_skip_reason();                         \
-		if (__why)                                                      \
-			HSMG_SKIP("%s", __why);                                 \
+#define HSMG_REQUIRE_DEVICES()                                                                     \
+	do {                                                                                       \
+		const char *__why = hsmg_skip_reason();                                            \
+		if (__why)                                                                         \
+			HSMG_SKIP("%s", __why);                                                    \
 	} while (0)
 
 /* Expect ioctl() to fail with @err (a positive errno). */
-#define ASSERT_IOCTL_ERR(err, fd, req, arg)                                     \
-	do {                                                                    \
-		errno = 0;                                                      \
-		int __r = ioctl((fd), (req), (arg));                            \
-		int __e = errno;                                                \
-		ASSERT_EQ(-1, __r);                                             \
-		ASSERT_EQ((err), __e)                                           \
-		{                                                               \
-			TH_LOG("errno %d (%s), expected %d (%s)", __e,          \
-			       strerror(__e), (int)(err), strerror(err));       \
-		}                                                               \
+#define ASSERT_IOCTL_ERR(err, fd, req, arg)                                                        \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		int __r = ioctl((fd), (req), (arg));                                               \
+		int __e = errno;                                                                   \
+		ASSERT_EQ(-1, __r);                                                                \
+		ASSERT_EQ((err), __e)                                                              \
+		{                                                                                  \
+			TH_LOG("errno %d (%s), expected %d (%s)", __e, strerror(__e), (int)(err),  \
+			       strerror(err));                                                     \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_IOCTL_OK(fd, req, arg)                                           \
-	do {                                                                    \
-		errno = 0;                                                      \
-		int __r = ioctl((fd), (req), (arg));                            \
-		int __e = errno;                                                \
-		ASSERT_EQ(0, __r)                                               \
-		{                                                               \
-			TH_LOG("ioctl failed: errno %d (%s)", __e,              \
-			       strerror(__e));                                  \
-		}                                                               \
+#define ASSERT_IOCTL_OK(fd, req, arg)                                                              \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		int __r = ioctl((fd), (req), (arg));                                               \
+		int __e = errno;                                                                   \
+		ASSERT_EQ(0, __r)                                                                  \
+		{                                                                                  \
+			TH_LOG("ioctl failed: errno %d (%s)", __e, strerror(__e));                 \
+		}                                                                                  \
 	} while (0)
 
 /* Same for helpers returning 0 / -errno. */
-#define ASSERT_OK(expr)                                                         \
-	do {                                                                    \
-		int __r = (expr);                                               \
-		ASSERT_EQ(0, __r)                                               \
-		{                                                               \
-			TH_LOG("%s: %d (%s)", #expr, __r, strerror(-__r));      \
-		}                                                               \
+#define ASSERT_OK(expr)                                                                            \
+	do {                                                                                       \
+		int __r = (expr);                                                                  \
+		ASSERT_EQ(0, __r)                                                                  \
+		{                                                                                  \
+			TH_LOG("%s: %d (%s)", #expr, __r, strerror(-__r));                         \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_ERR(err, expr)                                                   \
-	do {                                                                    \
-		int __r = (expr);                                               \
-		ASSERT_EQ(-(err), __r)                                          \
-		{                                                               \
-			TH_LOG("%s: %d (%s), expected %s", #expr, __r,          \
-			       strerror(-__r), strerror(err));                  \
-		}                                                               \
+#define ASSERT_ERR(err, expr)                                                                      \
+	do {                                                                                       \
+		int __r = (expr);                                                                  \
+		ASSERT_EQ(-(err), __r)                                                             \
+		{                                                                                  \
+			TH_LOG("%s: %d (%s), expected %s", #expr, __r, strerror(-__r),             \
+			       strerror(err));                                                     \
+		}                                                                                  \
 	} while (0)
 
 /*

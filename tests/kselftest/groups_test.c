@@ -45,8 +45,7 @@ static void fill_glist(struct hsmg_group_list *l, uint32_t count, void *buf)
 	l->groups = (uintptr_t)buf;
 }
 
-static void fill_mlist(struct hsmg_member_list *l, uint32_t group, uint32_t count,
-		       void *buf)
+static void fill_mlist(struct hsmg_member_list *l, uint32_t group, uint32_t count, void *buf)
 {
 	memset(l, 0, sizeof(*l));
 	l->argsz = sizeof(*l);
@@ -59,7 +58,7 @@ static void fill_mlist(struct hsmg_member_list *l, uint32_t group, uint32_t coun
 TEST_F(groups, count_query)
 {
 	struct hsmg_group_list l;
-	struct hsmg_info info = { .argsz = sizeof(info) };
+	struct hsmg_info info = {.argsz = sizeof(info)};
 
 	fill_glist(&l, 0, NULL);
 	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LIST_GROUPS, &l);

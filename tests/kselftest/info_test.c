@@ -79,8 +79,8 @@ TEST(abi_sizes)
 /* ngroups counts the groups LIST_GROUPS lists, and a new group adds one. */
 TEST_F(info, ngroups)
 {
-	struct hsmg_group_list l = { .argsz = sizeof(l),
-				     .elem_size = sizeof(struct hsmg_group_info) };
+	struct hsmg_group_list l = {.argsz = sizeof(l),
+				    .elem_size = sizeof(struct hsmg_group_info)};
 	struct tgroup g;
 	uint32_t before;
 
@@ -228,7 +228,7 @@ TEST_F(info, efault)
 /* Unknown ioctls and the backend's ioctls on a client file: -ENOTTY. */
 TEST_F(info, unknown_ioctl)
 {
-	uint8_t buf[256] = { 0 };
+	uint8_t buf[256] = {0};
 
 	ASSERT_IOCTL_ERR(ENOTTY, self->cfd, _IOWR(HSMG_IOC_MAGIC, 0x08, struct hsmg_info), buf);
 	ASSERT_IOCTL_ERR(ENOTTY, self->cfd, _IOWR(HSMG_IOC_MAGIC, 0x3f, struct hsmg_info), buf);

@@ -15,7 +15,7 @@
 #include "kselftest_harness.h"
 #include "fixture.h"
 
-#define PIN "12345678"
+#define PIN	"12345678"
 #define CARDPIN "cardpin-0123"
 
 FIXTURE(session)
@@ -47,8 +47,7 @@ static void fill_open(struct hsmg_session_open *o, uint32_t group, uint32_t flag
 	o->group_id = group;
 }
 
-static void fill_login(struct hsmg_login *l, uint32_t sid, const char *pin,
-		       const char *cardpin)
+static void fill_login(struct hsmg_login *l, uint32_t sid, const char *pin, const char *cardpin)
 {
 	memset(l, 0, sizeof(*l));
 	l->argsz = sizeof(*l);
@@ -224,21 +223,21 @@ TEST_F(session, close_bad_args)
 	uint32_t sid;
 
 	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
-	c = (struct hsmg_session_close){ .argsz = sizeof(c), .flags = 1, .session_id = sid };
+	c = (struct hsmg_session_close){.argsz = sizeof(c), .flags = 1, .session_id = sid};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
-	c = (struct hsmg_session_close){ .argsz = sizeof(c), .session_id = sid, .reserved = 1 };
+	c = (struct hsmg_session_close){.argsz = sizeof(c), .session_id = sid, .reserved = 1};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
-	c = (struct hsmg_session_close){ .argsz = 12, .session_id = sid };
+	c = (struct hsmg_session_close){.argsz = 12, .session_id = sid};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
 	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_SESSION_CLOSE, NULL);
 	memset(&big, 0, sizeof(big));
-	big.c = (struct hsmg_session_close){ .argsz = sizeof(big), .flags = 1, .session_id = sid };
+	big.c = (struct hsmg_session_close){.argsz = sizeof(big), .flags = 1, .session_id = sid};
 	big.tail[7] = 1;
 	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_SESSION_CLOSE, &big);
 	/* flags/reserved before the unknown id */
-	c = (struct hsmg_session_close){ .argsz = sizeof(c), .flags = 4, .session_id = 0 };
+	c = (struct hsmg_session_close){.argsz = sizeof(c), .flags = 4, .session_id = 0};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
-	c = (struct hsmg_session_close){ .argsz = sizeof(c), .session_id = 0, .reserved = 9 };
+	c = (struct hsmg_session_close){.argsz = sizeof(c), .session_id = 0, .reserved = 9};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_SESSION_CLOSE, &c);
 	/* zero tail accepted; the session is still there until now */
 	big.tail[7] = 0;
@@ -301,8 +300,8 @@ TEST_F(session, login_good)
 		EXPECT_EQ(0, bl->reserved);
 		EXPECT_EQ(0, memcmp(ev[k].data + sizeof(*bl), PIN, strlen(PIN)));
 		EXPECT_EQ(1, tq_count(self->g.q[k], HSMG_BE_REQ_LOGIN));
-		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
-					  self->g.q[k]->queue_id, &mi));
+		ASSERT_OK(
+		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[k]->queue_id, &mi));
 		EXPECT_EQ(1, mi.sessions);
 	}
 	EXPECT_EQ(ev[0].session, ev[1].session);
@@ -311,8 +310,8 @@ TEST_F(session, login_good)
 	for (k = 0; k < 2; k++) {
 		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 1, 5000));
 		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, ev[0].session));
-		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
-					  self->g.q[k]->queue_id, &mi));
+		ASSERT_OK(
+		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[k]->queue_id, &mi));
 		EXPECT_EQ(0, mi.sessions);
 	}
 }
@@ -562,8 +561,8 @@ TEST_F(session, login_blob_mismatch)
 	for (k = 0; k < 2; k++) {
 		ASSERT_OK(tq_wait_count(self->g.q[k], HSMG_BE_REQ_LOGOUT, 1, 5000));
 		EXPECT_TRUE(tq_saw(self->g.q[k], HSMG_BE_REQ_LOGOUT, cop));
-		ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id,
-					  self->g.q[k]->queue_id, &mi));
+		ASSERT_OK(
+		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[k]->queue_id, &mi));
 		EXPECT_EQ(0, mi.sessions);
 	}
 	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, sid));
@@ -640,18 +639,18 @@ TEST_F(session, logout_bad_args)
 
 	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &sid));
 	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
-	l = (struct hsmg_logout){ .argsz = sizeof(l), .flags = 1, .session_id = sid };
+	l = (struct hsmg_logout){.argsz = sizeof(l), .flags = 1, .session_id = sid};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
-	l = (struct hsmg_logout){ .argsz = sizeof(l), .session_id = sid, .reserved = 1 };
+	l = (struct hsmg_logout){.argsz = sizeof(l), .session_id = sid, .reserved = 1};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
-	l = (struct hsmg_logout){ .argsz = 8, .session_id = sid };
+	l = (struct hsmg_logout){.argsz = 8, .session_id = sid};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
 	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGOUT, NULL);
 	/* order: flags before the unknown session */
-	l = (struct hsmg_logout){ .argsz = sizeof(l), .flags = 1, .session_id = 0 };
+	l = (struct hsmg_logout){.argsz = sizeof(l), .flags = 1, .session_id = 0};
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGOUT, &l);
 	memset(&big, 0, sizeof(big));
-	big.l = (struct hsmg_logout){ .argsz = sizeof(big), .flags = 1, .session_id = 0 };
+	big.l = (struct hsmg_logout){.argsz = sizeof(big), .flags = 1, .session_id = 0};
 	big.tail[1] = 1;
 	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGOUT, &big);
 	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGOUT));
@@ -758,8 +757,8 @@ TEST_F(session, late_member_logged_in)
 	/* eagerly at join, or on demand before its first request */
 	for (i = 0; i < 20 && !tq_count(q, HSMG_BE_REQ_CRYPTO); i++) {
 		rlen = sizeof(resp);
-		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_NULL,
-				      req, sizeof(req), resp, &rlen, NULL));
+		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_NULL, req,
+				      sizeof(req), resp, &rlen, NULL));
 	}
 	if (tq_count(q, HSMG_BE_REQ_CRYPTO)) {
 		struct tq_event ev;

@@ -42,8 +42,8 @@ FIXTURE_TEARDOWN(submit)
 	tgroup_destroy(&self->g);
 }
 
-static void fill_submit(struct hsmg_submit *s, uint32_t group, const void *req,
-			uint32_t req_len, void *resp, uint32_t resp_len)
+static void fill_submit(struct hsmg_submit *s, uint32_t group, const void *req, uint32_t req_len,
+			void *resp, uint32_t resp_len)
 {
 	memset(s, 0, sizeof(*s));
 	s->argsz = sizeof(*s);
@@ -100,7 +100,7 @@ TEST_F(submit, echo)
 
 TEST_F(submit, sizes)
 {
-	static const uint32_t lens[] = { 1, 7, 8, 9, 63, 4096, 65537 };
+	static const uint32_t lens[] = {1, 7, 8, 9, 63, 4096, 65537};
 	uint8_t *req = malloc(65537), *resp = malloc(65537);
 	unsigned int i;
 
@@ -147,17 +147,17 @@ TEST_F(submit, op_classes)
 		rlen = sizeof(self->resp);
 		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, c, self->req, 16,
 				      self->resp, &rlen, &s));
-		ASSERT_OK(tq_find_event(queue_of(&self->g, s.member), HSMG_BE_REQ_CRYPTO,
-					tq_count(queue_of(&self->g, s.member),
-						 HSMG_BE_REQ_CRYPTO) - 1, &ev));
+		ASSERT_OK(tq_find_event(
+		    queue_of(&self->g, s.member), HSMG_BE_REQ_CRYPTO,
+		    tq_count(queue_of(&self->g, s.member), HSMG_BE_REQ_CRYPTO) - 1, &ev));
 		EXPECT_EQ(c, ev.op_class);
 	}
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(EINVAL, hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_NR,
-				       self->req, 16, self->resp, &rlen, NULL));
+	ASSERT_ERR(EINVAL, hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_NR, self->req, 16,
+				       self->resp, &rlen, NULL));
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(EINVAL, hsmg_submit(self->cfd, self->g.group_id, 0, 0, 0xffffffff,
-				       self->req, 16, self->resp, &rlen, NULL));
+	ASSERT_ERR(EINVAL, hsmg_submit(self->cfd, self->g.group_id, 0, 0, 0xffffffff, self->req, 16,
+				       self->resp, &rlen, NULL));
 }
 
 TEST_F(submit, weight)
@@ -187,8 +187,8 @@ TEST_F(submit, with_session)
 	ASSERT_OK(hsmg_login(self->cfd, sid, PIN, NULL, NULL));
 	cop = tq_session_of_last_login(self->g.q[0]);
 	ASSERT_NE(0, cop);
-	ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_SIGN, self->req,
-			      32, self->resp, &rlen, &s));
+	ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, sid, 0, HSMG_OP_SIGN, self->req, 32,
+			      self->resp, &rlen, &s));
 	ASSERT_OK(tq_find_event(queue_of(&self->g, s.member), HSMG_BE_REQ_CRYPTO, 0, &ev));
 	EXPECT_EQ(cop, ev.session);
 	EXPECT_EQ(HSMG_SESSION_STRICT | HSMG_SESSION_RW, ev.session_flags);
@@ -214,13 +214,13 @@ TEST_F(submit, session_checks)
 			      self->resp, &rlen, NULL));
 	/* unknown session */
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, self->g.group_id, sid2 + 1000, 0,
-				       HSMG_OP_NULL, self->req, 8, self->resp, &rlen, NULL));
+	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, self->g.group_id, sid2 + 1000, 0, HSMG_OP_NULL,
+				       self->req, 8, self->resp, &rlen, NULL));
 	/* another client's session: fd2 holds none but self's */
 	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &other));
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(ENOENT, hsmg_submit(fd2, self->g.group_id, other, 0, HSMG_OP_NULL,
-				       self->req, 8, self->resp, &rlen, NULL));
+	ASSERT_ERR(ENOENT, hsmg_submit(fd2, self->g.group_id, other, 0, HSMG_OP_NULL, self->req, 8,
+				       self->resp, &rlen, NULL));
 	/* a closed session */
 	ASSERT_OK(hsmg_session_close(self->cfd, other));
 	rlen = sizeof(self->resp);
@@ -234,11 +234,11 @@ TEST_F(submit, unknown_group)
 {
 	uint32_t rlen = sizeof(self->resp);
 
-	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, 0, 0, 0, HSMG_OP_NULL, self->req, 8,
-				       self->resp, &rlen, NULL));
+	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, 0, 0, 0, HSMG_OP_NULL, self->req, 8, self->resp,
+				       &rlen, NULL));
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, 0xffffff00, 0, 0, HSMG_OP_NULL, self->req,
-				       8, self->resp, &rlen, NULL));
+	ASSERT_ERR(ENOENT, hsmg_submit(self->cfd, 0xffffff00, 0, 0, HSMG_OP_NULL, self->req, 8,
+				       self->resp, &rlen, NULL));
 }
 
 TEST_F(submit, lengths)
@@ -255,7 +255,7 @@ TEST_F(submit, lengths)
 	fill_submit(&s, self->g.group_id, self->req, 8, self->resp, HSMG_MAX_MSG_SIZE + 1);
 	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_SUBMIT, &s);
 	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_CRYPTO) +
-			     tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
+			 tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
 }
 
 /* A response that does not fit: -ENOSPC and the needed length. */
@@ -395,7 +395,7 @@ TEST_F(submit, badreq_eproto)
 	fill_submit(&s, self->g.group_id, self->req, 8, self->resp, 64);
 	ASSERT_IOCTL_ERR(EPROTO, self->cfd, HSMG_IOC_SUBMIT, &s);
 	EXPECT_EQ(1, tq_count(self->g.q[0], HSMG_BE_REQ_CRYPTO) +
-			     tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
+			 tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
 }
 
 /* Nobody answers within the client's timeout: -ETIMEDOUT in time. */
@@ -427,8 +427,8 @@ TEST_F(submit, counters)
 	ASSERT_OK(hsmg_get_group(self->cfd, self->g.group_id, &gi0));
 	for (i = 0; i < 10; i++) {
 		rlen = sizeof(self->resp);
-		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_RANDOM,
-				      self->req, 8, self->resp, &rlen, NULL));
+		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_RANDOM, self->req,
+				      8, self->resp, &rlen, NULL));
 	}
 	ASSERT_OK(hsmg_get_group(self->cfd, self->g.group_id, &gi1));
 	EXPECT_EQ(gi0.requests + 10, gi1.requests);
@@ -444,8 +444,8 @@ TEST_F(submit, counters)
 	tq_set_crypto_status(self->g.q[0], HSMG_BE_BADREQ);
 	tq_set_crypto_status(self->g.q[1], HSMG_BE_BADREQ);
 	rlen = sizeof(self->resp);
-	ASSERT_ERR(EPROTO, hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_RANDOM,
-				       self->req, 8, self->resp, &rlen, NULL));
+	ASSERT_ERR(EPROTO, hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_RANDOM, self->req,
+				       8, self->resp, &rlen, NULL));
 	ASSERT_OK(hsmg_get_group(self->cfd, self->g.group_id, &gi1));
 	EXPECT_EQ(gi0.errors + 1, gi1.errors);
 }
@@ -463,8 +463,8 @@ TEST_F(submit, capabilities)
 	ASSERT_OK(hsmg_wait_state(self->g.group_id, nullq.queue_id, HSMG_QS_ONLINE, 5000));
 	for (i = 0; i < 30; i++) {
 		rlen = sizeof(self->resp);
-		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_SIGN,
-				      self->req, 8, self->resp, &rlen, NULL));
+		ASSERT_OK(hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_SIGN, self->req, 8,
+				      self->resp, &rlen, NULL));
 	}
 	EXPECT_EQ(0, tq_count(&nullq, HSMG_BE_REQ_CRYPTO));
 	tq_destroy(&nullq);
@@ -489,8 +489,8 @@ static void *hammer_thread(void *arg)
 
 		for (j = 0; j < len; j++)
 			req[j] = rand_r(&h->seed);
-		ret = hsmg_submit(h->fd, h->group_id, 0, 0, rand_r(&h->seed) % HSMG_OP_NR,
-				  req, len, resp, &rlen, NULL);
+		ret = hsmg_submit(h->fd, h->group_id, 0, 0, rand_r(&h->seed) % HSMG_OP_NR, req, len,
+				  resp, &rlen, NULL);
 		if (ret) {
 			h->err = ret;
 			return NULL;
@@ -509,9 +509,10 @@ TEST_F_TIMEOUT(submit, concurrent, 120)
 	unsigned int i;
 
 	for (i = 0; i < 8; i++) {
-		h[i] = (struct hammer){ .fd = i < 4 ? self->cfd : hsmg_open_client(),
-					.group_id = self->g.group_id,
-					.seed = i * 7919 + 1, .n = 100 };
+		h[i] = (struct hammer){.fd = i < 4 ? self->cfd : hsmg_open_client(),
+				       .group_id = self->g.group_id,
+				       .seed = i * 7919 + 1,
+				       .n = 100};
 		ASSERT_LE(0, h[i].fd);
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_thread, &h[i]));
 	}
@@ -546,7 +547,7 @@ static void *bg_thread(void *arg)
 /* SESSION_CLOSE waits for the session's in-flight requests. */
 TEST_F(submit, session_close_waits)
 {
-	struct hsmg_session_close cl = { .argsz = sizeof(cl) };
+	struct hsmg_session_close cl = {.argsz = sizeof(cl)};
 	struct bg_call sub, clo;
 	struct hsmg_submit s;
 	pthread_t ts, tc;
@@ -557,11 +558,11 @@ TEST_F(submit, session_close_waits)
 	tq_set_mode(self->g.q[1], TQ_HOLD);
 	fill_submit(&s, self->g.group_id, self->req, 8, self->resp, 64);
 	s.session_id = sid;
-	sub = (struct bg_call){ .fd = self->cfd, .req = HSMG_IOC_SUBMIT, .arg = &s };
+	sub = (struct bg_call){.fd = self->cfd, .req = HSMG_IOC_SUBMIT, .arg = &s};
 	ASSERT_EQ(0, pthread_create(&ts, NULL, bg_thread, &sub));
 	ASSERT_OK(tgroup_wait_held(&self->g, 1, 5000));
 	cl.session_id = sid;
-	clo = (struct bg_call){ .fd = self->cfd, .req = HSMG_IOC_SESSION_CLOSE, .arg = &cl };
+	clo = (struct bg_call){.fd = self->cfd, .req = HSMG_IOC_SESSION_CLOSE, .arg = &cl};
 	ASSERT_EQ(0, pthread_create(&tc, NULL, bg_thread, &clo));
 	hsmg_sleep_ms(300);
 	EXPECT_FALSE(clo.done)
@@ -593,8 +594,8 @@ static void *one_submit_thread(void *arg)
 	uint8_t req[16] = "inflight", resp[16];
 	uint32_t rlen = sizeof(resp);
 
-	h->ret = hsmg_submit(h->fd, h->group_id, 0, 0, HSMG_OP_SIGN, req, sizeof(req), resp,
-			     &rlen, NULL);
+	h->ret = hsmg_submit(h->fd, h->group_id, 0, 0, HSMG_OP_SIGN, req, sizeof(req), resp, &rlen,
+			     NULL);
 	return NULL;
 }
 
