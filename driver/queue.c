@@ -641,8 +641,10 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 	pr_debug("request %llx: completed by queue %02x.%04x status %u len %u\n",
 		 tag, q->adapter, q->domain, status, len);
 	if (req->cancelled) {
+		/* The client gave up: the answer is stale, the slot is free. */
 		hsmg_queue_attempt_done(q, status == HSMG_BE_OK, false);
 		hsmg_request_finish(req, -ECANCELED);
+		hsmg_sched_dispatch(g);
 		ret = -ENOENT;
 		goto out;
 	}
