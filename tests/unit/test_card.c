@@ -475,6 +475,8 @@ START_TEST(ecdsa_sign_verify)
 	/* EC key in AES-GCM, AES key in ECDSA, unsupported mechanism/curve */
 	ck_assert_uint_eq(use_aes(c, nosess, blob, blen), CKR_KEY_TYPE_INCONSISTENT);
 	ck_assert_uint_eq(sign(c, nosess, CKM_SHA256_RSA_PKCS, blob, blen, "a", 1, sig),
+			  CKR_KEY_TYPE_INCONSISTENT);
+	ck_assert_uint_eq(sign(c, nosess, CKM_MD5_RSA_PKCS, blob, blen, "a", 1, sig),
 			  CKR_MECHANISM_INVALID);
 	{
 		struct hsmg_msg_key_attrs a = {.key_type = CKK_EC, .curve = 7};
@@ -862,9 +864,9 @@ START_TEST(malformed_requests)
 		ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_RANDOM, 0, t, 2, NULL),
 				  CKR_ARGUMENTS_BAD);
 	}
-	/* declared but not implemented, unknown op, unknown mechanism */
+	/* missing inputs, unknown op, unknown mechanism */
 	ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_WRAP, CKM_AES_KEY_WRAP, NULL, 0, NULL),
-			  CKR_FUNCTION_NOT_SUPPORTED);
+			  CKR_ARGUMENTS_BAD);
 	ck_assert_uint_eq(crypto(c, nosess, 999, 0, NULL, 0, NULL), CKR_FUNCTION_NOT_SUPPORTED);
 	ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_DIGEST, CKM_MD5, NULL, 0, NULL),
 			  CKR_MECHANISM_INVALID);

@@ -4,7 +4,8 @@
 
 HSMSIMD_CFLAGS := $(shell pkg-config --cflags libcrypto p11-kit-1 2>/dev/null)
 HSMSIMD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
-HSMSIMD_CARD_OBJS := $(B)/tools/hsmsimd/card.o $(B)/tools/hsmsimd/hashstate.o
+HSMSIMD_CARD_OBJS := $(B)/tools/hsmsimd/card.o $(B)/tools/hsmsimd/hashstate.o \
+	$(B)/tools/hsmsimd/aesmode.o $(B)/tools/hsmsimd/pk.o
 HSMSIMD_OBJS := $(B)/tools/hsmsimd/main.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
 
 $(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(HSMSIMD_CFLAGS)

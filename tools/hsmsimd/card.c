@@ -21,8 +21,10 @@
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
+#include "aesmode.h"
 #include "card.h"
 #include "hashstate.h"
+#include "pk.h"
 #include "hsmg_msg.h"
 
 #define KEYLEN	     32
@@ -34,7 +36,7 @@
 #define SBLOB_MAGIC  0x42535348U /* "HSSB" */
 #define BLOB_VERSION 1
 
-enum key_kind { KIND_AES = 1, KIND_EC_PRIV = 2 };
+enum key_kind { KIND_AES = 1, KIND_EC_PRIV = 2, KIND_RSA_PRIV = 3, KIND_SECRET = 4 };
 
 #define BIND_SESSION (1U << 0)
 #define BIND_CARDPIN (1U << 1)
@@ -53,11 +55,17 @@ struct kblob_hdr {
 };
 _Static_assert(sizeof(struct kblob_hdr) == 128, "key blob header");
 
-#define EC_PRIV_LEN  32
-#define EC_POINT_LEN 65
-#define MAX_SECRET   (EC_PRIV_LEN + EC_POINT_LEN)
+#define MAX_SECRET  PK_RSA_MAX_DER
+#define MAX_GENERIC 512
+#define RSA_PUB_MAX (sizeof(struct hsmg_msg_rsa_pub) + PK_RSA_MAX_BYTES + 8)
 
-enum state_kind { STATE_DIGEST = 1 };
+enum state_kind {
+	STATE_DIGEST = 1,
+	STATE_ENCRYPT = 2,
+	STATE_DECRYPT = 3,
+	STATE_SIGN = 4,
+	STATE_VERIFY = 5,
+};
 
 struct sblob_hdr {
 	uint32_t magic;
@@ -557,6 +565,28 @@ static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t
 	return CKR_OK;
 }
 
+/* Is a decoded key a combination this card can create? */
+static bool key_sane(const struct key *k)
+{
+	const struct hsmg_msg_key_attrs *a = &k->attrs;
+
+	switch (k->kind) {
+	case KIND_AES:
+		return a->key_type == CKK_AES && k->secret_len == a->value_len &&
+		       (a->value_len == 16 || a->value_len == 24 || a->value_len == 32);
+	case KIND_SECRET:
+		return a->key_type == CKK_GENERIC_SECRET && k->secret_len == a->value_len &&
+		       a->value_len >= 1 && a->value_len <= MAX_GENERIC;
+	case KIND_EC_PRIV:
+		return a->key_type == CKK_EC && pk_ec_order_len(a->curve) &&
+		       k->secret_len == pk_ec_order_len(a->curve) + pk_ec_point_len(a->curve);
+	case KIND_RSA_PRIV:
+		return a->key_type == CKK_RSA && k->secret_len > 0;
+	default:
+		return false;
+	}
+}
+
 static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t len, struct key *k)
 {
 	struct kblob_hdr h;
@@ -578,9 +608,7 @@ static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t 
 	memcpy(k->session_bind, h.session_bind, sizeof(k->session_bind));
 	memcpy(k->cardpin_bind, h.cardpin_bind, sizeof(k->cardpin_bind));
 	/* Authentic, but still only a combination this card can create. */
-	if ((k->kind == KIND_AES && k->secret_len != k->attrs.value_len) ||
-	    (k->kind == KIND_EC_PRIV && k->secret_len != EC_PRIV_LEN + EC_POINT_LEN) ||
-	    (k->kind != KIND_AES && k->kind != KIND_EC_PRIV)) {
+	if (!key_sane(k)) {
 		OPENSSL_cleanse(k, sizeof(*k));
 		return CKR_KEY_HANDLE_INVALID;
 	}
@@ -637,8 +665,11 @@ static CK_RV key_bind_new(struct req_ctx *c, struct key *k)
 	return CKR_OK;
 }
 
-/* Open the blob of @tag, check binding, kind and usage. */
-static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint16_t kind, uint32_t use, struct key *k)
+#define KM(kind) (1U << (kind))
+
+/* Open the blob of @tag, check binding, kind (bit mask KM()) and usage
+ * (0: none needed). */
+static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k)
 {
 	const void *blob;
 	uint32_t len;
@@ -650,9 +681,9 @@ static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint16_t kind, uint32_t us
 	rv = key_open(c->card, blob, len, k);
 	if (rv == CKR_OK)
 		rv = key_check_binding(c, k);
-	if (rv == CKR_OK && k->kind != kind)
+	if (rv == CKR_OK && !(kinds & KM(k->kind)))
 		rv = CKR_KEY_TYPE_INCONSISTENT;
-	if (rv == CKR_OK && !(k->attrs.usage & use))
+	if (rv == CKR_OK && use && !(k->attrs.usage & use))
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 	if (rv != CKR_OK)
 		OPENSSL_cleanse(k, sizeof(*k));
@@ -688,352 +719,198 @@ static CK_RV get_attrs(struct req_ctx *c, struct hsmg_msg_key_attrs *a)
 	return CKR_OK;
 }
 
-/* ------------------------------------------------------------ EC keys */
-
-static EVP_PKEY *ec_load(const uint8_t *priv, const uint8_t *pub, size_t pub_len)
+/* PARAM bytes (empty when absent). */
+static void get_param(struct req_ctx *c, const uint8_t **p, uint32_t *len)
 {
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *d = NULL;
+	const void *v = NULL;
 
-	if (!bld)
-		return NULL;
-	if (priv) {
-		d = BN_secure_new();
-		if (!d || !BN_bin2bn(priv, EC_PRIV_LEN, d) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d))
-			goto out;
-	}
-	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!params || !pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) !=
-		1)
-		pkey = NULL;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params); /* holds a copy of d: freed as clear memory below */
-	OSSL_PARAM_BLD_free(bld);
-	BN_clear_free(d);
-	return pkey;
+	*len = 0;
+	hsmg_msg_get(c->v, HSMG_TAG_PARAM, &v, len);
+	*p = v;
 }
 
-static CK_RV do_generate_keypair(struct req_ctx *c)
+#define USE_ASYM_EC (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY | HSMG_KEY_USE_DERIVE)
+#define USE_RSA                                                                                    \
+	(HSMG_KEY_USE_ENCRYPT | HSMG_KEY_USE_DECRYPT | HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY |   \
+	 HSMG_KEY_USE_WRAP | HSMG_KEY_USE_UNWRAP)
+#define USE_SECRET (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY | HSMG_KEY_USE_DERIVE)
+
+/* Default (usage 0) and allowed usage of a new key of @kind. */
+static CK_RV usage_fix(struct hsmg_msg_key_attrs *a, uint16_t kind)
 {
-	struct hsmg_msg_key_attrs a;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *d = NULL;
-	struct key k;
-	size_t publen = 0;
+	uint32_t all = kind == KIND_AES ? HSMG_KEY_USE_ALL
+		       : kind == KIND_EC_PRIV ? USE_ASYM_EC
+		       : kind == KIND_RSA_PRIV ? USE_RSA
+					       : HSMG_KEY_USE_ALL;
+
+	if (!a->usage)
+		a->usage = kind == KIND_SECRET ? USE_SECRET : all;
+	return a->usage & ~all ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
+}
+
+/* Fill @k (kind, attrs, secret) from a private key. */
+static CK_RV key_from_pkey(EVP_PKEY *pkey, const struct hsmg_msg_key_attrs *a, struct key *k)
+{
+	size_t len = 0;
+	uint32_t curve;
+	int bits;
 	CK_RV rv;
 
-	memset(&k, 0, sizeof(k));
-	if (c->v->hdr.mechanism != CKM_EC_KEY_PAIR_GEN)
-		return CKR_MECHANISM_INVALID;
-	rv = get_attrs(c, &a);
-	if (rv != CKR_OK)
-		return rv;
-	if (a.key_type != CKK_EC || a.value_len)
+	k->attrs = *a;
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		bits = EVP_PKEY_get_bits(pkey);
+		if (a->key_type != CKK_RSA || a->curve)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (a->value_len && a->value_len != (uint32_t)bits)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (bits < 1024 || bits > 4096)
+			return CKR_KEY_SIZE_RANGE;
+		k->kind = KIND_RSA_PRIV;
+		k->attrs.value_len = (uint32_t)bits;
+		rv = pk_rsa_priv_der(pkey, k->secret, MAX_SECRET, &len);
+		if (rv != CKR_OK)
+			return rv;
+		k->secret_len = (uint32_t)len;
+		break;
+	case EVP_PKEY_EC:
+		curve = pk_ec_curve_of(pkey);
+		if (a->key_type != CKK_EC || a->value_len)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (!curve)
+			return CKR_CURVE_NOT_SUPPORTED;
+		if (a->curve && a->curve != curve)
+			return CKR_TEMPLATE_INCONSISTENT;
+		k->kind = KIND_EC_PRIV;
+		k->attrs.curve = curve;
+		rv = pk_ec_secret(pkey, curve, k->secret);
+		if (rv != CKR_OK)
+			return rv;
+		k->secret_len = (uint32_t)(pk_ec_order_len(curve) + pk_ec_point_len(curve));
+		break;
+	default:
 		return CKR_TEMPLATE_INCONSISTENT;
-	if (a.curve != HSMG_CURVE_P256)
-		return CKR_CURVE_NOT_SUPPORTED;
-	if (!a.usage)
-		a.usage = HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY | HSMG_KEY_USE_DERIVE;
-	if (a.usage & ~(HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY | HSMG_KEY_USE_DERIVE))
-		return CKR_TEMPLATE_INCONSISTENT;
-	k.kind = KIND_EC_PRIV;
-	k.attrs = a;
-	k.secret_len = EC_PRIV_LEN + EC_POINT_LEN;
-	rv = key_bind_new(c, &k);
-	if (rv != CKR_OK)
-		goto out;
-	rv = CKR_DEVICE_ERROR;
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (!pkey || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
-	    BN_bn2binpad(d, k.secret, EC_PRIV_LEN) != EC_PRIV_LEN ||
-	    EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, k.secret + EC_PRIV_LEN,
-					    EC_POINT_LEN, &publen) != 1 ||
-	    publen != EC_POINT_LEN || k.secret[EC_PRIV_LEN] != 0x04)
-		goto out;
-	rv = put_key(c, &k);
-	if (rv == CKR_OK &&
-	    hsmg_msg_put(c->b, HSMG_TAG_OUT_PUBKEY, k.secret + EC_PRIV_LEN, EC_POINT_LEN))
+	}
+	return usage_fix(&k->attrs, k->kind);
+}
+
+/* EVP_PKEY of a private key blob. */
+static EVP_PKEY *key_pkey(const struct key *k)
+{
+	size_t order = pk_ec_order_len(k->attrs.curve);
+
+	if (k->kind == KIND_RSA_PRIV)
+		return pk_rsa_load_priv(k->secret, k->secret_len);
+	if (k->kind == KIND_EC_PRIV)
+		return pk_ec_load(k->attrs.curve, k->secret, k->secret + order,
+				  pk_ec_point_len(k->attrs.curve));
+	return NULL;
+}
+
+/* Put @tag (OUT_PUBKEY) with the public part of a private key. */
+static CK_RV put_pubkey(struct req_ctx *c, const struct key *k)
+{
+	size_t order = pk_ec_order_len(k->attrs.curve), len = 0;
+	EVP_PKEY *pkey;
+	uint8_t *out;
+	CK_RV rv;
+
+	if (k->kind == KIND_EC_PRIV)
+		return hsmg_msg_put(c->b, HSMG_TAG_OUT_PUBKEY, k->secret + order,
+				    pk_ec_point_len(k->attrs.curve))
+			   ? CKR_DEVICE_MEMORY
+			   : CKR_OK;
+	if (k->kind != KIND_RSA_PRIV)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	pkey = key_pkey(k);
+	if (!pkey)
+		return CKR_DEVICE_ERROR;
+	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_PUBKEY, RSA_PUB_MAX);
+	rv = out ? pk_rsa_pub_encode(pkey, out, RSA_PUB_MAX, &len) : CKR_DEVICE_MEMORY;
+	if (rv == CKR_OK && hsmg_msg_put_end(c->b, len))
 		rv = CKR_DEVICE_MEMORY;
-out:
-	BN_clear_free(d);
 	EVP_PKEY_free(pkey);
-	OPENSSL_cleanse(&k, sizeof(k));
 	return rv;
 }
 
-/* ECDSA signature DER <-> r||s. */
-static int sig_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[64])
+/* Bind, seal and answer a new key (plus its public part if private). */
+static CK_RV finish_new_key(struct req_ctx *c, struct key *k)
 {
-	const uint8_t *p = der;
-	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-	const BIGNUM *r, *s;
-	int ret = -1;
+	CK_RV rv = key_bind_new(c, k);
 
-	if (!sig)
-		return -1;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32)
-		ret = 0;
-	ECDSA_SIG_free(sig);
-	return ret;
+	if (rv == CKR_OK)
+		rv = put_key(c, k);
+	if (rv == CKR_OK && (k->kind == KIND_EC_PRIV || k->kind == KIND_RSA_PRIV))
+		rv = put_pubkey(c, k);
+	return rv;
 }
 
-static int sig_raw_to_der(const uint8_t raw[64], uint8_t *der, size_t cap, size_t *der_len)
+/* A public key for VERIFY/ENCRYPT: from a private key blob (usage @use)
+ * or from PUBKEY (+ATTRS).  @id/@id_len: the bytes that name the key (for
+ * binding states). */
+struct pubref {
+	EVP_PKEY *pkey;
+	uint32_t curve; /* EC */
+	bool rsa;
+	const uint8_t *id;
+	uint32_t id_len;
+};
+
+static CK_RV pub_get(struct req_ctx *c, uint32_t use, struct pubref *p)
 {
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
-	uint8_t *p = der;
-	int n, ret = -1;
-
-	if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1)
-		goto fail;
-	r = s = NULL; /* owned by sig */
-	n = i2d_ECDSA_SIG(sig, NULL);
-	if (n > 0 && (size_t)n <= cap && i2d_ECDSA_SIG(sig, &p) == n) {
-		*der_len = (size_t)n;
-		ret = 0;
-	}
-fail:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(sig);
-	return ret;
-}
-
-/* The value ECDSA signs: the input itself (CKM_ECDSA) or its SHA-256. */
-static CK_RV ecdsa_input(uint64_t mech, const void *data, uint32_t len, uint8_t *hash,
-			 size_t *hash_len)
-{
-	unsigned int md = 0;
-
-	if (mech == CKM_ECDSA) {
-		if (len < 1 || len > 64)
-			return CKR_DATA_LEN_RANGE;
-		memcpy(hash, data, len);
-		*hash_len = len;
-		return CKR_OK;
-	}
-	if (mech == CKM_ECDSA_SHA256) {
-		if (EVP_Digest(data, len, hash, &md, EVP_sha256(), NULL) != 1)
-			return CKR_DEVICE_ERROR;
-		*hash_len = md;
-		return CKR_OK;
-	}
-	return CKR_MECHANISM_INVALID;
-}
-
-static CK_RV do_sign(struct req_ctx *c)
-{
-	uint8_t hash[64], der[80], *out;
-	size_t hash_len = 0, der_len = sizeof(der);
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	const void *data;
+	struct hsmg_msg_key_attrs a;
+	const void *v;
 	uint32_t len;
 	struct key k;
 	CK_RV rv;
 
-	memset(&k, 0, sizeof(k));
-	if (c->v->hdr.mechanism != CKM_ECDSA && c->v->hdr.mechanism != CKM_ECDSA_SHA256)
-		return CKR_MECHANISM_INVALID;
-	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len))
-		return CKR_ARGUMENTS_BAD;
-	rv = key_get(c, HSMG_TAG_KEY, KIND_EC_PRIV, HSMG_KEY_USE_SIGN, &k);
-	if (rv != CKR_OK)
-		return rv;
-	rv = ecdsa_input(c->v->hdr.mechanism, data, len, hash, &hash_len);
-	if (rv != CKR_OK)
-		goto out;
-	rv = CKR_DEVICE_ERROR;
-	pkey = ec_load(k.secret, k.secret + EC_PRIV_LEN, EC_POINT_LEN);
-	if (!pkey)
-		goto out;
-	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!pctx || EVP_PKEY_sign_init(pctx) != 1 ||
-	    EVP_PKEY_sign(pctx, der, &der_len, hash, hash_len) != 1)
-		goto out;
-	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, 64);
-	if (!out) {
-		rv = CKR_DEVICE_MEMORY;
-		goto out;
-	}
-	if (sig_der_to_raw(der, der_len, out) || hsmg_msg_put_end(c->b, 64))
-		goto out;
-	rv = CKR_OK;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_free(pkey);
-	OPENSSL_cleanse(&k, sizeof(k));
-	OPENSSL_cleanse(hash, sizeof(hash));
-	return rv;
-}
-
-static CK_RV do_verify(struct req_ctx *c)
-{
-	uint8_t hash[64], der[80];
-	size_t hash_len = 0, der_len = 0;
-	struct hsmg_msg_key_attrs a;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	const void *data, *sig, *pub;
-	uint32_t len, sig_len, pub_len;
-	struct key k;
-	CK_RV rv;
-	int r;
-
-	memset(&k, 0, sizeof(k));
-	if (c->v->hdr.mechanism != CKM_ECDSA && c->v->hdr.mechanism != CKM_ECDSA_SHA256)
-		return CKR_MECHANISM_INVALID;
-	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len) ||
-	    !hsmg_msg_get(c->v, HSMG_TAG_SIGNATURE, &sig, &sig_len))
-		return CKR_ARGUMENTS_BAD;
+	memset(p, 0, sizeof(*p));
 	if (hsmg_msg_get(c->v, HSMG_TAG_KEY, NULL, NULL) ==
 	    hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL))
 		return CKR_ARGUMENTS_BAD; /* exactly one of them */
-	if (hsmg_msg_get(c->v, HSMG_TAG_KEY, NULL, NULL)) {
-		rv = key_get(c, HSMG_TAG_KEY, KIND_EC_PRIV, HSMG_KEY_USE_VERIFY, &k);
+	if (hsmg_msg_get(c->v, HSMG_TAG_KEY, &v, &len)) {
+		rv = key_get(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV) | KM(KIND_RSA_PRIV), use, &k);
 		if (rv != CKR_OK)
 			return rv;
-		pub = k.secret + EC_PRIV_LEN;
-		pub_len = EC_POINT_LEN;
+		p->pkey = key_pkey(&k);
+		p->rsa = k.kind == KIND_RSA_PRIV;
+		p->curve = k.attrs.curve;
+		OPENSSL_cleanse(&k, sizeof(k));
+		if (!p->pkey)
+			return CKR_DEVICE_ERROR;
 	} else {
-		hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, &pub, &pub_len);
+		memset(&a, 0, sizeof(a));
+		a.key_type = CKK_EC;
 		if (hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL)) {
 			rv = get_attrs(c, &a);
 			if (rv != CKR_OK)
 				return rv;
-			if (a.curve != HSMG_CURVE_P256)
-				return CKR_CURVE_NOT_SUPPORTED;
 		}
-		if (pub_len != EC_POINT_LEN || ((const uint8_t *)pub)[0] != 0x04)
+		hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, &v, &len);
+		if (a.key_type == CKK_RSA) {
+			p->rsa = true;
+			p->pkey = pk_rsa_load_pub(v, len);
+		} else if (a.key_type == CKK_EC) {
+			p->curve = a.curve ? a.curve : pk_ec_curve_by_point_len(len);
+			if (!pk_ec_order_len(p->curve))
+				return a.curve ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_HANDLE_INVALID;
+			if (len != pk_ec_point_len(p->curve) || ((const uint8_t *)v)[0] != 0x04)
+				return CKR_KEY_HANDLE_INVALID;
+			p->pkey = pk_ec_load(p->curve, NULL, v, len);
+		} else {
+			return CKR_KEY_TYPE_INCONSISTENT;
+		}
+		if (!p->pkey)
 			return CKR_KEY_HANDLE_INVALID;
 	}
-	rv = ecdsa_input(c->v->hdr.mechanism, data, len, hash, &hash_len);
-	if (rv != CKR_OK)
-		goto out;
-	if (sig_len != 64) {
-		rv = CKR_SIGNATURE_LEN_RANGE;
-		goto out;
-	}
-	rv = CKR_KEY_HANDLE_INVALID;
-	pkey = ec_load(NULL, pub, pub_len);
-	if (!pkey)
-		goto out; /* not a point on the curve */
-	rv = CKR_DEVICE_ERROR;
-	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!pctx || EVP_PKEY_verify_init(pctx) != 1 ||
-	    sig_raw_to_der(sig, der, sizeof(der), &der_len))
-		goto out;
-	r = EVP_PKEY_verify(pctx, der, der_len, hash, hash_len);
-	rv = r == 1 ? CKR_OK : CKR_SIGNATURE_INVALID;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_free(pkey);
-	OPENSSL_cleanse(&k, sizeof(k));
-	return rv;
+	p->id = v;
+	p->id_len = len;
+	return CKR_OK;
 }
 
-/* ------------------------------------------------------------- AES */
+/* ---------------------------------------------------------------- states */
 
-static CK_RV do_generate_key(struct req_ctx *c)
-{
-	struct hsmg_msg_key_attrs a;
-	struct key k;
-	CK_RV rv;
-
-	if (c->v->hdr.mechanism != CKM_AES_KEY_GEN)
-		return CKR_MECHANISM_INVALID;
-	rv = get_attrs(c, &a);
-	if (rv != CKR_OK)
-		return rv;
-	if (a.key_type != CKK_AES || a.curve != HSMG_CURVE_NONE)
-		return CKR_TEMPLATE_INCONSISTENT;
-	if (a.value_len != 16 && a.value_len != 24 && a.value_len != 32)
-		return CKR_KEY_SIZE_RANGE;
-	if (!a.usage)
-		a.usage = HSMG_KEY_USE_ALL;
-	memset(&k, 0, sizeof(k));
-	k.kind = KIND_AES;
-	k.attrs = a;
-	k.secret_len = a.value_len;
-	rv = key_bind_new(c, &k);
-	if (rv == CKR_OK && RAND_priv_bytes(k.secret, (int)k.secret_len) != 1)
-		rv = CKR_DEVICE_ERROR;
-	if (rv == CKR_OK)
-		rv = put_key(c, &k);
-	OPENSSL_cleanse(&k, sizeof(k));
-	return rv;
-}
-
-static CK_RV do_gcm(struct req_ctx *c, bool enc)
-{
-	struct hsmg_msg_gcm_param gp;
-	const uint8_t *param, *data;
-	const void *pv, *dv;
-	uint32_t plen, len, taglen, n;
-	uint8_t *out;
-	struct key k;
-	CK_RV rv;
-
-	if (c->v->hdr.mechanism != CKM_AES_GCM)
-		return CKR_MECHANISM_INVALID;
-	if (!hsmg_msg_get(c->v, HSMG_TAG_PARAM, &pv, &plen) || plen < sizeof(gp))
-		return CKR_MECHANISM_PARAM_INVALID;
-	param = pv;
-	memcpy(&gp, param, sizeof(gp));
-	if (gp.reserved || gp.iv_len < 1 || gp.iv_len > HSMG_MSG_GCM_MAX_IV || gp.tag_bits < 32 ||
-	    gp.tag_bits > 128 || gp.tag_bits % 8 ||
-	    (uint64_t)sizeof(gp) + gp.iv_len + gp.aad_len != plen)
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &dv, &len))
-		return CKR_ARGUMENTS_BAD;
-	data = dv;
-	taglen = gp.tag_bits / 8;
-	if (!enc && len < taglen)
-		return CKR_ENCRYPTED_DATA_LEN_RANGE;
-	rv = key_get(c, HSMG_TAG_KEY, KIND_AES, enc ? HSMG_KEY_USE_ENCRYPT : HSMG_KEY_USE_DECRYPT,
-		     &k);
-	if (rv != CKR_OK)
-		return rv;
-	n = enc ? len + taglen : len - taglen;
-	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, n);
-	if (!out) {
-		rv = CKR_DATA_LEN_RANGE;
-		goto out;
-	}
-	if (enc) {
-		rv = gcm(true, k.secret, k.secret_len, param + sizeof(gp), gp.iv_len,
-			 param + sizeof(gp) + gp.iv_len, gp.aad_len, data, len, out, out + len,
-			 taglen)
-			 ? CKR_DEVICE_ERROR
-			 : CKR_OK;
-	} else {
-		rv = gcm(false, k.secret, k.secret_len, param + sizeof(gp), gp.iv_len,
-			 param + sizeof(gp) + gp.iv_len, gp.aad_len, data, n, out,
-			 (uint8_t *)data + n, taglen)
-			 ? CKR_ENCRYPTED_DATA_INVALID
-			 : CKR_OK;
-	}
-	if (rv == CKR_OK && hsmg_msg_put_end(c->b, n))
-		rv = CKR_DEVICE_MEMORY;
-out:
-	OPENSSL_cleanse(&k, sizeof(k));
-	return rv;
-}
-
-/* ------------------------------------------------------ digest, state */
-
-static CK_RV state_seal(struct req_ctx *c, const uint8_t *st, size_t st_len)
+static CK_RV state_seal(struct req_ctx *c, uint16_t kind, const void *st, size_t st_len)
 {
 	size_t total = sizeof(struct sblob_hdr) + st_len + TAGLEN;
 	struct sblob_hdr h;
@@ -1042,7 +919,7 @@ static CK_RV state_seal(struct req_ctx *c, const uint8_t *st, size_t st_len)
 	memset(&h, 0, sizeof(h));
 	h.magic = SBLOB_MAGIC;
 	h.version = BLOB_VERSION;
-	h.kind = STATE_DIGEST;
+	h.kind = kind;
 	h.mechanism = c->v->hdr.mechanism;
 	h.session = c->req->session;
 	h.state_len = (uint32_t)st_len;
@@ -1058,7 +935,10 @@ static CK_RV state_seal(struct req_ctx *c, const uint8_t *st, size_t st_len)
 	return hsmg_msg_put_end(c->b, total) ? CKR_DEVICE_MEMORY : CKR_OK;
 }
 
-static CK_RV state_open(struct req_ctx *c, uint8_t st[HS_MAX_STATE], size_t *st_len)
+/* Open the request's state of @kind into @st (@cap bytes); *@st_len gets
+ * its length.  @exact: required length (0: any up to @cap). */
+static CK_RV state_open(struct req_ctx *c, uint16_t kind, void *st, size_t cap, size_t exact,
+			size_t *st_len)
 {
 	struct sblob_hdr h;
 	const uint8_t *blob;
@@ -1071,9 +951,10 @@ static CK_RV state_open(struct req_ctx *c, uint8_t st[HS_MAX_STATE], size_t *st_
 	if (len < sizeof(h) + TAGLEN)
 		return CKR_SAVED_STATE_INVALID;
 	memcpy(&h, blob, sizeof(h));
-	if (h.magic != SBLOB_MAGIC || h.version != BLOB_VERSION || h.kind != STATE_DIGEST ||
-	    h.state_len > HS_MAX_STATE || len != sizeof(h) + h.state_len + TAGLEN ||
-	    h.mechanism != c->v->hdr.mechanism || h.session != c->req->session)
+	if (h.magic != SBLOB_MAGIC || h.version != BLOB_VERSION || h.kind != kind ||
+	    h.state_len > cap || (exact && h.state_len != exact) ||
+	    len != sizeof(h) + h.state_len + TAGLEN || h.mechanism != c->v->hdr.mechanism ||
+	    h.session != c->req->session)
 		return CKR_SAVED_STATE_INVALID;
 	if (gcm(false, c->card->k_state, KEYLEN, h.iv, IVLEN, blob, sizeof(h), blob + sizeof(h),
 		h.state_len, st, (uint8_t *)blob + sizeof(h) + h.state_len, TAGLEN))
@@ -1082,33 +963,998 @@ static CK_RV state_open(struct req_ctx *c, uint8_t st[HS_MAX_STATE], size_t *st_
 	return CKR_OK;
 }
 
+static void key_id_hash(const void *id, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	EVP_Digest(id, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* Which part of a multi-part operation an op is. */
+enum part { PART_SINGLE, PART_INIT, PART_UPDATE, PART_FINAL };
+
+static enum part part_of(uint32_t op)
+{
+	switch (op) {
+	case HSMG_MSG_OP_ENCRYPT_INIT:
+	case HSMG_MSG_OP_DECRYPT_INIT:
+	case HSMG_MSG_OP_SIGN_INIT:
+	case HSMG_MSG_OP_VERIFY_INIT:
+	case HSMG_MSG_OP_DIGEST_INIT:
+		return PART_INIT;
+	case HSMG_MSG_OP_ENCRYPT_UPDATE:
+	case HSMG_MSG_OP_DECRYPT_UPDATE:
+	case HSMG_MSG_OP_SIGN_UPDATE:
+	case HSMG_MSG_OP_VERIFY_UPDATE:
+	case HSMG_MSG_OP_DIGEST_UPDATE:
+		return PART_UPDATE;
+	case HSMG_MSG_OP_ENCRYPT_FINAL:
+	case HSMG_MSG_OP_DECRYPT_FINAL:
+	case HSMG_MSG_OP_SIGN_FINAL:
+	case HSMG_MSG_OP_VERIFY_FINAL:
+	case HSMG_MSG_OP_DIGEST_FINAL:
+		return PART_FINAL;
+	default:
+		return PART_SINGLE;
+	}
+}
+
+/* ---------------------------------------------------------- generation */
+
+static CK_RV do_generate_key(struct req_ctx *c)
+{
+	struct hsmg_msg_key_attrs a;
+	const uint8_t *param;
+	uint32_t plen;
+	struct key k;
+	CK_RV rv;
+
+	get_param(c, &param, &plen);
+	memset(&k, 0, sizeof(k));
+	rv = get_attrs(c, &a);
+	if (rv != CKR_OK)
+		return rv;
+	switch (c->v->hdr.mechanism) {
+	case CKM_AES_KEY_GEN:
+		if (a.key_type != CKK_AES || a.curve != HSMG_CURVE_NONE)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (a.value_len != 16 && a.value_len != 24 && a.value_len != 32)
+			return CKR_KEY_SIZE_RANGE;
+		k.kind = KIND_AES;
+		break;
+	case CKM_GENERIC_SECRET_KEY_GEN:
+		if (a.key_type != CKK_GENERIC_SECRET || a.curve != HSMG_CURVE_NONE)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (a.value_len < 1 || a.value_len > MAX_GENERIC)
+			return CKR_KEY_SIZE_RANGE;
+		k.kind = KIND_SECRET;
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	if (plen)
+		return CKR_MECHANISM_PARAM_INVALID;
+	rv = usage_fix(&a, k.kind);
+	if (rv != CKR_OK)
+		return rv;
+	k.attrs = a;
+	k.secret_len = a.value_len;
+	if (RAND_priv_bytes(k.secret, (int)k.secret_len) != 1)
+		rv = CKR_DEVICE_ERROR;
+	if (rv == CKR_OK)
+		rv = finish_new_key(c, &k);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+static const char *curve_name(uint32_t curve)
+{
+	switch (curve) {
+	case HSMG_CURVE_P256:
+		return "P-256";
+	case HSMG_CURVE_P384:
+		return "P-384";
+	case HSMG_CURVE_P521:
+		return "P-521";
+	default:
+		return NULL;
+	}
+}
+
+static CK_RV do_generate_keypair(struct req_ctx *c)
+{
+	struct hsmg_msg_key_attrs a;
+	EVP_PKEY *pkey = NULL;
+	const uint8_t *param;
+	uint32_t plen;
+	struct key k;
+	CK_RV rv;
+
+	memset(&k, 0, sizeof(k));
+	get_param(c, &param, &plen);
+	rv = get_attrs(c, &a);
+	if (rv != CKR_OK)
+		return rv;
+	switch (c->v->hdr.mechanism) {
+	case CKM_EC_KEY_PAIR_GEN:
+		if (a.key_type != CKK_EC || a.value_len)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (!curve_name(a.curve))
+			return CKR_CURVE_NOT_SUPPORTED;
+		if (plen)
+			return CKR_MECHANISM_PARAM_INVALID;
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve_name(a.curve));
+		rv = pkey ? CKR_OK : CKR_DEVICE_ERROR;
+		break;
+	case CKM_RSA_PKCS_KEY_PAIR_GEN:
+		if (a.key_type != CKK_RSA || a.curve)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (a.value_len < 2048 || a.value_len > 4096 || a.value_len % 8)
+			return CKR_KEY_SIZE_RANGE;
+		if (plen > 8)
+			return CKR_MECHANISM_PARAM_INVALID;
+		rv = pk_rsa_generate(a.value_len, plen ? param : NULL, plen, &pkey);
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	if (rv == CKR_OK)
+		rv = key_from_pkey(pkey, &a, &k);
+	if (rv == CKR_OK)
+		rv = finish_new_key(c, &k);
+	EVP_PKEY_free(pkey);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+/* ------------------------------------------------------------- ciphers */
+
+static bool is_aes_cipher(uint64_t mech)
+{
+	return mech == CKM_AES_ECB || mech == CKM_AES_CBC || mech == CKM_AES_CBC_PAD ||
+	       mech == CKM_AES_CTR || mech == CKM_AES_GCM;
+}
+
+/* Single-part RSA encryption / decryption. */
+static CK_RV do_rsa_crypt(struct req_ctx *c, bool enc)
+{
+	struct hsmg_msg_oaep_param op;
+	const EVP_MD *md = NULL, *mgf = NULL;
+	const uint8_t *param, *label = NULL;
+	struct pubref pr;
+	const void *data;
+	uint32_t plen, len;
+	size_t n = 0, k;
+	uint8_t *out;
+	struct key key;
+	CK_RV rv;
+
+	memset(&pr, 0, sizeof(pr));
+	get_param(c, &param, &plen);
+	if (c->v->hdr.mechanism == CKM_RSA_PKCS_OAEP) {
+		if (plen < sizeof(op))
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(&op, param, sizeof(op));
+		md = pk_md(op.hash_alg);
+		mgf = pk_mgf_md(op.mgf);
+		if (!md || !mgf || op.reserved || op.label_len > HSMG_MSG_MAX_LABEL ||
+		    (op.source != CKZ_DATA_SPECIFIED && !(op.source == 0 && !op.label_len)) ||
+		    (uint64_t)sizeof(op) + op.label_len != plen)
+			return CKR_MECHANISM_PARAM_INVALID;
+		label = param + sizeof(op);
+	} else if (plen) {
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
+	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len))
+		return CKR_ARGUMENTS_BAD;
+	if (enc) {
+		rv = pub_get(c, HSMG_KEY_USE_ENCRYPT, &pr);
+		if (rv == CKR_OK && !pr.rsa)
+			rv = CKR_KEY_TYPE_INCONSISTENT;
+	} else {
+		if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
+		    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
+			return CKR_ARGUMENTS_BAD;
+		rv = key_get(c, HSMG_TAG_KEY, KM(KIND_RSA_PRIV), HSMG_KEY_USE_DECRYPT, &key);
+		if (rv == CKR_OK) {
+			pr.pkey = key_pkey(&key);
+			if (!pr.pkey)
+				rv = CKR_DEVICE_ERROR;
+		}
+		OPENSSL_cleanse(&key, sizeof(key));
+	}
+	if (rv != CKR_OK)
+		goto out;
+	k = (size_t)pk_rsa_bytes(pr.pkey);
+	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, k);
+	if (!out) {
+		rv = CKR_DEVICE_MEMORY;
+		goto out;
+	}
+	rv = pk_rsa_crypt(pr.pkey, enc, md, mgf, label, md ? op.label_len : 0, data, len, out, k,
+			  &n);
+	if (rv == CKR_OK && hsmg_msg_put_end(c->b, n))
+		rv = CKR_DEVICE_MEMORY;
+out:
+	EVP_PKEY_free(pr.pkey);
+	return rv;
+}
+
+struct cipher_state {
+	uint8_t keyhash[32];
+	struct aes_state a;
+};
+
+static CK_RV do_cipher(struct req_ctx *c, bool enc, enum part part)
+{
+	uint64_t mech = c->v->hdr.mechanism;
+	uint16_t kind = enc ? STATE_ENCRYPT : STATE_DECRYPT;
+	struct cipher_state st;
+	uint8_t kh[32], *out = NULL;
+	const uint8_t *param;
+	const void *data = NULL, *blob;
+	uint32_t plen, len = 0, blen;
+	size_t n = 0, m = 0, st_len = 0;
+	bool has_data;
+	struct key k;
+	CK_RV rv;
+
+	if (mech == CKM_RSA_PKCS || mech == CKM_RSA_PKCS_OAEP)
+		return part == PART_SINGLE ? do_rsa_crypt(c, enc) : CKR_MECHANISM_INVALID;
+	if (!is_aes_cipher(mech))
+		return CKR_MECHANISM_INVALID;
+	if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
+	    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
+		return CKR_ARGUMENTS_BAD;
+	get_param(c, &param, &plen);
+	has_data = hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len);
+	if ((part == PART_SINGLE || part == PART_UPDATE) && !has_data)
+		return CKR_ARGUMENTS_BAD;
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES), enc ? HSMG_KEY_USE_ENCRYPT : HSMG_KEY_USE_DECRYPT,
+		     &k);
+	if (rv != CKR_OK)
+		return rv;
+	hsmg_msg_get(c->v, HSMG_TAG_KEY, &blob, &blen);
+	key_id_hash(blob, blen, kh);
+	memset(&st, 0, sizeof(st));
+	if (part == PART_SINGLE || part == PART_INIT) {
+		rv = aes_init(&st.a, mech, enc, k.secret, k.secret_len, param, plen);
+		memcpy(st.keyhash, kh, sizeof(kh));
+	} else {
+		rv = state_open(c, kind, &st, sizeof(st), sizeof(st), &st_len);
+		if (rv == CKR_OK && (!ct_equal(st.keyhash, kh, sizeof(kh)) ||
+				     !aes_check(&st.a, mech, enc)))
+			rv = CKR_SAVED_STATE_INVALID;
+	}
+	if (rv != CKR_OK || part == PART_INIT)
+		goto done;
+	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, aes_update_max(len) + 2 * AES_BLOCK);
+	if (!out) {
+		rv = CKR_DATA_LEN_RANGE;
+		goto done;
+	}
+	if (has_data)
+		rv = aes_update(&st.a, k.secret, k.secret_len, data, len, out, &n);
+	if (rv == CKR_OK && part != PART_UPDATE)
+		rv = aes_final(&st.a, k.secret, k.secret_len, out + n, &m);
+	if (rv == CKR_OK && hsmg_msg_put_end(c->b, n + m))
+		rv = CKR_DEVICE_MEMORY;
+done:
+	if (rv == CKR_OK && (part == PART_INIT || part == PART_UPDATE))
+		rv = state_seal(c, kind, &st, sizeof(st));
+	OPENSSL_cleanse(&st, sizeof(st));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+/* ------------------------------------------------- signatures and MACs */
+
+enum sig_alg { ALG_RSA = 1, ALG_PSS, ALG_ECDSA, ALG_HMAC, ALG_CMAC };
+
+static const struct sigmech {
+	uint64_t mech;
+	uint8_t alg;
+	bool general; /* PARAM = __u32 MAC length */
+	uint64_t hash;
+} sigmechs[] = {
+    {CKM_RSA_PKCS, ALG_RSA, false, 0},
+    {CKM_SHA1_RSA_PKCS, ALG_RSA, false, CKM_SHA_1},
+    {CKM_SHA224_RSA_PKCS, ALG_RSA, false, CKM_SHA224},
+    {CKM_SHA256_RSA_PKCS, ALG_RSA, false, CKM_SHA256},
+    {CKM_SHA384_RSA_PKCS, ALG_RSA, false, CKM_SHA384},
+    {CKM_SHA512_RSA_PKCS, ALG_RSA, false, CKM_SHA512},
+    {CKM_RSA_PKCS_PSS, ALG_PSS, false, 0},
+    {CKM_SHA1_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA_1},
+    {CKM_SHA224_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA224},
+    {CKM_SHA256_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA256},
+    {CKM_SHA384_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA384},
+    {CKM_SHA512_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA512},
+    {CKM_ECDSA, ALG_ECDSA, false, 0},
+    {CKM_ECDSA_SHA1, ALG_ECDSA, false, CKM_SHA_1},
+    {CKM_ECDSA_SHA224, ALG_ECDSA, false, CKM_SHA224},
+    {CKM_ECDSA_SHA256, ALG_ECDSA, false, CKM_SHA256},
+    {CKM_ECDSA_SHA384, ALG_ECDSA, false, CKM_SHA384},
+    {CKM_ECDSA_SHA512, ALG_ECDSA, false, CKM_SHA512},
+    {CKM_SHA_1_HMAC, ALG_HMAC, false, CKM_SHA_1},
+    {CKM_SHA224_HMAC, ALG_HMAC, false, CKM_SHA224},
+    {CKM_SHA256_HMAC, ALG_HMAC, false, CKM_SHA256},
+    {CKM_SHA384_HMAC, ALG_HMAC, false, CKM_SHA384},
+    {CKM_SHA512_HMAC, ALG_HMAC, false, CKM_SHA512},
+    {CKM_SHA_1_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA_1},
+    {CKM_SHA224_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA224},
+    {CKM_SHA256_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA256},
+    {CKM_SHA384_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA384},
+    {CKM_SHA512_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA512},
+    {CKM_AES_CMAC, ALG_CMAC, false, 0},
+    {CKM_AES_CMAC_GENERAL, ALG_CMAC, true, 0},
+};
+
+static const struct sigmech *sigmech_of(uint64_t mech)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sigmechs) / sizeof(sigmechs[0]); i++)
+		if (sigmechs[i].mech == mech)
+			return &sigmechs[i];
+	return NULL;
+}
+
+/* Running state of a SIGN/VERIFY (fixed size, card-private). */
+struct sig_state {
+	uint8_t keyhash[32];
+	uint64_t mech;
+	uint64_t pss_hash;
+	uint64_t pss_mgf;
+	uint64_t pss_salt;
+	uint32_t mac_len;
+	uint32_t hs_len;
+	uint8_t hs[HS_MAX_STATE];
+	struct cmac_state cm;
+};
+
+static size_t hmac_block(uint64_t hash)
+{
+	return hash == CKM_SHA384 || hash == CKM_SHA512 ? 128 : 64;
+}
+
+/* K0 XOR @pad byte (RFC 2104), @k0 has hmac_block() bytes. */
+static CK_RV hmac_pad(uint64_t hash, const struct key *k, uint8_t pad, uint8_t *k0)
+{
+	size_t bl = hmac_block(hash), i;
+	unsigned int n = 0;
+
+	memset(k0, 0, bl);
+	if (k->secret_len > bl) {
+		if (EVP_Digest(k->secret, k->secret_len, k0, &n, pk_md(hash), NULL) != 1)
+			return CKR_DEVICE_ERROR;
+	} else {
+		memcpy(k0, k->secret, k->secret_len);
+	}
+	for (i = 0; i < bl; i++)
+		k0[i] ^= pad;
+	return CKR_OK;
+}
+
+/* Parse PARAM and set up @st for @sm. */
+static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct key *k,
+		       struct sig_state *st)
+{
+	struct hsmg_msg_pss_param pp;
+	const uint8_t *param;
+	uint8_t k0[128];
+	uint32_t plen, ml;
+	size_t max = sm->alg == ALG_HMAC ? hs_md_len(sm->hash) : AES_BLOCK;
+	CK_RV rv = CKR_OK;
+
+	get_param(c, &param, &plen);
+	st->mech = sm->mech;
+	if (sm->alg == ALG_PSS) {
+		if (plen != sizeof(pp))
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(&pp, param, sizeof(pp));
+		if (!pk_md(pp.hash_alg) || !pk_mgf_md(pp.mgf) || (sm->hash && pp.hash_alg != sm->hash) ||
+		    pp.salt_len > PK_RSA_MAX_BYTES)
+			return CKR_MECHANISM_PARAM_INVALID;
+		st->pss_hash = pp.hash_alg;
+		st->pss_mgf = pp.mgf;
+		st->pss_salt = pp.salt_len;
+	} else if (sm->general) {
+		if (plen != sizeof(ml))
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(&ml, param, sizeof(ml));
+		if (ml < 1 || ml > max)
+			return CKR_MECHANISM_PARAM_INVALID;
+		st->mac_len = ml;
+	} else if (plen) {
+		return CKR_MECHANISM_PARAM_INVALID;
+	} else {
+		st->mac_len = (uint32_t)max;
+	}
+	if (sm->alg == ALG_CMAC) {
+		cmac_init(&st->cm);
+	} else if (sm->hash) {
+		size_t hl = 0;
+
+		if (hs_init(sm->hash, st->hs, &hl))
+			return CKR_DEVICE_ERROR;
+		st->hs_len = (uint32_t)hl;
+		if (sm->alg == ALG_HMAC) {
+			rv = hmac_pad(sm->hash, k, 0x36, k0);
+			if (rv == CKR_OK && hs_update(sm->hash, st->hs, st->hs_len, k0,
+						      hmac_block(sm->hash)))
+				rv = CKR_DEVICE_ERROR;
+			OPENSSL_cleanse(k0, sizeof(k0));
+		}
+	}
+	return rv;
+}
+
+static CK_RV sig_absorb(const struct sigmech *sm, const struct key *k, struct sig_state *st,
+			const void *data, size_t len)
+{
+	if (sm->alg == ALG_CMAC)
+		return cmac_update(&st->cm, k->secret, k->secret_len, data, len);
+	if (hs_update(sm->hash, st->hs, st->hs_len, data, len))
+		return CKR_SAVED_STATE_INVALID;
+	return CKR_OK;
+}
+
+/* The MAC of a finished HMAC/CMAC state (full length, @out 64 bytes). */
+static CK_RV mac_final(const struct sigmech *sm, const struct key *k, struct sig_state *st,
+		       uint8_t *out)
+{
+	uint8_t inner[HS_MAX_MD], k0[128 + HS_MAX_MD];
+	size_t il = 0, bl = hmac_block(sm->hash);
+	unsigned int n = 0;
+	CK_RV rv;
+
+	if (sm->alg == ALG_CMAC)
+		return cmac_final(&st->cm, k->secret, k->secret_len, out);
+	if (hs_final(sm->hash, st->hs, st->hs_len, inner, &il))
+		return CKR_SAVED_STATE_INVALID;
+	rv = hmac_pad(sm->hash, k, 0x5c, k0);
+	if (rv == CKR_OK) {
+		memcpy(k0 + bl, inner, il);
+		if (EVP_Digest(k0, bl + il, out, &n, pk_md(sm->hash), NULL) != 1)
+			rv = CKR_DEVICE_ERROR;
+	}
+	OPENSSL_cleanse(inner, sizeof(inner));
+	OPENSSL_cleanse(k0, sizeof(k0));
+	return rv;
+}
+
+static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
+{
+	const struct sigmech *sm = sigmech_of(c->v->hdr.mechanism);
+	uint16_t skind = sign ? STATE_SIGN : STATE_VERIFY;
+	uint32_t use = sign ? HSMG_KEY_USE_SIGN : HSMG_KEY_USE_VERIFY;
+	const void *data = NULL, *sig = NULL, *id = NULL;
+	uint32_t len = 0, sig_len = 0, id_len = 0;
+	uint8_t kh[32], mac[HS_MAX_MD], md[HS_MAX_MD], *out;
+	const uint8_t *tbs;
+	size_t tbs_len, md_len = 0, st_len = 0, olen = 0;
+	struct sig_state *st = NULL;
+	struct pubref pr;
+	struct pk_sig ps;
+	bool has_data, mac_alg;
+	struct key k;
+	CK_RV rv;
+
+	memset(&k, 0, sizeof(k));
+	memset(&pr, 0, sizeof(pr));
+	if (!sm)
+		return CKR_MECHANISM_INVALID;
+	mac_alg = sm->alg == ALG_HMAC || sm->alg == ALG_CMAC;
+	if (part != PART_SINGLE && !mac_alg && !sm->hash)
+		return CKR_MECHANISM_INVALID; /* raw RSA/PSS/ECDSA: single-part only */
+	has_data = hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len);
+	if ((part == PART_SINGLE || part == PART_UPDATE) && !has_data)
+		return CKR_ARGUMENTS_BAD;
+	if (!sign && (part == PART_SINGLE || part == PART_FINAL) &&
+	    !hsmg_msg_get(c->v, HSMG_TAG_SIGNATURE, &sig, &sig_len))
+		return CKR_ARGUMENTS_BAD;
+
+	/* The key. */
+	if (mac_alg || sign) {
+		uint32_t kinds = sm->alg == ALG_HMAC	? KM(KIND_SECRET)
+				 : sm->alg == ALG_CMAC	? KM(KIND_AES)
+				 : sm->alg == ALG_ECDSA ? KM(KIND_EC_PRIV)
+							: KM(KIND_RSA_PRIV);
+
+		if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
+		    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
+			return CKR_ARGUMENTS_BAD;
+		rv = key_get(c, HSMG_TAG_KEY, kinds, use, &k);
+		if (rv != CKR_OK)
+			return rv;
+		hsmg_msg_get(c->v, HSMG_TAG_KEY, &id, &id_len);
+		if (!mac_alg) {
+			pr.pkey = key_pkey(&k);
+			pr.curve = k.attrs.curve;
+			if (!pr.pkey) {
+				rv = CKR_DEVICE_ERROR;
+				goto out;
+			}
+		}
+	} else {
+		rv = pub_get(c, use, &pr);
+		if (rv != CKR_OK)
+			goto out;
+		if (pr.rsa != (sm->alg == ALG_RSA || sm->alg == ALG_PSS)) {
+			rv = CKR_KEY_TYPE_INCONSISTENT;
+			goto out;
+		}
+		id = pr.id;
+		id_len = pr.id_len;
+	}
+	key_id_hash(id, id_len, kh);
+
+	/* The state. */
+	rv = CKR_DEVICE_MEMORY;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto out;
+	if (part == PART_SINGLE || part == PART_INIT) {
+		rv = sig_start(c, sm, &k, st);
+		memcpy(st->keyhash, kh, sizeof(kh));
+	} else {
+		if (hsmg_msg_get(c->v, HSMG_TAG_PARAM, NULL, NULL)) {
+			rv = CKR_ARGUMENTS_BAD;
+			goto out;
+		}
+		rv = state_open(c, skind, st, sizeof(*st), sizeof(*st), &st_len);
+		if (rv == CKR_OK && (!ct_equal(st->keyhash, kh, sizeof(kh)) || st->mech != sm->mech ||
+				     st->hs_len > HS_MAX_STATE))
+			rv = CKR_SAVED_STATE_INVALID;
+	}
+	if (rv != CKR_OK)
+		goto out;
+	if (has_data && part != PART_INIT && (mac_alg || sm->hash)) {
+		rv = sig_absorb(sm, &k, st, data, len);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	if (part == PART_INIT || part == PART_UPDATE) {
+		rv = state_seal(c, skind, st, sizeof(*st));
+		goto out;
+	}
+
+	/* Final: MAC, or sign/verify the hash (or the raw input). */
+	if (mac_alg) {
+		rv = mac_final(sm, &k, st, mac);
+		if (rv != CKR_OK)
+			goto out;
+		if (sign) {
+			rv = hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, mac, st->mac_len) ? CKR_DEVICE_MEMORY
+										      : CKR_OK;
+		} else if (sig_len != st->mac_len) {
+			rv = CKR_SIGNATURE_LEN_RANGE;
+		} else {
+			rv = ct_equal(mac, sig, sig_len) ? CKR_OK : CKR_SIGNATURE_INVALID;
+		}
+		goto out;
+	}
+	if (sm->hash) {
+		if (hs_final(sm->hash, st->hs, st->hs_len, md, &md_len)) {
+			rv = CKR_SAVED_STATE_INVALID;
+			goto out;
+		}
+		tbs = md;
+		tbs_len = md_len;
+	} else {
+		tbs = data;
+		tbs_len = len;
+	}
+	memset(&ps, 0, sizeof(ps));
+	ps.curve = pr.curve;
+	if (sm->alg == ALG_PSS) {
+		ps.pss = 1;
+		ps.md = pk_md(st->pss_hash);
+		ps.mgf = pk_mgf_md(st->pss_mgf);
+		ps.salt = st->pss_salt;
+	} else if (sm->alg == ALG_RSA || sm->alg == ALG_ECDSA) {
+		ps.md = sm->hash ? pk_md(sm->hash) : NULL;
+	}
+	if (sign) {
+		out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, PK_RSA_MAX_BYTES);
+		rv = out ? pk_sign(pr.pkey, &ps, tbs, tbs_len, out, PK_RSA_MAX_BYTES, &olen)
+			 : CKR_DEVICE_MEMORY;
+		if (rv == CKR_OK && hsmg_msg_put_end(c->b, olen))
+			rv = CKR_DEVICE_MEMORY;
+	} else {
+		rv = pk_verify(pr.pkey, &ps, tbs, tbs_len, sig, sig_len);
+	}
+out:
+	if (st) {
+		OPENSSL_cleanse(st, sizeof(*st));
+		free(st);
+	}
+	EVP_PKEY_free(pr.pkey);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+/* ------------------------------------------------- wrap, import, derive */
+
+/* Make key @k from a clear value: secret key bytes, or a private key as
+ * DER (@der) or raw (EC scalar, RSA components).  Errors for bad values
+ * are @bad. */
+static CK_RV key_from_value(struct hsmg_msg_key_attrs *a, bool der, const uint8_t *val,
+			    size_t len, CK_RV bad, struct key *k)
+{
+	EVP_PKEY *pkey = NULL;
+	size_t order;
+	CK_RV rv;
+
+	memset(k, 0, sizeof(*k));
+	switch (a->key_type) {
+	case CKK_AES:
+	case CKK_GENERIC_SECRET:
+		if (der || a->curve)
+			return CKR_TEMPLATE_INCONSISTENT;
+		k->kind = a->key_type == CKK_AES ? KIND_AES : KIND_SECRET;
+		if (a->value_len && a->value_len != len)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (k->kind == KIND_AES ? len != 16 && len != 24 && len != 32
+					: len < 1 || len > MAX_GENERIC)
+			return CKR_KEY_SIZE_RANGE;
+		a->value_len = (uint32_t)len;
+		k->attrs = *a;
+		k->secret_len = (uint32_t)len;
+		memcpy(k->secret, val, len);
+		return usage_fix(&k->attrs, k->kind);
+	case CKK_EC:
+		if (der)
+			break;
+		order = pk_ec_order_len(a->curve);
+		if (!order)
+			return CKR_CURVE_NOT_SUPPORTED;
+		if (a->value_len)
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (len > order)
+			return bad;
+		k->kind = KIND_EC_PRIV;
+		k->attrs = *a;
+		k->secret_len = (uint32_t)(order + pk_ec_point_len(a->curve));
+		rv = pk_ec_from_scalar(a->curve, val, len, k->secret);
+		if (rv == CKR_ATTRIBUTE_VALUE_INVALID)
+			rv = bad;
+		return rv == CKR_OK ? usage_fix(&k->attrs, k->kind) : rv;
+	case CKK_RSA:
+		if (der)
+			break;
+		rv = pk_rsa_from_comps(val, len, &pkey);
+		if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ARGUMENTS_BAD)
+			rv = bad;
+		if (rv == CKR_OK)
+			rv = key_from_pkey(pkey, a, k);
+		EVP_PKEY_free(pkey);
+		return rv;
+	default:
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	rv = pk_from_der(val, len, &pkey);
+	if (rv != CKR_OK)
+		return bad;
+	if ((a->key_type == CKK_RSA) != (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA))
+		rv = CKR_TEMPLATE_INCONSISTENT;
+	else
+		rv = key_from_pkey(pkey, a, k);
+	EVP_PKEY_free(pkey);
+	return rv;
+}
+
+static CK_RV do_import(struct req_ctx *c)
+{
+	struct hsmg_msg_key_attrs a;
+	const void *val;
+	uint32_t len, fmt = HSMG_IMPORT_FMT_RAW, plen;
+	const uint8_t *param;
+	struct key k;
+	CK_RV rv;
+
+	get_param(c, &param, &plen);
+	if (plen) {
+		if (plen != sizeof(fmt))
+			return CKR_ARGUMENTS_BAD;
+		memcpy(&fmt, param, sizeof(fmt));
+		if (fmt != HSMG_IMPORT_FMT_RAW && fmt != HSMG_IMPORT_FMT_DER)
+			return CKR_ARGUMENTS_BAD;
+	}
+	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &val, &len))
+		return CKR_ARGUMENTS_BAD;
+	rv = get_attrs(c, &a);
+	if (rv != CKR_OK)
+		return rv;
+	if (fmt == HSMG_IMPORT_FMT_DER && a.key_type != CKK_RSA && a.key_type != CKK_EC)
+		return CKR_TEMPLATE_INCONSISTENT;
+	rv = key_from_value(&a, fmt == HSMG_IMPORT_FMT_DER, val, len, CKR_ATTRIBUTE_VALUE_INVALID,
+			    &k);
+	if (rv == CKR_OK)
+		rv = finish_new_key(c, &k);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+static CK_RV do_export_pubkey(struct req_ctx *c)
+{
+	struct key k;
+	CK_RV rv;
+
+	rv = key_get(c, HSMG_TAG_KEY, ~0U, 0, &k);
+	if (rv != CKR_OK)
+		return rv;
+	if (k.kind == KIND_EC_PRIV || k.kind == KIND_RSA_PRIV)
+		rv = put_pubkey(c, &k);
+	if (rv == CKR_OK && hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, &k.attrs, sizeof(k.attrs)))
+		rv = CKR_DEVICE_MEMORY;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+/* Optional IV of the key wrap mechanisms. */
+static CK_RV kw_iv(struct req_ctx *c, const uint8_t **iv, size_t *ivlen)
+{
+	const uint8_t *param;
+	uint32_t plen;
+
+	get_param(c, &param, &plen);
+	*iv = plen ? param : NULL;
+	*ivlen = plen;
+	if (plen && plen != (c->v->hdr.mechanism == CKM_AES_KEY_WRAP_PAD ? 4U : 8U))
+		return CKR_MECHANISM_PARAM_INVALID;
+	return CKR_OK;
+}
+
+static CK_RV do_wrap(struct req_ctx *c)
+{
+	uint64_t mech = c->v->hdr.mechanism;
+	uint8_t *val = NULL, *out;
+	const uint8_t *iv;
+	size_t ivlen, vlen = 0, olen = 0;
+	EVP_PKEY *pkey = NULL;
+	struct key w, k;
+	CK_RV rv;
+
+	memset(&k, 0, sizeof(k));
+	if (mech != CKM_AES_KEY_WRAP && mech != CKM_AES_KEY_WRAP_PAD)
+		return CKR_MECHANISM_INVALID;
+	rv = kw_iv(c, &iv, &ivlen);
+	if (rv != CKR_OK)
+		return rv;
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES), HSMG_KEY_USE_WRAP, &w);
+	if (rv != CKR_OK)
+		return rv;
+	rv = key_get(c, HSMG_TAG_KEY2, ~0U, 0, &k);
+	if (rv != CKR_OK)
+		goto out;
+	if (!(k.attrs.flags & HSMG_KEY_EXTRACTABLE)) {
+		rv = CKR_KEY_UNEXTRACTABLE;
+		goto out;
+	}
+	rv = CKR_DEVICE_MEMORY;
+	val = OPENSSL_secure_malloc(MAX_SECRET + 256);
+	if (!val)
+		goto out;
+	if (k.kind == KIND_AES || k.kind == KIND_SECRET) {
+		memcpy(val, k.secret, k.secret_len);
+		vlen = k.secret_len;
+		rv = CKR_OK;
+	} else {
+		pkey = key_pkey(&k);
+		rv = pkey ? pk_pkcs8(pkey, val, MAX_SECRET + 256, &vlen) : CKR_DEVICE_ERROR;
+	}
+	if (rv != CKR_OK)
+		goto out;
+	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, vlen + 16);
+	rv = out ? aes_kw(mech, true, w.secret, w.secret_len, iv, ivlen, val, vlen, out, &olen)
+		 : CKR_DEVICE_MEMORY;
+	if (rv == CKR_OK && hsmg_msg_put_end(c->b, olen))
+		rv = CKR_DEVICE_MEMORY;
+out:
+	if (val)
+		OPENSSL_secure_clear_free(val, MAX_SECRET + 256);
+	EVP_PKEY_free(pkey);
+	OPENSSL_cleanse(&w, sizeof(w));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+static CK_RV do_unwrap(struct req_ctx *c)
+{
+	uint64_t mech = c->v->hdr.mechanism;
+	struct hsmg_msg_key_attrs a;
+	const uint8_t *iv;
+	const void *data;
+	uint8_t *val = NULL;
+	size_t ivlen, vlen = 0;
+	uint32_t len;
+	struct key w, k;
+	CK_RV rv;
+
+	memset(&k, 0, sizeof(k));
+	if (mech != CKM_AES_KEY_WRAP && mech != CKM_AES_KEY_WRAP_PAD)
+		return CKR_MECHANISM_INVALID;
+	rv = kw_iv(c, &iv, &ivlen);
+	if (rv != CKR_OK)
+		return rv;
+	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len))
+		return CKR_ARGUMENTS_BAD;
+	rv = get_attrs(c, &a);
+	if (rv != CKR_OK)
+		return rv;
+	if (len > MAX_SECRET + 256)
+		return CKR_WRAPPED_KEY_LEN_RANGE;
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES), HSMG_KEY_USE_UNWRAP, &w);
+	if (rv != CKR_OK)
+		return rv;
+	rv = CKR_DEVICE_MEMORY;
+	val = OPENSSL_secure_malloc(MAX_SECRET + 256);
+	if (!val)
+		goto out;
+	rv = aes_kw(mech, false, w.secret, w.secret_len, iv, ivlen, data, len, val, &vlen);
+	if (rv != CKR_OK)
+		goto out;
+	rv = key_from_value(&a, a.key_type == CKK_RSA || a.key_type == CKK_EC, val, vlen,
+			    CKR_WRAPPED_KEY_INVALID, &k);
+	if (rv == CKR_OK)
+		rv = finish_new_key(c, &k);
+out:
+	if (val)
+		OPENSSL_secure_clear_free(val, MAX_SECRET + 256);
+	OPENSSL_cleanse(&w, sizeof(w));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
+static const EVP_MD *kdf_md(uint64_t kdf)
+{
+	switch (kdf) {
+	case CKD_SHA1_KDF:
+		return EVP_sha1();
+	case CKD_SHA224_KDF:
+		return EVP_sha224();
+	case CKD_SHA256_KDF:
+		return EVP_sha256();
+	case CKD_SHA384_KDF:
+		return EVP_sha384();
+	case CKD_SHA512_KDF:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+static int x963kdf(const EVP_MD *md, const uint8_t *z, size_t zlen, const uint8_t *info,
+		   size_t ilen, uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "X963KDF", NULL);
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM p[4];
+	int ret = -1;
+
+	if (!kdf)
+		return -1;
+	kctx = EVP_KDF_CTX_new(kdf);
+	if (!kctx)
+		goto out;
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(md),
+						0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, ilen);
+	p[3] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, len, p) == 1)
+		ret = 0;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ret;
+}
+
+static CK_RV do_derive(struct req_ctx *c)
+{
+	struct hsmg_msg_ecdh_param ep;
+	struct hsmg_msg_key_attrs a;
+	const uint8_t *param, *shared, *pub;
+	uint8_t z[PK_EC_MAX_ORDER];
+	size_t zlen = 0, plen_pt, want;
+	uint32_t plen, publen;
+	const EVP_MD *md = NULL;
+	EVP_PKEY *pkey = NULL;
+	struct key k, nk;
+	CK_RV rv;
+
+	memset(&nk, 0, sizeof(nk));
+	if (c->v->hdr.mechanism != CKM_ECDH1_DERIVE)
+		return CKR_MECHANISM_INVALID;
+	get_param(c, &param, &plen);
+	if (plen < sizeof(ep))
+		return CKR_MECHANISM_PARAM_INVALID;
+	memcpy(&ep, param, sizeof(ep));
+	if (ep.kdf != CKD_NULL) {
+		md = kdf_md(ep.kdf);
+		if (!md)
+			return CKR_MECHANISM_PARAM_INVALID;
+	}
+	if ((ep.kdf == CKD_NULL && ep.shared_len) || ep.shared_len > HSMG_MSG_MAX_LABEL ||
+	    (uint64_t)sizeof(ep) + ep.shared_len + ep.public_len != plen)
+		return CKR_MECHANISM_PARAM_INVALID;
+	shared = param + sizeof(ep);
+	pub = shared + ep.shared_len;
+	publen = ep.public_len;
+	rv = get_attrs(c, &a);
+	if (rv != CKR_OK)
+		return rv;
+	if ((a.key_type != CKK_AES && a.key_type != CKK_GENERIC_SECRET) || a.curve)
+		return CKR_TEMPLATE_INCONSISTENT;
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV), HSMG_KEY_USE_DERIVE, &k);
+	if (rv != CKR_OK)
+		return rv;
+	/* Raw point, or a DER OCTET STRING around it. */
+	plen_pt = pk_ec_point_len(k.attrs.curve);
+	if (publen == plen_pt + 2 && pub[0] == 0x04 && pub[1] == plen_pt) {
+		pub += 2;
+		publen -= 2;
+	} else if (publen == plen_pt + 3 && pub[0] == 0x04 && pub[1] == 0x81 && pub[2] == plen_pt) {
+		pub += 3;
+		publen -= 3;
+	}
+	if (publen != plen_pt || pub[0] != 0x04) {
+		rv = CKR_MECHANISM_PARAM_INVALID;
+		goto out;
+	}
+	pkey = key_pkey(&k);
+	rv = pkey ? pk_ecdh(pkey, k.attrs.curve, pub, publen, z, sizeof(z), &zlen)
+		  : CKR_DEVICE_ERROR;
+	if (rv != CKR_OK)
+		goto out;
+	want = a.value_len ? a.value_len : md ? (size_t)EVP_MD_get_size(md) : zlen;
+	nk.kind = a.key_type == CKK_AES ? KIND_AES : KIND_SECRET;
+	if (nk.kind == KIND_AES ? want != 16 && want != 24 && want != 32
+				: want < 1 || want > MAX_GENERIC) {
+		rv = CKR_KEY_SIZE_RANGE;
+		goto out;
+	}
+	if (!md && want > zlen) {
+		rv = CKR_KEY_SIZE_RANGE;
+		goto out;
+	}
+	a.value_len = (uint32_t)want;
+	rv = usage_fix(&a, nk.kind);
+	if (rv != CKR_OK)
+		goto out;
+	nk.attrs = a;
+	nk.secret_len = (uint32_t)want;
+	if (md) {
+		if (x963kdf(md, z, zlen, shared, ep.shared_len, nk.secret, want)) {
+			rv = CKR_DEVICE_ERROR;
+			goto out;
+		}
+	} else {
+		memcpy(nk.secret, z, want);
+	}
+	rv = finish_new_key(c, &nk);
+out:
+	EVP_PKEY_free(pkey);
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(&nk, sizeof(nk));
+	return rv;
+}
+
+/* -------------------------------------------------------------- digest */
+
 static CK_RV do_digest(struct req_ctx *c)
 {
-	const EVP_MD *md;
+	const EVP_MD *md = pk_md(c->v->hdr.mechanism);
 	const void *data;
 	uint32_t len;
 	unsigned int n = 0;
 	uint8_t *out;
 
-	switch (c->v->hdr.mechanism) {
-	case CKM_SHA_1:
-		md = EVP_sha1();
-		break;
-	case CKM_SHA224:
-		md = EVP_sha224();
-		break;
-	case CKM_SHA256:
-		md = EVP_sha256();
-		break;
-	case CKM_SHA384:
-		md = EVP_sha384();
-		break;
-	case CKM_SHA512:
-		md = EVP_sha512();
-		break;
-	default:
+	if (!md)
 		return CKR_MECHANISM_INVALID;
-	}
 	if (!hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len))
 		return CKR_ARGUMENTS_BAD;
 	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, EVP_MD_get_size(md));
@@ -1134,12 +1980,12 @@ static CK_RV do_digest_part(struct req_ctx *c, uint32_t op)
 	if (op == HSMG_MSG_OP_DIGEST_INIT) {
 		rv = hs_init(c->v->hdr.mechanism, st, &st_len) ? CKR_DEVICE_ERROR : CKR_OK;
 		if (rv == CKR_OK)
-			rv = state_seal(c, st, st_len);
+			rv = state_seal(c, STATE_DIGEST, st, st_len);
 		goto out;
 	}
 	if (op == HSMG_MSG_OP_DIGEST_UPDATE && !has_data)
 		return CKR_ARGUMENTS_BAD;
-	rv = state_open(c, st, &st_len);
+	rv = state_open(c, STATE_DIGEST, st, sizeof(st), 0, &st_len);
 	if (rv != CKR_OK)
 		goto out;
 	if (has_data && hs_update(c->v->hdr.mechanism, st, st_len, data, len)) {
@@ -1147,7 +1993,7 @@ static CK_RV do_digest_part(struct req_ctx *c, uint32_t op)
 		goto out;
 	}
 	if (op == HSMG_MSG_OP_DIGEST_UPDATE) {
-		rv = state_seal(c, st, st_len);
+		rv = state_seal(c, STATE_DIGEST, st, st_len);
 		goto out;
 	}
 	if (hs_final(c->v->hdr.mechanism, st, st_len, md, &md_len)) {
@@ -1191,18 +2037,46 @@ static uint32_t allowed_tags(uint32_t op)
 	case HSMG_MSG_OP_GENERATE_KEYPAIR:
 		return T(ATTRS) | T(PARAM);
 	case HSMG_MSG_OP_ENCRYPT:
+		return T(KEY) | T(PUBKEY) | T(ATTRS) | T(PARAM) | T(DATA);
 	case HSMG_MSG_OP_DECRYPT:
 		return T(KEY) | T(PARAM) | T(DATA);
+	case HSMG_MSG_OP_ENCRYPT_INIT:
+	case HSMG_MSG_OP_DECRYPT_INIT:
+	case HSMG_MSG_OP_SIGN_INIT:
+		return T(KEY) | T(PARAM);
+	case HSMG_MSG_OP_ENCRYPT_UPDATE:
+	case HSMG_MSG_OP_DECRYPT_UPDATE:
+	case HSMG_MSG_OP_ENCRYPT_FINAL:
+	case HSMG_MSG_OP_DECRYPT_FINAL:
+	case HSMG_MSG_OP_SIGN_UPDATE:
+	case HSMG_MSG_OP_SIGN_FINAL:
+		return T(KEY) | T(STATE) | T(DATA);
 	case HSMG_MSG_OP_SIGN:
 		return T(KEY) | T(PARAM) | T(DATA);
 	case HSMG_MSG_OP_VERIFY:
 		return T(KEY) | T(PUBKEY) | T(ATTRS) | T(PARAM) | T(DATA) | T(SIGNATURE);
+	case HSMG_MSG_OP_VERIFY_INIT:
+		return T(KEY) | T(PUBKEY) | T(ATTRS) | T(PARAM);
+	case HSMG_MSG_OP_VERIFY_UPDATE:
+		return T(KEY) | T(PUBKEY) | T(ATTRS) | T(STATE) | T(DATA);
+	case HSMG_MSG_OP_VERIFY_FINAL:
+		return T(KEY) | T(PUBKEY) | T(ATTRS) | T(STATE) | T(DATA) | T(SIGNATURE);
 	case HSMG_MSG_OP_DIGEST:
 	case HSMG_MSG_OP_DIGEST_INIT:
 		return T(DATA) | T(PARAM);
 	case HSMG_MSG_OP_DIGEST_UPDATE:
 	case HSMG_MSG_OP_DIGEST_FINAL:
 		return T(STATE) | T(DATA);
+	case HSMG_MSG_OP_WRAP:
+		return T(KEY) | T(KEY2) | T(PARAM);
+	case HSMG_MSG_OP_UNWRAP:
+		return T(KEY) | T(PARAM) | T(DATA) | T(ATTRS);
+	case HSMG_MSG_OP_DERIVE:
+		return T(KEY) | T(PARAM) | T(ATTRS);
+	case HSMG_MSG_OP_IMPORT_KEY:
+		return T(ATTRS) | T(DATA) | T(PARAM);
+	case HSMG_MSG_OP_EXPORT_PUBKEY:
+		return T(KEY);
 	default:
 		return ~0U;
 	}
@@ -1225,19 +2099,41 @@ static CK_RV dispatch(struct req_ctx *c)
 	case HSMG_MSG_OP_GENERATE_KEYPAIR:
 		return do_generate_keypair(c);
 	case HSMG_MSG_OP_ENCRYPT:
-		return do_gcm(c, true);
+	case HSMG_MSG_OP_ENCRYPT_INIT:
+	case HSMG_MSG_OP_ENCRYPT_UPDATE:
+	case HSMG_MSG_OP_ENCRYPT_FINAL:
+		return do_cipher(c, true, part_of(op));
 	case HSMG_MSG_OP_DECRYPT:
-		return do_gcm(c, false);
+	case HSMG_MSG_OP_DECRYPT_INIT:
+	case HSMG_MSG_OP_DECRYPT_UPDATE:
+	case HSMG_MSG_OP_DECRYPT_FINAL:
+		return do_cipher(c, false, part_of(op));
 	case HSMG_MSG_OP_SIGN:
-		return do_sign(c);
+	case HSMG_MSG_OP_SIGN_INIT:
+	case HSMG_MSG_OP_SIGN_UPDATE:
+	case HSMG_MSG_OP_SIGN_FINAL:
+		return do_sigop(c, true, part_of(op));
 	case HSMG_MSG_OP_VERIFY:
-		return do_verify(c);
+	case HSMG_MSG_OP_VERIFY_INIT:
+	case HSMG_MSG_OP_VERIFY_UPDATE:
+	case HSMG_MSG_OP_VERIFY_FINAL:
+		return do_sigop(c, false, part_of(op));
 	case HSMG_MSG_OP_DIGEST:
 		return do_digest(c);
 	case HSMG_MSG_OP_DIGEST_INIT:
 	case HSMG_MSG_OP_DIGEST_UPDATE:
 	case HSMG_MSG_OP_DIGEST_FINAL:
 		return do_digest_part(c, op);
+	case HSMG_MSG_OP_WRAP:
+		return do_wrap(c);
+	case HSMG_MSG_OP_UNWRAP:
+		return do_unwrap(c);
+	case HSMG_MSG_OP_DERIVE:
+		return do_derive(c);
+	case HSMG_MSG_OP_IMPORT_KEY:
+		return do_import(c);
+	case HSMG_MSG_OP_EXPORT_PUBKEY:
+		return do_export_pubkey(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

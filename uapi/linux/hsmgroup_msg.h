@@ -557,7 +557,7 @@ struct hsmg_msg_rsa_pub {
  * %HSMG_IMPORT_FMT_RAW, followed by the values in this order, each
  * big-endian: modulus, public exponent, private exponent, prime 1,
  * prime 2, exponent 1, exponent 2, coefficient (CKA_MODULUS ..
- * CKA_COEFFICIENT).  The five CRT values are all given or all empty.
+ * CKA_COEFFICIENT).  All eight are required (%CKR_TEMPLATE_INCOMPLETE).
  * @len: byte length of each value, in the order above.
  */
 struct hsmg_msg_rsa_priv {
