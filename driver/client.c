@@ -265,8 +265,12 @@ static long hsmg_ioc_session_close(struct hsmg_client *c, unsigned long uarg)
 	mutex_unlock(&c->lock);
 	if (!s)
 		return -ENOENT;
-	/* The session's requests under way complete first. */
-	wait_event(s->idle_wq, !atomic_read(&s->active));
+	/*
+	 * The session's requests under way complete first (each is bounded by
+	 * its deadline); a killed caller goes on, the requests hold their own
+	 * references.
+	 */
+	wait_event_killable(s->idle_wq, !atomic_read(&s->active));
 	hsmg_session_logout(s, true);
 	hsmg_session_put(s);
 	return 0;

@@ -96,8 +96,8 @@ static void __exit hsmg_exit(void)
 {
 	hsmg_client_exit();
 	hsmg_backend_exit();
-	hsmg_groups_exit();
 	hsmg_queue_exit();
+	hsmg_groups_exit();
 	hsmg_request_exit();
 	hsmg_session_exit();
 }

@@ -173,8 +173,12 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 		hsmg_queue_flush(q, true);
 		hsmg_session_drop_queue(q, true);
 		break;
+	case HSMG_QS_DISABLED:
+		/* Admin plane: out of service at once, logins kept. */
+		hsmg_queue_flush(q, true);
+		break;
 	default:
-		/* RECOVERING; DRAINING/DISABLED belong to the admin plane. */
+		/* RECOVERING; DRAINING finishes what it has, takes nothing. */
 		break;
 	}
 	wake_up_all(&q->group->state_wq);
@@ -234,7 +238,10 @@ static void hsmg_queue_expire_list(struct hsmg_queue *q, struct list_head *list,
 		q->errors++;
 		pr_debug("request %llx: attempt timed out on queue %02x.%04x\n",
 			 req->tag, q->adapter, q->domain);
-		hsmg_request_finish(req, -ETIMEDOUT);
+		if (req->pin)
+			hsmg_request_finish(req, -ETIMEDOUT);
+		else
+			hsmg_request_requeue(req, req->state == HSMG_RS_INFLIGHT);
 	}
 }
 
@@ -269,7 +276,8 @@ static void hsmg_queue_watchdog(struct work_struct *work)
 	if (hsmg_queue_expired(&q->pending, now) ||
 	    hsmg_queue_expired(&q->inflight, now)) {
 		if (q->state == HSMG_QS_ONLINE ||
-		    q->state == HSMG_QS_RECOVERING)
+		    q->state == HSMG_QS_RECOVERING ||
+		    q->state == HSMG_QS_DRAINING)
 			hsmg_queue_set_state(q, HSMG_QS_SUSPECT,
 					     "attempt timed out");
 		hsmg_queue_expire_list(q, &q->pending, now);
@@ -715,6 +723,7 @@ int hsmg_queue_init(void)
 	return 0;
 }
 
+/* hsmg_queue_exit - at unload: every queue is detached. */
 void hsmg_queue_exit(void)
 {
 	WARN_ON_ONCE(!xa_empty(&hsmg_qid_xa));
