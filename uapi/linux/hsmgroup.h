@@ -414,7 +414,9 @@ struct hsmg_submit {
 /* ------------------------------------------------------------------------
  * Backend calls on /dev/hsmgroup-backend (CAP_SYS_ADMIN to open).  One open
  * file attaches one queue.  Closing the file detaches it: its unfinished
- * requests go to other members.
+ * requests go to other members.  FETCH, COMPLETE and DETACH on a file with
+ * no queue attached give -ENODEV (a FETCH sleeping when the queue is
+ * detached returns it too).
  */
 
 /** HSMG_ATTACH_STANDBY - the queue joins as a standby member. */
@@ -523,7 +525,8 @@ struct hsmg_be_login {
  * @flags: HSMG_FETCH_* (in).  Without NONBLOCK (and without O_NONBLOCK on
  *	the file) the call sleeps until work arrives; a signal gives -EINTR.
  *	poll() reports POLLIN when work is waiting.
- * @max_reqs: most requests to take, 1..%HSMG_MAX_BATCH (in).
+ * @max_reqs: most requests to take, 1..%HSMG_MAX_BATCH (in; 0 gives
+ *	-EINVAL, more -E2BIG).
  * @nreqs: requests written (out).
  * @buf_len: capacity of @buf (in), at most 2 * %HSMG_MAX_MSG_SIZE.
  *	Requests are packed as &struct hsmg_be_req + padded payload.  If the
@@ -583,7 +586,8 @@ struct hsmg_be_completion {
  * struct hsmg_be_complete - answer requests (%HSMG_IOC_BE_COMPLETE).
  * @argsz: size of this struct (in).
  * @flags: must be 0.
- * @count: elements at @entries, 1..%HSMG_MAX_BATCH (in).
+ * @count: elements at @entries, 1..%HSMG_MAX_BATCH (in; 0 gives -EINVAL,
+ *	more -E2BIG).
  * @stale: completions whose tag was unknown (out): the attempt had been
  *	re-sent elsewhere, timed out or was cancelled; they are dropped, so a
  *	client never gets two answers.
