@@ -225,6 +225,8 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
 	pr_debug("request %llx: redispatch after attempt %u\n", tag,
 		 req->attempts);
 	hsmg_sched_enqueue(req, true);
+	/* Its waiter watches the hold time again. */
+	wake_up(&req->wq);
 }
 
 /*
@@ -272,41 +274,58 @@ static bool hsmg_request_hold_expired(struct hsmg_request *req)
 			     msecs_to_jiffies(READ_ONCE(hsmg_hold_time_ms)));
 }
 
+/* Done, or sent back to the backlog. */
+static bool hsmg_request_moved(struct hsmg_request *req)
+{
+	return READ_ONCE(req->done) ||
+	       READ_ONCE(req->state) == HSMG_RS_BACKLOG;
+}
+
 /*
  * hsmg_request_wait - wait for a client request until @deadline (jiffies).
  * Returns its result; -ETIMEDOUT, -EINTR or -ENODEV (no member within the
- * hold time) cancel it.
+ * hold time) cancel it.  While the request waits in the backlog the waiter
+ * checks the hold time every 100 ms; while a queue has it, it sleeps until
+ * the request is done or sent back to the backlog (which wakes it).
  */
 int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 {
 	struct hsmg_group *g = req->group;
+	bool backlog;
 	int err = 0;
 	long left, t;
 
 	for (;;) {
-		left = (long)(deadline - jiffies);
-		if (left <= 0) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		t = wait_event_interruptible_timeout(req->wq,
-						     READ_ONCE(req->done),
-						     min(left, (long)HZ / 10));
-		if (t < 0) {
-			err = -EINTR;
-			break;
-		}
 		spin_lock(&g->lock);
 		if (req->done) {
 			spin_unlock(&g->lock);
 			return req->result;
 		}
-		if (hsmg_request_hold_expired(req)) {
+		backlog = req->state == HSMG_RS_BACKLOG;
+		if (backlog && hsmg_request_hold_expired(req)) {
 			hsmg_request_finish(req, -ENODEV);
 			spin_unlock(&g->lock);
 			return -ENODEV;
 		}
 		spin_unlock(&g->lock);
+
+		left = (long)(deadline - jiffies);
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (backlog)
+			t = wait_event_interruptible_timeout(req->wq,
+							     READ_ONCE(req->done),
+							     min(left, (long)HZ / 10));
+		else
+			t = wait_event_interruptible_timeout(req->wq,
+							     hsmg_request_moved(req),
+							     left);
+		if (t < 0) {
+			err = -EINTR;
+			break;
+		}
 	}
 	spin_lock(&g->lock);
 	if (!req->done)
