@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Common part of the end-to-end tests (sourced): the module, a private token
+# directory under /tmp, PINs, result counting.
+#
+#   E2E_NAME=pkcs11-tool; . tests/e2e/lib.sh
+#
+# Environment: HSMGROUP_TOKEN_DIR (default: a new directory under /tmp, so
+# each script starts from an uninitialised token), E2E_KEEP=1 keeps the work
+# directory.  HSMGROUP_PIN_ITERATIONS defaults to the shim's minimum here:
+# PBKDF2 at the default 200000 rounds costs seconds per login in a TCG
+# guest, and the clients here log in hundreds of times.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MODULE=$repo/build/hsmgroup-pkcs11.so
+SO_PIN=87654321
+USER_PIN=12345678
+E2E_NAME=${E2E_NAME:-e2e}
+
+e2e_pass=0 e2e_fail=0 e2e_failed=()
+WORK=$(mktemp -d "/tmp/e2e-$E2E_NAME.XXXXXX")
+export HSMGROUP_TOKEN_DIR=${HSMGROUP_TOKEN_DIR:-$WORK/tokens}
+export HSMGROUP_PIN_ITERATIONS=${HSMGROUP_PIN_ITERATIONS:-1000}
+mkdir -p "$HSMGROUP_TOKEN_DIR"
+
+e2e_cleanup() {
+	[ "${E2E_KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap e2e_cleanup EXIT
+
+t0=$(date +%s%N)
+log() {
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	printf '%s: [%3d.%01ds] %s\n' "$E2E_NAME" $((ms / 1000)) $((ms % 1000 / 100)) "$*"
+}
+ok() { e2e_pass=$((e2e_pass + 1)); echo "ok: $*"; }
+bad() { e2e_fail=$((e2e_fail + 1)); e2e_failed+=("$*"); echo "FAIL: $*"; }
+# check "what" CMD...: run CMD (output to $WORK/last.log, shown on failure).
+check() {
+	local what=$1
+	shift
+	if "$@" >"$WORK/last.log" 2>&1; then
+		ok "$what"
+	else
+		bad "$what"
+		sed 's/^/    /' "$WORK/last.log" | tail -n 15
+	fi
+}
+skip() { echo "$E2E_NAME: SKIP: $*"; exit 77; }
+note() { echo "  note: $*"; }
+finish() {
+	if [ "$e2e_fail" -gt 0 ]; then
+		echo "$E2E_NAME: failed checks:"
+		printf '  - %s\n' "${e2e_failed[@]}"
+	fi
+	echo "$E2E_NAME: $e2e_pass passed, $e2e_fail failed"
+	[ "$e2e_fail" -eq 0 ]
+}
+
+need_guest() {
+	[ -c /dev/hsmgroup ] || skip "/dev/hsmgroup missing (run in the guest: scripts/vm --cards 3 -- tests/e2e/run)"
+	[ -f "$MODULE" ] || skip "$MODULE is not built (make)"
+}
+
+p11() { pkcs11-tool --module "$MODULE" "$@"; }
+p11u() { pkcs11-tool --module "$MODULE" --login --pin "$USER_PIN" "$@"; }
+
+# A fresh token with the test PINs.
+init_token() { # LABEL
+	p11 --init-token --label "$1" --so-pin "$SO_PIN" &&
+		p11 --login --login-type so --so-pin "$SO_PIN" --init-pin --pin "$USER_PIN"
+}
+
+# Mechanisms the token lists (pkcs11-tool -M): MECHS[name]="flags, ..."
+declare -A MECHS
+load_mechs() {
+	local line name
+	MECHS=()
+	# (no process substitution: the guest has no /dev/fd)
+	p11 -M >"$WORK/mechs.txt" 2>/dev/null
+	while IFS= read -r line; do
+		case "$line" in
+		"  "*) ;;
+		*) continue ;;
+		esac
+		line=${line#  }
+		name=${line%%,*}
+		name=${name%% *}
+		MECHS[$name]=$line
+	done <"$WORK/mechs.txt"
+}
+has_mech() { [ -n "${MECHS[$1]:-}" ]; }
+# has_mech_flag NAME FLAG: the mechanism is listed with FLAG (sign, encrypt, wrap, ...)
+has_mech_flag() { has_mech "$1" && [[ ", ${MECHS[$1]#*, }," == *", $2,"* ]]; }
+
+# Card request counts (hsmsimd control socket "requests") of card I.
+card_requests() {
+	"$repo/scripts/cards" ctl "$1" status 2>/dev/null | jq -r .requests 2>/dev/null || echo "?"
+}
