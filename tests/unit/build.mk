@@ -16,7 +16,8 @@ $(B)/tests/unit/test_card: $(B)/tests/unit/test_card.o $(HSMSIMD_CARD_OBJS) $(CO
 UNIT_TESTS += $(B)/tests/unit/test_msg $(B)/tests/unit/test_card
 
 # Per-mechanism card tests (test_card_<family>), helpers in card_util.h.
-CARD_UNIT_TESTS := $(B)/tests/unit/test_card_aes
+CARD_UNIT_TESTS := $(B)/tests/unit/test_card_aes $(B)/tests/unit/test_card_mac \
+	$(B)/tests/unit/test_card_wrap $(B)/tests/unit/test_card_rsa $(B)/tests/unit/test_card_ec
 $(CARD_UNIT_TESTS): $(B)/tests/unit/%: $(B)/tests/unit/%.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
 

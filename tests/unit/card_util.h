@@ -10,6 +10,7 @@
 #define CARD_UTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,10 @@
 
 #include "card.h"
 #include "hsmg_msg.h"
+
+/* Not every test program uses every helper. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-variable"
 
 static const uint8_t mk_a[HSMG_CARD_MK_LEN] = "0123456789abcdef0123456789abcdef";
 static const uint8_t mk_b[HSMG_CARD_MK_LEN] = "fedcba9876543210fedcba9876543210";
