@@ -163,7 +163,8 @@ static size_t gcm_param(uint8_t *p, const uint8_t *iv, uint32_t ivlen, const uin
 
 	memcpy(p, &g, sizeof(g));
 	memcpy(p + sizeof(g), iv, ivlen);
-	memcpy(p + sizeof(g) + ivlen, aad, aadlen);
+	if (aadlen)
+		memcpy(p + sizeof(g) + ivlen, aad, aadlen);
 	return sizeof(g) + ivlen + aadlen;
 }
 

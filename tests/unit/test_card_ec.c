@@ -133,7 +133,8 @@ static size_t ecdh_param(uint8_t *p, uint64_t kdf, const void *shared, uint32_t 
 	struct hsmg_msg_ecdh_param e = {kdf, slen, plen};
 
 	memcpy(p, &e, sizeof(e));
-	memcpy(p + sizeof(e), shared, slen);
+	if (slen)
+		memcpy(p + sizeof(e), shared, slen);
 	memcpy(p + sizeof(e) + slen, pub, plen);
 	return sizeof(e) + slen + plen;
 }
@@ -232,6 +233,7 @@ START_TEST(ecdh)
 	HMAC(EVP_sha256(), okm, 32, (const uint8_t *)"probe", 5, ref, &rl);
 	probe(cards[1], &d2, mac);
 	ck_assert_mem_eq(mac, ref, 32);
+	blob_free(&d2);
 	/* an AES key: usable */
 	ck_assert_uint_eq(derive(cards[0], &mine, param, plen, attrs(CKK_AES, 32, 0, 0, 0), &aes),
 			  CKR_OK);
@@ -241,6 +243,7 @@ START_TEST(ecdh)
 	/* errors */
 	ck_assert_uint_eq(derive(cards[0], &mine, param, plen, attrs(CKK_AES, 0, 0, 0, 0), &d2),
 			  CKR_OK); /* AES with value_len 0 takes the KDF's 32 bytes */
+	blob_free(&d2);
 	plen = ecdh_param(param, CKD_NULL, "x", 1, peer_pt, 97);
 	ck_assert_uint_eq(derive(cards[0], &mine, param, plen, attrs(CKK_AES, 16, 0, 0, 0), &d2),
 			  CKR_MECHANISM_PARAM_INVALID);

@@ -244,7 +244,7 @@ static size_t ossl_encrypt(bool oaep, const char *label, const uint8_t *in, size
 
 START_TEST(encryption)
 {
-	uint8_t param[64], ct[256], msg[190], *pt;
+	uint8_t param[64], ct[256], msg[256], *pt;
 	struct hsmg_msg_oaep_param op = {CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, 5, 0};
 	size_t n, plen;
 
@@ -252,11 +252,11 @@ START_TEST(encryption)
 	memcpy(param, &op, sizeof(op));
 	memcpy(param + sizeof(op), "label", 5);
 	plen = sizeof(op) + 5;
-	n = ossl_encrypt(true, "label", msg, sizeof(msg), ct);
+	n = ossl_encrypt(true, "label", msg, 190, ct);
 	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS_OAEP, &rsa, param, plen,
 				 ct, n, NULL, 0, &pt, &n),
 			  CKR_OK);
-	ck_assert_uint_eq(n, sizeof(msg));
+	ck_assert_uint_eq(n, 190);
 	ck_assert_mem_eq(pt, msg, n);
 	free(pt);
 	/* wrong label */
@@ -359,6 +359,7 @@ START_TEST(import)
 				 1, NULL, 0, &s2, &n2),
 			  CKR_OK);
 	ck_assert_mem_eq(s1, s2, n1);
+	blob_free(&b1);
 	/* a broken component */
 	comps[sizeof(h) + 300] ^= 1; /* inside d */
 	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_RSA, 0, 0, 0, 0), 0, comps, off, &b1),

@@ -26,12 +26,15 @@
  * session id 0, or a VHSM user session without a card-PIN: HSMG_BE_BADREQ.
  *
  * Key blob (opaque to the host; "HSKB" v1), 128-byte header used as AAD:
- *   magic, version, kind (AES / EC private), struct hsmg_msg_key_attrs,
- *   binding bits, secret length, session pin-blob (or zeros), card-PIN blob
- *   (or zeros), 12-byte random IV; then AES-256-GCM(secret), 16-byte tag.
- *   Secret: AES key bytes, or for EC the 32-byte private scalar followed by
- *   the 65-byte uncompressed public point.  Any decode/authentication
- *   failure (tampered, truncated, other master key): CKR_KEY_HANDLE_INVALID.
+ *   magic, version, kind (AES / EC private / RSA private / generic secret),
+ *   struct hsmg_msg_key_attrs, binding bits, secret length, session
+ *   pin-blob (or zeros), card-PIN blob (or zeros), 12-byte random IV; then
+ *   AES-256-GCM(secret), 16-byte tag.  Secret: AES or generic secret key
+ *   bytes; EC: the private scalar (order length: 32/48/66) followed by the
+ *   uncompressed public point (curve in attrs.curve); RSA: the PKCS#1
+ *   RSAPrivateKey DER (modulus bits in attrs.value_len).  Any decode or
+ *   authentication failure (tampered, truncated, other master key, a kind
+ *   that does not match its attributes): CKR_KEY_HANDLE_INVALID.
  *
  * Binding (reference 003: EP11 strict session and VHSM modes):
  *   - a key generated in a logged-in user session with HSMG_SESSION_STRICT,
@@ -44,9 +47,14 @@
  *   card-PIN: CKR_KEY_HANDLE_INVALID.
  *
  * State blob ("HSSB" v1): header (magic, version, kind, mechanism, session
- * id of the request, IV) as AAD, AES-256-GCM(hash state), tag.  Bound to
- * the mechanism in the request header and to the request's session id; any
- * mismatch or tamper: CKR_SAVED_STATE_INVALID.
+ * id of the request, IV) as AAD, AES-256-GCM(state), tag.  Kinds: digest
+ * (a hashstate.c state), encrypt / decrypt (SHA-256 of the key blob + an
+ * aesmode.c struct aes_state), sign / verify (SHA-256 of the key blob or
+ * public key + hash, HMAC-inner or CMAC state + PSS/MAC-length params).
+ * Fixed size per kind: nothing of the data accumulates.  Bound to the
+ * kind, the mechanism in the request header, the request's session id
+ * and (keyed kinds) the key; any mismatch or tamper:
+ * CKR_SAVED_STATE_INVALID.
  */
 #ifndef HSMSIMD_CARD_H
 #define HSMSIMD_CARD_H
