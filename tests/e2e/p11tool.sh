@@ -4,8 +4,9 @@
 #
 #   scripts/vm --cards 3 -- tests/e2e/p11tool.sh
 #
-# The registration is a module file in ~/.config/pkcs11/modules/ with HOME
-# pointed at the test's work directory (the host's HOME is not touched).
+# The registration is a p11-kit module file: /etc/pkcs11/modules/ in the
+# guest (root: p11-kit skips user configuration for root), else
+# ~/.config/pkcs11/modules/ with HOME pointed at the test's work directory.
 set -uo pipefail
 E2E_NAME=p11tool
 . "$(dirname "$0")/lib.sh"
@@ -14,9 +15,25 @@ command -v p11tool >/dev/null || skip "p11tool missing (scripts/install-deps: gn
 command -v p11-kit >/dev/null || skip "p11-kit missing (scripts/install-deps: p11-kit)"
 cd "$WORK" || exit 1
 
-export HOME=$WORK/home
-mkdir -p "$HOME/.config/pkcs11/modules"
-printf 'module: %s\n' "$MODULE" >"$HOME/.config/pkcs11/modules/hsmgroup.module"
+# p11-kit reads user module files (~/.config/pkcs11/modules) only when not
+# root; as root (the guest) register the module system-wide in the guest's
+# RAM-backed /etc, unless an installed registration is there already.
+sysmod=/etc/pkcs11/modules/hsmgroup.module
+made_sysmod=
+if [ "$(id -u)" != 0 ]; then
+	export HOME=$WORK/home
+	mkdir -p "$HOME/.config/pkcs11/modules"
+	printf 'module: %s\n' "$MODULE" >"$HOME/.config/pkcs11/modules/hsmgroup.module"
+elif [ ! -e "$sysmod" ]; then
+	mkdir -p /etc/pkcs11/modules
+	printf 'module: %s\n' "$MODULE" >"$sysmod"
+	made_sysmod=$sysmod
+fi
+p11tool_cleanup() {
+	[ -z "$made_sysmod" ] || rm -f "$made_sysmod"
+	e2e_cleanup
+}
+trap p11tool_cleanup EXIT
 TOKEN=e2e-p11tool
 TURL="pkcs11:token=$TOKEN"
 export GNUTLS_PIN=$USER_PIN GNUTLS_SO_PIN=$SO_PIN
