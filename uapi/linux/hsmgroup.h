@@ -10,9 +10,13 @@
  *
  * - Every argument struct starts with @argsz (the size userspace knows of the
  *   struct) and @flags.  The kernel accepts any @argsz from the documented
- *   minimum (HSMG_*_SIZE_V1) up to one page; bytes past the struct the kernel
- *   knows must be zero (copy_struct_from_user()).  A smaller @argsz gives
- *   -EINVAL, a larger one with non-zero tail bytes -E2BIG.
+ *   minimum (HSMG_*_SIZE_V1) up to %HSMG_MAX_ARGSZ (one page); bytes past the
+ *   struct the kernel knows must be zero (copy_struct_from_user()).  A
+ *   smaller @argsz gives -EINVAL; a larger one with non-zero tail bytes, or
+ *   one above %HSMG_MAX_ARGSZ, gives -E2BIG.
+ * - An ioctl number is matched whole (type, number, direction, size): any
+ *   other number, and a backend call on the client device or the reverse,
+ *   gives -ENOTTY.
  * - Check order (part of the ABI): size, then flags, then reserved fields,
  *   then ids, then buffers.  Unknown flags and non-zero reserved fields give
  *   -EINVAL, unknown group/session/queue ids -ENOENT, unreadable or
