@@ -5,13 +5,15 @@
  * decryption, chunk by chunk, for tests/e2e/multipart-failover.sh.
  *
  *   hsmg-e2e-multipart --module SO --pin PIN --in FILE --out FILE
- *       [--decrypt] [--mech cbc-pad|gcm] [--chunk BYTES] [--half-file PATH]
+ *       [--decrypt] [--mech cbc-pad|gcm] [--ops both|digest|cipher]
+ *       [--chunk BYTES] [--half-file PATH]
  *
  * The AES-256 key is the token object labelled "e2e-multipart" (generated on
  * first use), the IV fixed, so an encryption and a later decryption meet.
  * When half of the input has been fed, PATH is created (the test script
  * kills a card then, while the operations go on).  Prints
- * "sha256=<hex of the input> out_bytes=N parts=N ms=N" and exits 0, or names
+ * "sha256=<hex of the input> out_bytes=N parts=N ms=N" (--ops cipher: no
+ * digest, sha256=none; --ops digest: no cipher, nothing written) and exits 0, or names
  * the failing call and its CK_RV and exits 1.
  */
 #include <dlfcn.h>
@@ -98,12 +100,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"module", 1, NULL, 'm'}, {"pin", 1, NULL, 'p'},	   {"in", 1, NULL, 'i'},
 	    {"out", 1, NULL, 'o'},    {"decrypt", 0, NULL, 'd'},   {"mech", 1, NULL, 'M'},
-	    {"chunk", 1, NULL, 'c'},  {"half-file", 1, NULL, 'H'}, {NULL, 0, NULL, 0},
+	    {"chunk", 1, NULL, 'c'},  {"half-file", 1, NULL, 'H'}, {"ops", 1, NULL, 'O'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *module = NULL, *pin = NULL, *in_path = NULL, *out_path = NULL;
 	const char *half_file = NULL, *mech_name = "cbc-pad";
 	size_t chunk = 256 * 1024;
-	int decrypt = 0, c;
+	int decrypt = 0, c, do_digest = 1, do_cipher = 1;
 	CK_C_GetFunctionList getfl;
 	CK_C_INITIALIZE_ARGS init = {.flags = CKF_OS_LOCKING_OK};
 	CK_SESSION_HANDLE s;
@@ -128,6 +131,10 @@ int main(int argc, char **argv)
 		case 'M': mech_name = optarg; break;
 		case 'c': chunk = strtoul(optarg, NULL, 0); break;
 		case 'H': half_file = optarg; break;
+		case 'O':
+			do_digest = strcmp(optarg, "cipher") != 0;
+			do_cipher = strcmp(optarg, "digest") != 0;
+			break;
 		default: return 2;
 		}
 	}
@@ -174,10 +181,11 @@ int main(int argc, char **argv)
 		return 1;
 
 	t0 = now_ms();
-	P11(C_DigestInit, s, &sha);
-	if (decrypt)
+	if (do_digest)
+		P11(C_DigestInit, s, &sha);
+	if (do_cipher && decrypt)
 		P11(C_DecryptInit, s, &mech, key);
-	else
+	else if (do_cipher)
 		P11(C_EncryptInit, s, &mech, key);
 	for (;;) {
 		ssize_t n = read(in_fd, buf, chunk);
@@ -188,9 +196,12 @@ int main(int argc, char **argv)
 		}
 		if (n == 0)
 			break;
-		P11(C_DigestUpdate, s, buf, n);
+		if (do_digest)
+			P11(C_DigestUpdate, s, buf, n);
 		olen = chunk + 64;
-		if (decrypt)
+		if (!do_cipher)
+			olen = 0;
+		else if (decrypt)
 			P11(C_DecryptUpdate, s, buf, n, obuf, &olen);
 		else
 			P11(C_EncryptUpdate, s, buf, n, obuf, &olen);
@@ -209,20 +220,23 @@ int main(int argc, char **argv)
 			half_done = 1;
 		}
 	}
-	P11(C_DigestFinal, s, digest, &dlen);
+	if (do_digest)
+		P11(C_DigestFinal, s, digest, &dlen);
+	else
+		dlen = 0;
 	/* Final output: up to a block/tag, or (GCM decryption) the whole text. */
 	olen = 0;
-	if (decrypt)
+	if (do_cipher && decrypt)
 		P11(C_DecryptFinal, s, NULL, &olen);
-	else
+	else if (do_cipher)
 		P11(C_EncryptFinal, s, NULL, &olen);
 	free(obuf);
 	obuf = malloc(olen + 1);
 	if (!obuf)
 		return 1;
-	if (decrypt)
+	if (do_cipher && decrypt)
 		P11(C_DecryptFinal, s, obuf, &olen);
-	else
+	else if (do_cipher)
 		P11(C_EncryptFinal, s, obuf, &olen);
 	if (olen && write(out_fd, obuf, olen) != (ssize_t)olen) {
 		perror("hsmg-e2e-multipart: write");
@@ -232,7 +246,7 @@ int main(int argc, char **argv)
 	close(out_fd);
 	close(in_fd);
 
-	printf("sha256=");
+	printf("sha256=%s", dlen ? "" : "none");
 	for (CK_ULONG i = 0; i < dlen; i++)
 		printf("%02x", digest[i]);
 	printf(" out_bytes=%lld parts=%lld ms=%lld\n", out_bytes, parts, now_ms() - t0);
