@@ -23,7 +23,7 @@ for i in 1 2 3; do
 done
 cd "$WORK" || exit 1
 mib=${E2E_MP_MIB:-64}
-chunk=${E2E_MP_CHUNK:-262144}
+chunk=${E2E_MP_CHUNK:-65536}
 
 check "init token and user PIN" init_token e2e-multipart
 load_mechs

@@ -45,6 +45,24 @@ pubkey_pem() { # ID OUT.pem
 	p11u --read-object --type pubkey --id "$1" -o "$2.der" &&
 		openssl pkey -pubin -inform DER -in "$2.der" -out "$2"
 }
+# pkcs11-tool 0.23 cannot export P-384/P-521 public keys ("cannot create
+# EVP_PKEY"): wrap the token's CKA_EC_POINT (from --list-objects) in a
+# SubjectPublicKeyInfo for openssl instead.
+ec_pubkey_pem() { # ID CURVE OUT.pem
+	local hex point prefix len
+	# (-O lists every public key: take the EC_POINT of the block with ID $1)
+	hex=$(p11u --list-objects --type pubkey | awk -v id="$1" '
+		$1 == "EC_POINT:" { p = $2 }
+		$1 == "ID:" && $2 == id { print p; exit }')
+	case $2 in
+	prime256v1) len=65 prefix=3059301306072a8648ce3d020106082a8648ce3d030107034200 ;;
+	secp384r1) len=97 prefix=3076301006072a8648ce3d020106052b81040022036200 ;;
+	secp521r1) len=133 prefix=30819b301006072a8648ce3d020106052b8104002303818600 ;;
+	esac
+	# The DER OCTET STRING around the point, or (some tokens) the bare point.
+	point=${hex: -$((2 * len))}
+	echo "$prefix$point" | xxd -r -p >"$3.der" && openssl pkey -pubin -inform DER -in "$3.der" -out "$3"
+}
 # sign with pkcs11-tool, verify with pkcs11-tool and with openssl dgst.
 sign_verify() { # ID MECH DGST [extra pkcs11-tool args...] -- [extra openssl args]
 	local id=$1 mech=$2 dgst=$3 sig=sig-$1-$2.bin
@@ -85,7 +103,11 @@ for curve in prime256v1 secp384r1 secp521r1; do
 	log "EC $curve key pair"
 	check "generate EC $curve key pair (id $id)" p11u --keypairgen --key-type "EC:$curve" \
 		--label "ec-$curve" --id "$id" --usage-sign --usage-derive
-	check "export EC $curve public key and read it with openssl" pubkey_pem "$id" "pub-$id.pem"
+	if [ "$curve" = prime256v1 ]; then
+		check "export EC $curve public key (--read-object) and read it with openssl" pubkey_pem "$id" "pub-$id.pem"
+	else
+		check "EC $curve public key (CKA_EC_POINT) read by openssl" ec_pubkey_pem "$id" "$curve" "pub-$id.pem"
+	fi
 	check "exported key is on $curve" sh -c "openssl pkey -pubin -in pub-$id.pem -text -noout | grep -q 'NIST CURVE: P-${curve_bits[$curve]}\|ASN1 OID: $curve'"
 	ec_ids+=("$id")
 	for m in ECDSA-SHA1 ECDSA-SHA256 ECDSA-SHA384 ECDSA-SHA512; do
@@ -131,14 +153,14 @@ if has_mech RSA-PKCS-KEY-PAIR-GEN; then
 		d=$(tr 'A-Z' 'a-z' <<<"${m%%-*}")
 		D=${d^^}
 		hl=$(($(openssl dgst "-$d" -binary </dev/null | wc -c)))
-		sign_verify 04 "$m" "$d" --mgf "MGF1-$D" --hash-algorithm "$D" --salt-len "$hl" -- \
+		sign_verify 04 "$m" "$d" --mgf "MGF1-$D" --salt-len "$hl" -- \
 			-sigopt rsa_padding_mode:pss -sigopt "rsa_pss_saltlen:$hl" -sigopt "rsa_mgf1_md:$d"
 	done
 	if has_mech_flag RSA-PKCS sign; then
 		# RSA-PKCS over a DigestInfo that openssl makes: openssl pkeyutl -verify checks it.
 		openssl dgst -sha256 -binary data.bin >h256.bin
-		check "sign RSA-PKCS (raw; hash by openssl)" sh -c "
-			printf '\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20' >di.bin &&
+		check "sign RSA-PKCS (raw; SHA-256 DigestInfo by openssl)" sh -c "
+			echo 3031300d060960864801650304020105000420 | xxd -r -p >di.bin &&
 			cat h256.bin >>di.bin &&
 			pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' --sign --id 04 -m RSA-PKCS -i di.bin -o sig-raw.bin"
 		check "openssl verifies the RSA-PKCS signature" openssl dgst -sha256 -verify pub-04.pem \
@@ -175,7 +197,8 @@ if has_mech AES-KEY-GEN; then
 	done
 	iv=000102030405060708090a0b0c0d0e0f
 	head -c 4096 /dev/urandom >plain16.bin # a multiple of the block size
-	for m in AES-ECB AES-CBC AES-CBC-PAD AES-CTR; do
+	# (pkcs11-tool 0.23 encrypts with ECB, CBC, CBC-PAD only; CTR/GCM: pykcs11_test.py)
+	for m in AES-ECB AES-CBC AES-CBC-PAD; do
 		has_mech_flag "$m" encrypt || continue
 		ivopt=(--iv "$iv")
 		[ "$m" = AES-ECB ] && ivopt=()
@@ -193,7 +216,7 @@ fi
 # --- generic secret + HMAC ------------------------------------------------------------
 if has_mech GENERIC-SECRET-KEY-GEN; then
 	log "generic secret key and HMAC"
-	check "generate GENERIC:32 secret key (id 20)" p11u --keygen --key-type GENERIC:32 \
+	check "generate GENERIC:64 secret key (id 20)" p11u --keygen --key-type GENERIC:64 \
 		--label hmac --id 20 --usage-sign
 	for m in SHA256-HMAC SHA384-HMAC SHA512-HMAC; do
 		has_mech_flag "$m" sign || continue
@@ -204,12 +227,7 @@ if has_mech GENERIC-SECRET-KEY-GEN; then
 		check "verify $m (id 20)" p11verify --id 20 -m "$m" -i data.bin --signature-file "mac1-$m.bin"
 	done
 fi
-if has_mech_flag AES-CMAC sign && has_mech AES-KEY-GEN; then
-	check "generate AES key for CMAC (id 21)" p11u --keygen --key-type AES:32 --label cmac --id 21 --usage-sign
-	check "sign AES-CMAC (id 21)" p11u --sign --id 21 -m AES-CMAC -i data.bin -o cmac.bin
-	check "AES-CMAC is 16 bytes" test "$(stat -c %s cmac.bin 2>/dev/null)" = 16
-	check "verify AES-CMAC (id 21)" p11verify --id 21 -m AES-CMAC -i data.bin --signature-file cmac.bin
-fi
+# (AES-CMAC: pkcs11-tool 0.23 signs only with private or HMAC keys; see pykcs11_test.py)
 
 # --- wrap / unwrap ------------------------------------------------------------------
 wrap_mech=

@@ -38,12 +38,13 @@ except ImportError:
     HAVE_CRYPTOGRAPHY = False
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULE = os.path.join(REPO, "build", "hsmgroup-pkcs11.so")
+# E2E_MODULE: another module (e.g. SoftHSM, to check the tests themselves).
+MODULE = os.environ.get("E2E_MODULE") or os.path.join(REPO, "build", "hsmgroup-pkcs11.so")
 SO_PIN = "87654321"
 USER_PIN = "12345678"
 LABEL = "e2e-pykcs11"
 
-if not os.path.exists("/dev/hsmgroup"):
+if not os.environ.get("E2E_MODULE") and not os.path.exists("/dev/hsmgroup"):
     print("pykcs11: SKIP: /dev/hsmgroup missing (run in the guest: scripts/vm --cards 3 -- tests/e2e/run)")
     sys.exit(77)
 if not os.path.exists(MODULE):
@@ -136,6 +137,10 @@ def setUpModule():
         raise unittest.SkipTest("no slot with a token (are the cards running?)")
     SLOT = slots[0]
     lib.initToken(SLOT, SO_PIN, LABEL)
+    # (some modules move an initialised token to a new slot: find it by label)
+    for sl in lib.getSlotList(tokenPresent=True):
+        if lib.getTokenInfo(sl).label.split("\0")[0].strip() == LABEL:
+            SLOT = sl
     s = lib.openSession(SLOT, CKF_SERIAL_SESSION | CKF_RW_SESSION)
     s.login(SO_PIN, user_type=CKU_SO)
     s.initPin(USER_PIN)
@@ -156,6 +161,7 @@ class Base(unittest.TestCase):
     login = True
 
     def setUp(self):
+        lib.closeAllSessions(SLOT)  # no login state left by a failed test
         self.s = lib.openSession(SLOT, CKF_SERIAL_SESSION | CKF_RW_SESSION)
         if self.login:
             self.s.login(USER_PIN)
@@ -222,7 +228,8 @@ class Base(unittest.TestCase):
         out = b""
         for p in parts:
             if kind in ("Encrypt", "Decrypt"):
-                out += self._call_out(update, ckbytelist(p), room=len(p) + 32)
+                # (room for all: a module may release held-back text at any part)
+                out += self._call_out(update, ckbytelist(p), room=sum(len(q) for q in parts) + 32)
             else:
                 rv = update(self.s.session, ckbytelist(p))
                 if rv != CKR_OK:
@@ -295,6 +302,9 @@ class T01General(unittest.TestCase):
 
 # --------------------------------------------------------------------------
 class T02Sessions(unittest.TestCase):
+    def setUp(self):
+        lib.closeAllSessions(SLOT)
+
     def test_states(self):
         ro = lib.openSession(SLOT, CKF_SERIAL_SESSION)
         rw = lib.openSession(SLOT, CKF_SERIAL_SESSION | CKF_RW_SESSION)
@@ -305,7 +315,9 @@ class T02Sessions(unittest.TestCase):
         self.assertEqual(ro.getSessionInfo().state, CKS_RO_USER_FUNCTIONS)
         self.assertEqual(rw.getSessionInfo().state, CKS_RW_USER_FUNCTIONS)
         self.assertEqual(rv_of(rw.login, USER_PIN), CKR_USER_ALREADY_LOGGED_IN)
-        self.assertEqual(rv_of(rw.login, SO_PIN, CKU_SO), CKR_USER_ANOTHER_ALREADY_LOGGED_IN)
+        # (a R/O session is open too: either answer is right)
+        self.assertIn(rv_of(rw.login, SO_PIN, CKU_SO),
+                      (CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_SESSION_READ_ONLY_EXISTS))
         rw.logout()
         self.assertEqual(ro.getSessionInfo().state, CKS_RO_PUBLIC_SESSION)
         self.assertEqual(rv_of(rw.logout), CKR_USER_NOT_LOGGED_IN)
@@ -414,7 +426,7 @@ class T03Objects(Base):
         c = obj(self.s, newh.value)
         v, l = self.s.getAttributeValue(c, [CKA_VALUE, CKA_LABEL])
         self.assertEqual((bytes(v), l), (b"hello", "copied"))
-        rv = C_CopyObject(hval(self.s.session), 0xdead, None, 0, ctypes.byref(newh))
+        rv = C_CopyObject(hval(self.s.session), 0xdead, attrs, 1, ctypes.byref(newh))
         self.assertEqual(rv, CKR_OBJECT_HANDLE_INVALID)
         self.s.destroyObject(c)
         self.s.destroyObject(o)
@@ -474,9 +486,10 @@ class T04Visibility(Base):
                       [(CKA_CLASS, CKO_SECRET_KEY), (CKA_VALUE_LEN, 32), (CKA_PRIVATE, True)],
                       Mechanism(CKM_AES_KEY_GEN))
         self.s.login(USER_PIN)
-        self.assertEqual(len(self.s.findObjects([(CKA_LABEL, "private-data")])), 1)
-        self.s.destroyObject(priv)
-        self.s.destroyObject(pub)
+        found = self.s.findObjects([(CKA_LABEL, "private-data")])
+        self.assertEqual(len(found), 1)
+        self.s.destroyObject(found[0])
+        self.s.destroyObject(self.s.findObjects([(CKA_LABEL, "public-data")])[0])
         self.s.logout()
 
     def test_read_only_session(self):
@@ -721,18 +734,21 @@ class T08EC(Base):
 
 # --------------------------------------------------------------------------
 class T09RSA(Base):
-    pair = None
+    made = False
 
     def rsa(self):
+        """The token's RSA 2048 pair, generated once (slow in TCG), found by label."""
         need(CKM_RSA_PKCS_KEY_PAIR_GEN)
-        if T09RSA.pair is None:
+        if not T09RSA.made:
             pub = [(CKA_CLASS, CKO_PUBLIC_KEY), (CKA_KEY_TYPE, CKK_RSA), (CKA_TOKEN, True), (CKA_MODULUS_BITS, 2048),
                    (CKA_PUBLIC_EXPONENT, b"\x01\x00\x01"), (CKA_VERIFY, True), (CKA_ENCRYPT, True),
                    (CKA_LABEL, "py-rsa")]
             priv = [(CKA_CLASS, CKO_PRIVATE_KEY), (CKA_KEY_TYPE, CKK_RSA), (CKA_TOKEN, True), (CKA_PRIVATE, True),
                     (CKA_SENSITIVE, True), (CKA_SIGN, True), (CKA_DECRYPT, True), (CKA_LABEL, "py-rsa")]
-            T09RSA.pair = self.s.generateKeyPair(pub, priv, Mechanism(CKM_RSA_PKCS_KEY_PAIR_GEN))
-        return T09RSA.pair
+            self.s.generateKeyPair(pub, priv, Mechanism(CKM_RSA_PKCS_KEY_PAIR_GEN))
+            T09RSA.made = True
+        return (self.s.findObjects([(CKA_LABEL, "py-rsa"), (CKA_CLASS, CKO_PUBLIC_KEY)])[0],
+                self.s.findObjects([(CKA_LABEL, "py-rsa"), (CKA_CLASS, CKO_PRIVATE_KEY)])[0])
 
     def pubkey(self, pub):
         from cryptography.hazmat.primitives.asymmetric import rsa as crsa
