@@ -51,6 +51,7 @@ static int hsmg_client_release(struct inode *inode, struct file *file)
 	/* No coprocessor session outlives its file: log out, do not wait. */
 	xa_for_each(&c->sessions, handle, s) {
 		xa_erase(&c->sessions, handle);
+		hsmg_session_unlist(s);
 		hsmg_session_logout(s, false);
 		hsmg_session_put(s);
 	}
@@ -63,7 +64,11 @@ static int hsmg_client_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* hsmg_client_session - the session behind @handle, with a reference. */
+/*
+ * hsmg_client_session - the session behind @handle, with a reference;
+ * ERR_PTR(-ENOENT) for an unknown handle, ERR_PTR(-EKEYREVOKED) for a
+ * session an administrator ended.
+ */
 static struct hsmg_session *hsmg_client_session(struct hsmg_client *c,
 						u32 handle)
 {
@@ -71,8 +76,12 @@ static struct hsmg_session *hsmg_client_session(struct hsmg_client *c,
 
 	mutex_lock(&c->lock);
 	s = handle ? xa_load(&c->sessions, handle) : NULL;
-	if (s)
+	if (s && READ_ONCE(s->revoked))
+		s = ERR_PTR(-EKEYREVOKED);
+	else if (s)
 		hsmg_session_get(s);
+	else
+		s = ERR_PTR(-ENOENT);
 	mutex_unlock(&c->lock);
 	return s;
 }
@@ -234,6 +243,7 @@ static long hsmg_ioc_session_open(struct hsmg_client *c, unsigned long uarg)
 		       XA_LIMIT(1, HSMG_MAX_SESSIONS), GFP_KERNEL);
 	mutex_unlock(&c->lock);
 	if (ret) {
+		hsmg_session_unlist(s);
 		hsmg_session_put(s);
 		return ret == -EBUSY ? -EMFILE : ret;
 	}
@@ -242,6 +252,7 @@ static long hsmg_ioc_session_open(struct hsmg_client *c, unsigned long uarg)
 		mutex_lock(&c->lock);
 		xa_erase(&c->sessions, handle);
 		mutex_unlock(&c->lock);
+		hsmg_session_unlist(s);
 		hsmg_session_put(s);
 		return -EFAULT;
 	}
@@ -270,6 +281,7 @@ static long hsmg_ioc_session_close(struct hsmg_client *c, unsigned long uarg)
 	 * its deadline); a killed caller goes on, the requests hold their own
 	 * references.
 	 */
+	hsmg_session_unlist(s);
 	wait_event_killable(s->idle_wq, !atomic_read(&s->active));
 	hsmg_session_logout(s, true);
 	hsmg_session_put(s);
@@ -292,8 +304,8 @@ static long hsmg_ioc_login(struct hsmg_client *c, unsigned long uarg)
 	if (lg.reserved0 || lg.reserved[0] || lg.reserved[1])
 		return -EINVAL;
 	s = hsmg_client_session(c, lg.session_id);
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	ret = -EINVAL;
 	if (!lg.pin_len)
 		goto out;
@@ -340,8 +352,8 @@ static long hsmg_ioc_logout(struct hsmg_client *c, unsigned long uarg)
 	if (lo.flags || lo.reserved)
 		return -EINVAL;
 	s = hsmg_client_session(c, lo.session_id);
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	ret = hsmg_session_logout(s, true);
 	hsmg_session_put(s);
 	return ret;
@@ -372,8 +384,8 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 		return -ENOENT;
 	if (sb.session_id) {
 		s = hsmg_client_session(c, sb.session_id);
-		if (!s)
-			return -ENOENT;
+		if (IS_ERR(s))
+			return PTR_ERR(s);
 		ret = -EINVAL;
 		if (s->group != g)
 			goto put_session;

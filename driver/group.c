@@ -13,6 +13,7 @@
 
 #include "group.h"
 #include "queue.h"
+#include "sysfs.h"
 
 /* Attach, detach, group creation; the tables below. */
 DEFINE_MUTEX(hsmg_topology_lock);
@@ -36,15 +37,95 @@ void hsmg_groups_exit(void)
 
 	xa_for_each(&hsmg_groups, id, g) {
 		list_for_each_entry_safe(q, tmp, &g->members, group_node) {
+			hsmg_sysfs_queue_del(q);
 			list_del(&q->group_node);
 			hsmg_queue_free(q);
 		}
+		hsmg_sysfs_group_del(g);
 		WARN_ON_ONCE(!list_empty(&g->backlogs) ||
 			     !list_empty(&g->sessions));
 		kfree(g);
 	}
 	xa_destroy(&hsmg_groups);
 	xa_destroy(&hsmg_apqns);
+}
+
+/* Module parameter each policy value follows until set for a group. */
+static unsigned int *const hsmg_policy_params[HSMG_POLICY_NVALUES + 1] = {
+	[HSMG_POLICY_A_RECOVERY_INTERVAL_MS] = &hsmg_recovery_interval_ms,
+	[HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS] = &hsmg_recovery_backoff_max_ms,
+	[HSMG_POLICY_A_RECOVERY_RETRIES] = &hsmg_recovery_retries,
+	[HSMG_POLICY_A_HOLD_TIME_MS] = &hsmg_hold_time_ms,
+	[HSMG_POLICY_A_REQUEST_TIMEOUT_MS] = &hsmg_request_timeout_ms,
+	[HSMG_POLICY_A_KEYGEN_TIMEOUT_MS] = &hsmg_keygen_timeout_ms,
+	[HSMG_POLICY_A_SUSPECT_THRESHOLD] = &hsmg_suspect_threshold,
+	[HSMG_POLICY_A_MAX_ATTEMPTS] = &hsmg_max_attempts,
+};
+
+/* hsmg_policy_default - the module parameter behind policy value @attr. */
+u32 hsmg_policy_default(int attr)
+{
+	if (WARN_ON_ONCE(attr < 1 || attr > HSMG_POLICY_NVALUES))
+		return 0;
+	return READ_ONCE(*hsmg_policy_params[attr]);
+}
+
+/*
+ * hsmg_policy - value @attr (enum hsmg_policy_attr) of @g's policy: the one
+ * set for the group, else the module parameter.  Any context, no lock: a
+ * value changing meanwhile is seen at the next use.
+ */
+u32 hsmg_policy(struct hsmg_group *g, int attr)
+{
+	if (READ_ONCE(g->overrides) & BIT(attr))
+		return READ_ONCE(g->policy[attr]);
+	return hsmg_policy_default(attr);
+}
+
+/*
+ * hsmg_group_set_policy - values of @vals whose bit is in @set are set for
+ * @g, those in @reset follow the module parameters again (before @set).  The
+ * merged policy must be consistent; else -EINVAL, *@why says why and nothing
+ * changes.  Process context.
+ */
+int hsmg_group_set_policy(struct hsmg_group *g, const u32 *vals, u32 set,
+			  u32 reset, const char **why)
+{
+	u32 merged[HSMG_POLICY_NVALUES + 1], ov;
+	int a;
+
+	spin_lock(&g->lock);
+	ov = (g->overrides & ~reset) | set;
+	for (a = 1; a <= HSMG_POLICY_NVALUES; a++) {
+		if (set & BIT(a))
+			merged[a] = vals[a];
+		else if (ov & BIT(a))
+			merged[a] = g->policy[a];
+		else
+			merged[a] = hsmg_policy_default(a);
+	}
+	if (merged[HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS] <
+	    merged[HSMG_POLICY_A_RECOVERY_INTERVAL_MS]) {
+		spin_unlock(&g->lock);
+		*why = "recovery_backoff_max_ms below recovery_interval_ms";
+		return -EINVAL;
+	}
+	for (a = 1; a <= HSMG_POLICY_NVALUES; a++)
+		if (set & BIT(a))
+			WRITE_ONCE(g->policy[a], vals[a]);
+	WRITE_ONCE(g->overrides, ov);
+	spin_unlock(&g->lock);
+	return 0;
+}
+
+/* hsmg_group_next - the group after id *@id (start at 0), or NULL. */
+struct hsmg_group *hsmg_group_next(unsigned long *id)
+{
+	struct hsmg_group *g;
+
+	(*id)++;
+	g = xa_find(&hsmg_groups, id, ULONG_MAX, XA_PRESENT);
+	return g;
 }
 
 /* hsmg_group_find - group by id, or NULL.  Groups are never freed early. */
@@ -84,6 +165,7 @@ struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp)
 	g->id = new_id;
 	xa_store(&hsmg_groups, new_id, g, GFP_KERNEL);
 	pr_info("group %u created\n", g->id);
+	hsmg_sysfs_group_add(g);
 	return g;
 }
 

@@ -14,6 +14,7 @@
 #include <linux/wait.h>
 #include <linux/hsmgroup.h>
 
+struct device;
 struct hsmg_queue;
 
 /**
@@ -29,6 +30,11 @@ struct hsmg_queue;
  * @requests: requests completed for clients.
  * @errors: client requests that ended with an error.
  * @failovers: attempts re-sent to another member.
+ * @policy: values set for this group, by enum hsmg_policy_attr (valid
+ *	where @overrides has the bit; read with hsmg_policy()).
+ * @overrides: bit (1 << attr) per value set for this group; the others
+ *	follow the module parameters.
+ * @dev: the group's sysfs device, or NULL.
  */
 struct hsmg_group {
 	u32 id;
@@ -41,6 +47,9 @@ struct hsmg_group {
 	u64 requests;
 	u64 errors;
 	u64 failovers;
+	u32 policy[HSMG_POLICY_NVALUES + 1];
+	u32 overrides;
+	struct device *dev;
 };
 
 /* Serializes attach, detach and group creation. */
@@ -57,5 +66,12 @@ int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count);
 int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
 			    u32 cap, u32 *count);
 bool hsmg_group_has_online(struct hsmg_group *g);
+u32 hsmg_policy(struct hsmg_group *g, int attr);
+u32 hsmg_policy_default(int attr);
+int hsmg_group_set_policy(struct hsmg_group *g, const u32 *vals, u32 set,
+			  u32 reset, const char **why);
+
+/* Iterate over every group (they are never freed before unload). */
+struct hsmg_group *hsmg_group_next(unsigned long *id);
 
 #endif /* _HSMG_GROUP_H */

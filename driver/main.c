@@ -10,10 +10,13 @@
 
 #include "backend.h"
 #include "client.h"
+#include "event.h"
 #include "group.h"
+#include "netlink.h"
 #include "queue.h"
 #include "request.h"
 #include "session.h"
+#include "sysfs.h"
 
 unsigned int hsmg_suspect_threshold = 3;
 module_param_named(suspect_threshold, hsmg_suspect_threshold, uint, 0644);
@@ -70,9 +73,15 @@ static int __init hsmg_init(void)
 	ret = hsmg_groups_init();
 	if (ret)
 		goto err_groups;
+	ret = hsmg_sysfs_init();
+	if (ret)
+		goto err_sysfs;
 	ret = hsmg_queue_init();
 	if (ret)
 		goto err_queue;
+	ret = hsmg_netlink_init();
+	if (ret)
+		goto err_netlink;
 	ret = hsmg_backend_init();
 	if (ret)
 		goto err_backend;
@@ -85,19 +94,32 @@ static int __init hsmg_init(void)
 err_client:
 	hsmg_backend_exit();
 err_backend:
+	hsmg_event_flush();
+	hsmg_netlink_exit();
+err_netlink:
 	hsmg_queue_exit();
 err_queue:
+	hsmg_sysfs_exit();
+err_sysfs:
 	hsmg_groups_exit();
 err_groups:
 	return ret;
 }
 
+/*
+ * Reverse order.  Once the devices are gone no queue is attached and no
+ * client is left, so no event can be produced: the queued ones are sent
+ * before the netlink family and the sysfs devices go (with the groups).
+ */
 static void __exit hsmg_exit(void)
 {
 	hsmg_client_exit();
 	hsmg_backend_exit();
+	hsmg_event_flush();
+	hsmg_netlink_exit();
 	hsmg_queue_exit();
 	hsmg_groups_exit();
+	hsmg_sysfs_exit();
 	hsmg_request_exit();
 	hsmg_session_exit();
 }

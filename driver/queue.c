@@ -7,17 +7,21 @@
 #include "main.h"
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xarray.h>
 
+#include "event.h"
 #include "group.h"
 #include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "sched.h"
 #include "session.h"
+#include "sysfs.h"
 
 /* Queue id -> attached queue.  Ids are cyclic: new at every attach. */
 static DEFINE_XARRAY_ALLOC1(hsmg_qid_xa);
@@ -91,6 +95,113 @@ u32 hsmg_queue_visible_state(struct hsmg_queue *q)
 	return q->state;
 }
 
+/*
+ * hsmg_queue_check_drained - a draining member with no work left is
+ * disabled.  Group lock held (the scheduler calls it).
+ */
+void hsmg_queue_check_drained(struct hsmg_queue *q)
+{
+	if (q->state == HSMG_QS_DRAINING && !q->npending && !q->ninflight)
+		hsmg_queue_set_state(q, HSMG_QS_DISABLED, "drained");
+}
+
+/* hsmg_queue_account_latency - a successful attempt dispatched at @since_ns. */
+void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns)
+{
+	u64 us = div_u64(ktime_get_ns() - since_ns, NSEC_PER_USEC);
+	u32 v = min_t(u64, us, U32_MAX);
+
+	q->lat_total_us += us;
+	q->lat_avg_us = q->lat_avg_us ? (u32)(((u64)q->lat_avg_us * 7 + v) / 8) :
+					v;
+}
+
+/**
+ * hsmg_queue_admin - what an administrator sets for @q.
+ * @q: the member.
+ * @admin: enum hsmg_admin_state, or HSMG_ADMIN_NONE to leave it.
+ * @speed: new speed (1..10000), or 0 to leave it.
+ *
+ * ONLINE lifts an admin hold (a draining or disabled member logs in the
+ * sessions it lacks and goes online); DRAIN stops new work and disables the
+ * member once its work is done; DISABLE takes it out at once; STANDBY and
+ * ACTIVE set the role and lift the hold.  A member that is suspect, offline
+ * or in mismatch keeps that state; the hold applies when it recovers.
+ *
+ * Return: 0.
+ */
+int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed)
+{
+	struct hsmg_group *g = q->group;
+	const char *what = NULL;
+
+	spin_lock(&g->lock);
+	if (speed) {
+		q->admin_speed = speed;
+		q->speed = speed;
+		what = "weight set by admin";
+	}
+	switch (admin) {
+	case HSMG_ADMIN_STANDBY:
+	case HSMG_ADMIN_ACTIVE:
+		q->role_override = admin;
+		q->standby = admin == HSMG_ADMIN_STANDBY;
+		fallthrough;
+	case HSMG_ADMIN_ONLINE:
+		what = admin == HSMG_ADMIN_STANDBY ? "standby by admin" :
+		       admin == HSMG_ADMIN_ACTIVE ? "active by admin" :
+		       "online by admin";
+		q->admin = HSMG_ADMIN_NONE;
+		if (q->attached && (q->state == HSMG_QS_DISABLED ||
+				    q->state == HSMG_QS_DRAINING))
+			hsmg_queue_start_recovery(q, "enabled by admin");
+		break;
+	case HSMG_ADMIN_DRAIN:
+		what = "drain by admin";
+		q->admin = HSMG_ADMIN_DRAIN;
+		if (q->state == HSMG_QS_ONLINE ||
+		    q->state == HSMG_QS_RECOVERING)
+			hsmg_queue_set_state(q, HSMG_QS_DRAINING,
+					     "drain by admin");
+		break;
+	case HSMG_ADMIN_DISABLE:
+		what = "disabled by admin";
+		q->admin = HSMG_ADMIN_DISABLE;
+		if (q->state == HSMG_QS_ONLINE ||
+		    q->state == HSMG_QS_RECOVERING ||
+		    q->state == HSMG_QS_DRAINING)
+			hsmg_queue_set_state(q, HSMG_QS_DISABLED,
+					     "disabled by admin");
+		break;
+	default:
+		break;
+	}
+	if (what) {
+		pr_info("queue %02x.%04x group %u: %s (state %s, role %s, weight %u)\n",
+			q->adapter, q->domain, g->id, what,
+			hsmg_queue_state_name(q->state),
+			q->standby ? "standby" : "active", q->speed);
+		hsmg_event_queue(q, HSMG_EVENT_ADMIN, q->state, q->state, what);
+	}
+	hsmg_sched_dispatch(g);
+	wake_up_all(&g->state_wq);
+	spin_unlock(&g->lock);
+	return 0;
+}
+
+/* hsmg_queue_lookup - member record of adapter.domain, or NULL. */
+struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain)
+{
+	struct hsmg_queue *q;
+
+	if (adapter > 255 || domain > 255)
+		return NULL;
+	mutex_lock(&hsmg_topology_lock);
+	q = hsmg_group_member_lookup(HSMG_APQN(adapter, domain));
+	mutex_unlock(&hsmg_topology_lock);
+	return q;
+}
+
 /* hsmg_queue_arm_watchdog - make sure the watchdog runs by @deadline. */
 void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline)
 {
@@ -145,6 +256,12 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 {
 	enum hsmg_queue_state old = q->state;
 
+	/* An admin hold keeps a member that recovers out of service. */
+	if (state == HSMG_QS_ONLINE && q->admin != HSMG_ADMIN_NONE) {
+		state = HSMG_QS_DISABLED;
+		reason = q->admin == HSMG_ADMIN_DRAIN ? "drained by admin" :
+						       "disabled by admin";
+	}
 	if (old == state)
 		return;
 	q->state = state;
@@ -152,6 +269,9 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 	pr_info("queue %02x.%04x group %u: %s -> %s (%s)\n", q->adapter,
 		q->domain, q->group->id, hsmg_queue_state_name(old),
 		hsmg_queue_state_name(state), reason);
+	hsmg_event_queue(q, HSMG_EVENT_STATE, old, state, reason);
+	if (state == HSMG_QS_MISMATCH)
+		hsmg_event_queue(q, HSMG_EVENT_MISMATCH, old, state, reason);
 
 	switch (state) {
 	case HSMG_QS_ONLINE:
@@ -161,7 +281,9 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 	case HSMG_QS_SUSPECT:
 		hsmg_queue_flush(q, true);
 		q->probes = 0;
-		q->probe_interval = max(1U, READ_ONCE(hsmg_recovery_interval_ms));
+		q->probe_interval =
+			max(1U, hsmg_policy(q->group,
+					    HSMG_POLICY_A_RECOVERY_INTERVAL_MS));
 		mod_delayed_work(system_wq, &q->recovery,
 				 msecs_to_jiffies(q->probe_interval));
 		break;
@@ -212,7 +334,8 @@ void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken)
 		return;
 	if (broken)
 		hsmg_queue_set_state(q, HSMG_QS_SUSPECT, "card reported failure");
-	else if (q->fail_streak >= max(1U, READ_ONCE(hsmg_suspect_threshold)))
+	else if (q->fail_streak >=
+		 max(1U, hsmg_policy(q->group, HSMG_POLICY_A_SUSPECT_THRESHOLD)))
 		hsmg_queue_set_state(q, HSMG_QS_SUSPECT,
 				     "consecutive failed attempts");
 }
@@ -307,13 +430,14 @@ static void hsmg_queue_probe_end(struct hsmg_request *req)
 		return;
 	}
 	q->probes++;
-	retries = READ_ONCE(hsmg_recovery_retries);
+	retries = hsmg_policy(q->group, HSMG_POLICY_A_RECOVERY_RETRIES);
 	if (retries && q->probes >= retries) {
 		pr_warn("queue %02x.%04x group %u: %u probes failed, stopped probing\n",
 			q->adapter, q->domain, q->group->id, q->probes);
 		return;
 	}
-	max_ms = max(1U, READ_ONCE(hsmg_recovery_backoff_max_ms));
+	max_ms = max(1U, hsmg_policy(q->group,
+				     HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS));
 	q->probe_interval = min(q->probe_interval * 2, max_ms);
 	mod_delayed_work(system_wq, &q->recovery,
 			 msecs_to_jiffies(q->probe_interval));
@@ -412,6 +536,7 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 			kfree(q);
 			goto unlock;
 		}
+		hsmg_sysfs_queue_add(q);
 	}
 	g = q->group;
 	ret = xa_alloc_cyclic(&hsmg_qid_xa, &id, q, xa_limit_32b,
@@ -421,10 +546,11 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 
 	spin_lock(&g->lock);
 	q->id = id;
-	q->standby = desc->standby;
+	q->standby = q->role_override ?
+		     q->role_override == HSMG_ADMIN_STANDBY : desc->standby;
 	q->capabilities = desc->capabilities;
 	q->max_inflight = desc->max_inflight;
-	q->speed = desc->speed;
+	q->speed = q->admin_speed ?: desc->speed;
 	q->max_sessions = desc->max_sessions;
 	memcpy(q->mkvp, desc->mkvp, HSMG_MKVP_LEN);
 	q->ops = ops;
@@ -432,6 +558,7 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 	q->attached = true;
 	q->fail_streak = 0;
 	q->probe = NULL;
+	hsmg_event_queue(q, HSMG_EVENT_ATTACH, q->state, q->state, "attached");
 	if (memcmp(q->mkvp, g->mkvp, HSMG_MKVP_LEN)) {
 		hsmg_mkvp_prefix(have, q->mkvp);
 		hsmg_mkvp_prefix(want, g->mkvp);
@@ -466,6 +593,8 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 	spin_lock(&g->lock);
 	/* Nothing new goes to it from here on (see hsmg_session_send_logout). */
 	q->attached = false;
+	hsmg_event_queue(q, HSMG_EVENT_DETACH, q->state, HSMG_QS_OFFLINE,
+			 "detached");
 	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
 	/* Listings keep showing the last id of an offline member. */
 	id = q->id;
@@ -659,6 +788,7 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 	req->answered_by = q->id;
 	switch (status) {
 	case HSMG_BE_OK:
+		hsmg_queue_account_latency(q, req->assigned_ns);
 		req->resp = buf;
 		req->resp_len = buf ? len : 0;
 		buf = NULL;

@@ -11,6 +11,7 @@
 #include <linux/workqueue.h>
 #include <linux/hsmgroup.h>
 
+struct device;
 struct hsmg_group;
 struct hsmg_queue_ops;
 struct hsmg_request;
@@ -55,6 +56,14 @@ struct hsmg_request;
  * @requests: attempts completed.
  * @errors: attempts failed (error, timeout, detach).
  * @transitions: state changes.
+ * @admin: admin hold, enum hsmg_admin_state (NONE, DRAIN or DISABLE): an
+ *	online transition lands in DISABLED instead while held.
+ * @role_override: 0, or the role an admin set (HSMG_ADMIN_STANDBY or
+ *	HSMG_ADMIN_ACTIVE); it survives detach and attach.
+ * @admin_speed: speed set by an admin (0 = the provider's).
+ * @lat_avg_us: moving average of successful attempts' service time.
+ * @lat_total_us: sum of those service times.
+ * @dev: sysfs device (topology lock), or NULL.
  */
 struct hsmg_queue {
 	struct hsmg_group *group;
@@ -91,6 +100,12 @@ struct hsmg_queue {
 	u64 requests;
 	u64 errors;
 	u64 transitions;
+	u8 admin;
+	u8 role_override;
+	u32 admin_speed;
+	u32 lat_avg_us;
+	u64 lat_total_us;
+	struct device *dev;
 };
 
 #define HSMG_APQN(adapter, domain) (((u32)(adapter) << 8) | (domain))
@@ -104,6 +119,10 @@ void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken);
 void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline);
 void hsmg_queue_notify(struct hsmg_queue *q);
 u32 hsmg_queue_visible_state(struct hsmg_queue *q);
+void hsmg_queue_check_drained(struct hsmg_queue *q);
+void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns);
+int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed);
+struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain);
 const char *hsmg_queue_state_name(u32 state);
 int hsmg_queue_init(void);
 void hsmg_queue_exit(void);

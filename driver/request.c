@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -100,8 +101,8 @@ struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 static unsigned int hsmg_request_timeout(struct hsmg_request *req)
 {
 	if (req->type == HSMG_BE_REQ_CRYPTO && req->op_class == HSMG_OP_KEYGEN)
-		return READ_ONCE(hsmg_keygen_timeout_ms);
-	return READ_ONCE(hsmg_request_timeout_ms);
+		return hsmg_policy(req->group, HSMG_POLICY_A_KEYGEN_TIMEOUT_MS);
+	return hsmg_policy(req->group, HSMG_POLICY_A_REQUEST_TIMEOUT_MS);
 }
 
 /* hsmg_request_assign - start an attempt of @req on @q. */
@@ -114,6 +115,7 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	req->queue = q;
 	req->state = HSMG_RS_PENDING;
 	req->holding = false;
+	req->assigned_ns = ktime_get_ns();
 	req->deadline = jiffies +
 		max(1UL, msecs_to_jiffies(hsmg_request_timeout(req)));
 	list_add_tail(&req->node, &q->pending);
@@ -217,7 +219,7 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
 		return;
 	}
 	if ((fetched && (req->flags & HSMG_SUBMIT_NO_RETRY)) ||
-	    req->attempts >= READ_ONCE(hsmg_max_attempts)) {
+	    req->attempts >= hsmg_policy(g, HSMG_POLICY_A_MAX_ATTEMPTS)) {
 		hsmg_request_finish(req, -EIO);
 		return;
 	}
@@ -260,6 +262,8 @@ void hsmg_request_cancel(struct hsmg_request *req, int err)
  */
 static bool hsmg_request_hold_expired(struct hsmg_request *req)
 {
+	u32 hold;
+
 	if (req->state != HSMG_RS_BACKLOG ||
 	    hsmg_sched_eligible(req->group, req)) {
 		req->holding = false;
@@ -270,8 +274,8 @@ static bool hsmg_request_hold_expired(struct hsmg_request *req)
 		req->hold_since = jiffies;
 		return false;
 	}
-	return time_after_eq(jiffies, req->hold_since +
-			     msecs_to_jiffies(READ_ONCE(hsmg_hold_time_ms)));
+	hold = hsmg_policy(req->group, HSMG_POLICY_A_HOLD_TIME_MS);
+	return time_after_eq(jiffies, req->hold_since + msecs_to_jiffies(hold));
 }
 
 /* Done, or sent back to the backlog. */

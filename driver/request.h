@@ -56,6 +56,7 @@ enum hsmg_req_state {
  * @holding: waits with no member able to serve it, since @hold_since.
  * @attempts: attempts made.
  * @deadline: end of the current attempt (jiffies).
+ * @assigned_ns: when the current attempt was dispatched (ktime_get_ns()).
  * @hold_since: see @holding.
  * @msg: payload.
  * @msg_len: bytes at @msg.
@@ -93,6 +94,7 @@ struct hsmg_request {
 	bool holding;
 	u32 attempts;
 	unsigned long deadline;
+	u64 assigned_ns;
 	unsigned long hold_since;
 	void *msg;
 	u32 msg_len;

@@ -164,6 +164,8 @@ void hsmg_sched_dispatch(struct hsmg_group *g)
 	struct hsmg_queue *q;
 	bool progress;
 
+	list_for_each_entry(q, &g->members, group_node)
+		hsmg_queue_check_drained(q);
 	do {
 		progress = false;
 		list_for_each_entry(bl, &g->backlogs, group_node) {

@@ -14,6 +14,8 @@
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
 #include <linux/random.h>
+#include <linux/cred.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -41,6 +43,14 @@ void hsmg_session_exit(void)
 	     atomic_read(&hsmg_sessions_live), atomic_read(&hsmg_recs_live));
 }
 
+/* Every open session, in id order (listing, admin end). */
+DEFINE_MUTEX(hsmg_sessions_mutex);
+LIST_HEAD(hsmg_sessions_all);
+
+/*
+ * hsmg_session_new - a session of the calling process on @g, listed (in id
+ * order) until hsmg_session_unlist().
+ */
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 {
 	struct hsmg_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -55,8 +65,52 @@ struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 	init_waitqueue_head(&s->idle_wq);
 	s->group = g;
 	s->flags = flags;
+	s->owner = get_task_pid(current, PIDTYPE_TGID);
+	s->owner_uid = current_euid();
+	get_task_comm(s->owner_comm, current);
+	mutex_lock(&hsmg_sessions_mutex);
 	s->id = atomic64_inc_return(&hsmg_next_session);
+	list_add_tail(&s->all_node, &hsmg_sessions_all);
+	mutex_unlock(&hsmg_sessions_mutex);
 	return s;
+}
+
+/* hsmg_session_unlist - its owner let go of @s: no longer listed. */
+void hsmg_session_unlist(struct hsmg_session *s)
+{
+	mutex_lock(&hsmg_sessions_mutex);
+	list_del_init(&s->all_node);
+	mutex_unlock(&hsmg_sessions_mutex);
+}
+
+/**
+ * hsmg_session_revoke - an administrator ends session @id: it is logged out
+ * on every member and its owner's later calls on it fail.
+ * @id: coprocessor session id.
+ *
+ * Return: 0, -ENOENT when no open session has @id.
+ */
+int hsmg_session_revoke(u64 id)
+{
+	struct hsmg_session *s, *found = NULL;
+
+	mutex_lock(&hsmg_sessions_mutex);
+	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
+		if (s->id == id) {
+			found = s;
+			hsmg_session_get(s);
+			break;
+		}
+	}
+	mutex_unlock(&hsmg_sessions_mutex);
+	if (!found)
+		return -ENOENT;
+	WRITE_ONCE(found->revoked, true);
+	pr_info("group %u: session %llx ended by admin\n", found->group->id,
+		found->id);
+	hsmg_session_logout(found, true);
+	hsmg_session_put(found);
+	return 0;
 }
 
 void hsmg_session_get(struct hsmg_session *s)
@@ -68,7 +122,9 @@ static void hsmg_session_release(struct kref *ref)
 {
 	struct hsmg_session *s = container_of(ref, struct hsmg_session, ref);
 
-	WARN_ON_ONCE(s->logged_in || !list_empty(&s->logins));
+	WARN_ON_ONCE(s->logged_in || !list_empty(&s->logins) ||
+		     !list_empty(&s->all_node));
+	put_pid(s->owner);
 	kfree_sensitive(s->login_msg);
 	mutex_destroy(&s->op_lock);
 	kfree_sensitive(s);	/* the pin-blob */
@@ -344,7 +400,7 @@ static bool hsmg_session_any_online(struct hsmg_group *g)
 static int hsmg_session_wait_online(struct hsmg_group *g)
 {
 	unsigned long end = jiffies +
-		msecs_to_jiffies(READ_ONCE(hsmg_hold_time_ms));
+		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
 	long left, t;
 
 	for (;;) {
@@ -406,6 +462,10 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
 
 	mutex_lock(&s->op_lock);
+	if (READ_ONCE(s->revoked)) {
+		ret = -EKEYREVOKED;
+		goto out;
+	}
 	if (s->logged_in) {
 		ret = -EBUSY;
 		goto out;
@@ -523,7 +583,8 @@ int hsmg_session_logout(struct hsmg_session *s, bool wait)
 	spin_unlock(&g->lock);
 	kfree_sensitive(msg);
 
-	end = jiffies + msecs_to_jiffies(READ_ONCE(hsmg_request_timeout_ms));
+	end = jiffies + msecs_to_jiffies(hsmg_policy(g,
+						   HSMG_POLICY_A_REQUEST_TIMEOUT_MS));
 	hsmg_session_wait_list(&fan, end);
 	mutex_unlock(&s->op_lock);
 	return 0;

@@ -9,6 +9,8 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/hsmgroup.h>
 
@@ -32,6 +34,13 @@ struct hsmg_request;
  * @group_node: in &hsmg_group.sessions while logged in (group lock).
  * @active: client requests of the session under way.
  * @idle_wq: woken when @active drops to 0 (close waits for it).
+ * @all_node: in the list of every open session (hsmg_sessions_mutex),
+ *	from open until its owner closes it or releases the file.
+ * @owner: thread group that opened it (a reference).
+ * @owner_uid: its effective uid then.
+ * @owner_comm: its command name then.
+ * @revoked: ended by an administrator; the owner's calls on it give
+ *	-EKEYREVOKED.
  */
 struct hsmg_session {
 	struct kref ref;
@@ -47,6 +56,11 @@ struct hsmg_session {
 	struct list_head group_node;
 	atomic_t active;
 	wait_queue_head_t idle_wq;
+	struct list_head all_node;
+	struct pid *owner;
+	kuid_t owner_uid;
+	char owner_comm[TASK_COMM_LEN];
+	bool revoked;
 };
 
 /**
@@ -81,5 +95,11 @@ int hsmg_session_logout(struct hsmg_session *s, bool wait);
 bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q);
 bool hsmg_session_recover_queue(struct hsmg_queue *q);
 void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout);
+void hsmg_session_unlist(struct hsmg_session *s);
+int hsmg_session_revoke(u64 id);
+
+/* Every open session, by id; lock order: this mutex -> group lock. */
+extern struct mutex hsmg_sessions_mutex;
+extern struct list_head hsmg_sessions_all;
 
 #endif /* _HSMG_SESSION_H */

@@ -284,7 +284,9 @@ struct hsmg_session_open {
  * @flags: must be 0.
  * @session_id: session of this client (in); -ENOENT if unknown.  A logged
  *	in session is logged out on every member first.  In-flight requests of
- *	the session complete first.
+ *	the session complete first.  A session an administrator ended
+ *	(%HSMG_CMD_END_SESSION) is closed normally; every other call on it
+ *	(LOGIN, LOGOUT, SUBMIT) gives -EKEYREVOKED.
  * @reserved: must be 0.
  */
 struct hsmg_session_close {
@@ -620,5 +622,392 @@ struct hsmg_be_complete {
 	_IOWR(HSMG_IOC_MAGIC, 0x42, struct hsmg_be_complete)
 /* Detach the queue of this file; its unfinished work goes elsewhere. */
 #define HSMG_IOC_BE_DETACH _IO(HSMG_IOC_MAGIC, 0x43)
+
+/* ------------------------------------------------------------------------
+ * Control plane: the generic netlink family "hsmgroup" (used by hsmgroupctl).
+ *
+ * Requests carry one nest per object they name: %HSMG_A_GROUP (group id),
+ * %HSMG_A_QUEUE (adapter and domain), %HSMG_A_SESSION (session id), and the
+ * values to set in the same nest (queue) or in %HSMG_A_POLICY.  Replies and
+ * dumps carry one object nest per message.  Every attribute has a policy and
+ * is validated strictly: unknown attributes, wrong types or lengths, values
+ * out of range and nests above their maximum give -EINVAL (-ERANGE for a
+ * range) with an extended ack message; unknown objects give -ENOENT.
+ * Commands that change something need CAP_NET_ADMIN (%GENL_ADMIN_PERM);
+ * reading is open to every user (session owners are shown, never handles
+ * usable by another client).  The family has one multicast group,
+ * %HSMG_GENL_MCGRP_EVENTS, carrying %HSMG_CMD_EVENT messages.
+ */
+
+#define HSMG_GENL_NAME "hsmgroup"
+#define HSMG_GENL_VERSION 1
+#define HSMG_GENL_MCGRP_EVENTS "events"
+
+/**
+ * enum hsmg_nl_cmd - generic netlink commands.
+ * @HSMG_CMD_UNSPEC: not a command.
+ * @HSMG_CMD_GET_GROUP: do: one group (%HSMG_A_GROUP with
+ *	%HSMG_GROUP_A_ID); dump: every group.  Reply: %HSMG_A_GROUP with the
+ *	group attributes and a %HSMG_A_POLICY nest.
+ * @HSMG_CMD_GET_QUEUE: do: one queue (%HSMG_A_QUEUE with
+ *	%HSMG_QUEUE_A_ADAPTER and %HSMG_QUEUE_A_DOMAIN); dump: every member of
+ *	every group, or of one group when %HSMG_A_GROUP names it.
+ * @HSMG_CMD_SET_QUEUE: admin: %HSMG_A_QUEUE naming the queue with
+ *	%HSMG_QUEUE_A_ADMIN (enum hsmg_admin_state) and/or %HSMG_QUEUE_A_SPEED.
+ *	The change is kept across detach and attach of the queue.
+ * @HSMG_CMD_GET_SESSION: do: one session (%HSMG_A_SESSION with
+ *	%HSMG_SESSION_A_ID); dump: every session of every client, or of one
+ *	group when %HSMG_A_GROUP names it.
+ * @HSMG_CMD_END_SESSION: admin: end session %HSMG_SESSION_A_ID: it is
+ *	logged out on every member and revoked: every later call of its
+ *	owner on it but %HSMG_IOC_SESSION_CLOSE fails with -EKEYREVOKED.
+ * @HSMG_CMD_GET_POLICY: do: the policy of group %HSMG_GROUP_A_ID
+ *	(%HSMG_A_GROUP with the id, %HSMG_A_POLICY).
+ * @HSMG_CMD_SET_POLICY: admin: %HSMG_A_GROUP naming the group and
+ *	%HSMG_A_POLICY with the values to set and/or %HSMG_POLICY_A_RESET.
+ *	The merged policy must be consistent (backoff max >= interval), else
+ *	-EINVAL and nothing changes.  Reply: the new policy.
+ * @HSMG_CMD_GET_STATS: do: module-wide counters (%HSMG_A_STATS).
+ * @HSMG_CMD_EVENT: multicast only: %HSMG_A_EVENT.
+ * @__HSMG_CMD_MAX: number of commands; not a command.
+ */
+enum hsmg_nl_cmd {
+	HSMG_CMD_UNSPEC,
+	HSMG_CMD_GET_GROUP,
+	HSMG_CMD_GET_QUEUE,
+	HSMG_CMD_SET_QUEUE,
+	HSMG_CMD_GET_SESSION,
+	HSMG_CMD_END_SESSION,
+	HSMG_CMD_GET_POLICY,
+	HSMG_CMD_SET_POLICY,
+	HSMG_CMD_GET_STATS,
+	HSMG_CMD_EVENT,
+	__HSMG_CMD_MAX,
+};
+#define HSMG_CMD_MAX (__HSMG_CMD_MAX - 1)
+
+/**
+ * enum hsmg_nl_attr - top-level attributes, each a nest.
+ * @HSMG_A_UNSPEC: not an attribute.
+ * @HSMG_A_GROUP: enum hsmg_group_attr.
+ * @HSMG_A_QUEUE: enum hsmg_queue_attr.
+ * @HSMG_A_SESSION: enum hsmg_session_attr.
+ * @HSMG_A_POLICY: enum hsmg_policy_attr.
+ * @HSMG_A_STATS: enum hsmg_stats_attr (replies only).
+ * @HSMG_A_EVENT: enum hsmg_event_attr (events only).
+ * @__HSMG_A_MAX: number of attributes.
+ */
+enum hsmg_nl_attr {
+	HSMG_A_UNSPEC,
+	HSMG_A_GROUP,
+	HSMG_A_QUEUE,
+	HSMG_A_SESSION,
+	HSMG_A_POLICY,
+	HSMG_A_STATS,
+	HSMG_A_EVENT,
+	__HSMG_A_MAX,
+};
+#define HSMG_A_MAX (__HSMG_A_MAX - 1)
+
+/**
+ * enum hsmg_group_attr - inside %HSMG_A_GROUP.
+ * @HSMG_GROUP_A_UNSPEC: not an attribute.
+ * @HSMG_GROUP_A_ID: u32 group id (>= 1); the only attribute requests carry.
+ * @HSMG_GROUP_A_MKVP: binary, %HSMG_MKVP_LEN bytes.
+ * @HSMG_GROUP_A_MEMBERS: u32 members (mismatch excluded).
+ * @HSMG_GROUP_A_ONLINE: u32 members online now.
+ * @HSMG_GROUP_A_MISMATCH: u32 queues held in mismatch.
+ * @HSMG_GROUP_A_SESSIONS: u32 sessions logged in on the group.
+ * @HSMG_GROUP_A_REQUESTS: u64 requests completed for clients.
+ * @HSMG_GROUP_A_ERRORS: u64 client requests ended with an error.
+ * @HSMG_GROUP_A_FAILOVERS: u64 attempts re-sent to another member.
+ * @HSMG_GROUP_A_PAD: padding for u64 attributes.
+ * @__HSMG_GROUP_A_MAX: number of attributes.
+ */
+enum hsmg_group_attr {
+	HSMG_GROUP_A_UNSPEC,
+	HSMG_GROUP_A_ID,
+	HSMG_GROUP_A_MKVP,
+	HSMG_GROUP_A_MEMBERS,
+	HSMG_GROUP_A_ONLINE,
+	HSMG_GROUP_A_MISMATCH,
+	HSMG_GROUP_A_SESSIONS,
+	HSMG_GROUP_A_REQUESTS,
+	HSMG_GROUP_A_ERRORS,
+	HSMG_GROUP_A_FAILOVERS,
+	HSMG_GROUP_A_PAD,
+	__HSMG_GROUP_A_MAX,
+};
+#define HSMG_GROUP_A_MAX (__HSMG_GROUP_A_MAX - 1)
+
+/**
+ * enum hsmg_admin_state - what an administrator sets (%HSMG_QUEUE_A_ADMIN).
+ * @HSMG_ADMIN_NONE: no admin hold (reported only).
+ * @HSMG_ADMIN_ONLINE: back in service: a draining or disabled member logs
+ *	in the group's sessions it lacks (state recovering) and goes online;
+ *	its role stays.
+ * @HSMG_ADMIN_DRAIN: take no new work, finish what is assigned, then
+ *	%HSMG_QS_DISABLED (reason "drained").
+ * @HSMG_ADMIN_DISABLE: out of service at once (%HSMG_QS_DISABLED); its
+ *	unfinished requests go to other members; its logins are kept.  A
+ *	suspect, offline or mismatch member stays so and goes disabled
+ *	instead of online when it recovers.  ("offline" in hsmgroupctl.)
+ * @HSMG_ADMIN_STANDBY: in service as a standby member (used only while no
+ *	active member is online).
+ * @HSMG_ADMIN_ACTIVE: in service as an active member.
+ * @__HSMG_ADMIN_MAX: number of values.
+ */
+enum hsmg_admin_state {
+	HSMG_ADMIN_NONE,
+	HSMG_ADMIN_ONLINE,
+	HSMG_ADMIN_DRAIN,
+	HSMG_ADMIN_DISABLE,
+	HSMG_ADMIN_STANDBY,
+	HSMG_ADMIN_ACTIVE,
+	__HSMG_ADMIN_MAX,
+};
+
+/**
+ * enum hsmg_queue_attr - inside %HSMG_A_QUEUE.
+ * @HSMG_QUEUE_A_UNSPEC: not an attribute.
+ * @HSMG_QUEUE_A_ADAPTER: u16 adapter, 0-255 (request: names the queue).
+ * @HSMG_QUEUE_A_DOMAIN: u16 domain, 0-255 (request: names the queue).
+ * @HSMG_QUEUE_A_ID: u32 queue id of the current or last attach.
+ * @HSMG_QUEUE_A_GROUP_ID: u32 group id.
+ * @HSMG_QUEUE_A_STATE: u32 enum hsmg_queue_state (as listings show it).
+ * @HSMG_QUEUE_A_ROLE: u8 0 = active, 1 = standby.
+ * @HSMG_QUEUE_A_ADMIN: u32 enum hsmg_admin_state: in SET_QUEUE what to do
+ *	(%HSMG_ADMIN_ONLINE..%HSMG_ADMIN_ACTIVE); in replies the admin hold
+ *	(%HSMG_ADMIN_NONE, %HSMG_ADMIN_DRAIN or %HSMG_ADMIN_DISABLE).
+ * @HSMG_QUEUE_A_ATTACHED: u8 1 while a provider is attached.
+ * @HSMG_QUEUE_A_SPEED: u32 relative speed ("weight"), 1..10000, 100 =
+ *	nominal; settable, the value set overrides the provider's.
+ * @HSMG_QUEUE_A_INFLIGHT: u32 requests fetched, not completed.
+ * @HSMG_QUEUE_A_PENDING: u32 requests assigned, not fetched.
+ * @HSMG_QUEUE_A_MAX_INFLIGHT: u32.
+ * @HSMG_QUEUE_A_SESSIONS: u32 sessions logged in on it.
+ * @HSMG_QUEUE_A_MAX_SESSIONS: u32 quota (0 = unlimited).
+ * @HSMG_QUEUE_A_REQUESTS: u64 attempts completed.
+ * @HSMG_QUEUE_A_ERRORS: u64 attempts failed.
+ * @HSMG_QUEUE_A_TRANSITIONS: u64 state changes.
+ * @HSMG_QUEUE_A_MKVP: binary, %HSMG_MKVP_LEN bytes, its own MKVP.
+ * @HSMG_QUEUE_A_LATENCY_US: u32 moving average of the service time of
+ *	its successful attempts (dispatch to answer), microseconds.
+ * @HSMG_QUEUE_A_LATENCY_TOTAL_US: u64 sum of those service times.
+ * @HSMG_QUEUE_A_LOAD: u64 assigned work in scheduler units (pending and in
+ *	flight, weighted per operation class).
+ * @HSMG_QUEUE_A_CAPABILITIES: u64 bit per enum hsmg_op_class served.
+ * @HSMG_QUEUE_A_PAD: padding for u64 attributes.
+ * @__HSMG_QUEUE_A_MAX: number of attributes.
+ */
+enum hsmg_queue_attr {
+	HSMG_QUEUE_A_UNSPEC,
+	HSMG_QUEUE_A_ADAPTER,
+	HSMG_QUEUE_A_DOMAIN,
+	HSMG_QUEUE_A_ID,
+	HSMG_QUEUE_A_GROUP_ID,
+	HSMG_QUEUE_A_STATE,
+	HSMG_QUEUE_A_ROLE,
+	HSMG_QUEUE_A_ADMIN,
+	HSMG_QUEUE_A_ATTACHED,
+	HSMG_QUEUE_A_SPEED,
+	HSMG_QUEUE_A_INFLIGHT,
+	HSMG_QUEUE_A_PENDING,
+	HSMG_QUEUE_A_MAX_INFLIGHT,
+	HSMG_QUEUE_A_SESSIONS,
+	HSMG_QUEUE_A_MAX_SESSIONS,
+	HSMG_QUEUE_A_REQUESTS,
+	HSMG_QUEUE_A_ERRORS,
+	HSMG_QUEUE_A_TRANSITIONS,
+	HSMG_QUEUE_A_MKVP,
+	HSMG_QUEUE_A_LATENCY_US,
+	HSMG_QUEUE_A_LATENCY_TOTAL_US,
+	HSMG_QUEUE_A_LOAD,
+	HSMG_QUEUE_A_CAPABILITIES,
+	HSMG_QUEUE_A_PAD,
+	__HSMG_QUEUE_A_MAX,
+};
+#define HSMG_QUEUE_A_MAX (__HSMG_QUEUE_A_MAX - 1)
+
+/**
+ * enum hsmg_session_attr - inside %HSMG_A_SESSION.
+ * @HSMG_SESSION_A_UNSPEC: not an attribute.
+ * @HSMG_SESSION_A_ID: u64 coprocessor session id (the id the cards see);
+ *	the only attribute requests carry.
+ * @HSMG_SESSION_A_GROUP_ID: u32.
+ * @HSMG_SESSION_A_FLAGS: u32 HSMG_SESSION_*.
+ * @HSMG_SESSION_A_LOGGED_IN: u8.
+ * @HSMG_SESSION_A_REVOKED: u8 ended by an administrator.
+ * @HSMG_SESSION_A_OWNER_PID: u32 process (thread group) that opened it, in
+ *	the reader's pid namespace (0 if not visible there).
+ * @HSMG_SESSION_A_OWNER_UID: u32 its effective uid at open, in the reader's
+ *	user namespace.
+ * @HSMG_SESSION_A_OWNER_COMM: string, its command name at open.
+ * @HSMG_SESSION_A_MEMBERS: u32 members the session is logged in on.
+ * @HSMG_SESSION_A_MEMBER_LIST: nest of %HSMG_SESSION_A_MEMBER_APQN u32
+ *	attributes, (adapter << 8) | domain, one per member logged in on.
+ * @HSMG_SESSION_A_PAD: padding for u64 attributes.
+ * @__HSMG_SESSION_A_MAX: number of attributes.
+ */
+enum hsmg_session_attr {
+	HSMG_SESSION_A_UNSPEC,
+	HSMG_SESSION_A_ID,
+	HSMG_SESSION_A_GROUP_ID,
+	HSMG_SESSION_A_FLAGS,
+	HSMG_SESSION_A_LOGGED_IN,
+	HSMG_SESSION_A_REVOKED,
+	HSMG_SESSION_A_OWNER_PID,
+	HSMG_SESSION_A_OWNER_UID,
+	HSMG_SESSION_A_OWNER_COMM,
+	HSMG_SESSION_A_MEMBERS,
+	HSMG_SESSION_A_MEMBER_LIST,
+	HSMG_SESSION_A_PAD,
+	__HSMG_SESSION_A_MAX,
+};
+#define HSMG_SESSION_A_MAX (__HSMG_SESSION_A_MAX - 1)
+#define HSMG_SESSION_A_MEMBER_APQN 1
+
+/**
+ * enum hsmg_policy_attr - inside %HSMG_A_POLICY: a group's recovery and
+ * request policy.  Every value is u32.  A group follows the module
+ * parameter of the same name (/sys/module/hsmgroup/parameters/) until a
+ * value is set for it; %HSMG_POLICY_A_RESET goes back to following it.
+ * @HSMG_POLICY_A_UNSPEC: not an attribute.
+ * @HSMG_POLICY_A_RECOVERY_INTERVAL_MS: first recovery probe of a suspect
+ *	member after this long, 1..3600000 (default 200).
+ * @HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS: the probe interval doubles up to
+ *	this, 1..3600000 (default 10000).
+ * @HSMG_POLICY_A_RECOVERY_RETRIES: failed probes before probing stops,
+ *	0 = never stop (default 0).
+ * @HSMG_POLICY_A_HOLD_TIME_MS: how long a request waits while no member can
+ *	serve it, 0..86400000 (default 10000).
+ * @HSMG_POLICY_A_REQUEST_TIMEOUT_MS: deadline of one attempt on a member,
+ *	1..3600000 (default 5000).
+ * @HSMG_POLICY_A_KEYGEN_TIMEOUT_MS: the same for key generation,
+ *	1..3600000 (default 120000).
+ * @HSMG_POLICY_A_SUSPECT_THRESHOLD: consecutive failed attempts before a
+ *	member is suspect, 1..1000 (default 3).
+ * @HSMG_POLICY_A_MAX_ATTEMPTS: attempts per request before -EIO, 1..1000
+ *	(default 8).
+ * @HSMG_POLICY_A_OVERRIDES: u32 (replies): bit (1 << attribute) for each
+ *	value set for this group rather than following the module parameter.
+ * @HSMG_POLICY_A_RESET: u32 (requests): same bits; those values follow the
+ *	module parameter again.  Applied before the values set.
+ * @__HSMG_POLICY_A_MAX: number of attributes.
+ */
+enum hsmg_policy_attr {
+	HSMG_POLICY_A_UNSPEC,
+	HSMG_POLICY_A_RECOVERY_INTERVAL_MS,
+	HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS,
+	HSMG_POLICY_A_RECOVERY_RETRIES,
+	HSMG_POLICY_A_HOLD_TIME_MS,
+	HSMG_POLICY_A_REQUEST_TIMEOUT_MS,
+	HSMG_POLICY_A_KEYGEN_TIMEOUT_MS,
+	HSMG_POLICY_A_SUSPECT_THRESHOLD,
+	HSMG_POLICY_A_MAX_ATTEMPTS,
+	HSMG_POLICY_A_OVERRIDES,
+	HSMG_POLICY_A_RESET,
+	__HSMG_POLICY_A_MAX,
+};
+#define HSMG_POLICY_A_MAX (__HSMG_POLICY_A_MAX - 1)
+/* The policy values: attributes 1..HSMG_POLICY_NVALUES. */
+#define HSMG_POLICY_NVALUES HSMG_POLICY_A_MAX_ATTEMPTS
+
+/**
+ * enum hsmg_stats_attr - inside %HSMG_A_STATS (module-wide).
+ * @HSMG_STATS_A_UNSPEC: not an attribute.
+ * @HSMG_STATS_A_GROUPS: u32 groups.
+ * @HSMG_STATS_A_QUEUES: u32 member queues known.
+ * @HSMG_STATS_A_ATTACHED: u32 queues attached.
+ * @HSMG_STATS_A_ONLINE: u32 queues online.
+ * @HSMG_STATS_A_SESSIONS: u32 sessions open.
+ * @HSMG_STATS_A_LOGGED_IN: u32 sessions logged in.
+ * @HSMG_STATS_A_REQUESTS: u64 client requests completed.
+ * @HSMG_STATS_A_ERRORS: u64 client requests ended with an error.
+ * @HSMG_STATS_A_FAILOVERS: u64 attempts re-sent to another member.
+ * @HSMG_STATS_A_TRANSITIONS: u64 queue state changes.
+ * @HSMG_STATS_A_EVENTS_DROPPED: u64 events lost for lack of memory.
+ * @HSMG_STATS_A_PAD: padding for u64 attributes.
+ * @__HSMG_STATS_A_MAX: number of attributes.
+ */
+enum hsmg_stats_attr {
+	HSMG_STATS_A_UNSPEC,
+	HSMG_STATS_A_GROUPS,
+	HSMG_STATS_A_QUEUES,
+	HSMG_STATS_A_ATTACHED,
+	HSMG_STATS_A_ONLINE,
+	HSMG_STATS_A_SESSIONS,
+	HSMG_STATS_A_LOGGED_IN,
+	HSMG_STATS_A_REQUESTS,
+	HSMG_STATS_A_ERRORS,
+	HSMG_STATS_A_FAILOVERS,
+	HSMG_STATS_A_TRANSITIONS,
+	HSMG_STATS_A_EVENTS_DROPPED,
+	HSMG_STATS_A_PAD,
+	__HSMG_STATS_A_MAX,
+};
+#define HSMG_STATS_A_MAX (__HSMG_STATS_A_MAX - 1)
+
+/**
+ * enum hsmg_event_type - %HSMG_EVENT_A_TYPE.
+ * @HSMG_EVENT_STATE: a member changed state (old, new, reason).
+ * @HSMG_EVENT_ATTACH: a provider attached a queue.
+ * @HSMG_EVENT_DETACH: a provider detached a queue.
+ * @HSMG_EVENT_MISMATCH: a queue is held in mismatch (reason says why).
+ * @HSMG_EVENT_POLICY: a group's policy changed.
+ * @HSMG_EVENT_SESSION_END: an administrator ended a session.
+ * @HSMG_EVENT_ADMIN: an administrator changed a queue's admin state,
+ *	role or speed.
+ */
+enum hsmg_event_type {
+	HSMG_EVENT_STATE = 1,
+	HSMG_EVENT_ATTACH = 2,
+	HSMG_EVENT_DETACH = 3,
+	HSMG_EVENT_MISMATCH = 4,
+	HSMG_EVENT_POLICY = 5,
+	HSMG_EVENT_SESSION_END = 6,
+	HSMG_EVENT_ADMIN = 7,
+};
+
+/**
+ * enum hsmg_event_attr - inside %HSMG_A_EVENT.  Events are sent in the
+ * order they happen; a state change is also a uevent and a kernel log line.
+ * @HSMG_EVENT_A_UNSPEC: not an attribute.
+ * @HSMG_EVENT_A_TYPE: u32 enum hsmg_event_type.
+ * @HSMG_EVENT_A_GROUP_ID: u32.
+ * @HSMG_EVENT_A_ADAPTER: u16 (queue events).
+ * @HSMG_EVENT_A_DOMAIN: u16 (queue events).
+ * @HSMG_EVENT_A_QUEUE_ID: u32 (queue events).
+ * @HSMG_EVENT_A_OLD_STATE: u32 enum hsmg_queue_state (state events).
+ * @HSMG_EVENT_A_NEW_STATE: u32 enum hsmg_queue_state (queue events).
+ * @HSMG_EVENT_A_REASON: string.
+ * @HSMG_EVENT_A_SESSION_ID: u64 (session events).
+ * @HSMG_EVENT_A_PAD: padding for u64 attributes.
+ * @__HSMG_EVENT_A_MAX: number of attributes.
+ */
+enum hsmg_event_attr {
+	HSMG_EVENT_A_UNSPEC,
+	HSMG_EVENT_A_TYPE,
+	HSMG_EVENT_A_GROUP_ID,
+	HSMG_EVENT_A_ADAPTER,
+	HSMG_EVENT_A_DOMAIN,
+	HSMG_EVENT_A_QUEUE_ID,
+	HSMG_EVENT_A_OLD_STATE,
+	HSMG_EVENT_A_NEW_STATE,
+	HSMG_EVENT_A_REASON,
+	HSMG_EVENT_A_SESSION_ID,
+	HSMG_EVENT_A_PAD,
+	__HSMG_EVENT_A_MAX,
+};
+#define HSMG_EVENT_A_MAX (__HSMG_EVENT_A_MAX - 1)
+
+/* ------------------------------------------------------------------------
+ * sysfs (see docs/sysfs.md): class "hsmgroup", one device per group
+ * (/sys/class/hsmgroup/groupN) and per member queue (AA.DDDD, a child of
+ * its group's device), read-only attributes, and uevents (add, change,
+ * remove) with HSMG_GROUP=N, HSMG_QUEUE=AA.DDDD, HSMG_STATE=<state name>,
+ * HSMG_EVENT=<attach|detach|state|mismatch|admin|policy>.
+ */
+#define HSMG_SYSFS_CLASS "hsmgroup"
 
 #endif /* _UAPI_LINUX_HSMGROUP_H */
