@@ -15,6 +15,7 @@
 # Environment: DEMO_PHASE_S (seconds per phase, default 20).
 set -uo pipefail
 E2E_NAME=demo
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_guest
 cd "$WORK" || exit 1
@@ -35,22 +36,22 @@ step "group: $("$repo/build/tests/hsmg-members" | grep -c online) of 3 members o
 "$repo/build/tests/hsmg-members" | sed 's/^/    /'
 
 step "initialising the token (pkcs11-tool --init-token, --init-pin)"
-init_token demo >/dev/null || { bad "token initialisation"; finish; exit 1; }
+init_token demo >/dev/null 2>&1 || { bad "token initialisation"; finish; exit 1; }
 load_mechs
 
 step "creating keys with pkcs11-tool"
-p11u --keypairgen --key-type EC:prime256v1 --label demo-ec --id 01 --usage-sign >/dev/null &&
-	p11u --read-object --type pubkey --id 01 -o ec.der >/dev/null &&
+p11u --keypairgen --key-type EC:prime256v1 --label demo-ec --id 01 --usage-sign >/dev/null 2>&1 &&
+	p11u --read-object --type pubkey --id 01 -o ec.der >/dev/null 2>&1 &&
 	openssl pkey -pubin -inform DER -in ec.der -out ec.pem ||
 	{ bad "EC P-256 key pair"; finish; exit 1; }
 echo "    EC P-256 key pair 'demo-ec'"
-p11u --keygen --key-type AES:32 --label demo-aes --id 02 >/dev/null ||
+p11u --keygen --key-type AES:32 --label demo-aes --id 02 >/dev/null 2>&1 ||
 	{ bad "AES-256 key"; finish; exit 1; }
 echo "    AES-256 key 'demo-aes'"
 rsa=0
 if has_mech RSA-PKCS-KEY-PAIR-GEN; then
-	if p11u --keypairgen --key-type rsa:2048 --label demo-rsa --id 03 --usage-sign >/dev/null &&
-		p11u --read-object --type pubkey --id 03 -o rsa.der >/dev/null &&
+	if p11u --keypairgen --key-type rsa:2048 --label demo-rsa --id 03 --usage-sign >/dev/null 2>&1 &&
+		p11u --read-object --type pubkey --id 03 -o rsa.der >/dev/null 2>&1 &&
 		openssl pkey -pubin -inform DER -in rsa.der -out rsa.pem; then
 		rsa=1
 		echo "    RSA 2048 key pair 'demo-rsa'"

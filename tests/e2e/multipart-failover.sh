@@ -14,6 +14,7 @@
 #     must give the file back, and the digest must equal openssl's.
 set -uo pipefail
 E2E_NAME=multipart-failover
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_guest
 mp=$repo/build/tests/hsmg-e2e-multipart
@@ -62,7 +63,7 @@ run_killing() {
 		# Kill first, talk later: the second half takes only seconds.
 		"$repo/scripts/cards" kill "$card"
 		kill -0 "$pid" 2>/dev/null && alive=1
-		log "half-way: card $card killed; the operation is $([ $alive = 1 ] && echo still running || echo already done) (requests: $(per_card))"
+		log "half-way: card $card killed; the operation is $([ $alive = 1 ] && echo "still running" || echo "already done") (requests: $(per_card))"
 	fi
 	wait "$pid"
 	local rc=$?

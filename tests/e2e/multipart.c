@@ -76,10 +76,10 @@ static CK_OBJECT_HANDLE aes_key(CK_SESSION_HANDLE s)
 	    {CKA_LABEL, (void *)label, sizeof(label) - 1},
 	};
 	CK_ATTRIBUTE gen[] = {
-	    {CKA_CLASS, &cls, sizeof(cls)},	 {CKA_KEY_TYPE, &kt, sizeof(kt)},
-	    {CKA_VALUE_LEN, &len, sizeof(len)},	 {CKA_LABEL, (void *)label, sizeof(label) - 1},
-	    {CKA_TOKEN, &yes, sizeof(yes)},	 {CKA_PRIVATE, &yes, sizeof(yes)},
-	    {CKA_ENCRYPT, &yes, sizeof(yes)},	 {CKA_DECRYPT, &yes, sizeof(yes)},
+	    {CKA_CLASS, &cls, sizeof(cls)},	{CKA_KEY_TYPE, &kt, sizeof(kt)},
+	    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_LABEL, (void *)label, sizeof(label) - 1},
+	    {CKA_TOKEN, &yes, sizeof(yes)},	{CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_ENCRYPT, &yes, sizeof(yes)},	{CKA_DECRYPT, &yes, sizeof(yes)},
 	    {CKA_SENSITIVE, &yes, sizeof(yes)},
 	};
 	CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
@@ -123,24 +123,42 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': module = optarg; break;
-		case 'p': pin = optarg; break;
-		case 'i': in_path = optarg; break;
-		case 'o': out_path = optarg; break;
-		case 'd': decrypt = 1; break;
-		case 'M': mech_name = optarg; break;
-		case 'c': chunk = strtoul(optarg, NULL, 0); break;
-		case 'H': half_file = optarg; break;
+		case 'm':
+			module = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 'i':
+			in_path = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'd':
+			decrypt = 1;
+			break;
+		case 'M':
+			mech_name = optarg;
+			break;
+		case 'c':
+			chunk = strtoul(optarg, NULL, 0);
+			break;
+		case 'H':
+			half_file = optarg;
+			break;
 		case 'O':
 			do_digest = strcmp(optarg, "cipher") != 0;
 			do_cipher = strcmp(optarg, "digest") != 0;
 			break;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (!module || !pin || !in_path || !out_path || chunk < 16 || chunk > (1 << 20)) {
-		fprintf(stderr, "usage: hsmg-e2e-multipart --module SO --pin PIN --in FILE --out FILE"
-				" [--decrypt] [--mech cbc-pad|gcm] [--chunk BYTES] [--half-file PATH]\n");
+		fprintf(stderr,
+			"usage: hsmg-e2e-multipart --module SO --pin PIN --in FILE --out FILE"
+			" [--decrypt] [--mech cbc-pad|gcm] [--chunk BYTES] [--half-file PATH]\n");
 		return 2;
 	}
 	if (!strcmp(mech_name, "gcm")) {

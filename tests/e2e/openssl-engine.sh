@@ -10,6 +10,7 @@
 # certificate, RSA decryption through the engine.
 set -uo pipefail
 E2E_NAME=openssl-engine
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_guest
 engine_so=$(ls /usr/lib/*/engines-3/pkcs11.so 2>/dev/null | head -n 1)

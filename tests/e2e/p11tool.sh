@@ -9,6 +9,7 @@
 # ~/.config/pkcs11/modules/ with HOME pointed at the test's work directory.
 set -uo pipefail
 E2E_NAME=p11tool
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_guest
 command -v p11tool >/dev/null || skip "p11tool missing (scripts/install-deps: gnutls-bin)"

@@ -12,6 +12,7 @@
 # card message format (uapi/linux/hsmgroup_msg.h) the token does not list.
 set -uo pipefail
 E2E_NAME=pkcs11-tool
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_guest
 command -v pkcs11-tool >/dev/null || skip "pkcs11-tool missing (scripts/install-deps: opensc)"
@@ -112,7 +113,7 @@ for curve in prime256v1 secp384r1 secp521r1; do
 	ec_ids+=("$id")
 	for m in ECDSA-SHA1 ECDSA-SHA256 ECDSA-SHA384 ECDSA-SHA512; do
 		has_mech_flag "$m" sign || continue
-		d=$(tr 'A-Z' 'a-z' <<<"${m#ECDSA-}")
+		d=$(tr '[:upper:]' '[:lower:]' <<<"${m#ECDSA-}")
 		sign_verify "$id" "$m" "$d"
 	done
 	if has_mech_flag ECDSA sign; then
@@ -145,12 +146,12 @@ if has_mech RSA-PKCS-KEY-PAIR-GEN; then
 	check "export RSA public key and read it with openssl" pubkey_pem 04 pub-04.pem
 	for m in SHA1-RSA-PKCS SHA256-RSA-PKCS SHA384-RSA-PKCS SHA512-RSA-PKCS; do
 		has_mech_flag "$m" sign || continue
-		d=$(tr 'A-Z' 'a-z' <<<"${m%%-*}")
+		d=$(tr '[:upper:]' '[:lower:]' <<<"${m%%-*}")
 		sign_verify 04 "$m" "$d"
 	done
 	for m in SHA256-RSA-PKCS-PSS SHA384-RSA-PKCS-PSS SHA512-RSA-PKCS-PSS; do
 		has_mech_flag "$m" sign || continue
-		d=$(tr 'A-Z' 'a-z' <<<"${m%%-*}")
+		d=$(tr '[:upper:]' '[:lower:]' <<<"${m%%-*}")
 		D=${d^^}
 		hl=$(($(openssl dgst "-$d" -binary </dev/null | wc -c)))
 		sign_verify 04 "$m" "$d" --mgf "MGF1-$D" --salt-len "$hl" -- \
@@ -268,7 +269,7 @@ fi
 log "digests"
 for m in SHA-1 SHA224 SHA256 SHA384 SHA512; do
 	has_mech_flag "$m" digest || continue
-	d=$(tr 'A-Z' 'a-z' <<<"${m//-/}")
+	d=$(tr '[:upper:]' '[:lower:]' <<<"${m//-/}")
 	check "digest $m equals openssl dgst -$d" sh -c "
 		pkcs11-tool --module '$MODULE' --hash -m $m -i data.bin -o h.bin &&
 		openssl dgst -$d -binary data.bin | cmp - h.bin"

@@ -472,7 +472,7 @@ class T04Visibility(Base):
         self.s.login(USER_PIN)
         priv = self.s.createObject([(CKA_CLASS, CKO_DATA), (CKA_TOKEN, True), (CKA_PRIVATE, True),
                                     (CKA_LABEL, "private-data"), (CKA_VALUE, b"secret")])
-        pub = self.s.createObject([(CKA_CLASS, CKO_DATA), (CKA_TOKEN, True), (CKA_PRIVATE, False),
+        self.s.createObject([(CKA_CLASS, CKO_DATA), (CKA_TOKEN, True), (CKA_PRIVATE, False),
                                    (CKA_LABEL, "public-data"), (CKA_VALUE, b"open")])
         self.s.logout()
         self.assertEqual(self.s.findObjects([(CKA_LABEL, "private-data")]), [])
