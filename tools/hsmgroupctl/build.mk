@@ -1,0 +1,35 @@
+# tools/hsmgroupctl: the control tool (build/hsmgroupctl) over the "hsmgroup"
+# generic netlink family (libnl-genl-3) and udev (libudev).
+HSMGROUPCTL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 libudev 2>/dev/null)
+HSMGROUPCTL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 libudev 2>/dev/null)
+HSMGROUPCTL_OBJS := $(B)/tools/hsmgroupctl/main.o $(B)/tools/hsmgroupctl/nl.o \
+	$(B)/tools/hsmgroupctl/out.o
+
+$(B)/tools/hsmgroupctl/%.o: HOST_CFLAGS += $(HSMGROUPCTL_CFLAGS)
+
+$(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMGROUPCTL_LIBS)
+
+USER_BINS += $(B)/hsmgroupctl
+
+# Install: the coordinator hooks install-hsmgroupctl into 'install'.
+PREFIX ?= /usr/local
+DESTDIR ?=
+UDEVRULESDIR ?= /lib/udev/rules.d
+SYSTEMDUNITDIR ?= /lib/systemd/system
+.PHONY: install-hsmgroupctl uninstall-hsmgroupctl
+install-hsmgroupctl: $(B)/hsmgroupctl
+	install -D -m 0755 $(B)/hsmgroupctl $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl
+	install -D -m 0644 tools/hsmgroupctl/hsmgroupctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hsmgroupctl
+	install -D -m 0644 man/hsmgroupctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8
+	install -D -m 0644 man/hsmgroup.4 $(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4
+	install -D -m 0644 udev/60-hsmgroup.rules $(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules
+	install -D -m 0644 systemd/hsmsimd@.service $(DESTDIR)$(SYSTEMDUNITDIR)/hsmsimd@.service
+uninstall-hsmgroupctl:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hsmgroupctl \
+		$(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4 \
+		$(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/hsmsimd@.service
