@@ -76,10 +76,36 @@ static void set_key(struct shim_config *c, const struct key_desc *k, const char 
 			*(uint32_t *)p = 0;
 		else if (!strcasecmp(val, "strict"))
 			*(uint32_t *)p = HSMG_SESSION_STRICT;
-		else
-			shim_warn("%s: %s: want none or strict, ignored", where, k->name);
+		else if (!strcasecmp(val, "vhsm")) {
+			shim_warn("%s: %s: vhsm not supported yet, using strict", where, k->name);
+			*(uint32_t *)p = HSMG_SESSION_STRICT;
+		} else
+			shim_warn("%s: %s: want none, strict or vhsm, ignored", where, k->name);
 		return;
 	}
+}
+
+static struct shim_token_config ignored_tok;
+
+static void set_token_mode(struct shim_token_config *t, const char *val, const char *where)
+{
+	struct shim_config tmp;
+	static const struct key_desc mode = {"session_mode", K_MODE, OFF(session_flags), 0, 0};
+
+	tmp.session_flags = t->session_flags;
+	set_key(&tmp, &mode, val, where);
+	t->session_flags = tmp.session_flags;
+}
+
+uint32_t shim_config_session_flags(const struct shim_config *c, const char *serial)
+{
+	unsigned int i;
+
+	if (!c->env_session_mode)
+		for (i = 0; i < c->ntokens; i++)
+			if (!strcasecmp(c->tokens[i].serial, serial))
+				return c->tokens[i].session_flags;
+	return c->session_flags;
 }
 
 static char *trim(char *s)
@@ -98,6 +124,7 @@ static void load_file(struct shim_config *c, const char *path)
 {
 	char line[PATH_MAX + 64], *name, *val, *eq;
 	unsigned int lineno = 0;
+	struct shim_token_config *tok = NULL;
 	size_t i;
 	FILE *f;
 
@@ -112,6 +139,33 @@ static void load_file(struct shim_config *c, const char *path)
 		name = trim(line);
 		if (!*name || *name == '#')
 			continue;
+		if (*name == '[') {
+			char serial[17];
+			size_t j;
+
+			tok = NULL;
+			if (sscanf(name, "[token %16[0-9A-Fa-f]]", serial) != 1 || strlen(serial) != 16) {
+				shim_warn("config %s:%u: want [token SERIAL], section ignored", path,
+					  lineno);
+				tok = &ignored_tok;
+				continue;
+			}
+			for (j = 0; j < 16; j++)
+				serial[j] = (char)toupper((unsigned char)serial[j]);
+			for (j = 0; j < c->ntokens; j++)
+				if (!strcmp(c->tokens[j].serial, serial))
+					tok = &c->tokens[j];
+			if (!tok && c->ntokens < SHIM_MAX_TOKEN_CFG) {
+				tok = &c->tokens[c->ntokens++];
+				strcpy(tok->serial, serial);
+				tok->session_flags = c->session_flags;
+			}
+			if (!tok) {
+				shim_warn("config %s:%u: too many token sections", path, lineno);
+				tok = &ignored_tok;
+			}
+			continue;
+		}
 		eq = strchr(name, '=');
 		if (!eq) {
 			shim_warn("config %s:%u: no '=', ignored", path, lineno);
@@ -125,6 +179,15 @@ static void load_file(struct shim_config *c, const char *path)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
 			shim_warn("config %s:%u: unknown key %s", path, lineno, name);
+			continue;
+		}
+		if (tok) {
+			if (keys[i].kind != K_MODE) {
+				shim_warn("config %s:%u: %s is not a token setting", path, lineno,
+					  name);
+				continue;
+			}
+			set_token_mode(tok, val, path);
 			continue;
 		}
 		set_key(c, &keys[i], val, path);
@@ -144,8 +207,11 @@ static void load_env(struct shim_config *c)
 			var[9 + j] = (char)toupper((unsigned char)keys[i].name[j]);
 		var[9 + j] = 0;
 		val = secure_getenv(var);
-		if (val)
+		if (val) {
 			set_key(c, &keys[i], val, var);
+			if (keys[i].kind == K_MODE)
+				c->env_session_mode = true;
+		}
 	}
 }
 

@@ -13,19 +13,33 @@
  *   pin_max_failures wrong PINs in a row before the PIN locks (10)
  *   pin_iterations   PBKDF2-SHA256 iterations of new PIN records (200000,
  *                    at least 1000)
- *   session_mode     none|strict: coprocessor session mode (none)
+ *   session_mode     none|strict: coprocessor session mode of every token
+ *                    without its own setting (none)
  *   timeout_ms       per-request timeout, 0 = the kernel's default (0)
  *
- * File syntax: "name = value" lines, '#' starts a comment line.
+ * File syntax: "name = value" lines, '#' starts a comment line.  A line
+ * "[token SERIAL]" (SERIAL = the 16 hex digits of the token's serial
+ * number, i.e. the first 8 bytes of the group's MKVP) starts a section
+ * whose "session_mode = none|strict|vhsm" applies to that token only
+ * (HSMGROUP_SESSION_MODE still overrides every token).  "vhsm" is
+ * accepted and treated as strict until the card-PIN store exists.
  */
 #ifndef SHIM_CONFIG_H
 #define SHIM_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SHIM_DEFAULT_CONFIG    "/etc/hsmgroup/pkcs11.conf"
 #define SHIM_DEFAULT_TOKEN_DIR "/var/lib/hsmgroup"
+
+#define SHIM_MAX_TOKEN_CFG 32
+
+struct shim_token_config {
+	char serial[17];
+	uint32_t session_flags;
+};
 
 struct shim_config {
 	char token_dir[PATH_MAX];
@@ -37,7 +51,13 @@ struct shim_config {
 	unsigned int pin_iterations;
 	uint32_t session_flags; /* HSMG_SESSION_STRICT or 0 */
 	unsigned int timeout_ms;
+	bool env_session_mode; /* HSMGROUP_SESSION_MODE given: wins */
+	unsigned int ntokens;
+	struct shim_token_config tokens[SHIM_MAX_TOKEN_CFG];
 };
+
+/* Session flags of the token with serial @serial. */
+uint32_t shim_config_session_flags(const struct shim_config *c, const char *serial);
 
 /* Fill @c; bad values are logged and the default kept.  Returns 0. */
 int shim_config_load(struct shim_config *c);

@@ -1,203 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * crypto - mechanisms and the cryptographic calls (see crypto.h).
+ * crypto - random, encrypt/decrypt, sign/verify, digest (see crypto.h).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* pkcs11.h first: its compat macros rename fields of the message structs. */
+#include <p11-kit/pkcs11.h>
+
+#include <linux/hsmgroup_msg.h>
+
 #include "crypto.h"
-#include "hsmg_msg.h"
+#include "keys.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
 #include "objmgr.h"
+#include "request.h"
 #include "session.h"
 #include "slot.h"
 
-#define EC_FLAGS      (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
-#define EC_POINT_LEN  65 /* 0x04 || X || Y */
-#define ECDSA_SIG_LEN 64
-#define RESP_SLACK    1024 /* header, TLV heads, state blob */
-/* Most input one request carries, leaving room for key, param, state. */
-#define SHIM_MAX_INPUT (HSMG_MAX_MSG_SIZE - 8192)
+enum phase { PH_SINGLE, PH_INIT, PH_UPDATE, PH_FINAL };
 
-struct mech {
-	CK_MECHANISM_TYPE type;
-	CK_ULONG min, max;
-	CK_FLAGS flags;
-	CK_ULONG md_len; /* digests */
+static const uint32_t opcode[SHIM_OP_NR][4] = {
+    [SHIM_OP_ENCRYPT] = {HSMG_MSG_OP_ENCRYPT, HSMG_MSG_OP_ENCRYPT_INIT, HSMG_MSG_OP_ENCRYPT_UPDATE,
+			 HSMG_MSG_OP_ENCRYPT_FINAL},
+    [SHIM_OP_DECRYPT] = {HSMG_MSG_OP_DECRYPT, HSMG_MSG_OP_DECRYPT_INIT, HSMG_MSG_OP_DECRYPT_UPDATE,
+			 HSMG_MSG_OP_DECRYPT_FINAL},
+    [SHIM_OP_DIGEST] = {HSMG_MSG_OP_DIGEST, HSMG_MSG_OP_DIGEST_INIT, HSMG_MSG_OP_DIGEST_UPDATE,
+			HSMG_MSG_OP_DIGEST_FINAL},
+    [SHIM_OP_SIGN] = {HSMG_MSG_OP_SIGN, HSMG_MSG_OP_SIGN_INIT, HSMG_MSG_OP_SIGN_UPDATE,
+		      HSMG_MSG_OP_SIGN_FINAL},
+    [SHIM_OP_VERIFY] = {HSMG_MSG_OP_VERIFY, HSMG_MSG_OP_VERIFY_INIT, HSMG_MSG_OP_VERIFY_UPDATE,
+			HSMG_MSG_OP_VERIFY_FINAL},
 };
 
-static const struct mech mechs[] = {
-    {CKM_AES_KEY_GEN, 16, 32, CKF_HW | CKF_GENERATE, 0},
-    {CKM_AES_GCM, 16, 32, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, 0},
-    {CKM_EC_KEY_PAIR_GEN, 256, 256, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS, 0},
-    {CKM_ECDSA, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0},
-    {CKM_ECDSA_SHA256, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS, 0},
-    {CKM_SHA_1, 0, 0, CKF_HW | CKF_DIGEST, 20},
-    {CKM_SHA224, 0, 0, CKF_HW | CKF_DIGEST, 28},
-    {CKM_SHA256, 0, 0, CKF_HW | CKF_DIGEST, 32},
-    {CKM_SHA384, 0, 0, CKF_HW | CKF_DIGEST, 48},
-    {CKM_SHA512, 0, 0, CKF_HW | CKF_DIGEST, 64},
+static const CK_ATTRIBUTE_TYPE use_attr[SHIM_OP_NR] = {
+    [SHIM_OP_ENCRYPT] = CKA_ENCRYPT,
+    [SHIM_OP_DECRYPT] = CKA_DECRYPT,
+    [SHIM_OP_SIGN] = CKA_SIGN,
+    [SHIM_OP_VERIFY] = CKA_VERIFY,
 };
 
-#define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
-
-static const struct mech *mech_find(CK_MECHANISM_TYPE type)
-{
-	size_t i;
-
-	for (i = 0; i < NMECHS; i++)
-		if (mechs[i].type == type)
-			return &mechs[i];
-	return NULL;
-}
-
-CK_RV shim_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count)
-{
-	size_t i;
-
-	if (list) {
-		if (*count < NMECHS) {
-			*count = NMECHS;
-			return CKR_BUFFER_TOO_SMALL;
-		}
-		for (i = 0; i < NMECHS; i++)
-			list[i] = mechs[i].type;
-	}
-	*count = NMECHS;
-	return CKR_OK;
-}
-
-CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
-{
-	const struct mech *m = mech_find(type);
-
-	if (!m)
-		return CKR_MECHANISM_INVALID;
-	info->ulMinKeySize = m->min;
-	info->ulMaxKeySize = m->max;
-	info->flags = m->flags;
-	return CKR_OK;
-}
-
-/* -------------------------------------------------------- card calls */
-
-struct tlv_in {
-	uint32_t tag;
-	const void *val;
-	size_t len;
+static const CK_FLAGS op_flag[SHIM_OP_NR] = {
+    [SHIM_OP_ENCRYPT] = CKF_ENCRYPT, [SHIM_OP_DECRYPT] = CKF_DECRYPT, [SHIM_OP_DIGEST] = CKF_DIGEST,
+    [SHIM_OP_SIGN] = CKF_SIGN,	     [SHIM_OP_VERIFY] = CKF_VERIFY,
 };
 
-struct card_resp {
-	uint8_t *buf;
-	size_t cap;
-	struct hsmg_msg_view v;
-};
-
-static void resp_free(struct card_resp *r)
+static bool is_mac(const struct shim_op *op)
 {
-	if (r->buf)
-		explicit_bzero(r->buf, r->cap);
-	free(r->buf);
-	r->buf = NULL;
+	return op->m->kf == SHIM_KF_AES || op->m->kf == SHIM_KF_GENERIC;
 }
 
-/*
- * One request to the card on the token's kernel session; @out_max bounds
- * the answer's payload.  On CKR_OK @r holds the parsed answer (free it
- * with resp_free()); otherwise the CKR_* of the card or the transport.
- */
-static CK_RV card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech,
-		       uint32_t op_class, const struct tlv_in *in, size_t nin, size_t out_max,
-		       struct card_resp *r)
+static uint32_t op_class(const struct shim_op *op, enum shim_op_kind kind)
 {
-	struct hsmg_msg_builder b;
-	uint64_t req_cap = HSMG_MSG_HDR_SIZE;
-	uint32_t resp_len;
-	uint8_t *req;
-	ssize_t n;
-	size_t i;
-	int err, tries;
-	CK_RV rv;
-
-	memset(r, 0, sizeof(*r));
-	for (i = 0; i < nin; i++)
-		req_cap += hsmg_msg_tlv_size(in[i].len);
-	if (req_cap > HSMG_MAX_MSG_SIZE)
-		return CKR_DATA_LEN_RANGE;
-	req = malloc(req_cap);
-	if (!req)
-		return CKR_HOST_MEMORY;
-	hsmg_msg_init(&b, req, req_cap, HSMG_MSG_REQUEST, op, mech);
-	for (i = 0; i < nin; i++)
-		hsmg_msg_put(&b, in[i].tag, in[i].val, in[i].len);
-	n = hsmg_msg_finish(&b);
-	if (n < 0) {
-		shim_err("building %s: %s", hsmg_msg_op_name(op), hsmg_msg_strerror((int)n));
-		rv = CKR_GENERAL_ERROR;
-		goto out;
+	switch (kind) {
+	case SHIM_OP_DIGEST:
+		return HSMG_OP_DIGEST;
+	case SHIM_OP_ENCRYPT:
+	case SHIM_OP_VERIFY:
+		return is_mac(op) ? HSMG_OP_SYMMETRIC : HSMG_OP_VERIFY;
+	default:
+		return is_mac(op) ? HSMG_OP_SYMMETRIC : HSMG_OP_SIGN;
 	}
-	r->cap = out_max + RESP_SLACK;
-	if (r->cap > HSMG_MAX_MSG_SIZE)
-		r->cap = HSMG_MAX_MSG_SIZE;
-	for (tries = 0; tries < 2; tries++) {
-		r->buf = malloc(r->cap);
-		if (!r->buf) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-		resp_len = (uint32_t)r->cap;
-		err = shim_g.tp_ops->submit(shim_g.tp, (uint32_t)s->slot->id, s->slot->ksession,
-					    op_class, 0, shim_g.cfg.timeout_ms, req, (uint32_t)n,
-					    r->buf, &resp_len);
-		if (err != -ENOSPC || resp_len <= r->cap)
-			break;
-		/* The answer was bigger than expected: ask again with room. */
-		free(r->buf);
-		r->buf = NULL;
-		r->cap = resp_len;
-	}
-	if (err) {
-		shim_err("slot %lu: %s failed: %d", (unsigned long)s->slot->id,
-			 hsmg_msg_op_name(op), err);
-		rv = shim_errno_to_ckr(err);
-		goto out;
-	}
-	err = hsmg_msg_parse_type(&r->v, r->buf, resp_len, HSMG_MSG_RESPONSE);
-	if (err || r->v.hdr.op != op) {
-		shim_err("slot %lu: bad %s answer: %s", (unsigned long)s->slot->id,
-			 hsmg_msg_op_name(op), err ? hsmg_msg_strerror(err) : "wrong op");
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
-	rv = (CK_RV)r->v.hdr.rv;
-	if (rv != CKR_OK)
-		shim_dbg("slot %lu: %s: card says 0x%lx", (unsigned long)s->slot->id,
-			 hsmg_msg_op_name(op), (unsigned long)rv);
-out:
-	explicit_bzero(req, req_cap);
-	free(req);
-	if (rv != CKR_OK)
-		resp_free(r);
-	return rv;
-}
-
-/* Copy response TLV @tag into a new buffer. */
-static CK_RV resp_dup(const struct card_resp *r, uint32_t tag, uint8_t **out, size_t *len)
-{
-	const void *val;
-	uint32_t n;
-
-	if (!hsmg_msg_get(&r->v, tag, &val, &n))
-		return CKR_DEVICE_ERROR;
-	*out = malloc(n ? n : 1);
-	if (!*out)
-		return CKR_HOST_MEMORY;
-	memcpy(*out, val, n);
-	*len = n;
-	return CKR_OK;
 }
 
 /* Length-query convention: CKR_OK with *@ready false for a query. */
@@ -222,19 +88,233 @@ static bool op_ends(CK_RV rv, bool ready)
 	return rv != CKR_BUFFER_TOO_SMALL && (rv != CKR_OK || ready);
 }
 
-/* ------------------------------------------------------------- keys */
+/* ------------------------------------------------------- operations */
 
-static const CK_ATTRIBUTE_TYPE use_attr[SHIM_OP_NR] = {
-    [SHIM_OP_ENCRYPT] = CKA_ENCRYPT,
-    [SHIM_OP_DECRYPT] = CKA_DECRYPT,
-    [SHIM_OP_SIGN] = CKA_SIGN,
-    [SHIM_OP_VERIFY] = CKA_VERIFY,
-};
+/* Take operation @kind of session @h for a call: entered, referenced, busy. */
+static CK_RV op_begin(CK_SESSION_HANDLE h, enum shim_op_kind kind, struct shim_session **s,
+		      struct shim_op **op)
+{
+	CK_RV rv = shim_session_enter(h, s);
 
-static const CK_FLAGS op_flag[SHIM_OP_NR] = {
-    [SHIM_OP_ENCRYPT] = CKF_ENCRYPT, [SHIM_OP_DECRYPT] = CKF_DECRYPT, [SHIM_OP_DIGEST] = CKF_DIGEST,
-    [SHIM_OP_SIGN] = CKF_SIGN,	     [SHIM_OP_VERIFY] = CKF_VERIFY,
-};
+	if (rv != CKR_OK)
+		return rv;
+	*op = &(*s)->op[kind];
+	if (!(*op)->active)
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+	else if ((*op)->busy)
+		rv = CKR_OPERATION_ACTIVE; /* another thread is in it */
+	if (rv != CKR_OK) {
+		shim_session_leave(*s);
+		return rv;
+	}
+	(*op)->busy = true;
+	return CKR_OK;
+}
+
+/* Give the operation back, ending it when @end (or cancelled meanwhile). */
+static void op_done(struct shim_session *s, struct shim_op *op, bool end)
+{
+	op->busy = false;
+	if (end || op->cancel)
+		shim_op_end(op);
+	shim_session_leave(s);
+}
+
+static void buf_free(uint8_t **p, size_t len)
+{
+	if (*p)
+		explicit_bzero(*p, len);
+	free(*p);
+	*p = NULL;
+}
+
+/*
+ * One part of operation @op on the card.  Sends the key input (every part
+ * but digests), the parameter (SINGLE/INIT), the state (UPDATE/FINAL),
+ * @data and @sig when given; keeps the next state; copies OUT_DATA (at
+ * most @cap bytes) to @out.
+ */
+static CK_RV op_part(struct shim_session *s, struct shim_op *op, enum shim_op_kind kind,
+		     enum phase ph, const void *data, size_t len, bool with_data, const void *sig,
+		     size_t sig_len, uint8_t *out, size_t cap, size_t *olen)
+{
+	struct hsmg_msg_key_attrs ka;
+	struct shim_tlv in[6];
+	struct shim_resp r;
+	const void *val;
+	uint32_t vlen;
+	size_t n = 0;
+	CK_RV rv;
+
+	if (op->key) {
+		in[n].tag = op->pubkey ? HSMG_TAG_PUBKEY : HSMG_TAG_KEY;
+		in[n].val = op->key;
+		in[n++].len = op->key_len;
+		if (op->pubkey && op->key_type == CKK_RSA) {
+			memset(&ka, 0, sizeof(ka));
+			ka.key_type = CKK_RSA;
+			in[n].tag = HSMG_TAG_ATTRS;
+			in[n].val = &ka;
+			in[n++].len = sizeof(ka);
+		}
+	}
+	if ((ph == PH_SINGLE || ph == PH_INIT) && op->param) {
+		in[n].tag = HSMG_TAG_PARAM;
+		in[n].val = op->param;
+		in[n++].len = op->param_len;
+	}
+	if (ph == PH_UPDATE || ph == PH_FINAL) {
+		in[n].tag = HSMG_TAG_STATE;
+		in[n].val = op->state;
+		in[n++].len = op->state_len;
+	}
+	if (with_data) {
+		in[n].tag = HSMG_TAG_DATA;
+		in[n].val = data;
+		in[n++].len = len;
+	}
+	if (sig) {
+		in[n].tag = HSMG_TAG_SIGNATURE;
+		in[n].val = sig;
+		in[n++].len = sig_len;
+	}
+	rv = shim_card_call(s, opcode[kind][ph], op->mech, op_class(op, kind), in, n,
+			    cap + (ph == PH_SINGLE || ph == PH_FINAL ? 0 : 2048), &r);
+	if (rv != CKR_OK)
+		return rv;
+	if (ph == PH_INIT || ph == PH_UPDATE) {
+		uint8_t *st;
+		size_t st_len;
+
+		rv = shim_resp_dup(&r, HSMG_TAG_OUT_STATE, &st, &st_len);
+		if (rv == CKR_OK) {
+			buf_free(&op->state, op->state_len);
+			op->state = st;
+			op->state_len = st_len;
+			op->started = true;
+		}
+	}
+	if (rv == CKR_OK && olen) {
+		*olen = 0;
+		if (shim_resp_get(&r, HSMG_TAG_OUT_DATA, &val, &vlen)) {
+			if (vlen > cap) {
+				shim_err("card answered %u bytes, %zu expected", vlen, cap);
+				rv = CKR_DEVICE_ERROR;
+			} else {
+				if (vlen)
+					memcpy(out, val, vlen);
+				*olen = vlen;
+			}
+		} else if (kind != SHIM_OP_VERIFY && ph != PH_INIT) {
+			rv = CKR_DEVICE_ERROR;
+		}
+	}
+	shim_resp_free(&r);
+	return rv;
+}
+
+static bool gcm_decrypt(const struct shim_op *op, enum shim_op_kind kind)
+{
+	return kind == SHIM_OP_DECRYPT && op->mech == CKM_AES_GCM;
+}
+
+/* Append @n bytes to the held-back plaintext. */
+static CK_RV acc_add(struct shim_op *op, const void *p, size_t n)
+{
+	uint8_t *nb;
+
+	if (!n)
+		return CKR_OK;
+	nb = malloc(op->acc_len + n);
+	if (!nb)
+		return CKR_HOST_MEMORY;
+	if (op->acc_len)
+		memcpy(nb, op->acc, op->acc_len);
+	memcpy(nb + op->acc_len, p, n);
+	buf_free(&op->acc, op->acc_len);
+	op->acc = nb;
+	op->acc_len += n;
+	return CKR_OK;
+}
+
+/*
+ * Feed @len bytes (any size) to a multi-part operation, starting it on the
+ * card if needed; output (ciphers) goes to @out (room @cap), or for GCM
+ * decryption to the held-back buffer.  *@olen: bytes written to @out.
+ */
+static CK_RV op_feed(struct shim_session *s, struct shim_op *op, enum shim_op_kind kind,
+		     const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *olen)
+{
+	bool cipher = kind == SHIM_OP_ENCRYPT || kind == SHIM_OP_DECRYPT;
+	uint8_t *tmp = NULL;
+	size_t n, got, done = 0;
+	CK_RV rv = CKR_OK;
+
+	*olen = 0;
+	if (!op->started) {
+		rv = op_part(s, op, kind, PH_INIT, NULL, 0, false, NULL, 0, NULL, 0, NULL);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	if (gcm_decrypt(op, kind)) {
+		tmp = malloc(SHIM_CHUNK + 32);
+		if (!tmp)
+			return CKR_HOST_MEMORY;
+	}
+	while (rv == CKR_OK && done < len) {
+		n = len - done > SHIM_CHUNK ? SHIM_CHUNK : len - done;
+		got = 0;
+		if (tmp) {
+			rv = op_part(s, op, kind, PH_UPDATE, data + done, n, true, NULL, 0, tmp,
+				     SHIM_CHUNK + 32, &got);
+			if (rv == CKR_OK)
+				rv = acc_add(op, tmp, got);
+		} else if (cipher) {
+			rv = op_part(s, op, kind, PH_UPDATE, data + done, n, true, NULL, 0,
+				     out + *olen, cap - *olen, &got);
+			*olen += got;
+		} else {
+			rv = op_part(s, op, kind, PH_UPDATE, data + done, n, true, NULL, 0, NULL, 0,
+				     NULL);
+		}
+		done += n;
+		op->in_total += n;
+	}
+	if (tmp) {
+		explicit_bzero(tmp, SHIM_CHUNK + 32);
+		free(tmp);
+	}
+	op->out_total += *olen;
+	return rv;
+}
+
+/* The FINAL part; GCM decryption prepends the held-back plaintext. */
+static CK_RV op_final(struct shim_session *s, struct shim_op *op, enum shim_op_kind kind,
+		      const void *sig, size_t sig_len, uint8_t *out, size_t cap, size_t *olen)
+{
+	size_t got = 0, held = 0;
+	CK_RV rv;
+
+	if (!op->started) {
+		rv = op_part(s, op, kind, PH_INIT, NULL, 0, false, NULL, 0, NULL, 0, NULL);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	if (gcm_decrypt(op, kind)) {
+		if (op->acc_len > cap)
+			return CKR_DEVICE_ERROR;
+		held = op->acc_len;
+	}
+	rv = op_part(s, op, kind, PH_FINAL, NULL, 0, false, sig, sig_len, out ? out + held : NULL,
+		     out ? cap - held : 0, out ? &got : NULL);
+	if (rv == CKR_OK && held)
+		memcpy(out, op->acc, held);
+	if (olen)
+		*olen = held + got;
+	return rv;
+}
+
+/* ------------------------------------------------------------- init */
 
 static bool mech_allowed(const struct shim_object *k, CK_MECHANISM_TYPE mech)
 {
@@ -252,14 +332,14 @@ static bool mech_allowed(const struct shim_object *k, CK_MECHANISM_TYPE mech)
 	return false;
 }
 
-/* Take the key material of @h for @kind with @mech into @op. */
+/* Take the key material of @h for @kind with mechanism @m into @op. */
 static CK_RV op_key(struct shim_session *s, struct shim_op *op, enum shim_op_kind kind,
-		    CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE h)
+		    const struct shim_mech *m, CK_OBJECT_HANDLE h)
 {
+	bool pub_op = kind == SHIM_OP_ENCRYPT || kind == SHIM_OP_VERIFY;
 	struct shim_object *k;
-	const struct shim_attr *a;
-	CK_OBJECT_CLASS cls;
-	CK_KEY_TYPE kt;
+	CK_OBJECT_CLASS cls, want_cls;
+	CK_KEY_TYPE kt, want_kt;
 	CK_RV rv;
 
 	rv = shim_obj_get(s, h, &k);
@@ -269,165 +349,90 @@ static CK_RV op_key(struct shim_session *s, struct shim_op *op, enum shim_op_kin
 		return rv;
 	cls = shim_obj_class(k);
 	kt = shim_obj_ulong(k, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
-	if (mech == CKM_AES_GCM) {
-		if (cls != CKO_SECRET_KEY || kt != CKK_AES)
-			rv = CKR_KEY_TYPE_INCONSISTENT;
-	} else if (kind == SHIM_OP_SIGN) {
-		if (cls != CKO_PRIVATE_KEY || kt != CKK_EC)
-			rv = CKR_KEY_TYPE_INCONSISTENT;
-	} else if (cls != CKO_PUBLIC_KEY || kt != CKK_EC) {
+	switch (m->kf) {
+	case SHIM_KF_AES:
+		want_cls = CKO_SECRET_KEY;
+		want_kt = CKK_AES;
+		break;
+	case SHIM_KF_GENERIC:
+		want_cls = CKO_SECRET_KEY;
+		want_kt = CKK_GENERIC_SECRET;
+		break;
+	case SHIM_KF_RSA:
+		want_cls = pub_op ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+		want_kt = CKK_RSA;
+		break;
+	default:
+		want_cls = pub_op ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+		want_kt = CKK_EC;
+		break;
+	}
+	if (cls != want_cls || kt != want_kt)
 		rv = CKR_KEY_TYPE_INCONSISTENT;
-	}
-	if (rv == CKR_OK && !shim_obj_bool(k, use_attr[kind], false))
+	else if (!shim_obj_bool(k, use_attr[kind], false))
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
-	if (rv == CKR_OK && !mech_allowed(k, mech))
+	else if (!mech_allowed(k, m->type))
 		rv = CKR_MECHANISM_INVALID;
-	if (rv != CKR_OK)
-		goto out;
-	if (cls == CKO_PUBLIC_KEY) {
-		a = shim_obj_attr(k, CKA_EC_POINT);
-		if (!a || a->len != EC_POINT_LEN + 2 || a->val[0] != 0x04 || a->val[1] != 0x41) {
+	if (rv == CKR_OK)
+		rv = shim_key_material(k, &op->key, &op->key_len, &op->pubkey);
+	if (rv == CKR_OK) {
+		op->key_type = kt;
+		op->mod_len = shim_key_modulus_len(k);
+		if (kt == CKK_RSA)
+			op->out_len = op->mod_len;
+		else if (kt == CKK_EC)
+			op->out_len = 2 * shim_curve_order_len(shim_key_curve(k));
+		if (!op->out_len && (kt == CKK_RSA || kt == CKK_EC))
 			rv = CKR_KEY_HANDLE_INVALID;
-			goto out;
-		}
-		op->pubkey = true;
-		op->key_len = EC_POINT_LEN;
-		op->key = malloc(EC_POINT_LEN);
-		if (op->key)
-			memcpy(op->key, a->val + 2, EC_POINT_LEN);
-	} else {
-		a = shim_obj_attr(k, SHIM_CKA_BLOB);
-		if (!a || !a->len) {
-			rv = CKR_KEY_HANDLE_INVALID;
-			goto out;
-		}
-		op->key_len = a->len;
-		op->key = malloc(a->len);
-		if (op->key)
-			memcpy(op->key, a->val, a->len);
 	}
-	if (!op->key)
-		rv = CKR_HOST_MEMORY;
-out:
 	shim_obj_put(k);
 	return rv;
 }
 
-static CK_RV gcm_param(struct shim_op *op, const CK_MECHANISM *m)
-{
-	const CK_GCM_PARAMS *p = m->pParameter;
-	struct hsmg_msg_gcm_param gp;
-
-	if (!p || m->ulParameterLen != sizeof(*p))
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (!p->iv_ptr || p->iv_len < 1 || p->iv_len > HSMG_MSG_GCM_MAX_IV ||
-	    (p->aad_len && !p->aad_ptr) || p->aad_len > SHIM_MAX_INPUT || p->tag_bits < 32 ||
-	    p->tag_bits > 128 || p->tag_bits % 8)
-		return CKR_MECHANISM_PARAM_INVALID;
-	memset(&gp, 0, sizeof(gp));
-	gp.iv_len = (uint32_t)p->iv_len;
-	gp.aad_len = (uint32_t)p->aad_len;
-	gp.tag_bits = (uint32_t)p->tag_bits;
-	op->param_len = sizeof(gp) + p->iv_len + p->aad_len;
-	op->param = malloc(op->param_len);
-	if (!op->param)
-		return CKR_HOST_MEMORY;
-	memcpy(op->param, &gp, sizeof(gp));
-	memcpy(op->param + sizeof(gp), p->iv_ptr, p->iv_len);
-	if (p->aad_len)
-		memcpy(op->param + sizeof(gp) + p->iv_len, p->aad_ptr, p->aad_len);
-	return CKR_OK;
-}
-
-static CK_ULONG gcm_tag_len(const struct shim_op *op)
-{
-	struct hsmg_msg_gcm_param gp;
-
-	memcpy(&gp, op->param, sizeof(gp));
-	return gp.tag_bits / 8;
-}
-
-/* C_*Init of every kind. */
-static CK_RV op_init(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_MECHANISM_PTR m,
+static CK_RV op_init(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_MECHANISM_PTR pm,
 		     CK_OBJECT_HANDLE key)
 {
-	const struct mech *md;
+	const struct shim_mech *m;
 	struct shim_session *s;
 	struct shim_op *op;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = shim_session_enter(h, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(h, &s);
-	if (rv != CKR_OK)
-		goto out;
 	op = &s->op[kind];
 	if (op->active) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
-	if (!m) {
+	if (!pm) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	md = mech_find(m->mechanism);
-	if (!md || !(md->flags & op_flag[kind])) {
+	m = shim_mech_find(pm->mechanism);
+	if (!m || !(m->flags & op_flag[kind])) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
-	if (m->mechanism == CKM_AES_GCM)
-		rv = gcm_param(op, m);
-	else if (m->pParameter || m->ulParameterLen)
-		rv = CKR_MECHANISM_PARAM_INVALID;
-	if (rv == CKR_OK && kind != SHIM_OP_DIGEST)
-		rv = op_key(s, op, kind, m->mechanism, key);
+	op->m = m;
+	op->out_len = m->out_len;
+	rv = shim_mech_param(m, pm, &op->param, &op->param_len, &op->out_len, &op->tag_len);
+	if (rv == CKR_OK && kind != SHIM_OP_DIGEST) {
+		CK_ULONG mac_len = op->out_len;
+
+		rv = op_key(s, op, kind, m, key);
+		if (is_mac(op))
+			op->out_len = mac_len;
+	}
 	if (rv != CKR_OK) {
 		shim_op_end(op);
 		goto out;
 	}
-	op->mech = m->mechanism;
+	op->mech = pm->mechanism;
 	op->active = true;
 out:
-	shim_leave();
+	shim_session_leave(s);
 	return rv;
-}
-
-/* Find the active operation @kind of session @h (entered). */
-static CK_RV op_get(CK_SESSION_HANDLE h, enum shim_op_kind kind, struct shim_session **s,
-		    struct shim_op **op)
-{
-	CK_RV rv = shim_session_get(h, s);
-
-	if (rv != CKR_OK)
-		return rv;
-	*op = &(*s)->op[kind];
-	if (!(*op)->active)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	return CKR_OK;
-}
-
-/* Append input to the operation's collected input. */
-static CK_RV op_collect(struct shim_op *op, const void *data, CK_ULONG len)
-{
-	uint8_t *n;
-
-	if (!len)
-		return CKR_OK;
-	if (len > SHIM_MAX_INPUT || op->acc_len + len > SHIM_MAX_INPUT)
-		return CKR_DATA_LEN_RANGE;
-	n = malloc(op->acc_len + len);
-	if (!n)
-		return CKR_HOST_MEMORY;
-	if (op->acc_len)
-		memcpy(n, op->acc, op->acc_len);
-	memcpy(n + op->acc_len, data, len);
-	if (op->acc)
-		explicit_bzero(op->acc, op->acc_len);
-	free(op->acc);
-	op->acc = n;
-	op->acc_len += len;
-	return CKR_OK;
 }
 
 /* ----------------------------------------------------------- random */
@@ -450,340 +455,150 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSee
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen)
 {
 	struct shim_session *s;
-	struct card_resp r;
+	struct shim_resp r;
 	const void *val;
 	uint32_t n, got;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = shim_session_enter(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv == CKR_OK && !pRandomData && ulRandomLen)
+	if (!pRandomData && ulRandomLen)
 		rv = CKR_ARGUMENTS_BAD;
 	while (rv == CKR_OK && ulRandomLen) {
 		n = ulRandomLen > HSMG_MSG_MAX_RANDOM ? HSMG_MSG_MAX_RANDOM : (uint32_t)ulRandomLen;
-		struct tlv_in in[] = {{HSMG_TAG_PARAM, &n, sizeof(n)}};
+		struct shim_tlv in[] = {{HSMG_TAG_PARAM, &n, sizeof(n)}};
 
-		rv = card_call(s, HSMG_MSG_OP_RANDOM, 0, HSMG_OP_RANDOM, in, 1, n, &r);
+		rv = shim_card_call(s, HSMG_MSG_OP_RANDOM, 0, HSMG_OP_RANDOM, in, 1, n, &r);
 		if (rv != CKR_OK)
 			break;
-		if (!hsmg_msg_get(&r.v, HSMG_TAG_OUT_DATA, &val, &got) || got != n) {
+		if (!shim_resp_get(&r, HSMG_TAG_OUT_DATA, &val, &got) || got != n) {
 			rv = CKR_DEVICE_ERROR;
 		} else {
 			memcpy(pRandomData, val, n);
 			pRandomData += n;
 			ulRandomLen -= n;
 		}
-		resp_free(&r);
+		shim_resp_free(&r);
 	}
-	shim_leave();
-	return rv;
-}
-
-/* ------------------------------------------------------- generation */
-
-static uint32_t key_usage(const struct shim_object *o)
-{
-	static const struct {
-		CK_ATTRIBUTE_TYPE a;
-		uint32_t use;
-	} map[] = {
-	    {CKA_ENCRYPT, HSMG_KEY_USE_ENCRYPT}, {CKA_DECRYPT, HSMG_KEY_USE_DECRYPT},
-	    {CKA_SIGN, HSMG_KEY_USE_SIGN},	 {CKA_VERIFY, HSMG_KEY_USE_VERIFY},
-	    {CKA_WRAP, HSMG_KEY_USE_WRAP},	 {CKA_UNWRAP, HSMG_KEY_USE_UNWRAP},
-	    {CKA_DERIVE, HSMG_KEY_USE_DERIVE},
-	};
-	uint32_t u = 0;
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (shim_obj_bool(o, map[i].a, false))
-			u |= map[i].use;
-	return u;
-}
-
-static uint32_t key_flags(const struct shim_object *o)
-{
-	return (shim_obj_is_token(o) ? HSMG_KEY_TOKEN : 0) |
-	       (shim_obj_bool(o, CKA_EXTRACTABLE, false) ? HSMG_KEY_EXTRACTABLE : 0);
-}
-
-/* The session checks of shim_obj_add(), before asking the card. */
-static CK_RV may_add(struct shim_session *s, const struct shim_object *o)
-{
-	if (shim_obj_is_token(o) && !shim_session_rw(s))
-		return CKR_SESSION_READ_ONLY;
-	if (shim_obj_is_private(o) && !shim_session_user(s))
-		return CKR_USER_NOT_LOGGED_IN;
-	return CKR_OK;
-}
-
-static CK_RV set_blob(struct shim_object *o, const struct card_resp *r)
-{
-	const void *val;
-	uint32_t len;
-
-	if (!hsmg_msg_get(&r->v, HSMG_TAG_OUT_KEY, &val, &len) || !len)
-		return CKR_DEVICE_ERROR;
-	return shim_obj_set(o, SHIM_CKA_BLOB, val, len);
-}
-
-CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	struct hsmg_msg_key_attrs ka;
-	struct shim_object *o = NULL;
-	struct shim_session *s;
-	struct card_resp r;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pMechanism || !phKey || (!pTemplate && ulCount)) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if (pMechanism->mechanism != CKM_AES_KEY_GEN) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	if (pMechanism->pParameter || pMechanism->ulParameterLen) {
-		rv = CKR_MECHANISM_PARAM_INVALID;
-		goto out;
-	}
-	rv = shim_obj_from_template(CKO_SECRET_KEY, CKK_AES, pTemplate, ulCount, SHIM_TMPL_GENERATE,
-				    &o);
-	if (rv == CKR_OK)
-		rv = may_add(s, o);
-	if (rv != CKR_OK)
-		goto out;
-	memset(&ka, 0, sizeof(ka));
-	ka.key_type = CKK_AES;
-	ka.value_len = (uint32_t)shim_obj_ulong(o, CKA_VALUE_LEN, 0);
-	ka.usage = key_usage(o);
-	ka.flags = key_flags(o);
-	struct tlv_in in[] = {{HSMG_TAG_ATTRS, &ka, sizeof(ka)}};
-
-	rv = card_call(s, HSMG_MSG_OP_GENERATE_KEY, CKM_AES_KEY_GEN, HSMG_OP_KEYGEN, in, 1, 1024,
-		       &r);
-	if (rv != CKR_OK)
-		goto out;
-	rv = set_blob(o, &r);
-	resp_free(&r);
-	if (rv == CKR_OK)
-		rv = shim_obj_mark_generated(o, CKM_AES_KEY_GEN);
-	if (rv == CKR_OK) {
-		rv = shim_obj_add(s, o, phKey);
-		o = NULL;
-	}
-out:
-	shim_obj_free(o);
-	shim_leave();
-	return rv;
-}
-
-CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-			CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-			CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
-{
-	struct shim_object *pub = NULL, *priv = NULL;
-	struct hsmg_msg_key_attrs ka;
-	uint8_t point[2 + EC_POINT_LEN];
-	struct shim_session *s;
-	struct card_resp r;
-	const void *val;
-	uint32_t len;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pMechanism || !phPublicKey || !phPrivateKey ||
-	    (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
-	    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount)) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if (pMechanism->mechanism != CKM_EC_KEY_PAIR_GEN) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	if (pMechanism->pParameter || pMechanism->ulParameterLen) {
-		rv = CKR_MECHANISM_PARAM_INVALID;
-		goto out;
-	}
-	rv = shim_obj_from_template(CKO_PUBLIC_KEY, CKK_EC, pPublicKeyTemplate,
-				    ulPublicKeyAttributeCount, SHIM_TMPL_GENERATE, &pub);
-	if (rv == CKR_OK)
-		rv = shim_obj_from_template(CKO_PRIVATE_KEY, CKK_EC, pPrivateKeyTemplate,
-					    ulPrivateKeyAttributeCount, SHIM_TMPL_GENERATE, &priv);
-	if (rv != CKR_OK)
-		goto out;
-	if (!shim_obj_attr(pub, CKA_EC_PARAMS)) {
-		rv = CKR_TEMPLATE_INCOMPLETE;
-		goto out;
-	}
-	rv = may_add(s, pub);
-	if (rv == CKR_OK)
-		rv = may_add(s, priv);
-	if (rv == CKR_OK)
-		rv = shim_obj_set(priv, CKA_EC_PARAMS, shim_p256_oid, sizeof(shim_p256_oid));
-	if (rv != CKR_OK)
-		goto out;
-	memset(&ka, 0, sizeof(ka));
-	ka.key_type = CKK_EC;
-	ka.curve = HSMG_CURVE_P256;
-	/* The blob is the private key; VERIFY lets the card check with it. */
-	ka.usage =
-	    (key_usage(priv) & (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_DERIVE)) | HSMG_KEY_USE_VERIFY;
-	ka.flags = key_flags(priv);
-	struct tlv_in in[] = {{HSMG_TAG_ATTRS, &ka, sizeof(ka)}};
-
-	rv = card_call(s, HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, HSMG_OP_KEYGEN, in, 1,
-		       1024, &r);
-	if (rv != CKR_OK)
-		goto out;
-	rv = set_blob(priv, &r);
-	if (rv == CKR_OK) {
-		if (!hsmg_msg_get(&r.v, HSMG_TAG_OUT_PUBKEY, &val, &len) || len != EC_POINT_LEN) {
-			rv = CKR_DEVICE_ERROR;
-		} else {
-			point[0] = 0x04; /* DER OCTET STRING */
-			point[1] = EC_POINT_LEN;
-			memcpy(point + 2, val, EC_POINT_LEN);
-			rv = shim_obj_set(pub, CKA_EC_POINT, point, sizeof(point));
-		}
-	}
-	resp_free(&r);
-	if (rv == CKR_OK)
-		rv = shim_obj_mark_generated(pub, CKM_EC_KEY_PAIR_GEN);
-	if (rv == CKR_OK)
-		rv = shim_obj_mark_generated(priv, CKM_EC_KEY_PAIR_GEN);
-	if (rv != CKR_OK)
-		goto out;
-	rv = shim_obj_add(s, pub, phPublicKey);
-	pub = NULL;
-	if (rv != CKR_OK)
-		goto out;
-	rv = shim_obj_add(s, priv, phPrivateKey);
-	priv = NULL;
-	if (rv != CKR_OK)
-		shim_obj_remove(s, *phPublicKey);
-out:
-	shim_obj_free(pub);
-	shim_obj_free(priv);
-	shim_leave();
+	shim_session_leave(s);
 	return rv;
 }
 
 /* ------------------------------------------------- encrypt / decrypt */
 
-static CK_RV gcm_run(struct shim_session *s, struct shim_op *op, bool enc, const void *in,
-		     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+
+/*
+ * Output of a cipher after @in bytes in total (@final: at the end):
+ * exact, or an upper bound where only the card knows (padding removal).
+ */
+static uint64_t cipher_out(const struct shim_op *op, bool enc, uint64_t in, bool final)
 {
-	struct card_resp r;
-	const void *val;
-	uint32_t len;
-	CK_ULONG need;
-	CK_RV rv;
-
-	if (in_len > SHIM_MAX_INPUT)
-		return CKR_DATA_LEN_RANGE;
-	struct tlv_in tin[] = {
-	    {HSMG_TAG_KEY, op->key, op->key_len},
-	    {HSMG_TAG_PARAM, op->param, op->param_len},
-	    {HSMG_TAG_DATA, in, in_len},
-	};
-
-	need = enc ? in_len + gcm_tag_len(op) : in_len - gcm_tag_len(op);
-	rv = card_call(s, enc ? HSMG_MSG_OP_ENCRYPT : HSMG_MSG_OP_DECRYPT, op->mech,
-		       HSMG_OP_SYMMETRIC, tin, 3, need, &r);
-	if (rv != CKR_OK)
-		return rv;
-	if (!hsmg_msg_get(&r.v, HSMG_TAG_OUT_DATA, &val, &len) || len != need) {
-		rv = CKR_DEVICE_ERROR;
-	} else {
-		memcpy(out, val, len);
-		*out_len = len;
+	switch (op->mech) {
+	case CKM_AES_ECB:
+	case CKM_AES_CBC:
+		return final ? in : in / 16 * 16;
+	case CKM_AES_CBC_PAD:
+		if (!final)
+			return in / 16 * 16;
+		return enc ? (in / 16 + 1) * 16 : in;
+	case CKM_AES_CTR:
+		return in;
+	case CKM_AES_GCM:
+		if (enc)
+			return final ? in + op->tag_len : in;
+		return final ? in - op->tag_len : 0;
+	default: /* RSA */
+		return op->mod_len;
 	}
-	resp_free(&r);
-	return rv;
 }
 
-/* Single-part encrypt/decrypt (C_Encrypt, C_Decrypt). */
+/* Lengths the mechanism refuses at the end of the input. */
+static CK_RV cipher_len_check(const struct shim_op *op, bool enc, uint64_t in)
+{
+	if ((op->mech == CKM_AES_ECB || op->mech == CKM_AES_CBC || (!enc && op->mech == CKM_AES_CBC_PAD)) &&
+	    in % 16)
+		return enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+	if (!enc && op->mech == CKM_AES_GCM && in < op->tag_len)
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	return CKR_OK;
+}
+
 static CK_RV cipher_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR in,
 			 CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	bool enc = kind == SHIM_OP_ENCRYPT, ready = false;
 	struct shim_session *s;
 	struct shim_op *op;
-	CK_ULONG tag;
+	size_t got = 0, fin = 0;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = op_begin(h, kind, &s, &op);
 	if (rv != CKR_OK)
 		return rv;
-	rv = op_get(h, kind, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
 	if ((!in && in_len) || !out_len) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto end;
 	}
 	if (op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
+		op_done(s, op, false);
+		return CKR_OPERATION_ACTIVE;
 	}
-	tag = gcm_tag_len(op);
-	if (!enc && in_len < tag) {
-		rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
+	rv = cipher_len_check(op, enc, in_len);
+	if (rv == CKR_OK)
+		rv = out_check(out, out_len, cipher_out(op, enc, in_len, true), &ready);
+	if (rv != CKR_OK || !ready)
 		goto end;
+	if (in_len <= SHIM_CHUNK || !op->m->multi) {
+		rv = op_part(s, op, kind, PH_SINGLE, in, in_len, true, NULL, 0, out, *out_len,
+			     &got);
+	} else {
+		rv = op_feed(s, op, kind, in, in_len, out, *out_len, &got);
+		if (rv == CKR_OK)
+			rv = op_final(s, op, kind, NULL, 0, out + got, *out_len - got, &fin);
+		if (rv != CKR_OK)
+			explicit_bzero(out, *out_len);
 	}
-	rv = out_check(out, out_len, enc ? in_len + tag : in_len - tag, &ready);
-	if (rv == CKR_OK && ready)
-		rv = gcm_run(s, op, enc, in, in_len, out, out_len);
+	if (rv == CKR_OK)
+		*out_len = got + fin;
 end:
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
+	op_done(s, op, op_ends(rv, ready));
 	return rv;
 }
 
 static CK_RV cipher_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR in,
 			   CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
+	bool enc = kind == SHIM_OP_ENCRYPT, ready = false;
 	struct shim_session *s;
 	struct shim_op *op;
+	size_t got = 0;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = op_begin(h, kind, &s, &op);
 	if (rv != CKR_OK)
 		return rv;
-	rv = op_get(h, kind, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
 	if ((!in && in_len) || !out_len) {
 		rv = CKR_ARGUMENTS_BAD;
-	} else {
-		/* GCM answers at *Final; nothing is output now. */
-		rv = op_collect(op, in, in_len);
-		op->multi = true;
-		*out_len = 0;
+		goto end;
 	}
-	if (rv != CKR_OK)
-		shim_op_end(op);
-out:
-	shim_leave();
+	if (!op->m->multi) {
+		rv = CKR_MECHANISM_INVALID; /* RSA: single-part only */
+		goto end;
+	}
+	rv = out_check(out, out_len,
+		       cipher_out(op, enc, op->in_total + in_len, false) - op->out_total, &ready);
+	if (rv != CKR_OK || !ready)
+		goto end_keep;
+	op->multi = true;
+	rv = op_feed(s, op, kind, in, in_len, out, *out_len, &got);
+	if (rv == CKR_OK)
+		*out_len = got;
+end:
+	op_done(s, op, rv != CKR_OK);
+	return rv;
+end_keep:
+	op_done(s, op, false);
 	return rv;
 }
 
@@ -793,32 +608,33 @@ static CK_RV cipher_final(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_P
 	bool enc = kind == SHIM_OP_ENCRYPT, ready = false;
 	struct shim_session *s;
 	struct shim_op *op;
-	CK_ULONG tag;
+	size_t got = 0;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = op_begin(h, kind, &s, &op);
 	if (rv != CKR_OK)
 		return rv;
-	rv = op_get(h, kind, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
 	if (!out_len) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto end;
 	}
-	tag = gcm_tag_len(op);
-	if (!enc && op->acc_len < tag) {
-		rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
+	if (!op->m->multi) {
+		rv = CKR_MECHANISM_INVALID;
 		goto end;
 	}
-	rv = out_check(out, out_len, enc ? op->acc_len + tag : op->acc_len - tag, &ready);
-	if (rv == CKR_OK && ready)
-		rv = gcm_run(s, op, enc, op->acc, op->acc_len, out, out_len);
+	rv = cipher_len_check(op, enc, op->in_total);
+	if (rv == CKR_OK)
+		rv = out_check(out, out_len,
+			       cipher_out(op, enc, op->in_total, true) - op->out_total, &ready);
+	if (rv == CKR_OK && ready) {
+		rv = op_final(s, op, kind, NULL, 0, out, *out_len, &got);
+		if (rv == CKR_OK)
+			*out_len = got;
+		else
+			explicit_bzero(out, *out_len);
+	}
 end:
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
+	op_done(s, op, op_ends(rv, ready));
 	return rv;
 }
 
@@ -871,81 +687,98 @@ CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG
 	return cipher_final(hSession, SHIM_OP_DECRYPT, pLastPart, pulLastPartLen);
 }
 
-/* ----------------------------------------------------------- digest */
+/* ---------------------------------------- digest, sign, verify */
 
-static CK_ULONG md_len(CK_MECHANISM_TYPE mech)
+/* C_Digest, C_Sign, C_Verify (@sig: the signature to verify). */
+static CK_RV hash_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR data,
+		       CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_BYTE_PTR sig,
+		       CK_ULONG sig_len)
 {
-	const struct mech *m = mech_find(mech);
-
-	return m ? m->md_len : 0;
-}
-
-/* Feed @data into the op's digest state (@mech), starting one if needed. */
-static CK_RV digest_feed(struct shim_session *s, struct shim_op *op, CK_MECHANISM_TYPE mech,
-			 const void *data, CK_ULONG len)
-{
-	struct card_resp r;
-	uint8_t *st;
-	size_t st_len;
+	bool verify = kind == SHIM_OP_VERIFY, ready = true;
+	struct shim_session *s;
+	struct shim_op *op;
+	size_t got = 0, dummy;
 	CK_RV rv;
 
-	if (len > SHIM_MAX_INPUT)
-		return CKR_DATA_LEN_RANGE;
-	if (!op->state) {
-		rv = card_call(s, HSMG_MSG_OP_DIGEST_INIT, mech, HSMG_OP_DIGEST, NULL, 0, 0, &r);
-		if (rv != CKR_OK)
-			return rv;
-		rv = resp_dup(&r, HSMG_TAG_OUT_STATE, &op->state, &op->state_len);
-		resp_free(&r);
-		if (rv != CKR_OK)
-			return rv;
+	rv = op_begin(h, kind, &s, &op);
+	if (rv != CKR_OK)
+		return rv;
+	if ((!data && len) || (verify ? !sig : !out_len)) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto end;
 	}
-	struct tlv_in in[] = {
-	    {HSMG_TAG_STATE, op->state, op->state_len},
-	    {HSMG_TAG_DATA, data, len},
-	};
-
-	rv = card_call(s, HSMG_MSG_OP_DIGEST_UPDATE, mech, HSMG_OP_DIGEST, in, 2, 0, &r);
-	if (rv != CKR_OK)
-		return rv;
-	rv = resp_dup(&r, HSMG_TAG_OUT_STATE, &st, &st_len);
-	resp_free(&r);
-	if (rv != CKR_OK)
-		return rv;
-	explicit_bzero(op->state, op->state_len);
-	free(op->state);
-	op->state = st;
-	op->state_len = st_len;
-	return CKR_OK;
-}
-
-/* The digest of everything fed (or of @data when nothing was). */
-static CK_RV digest_finish(struct shim_session *s, struct shim_op *op, CK_MECHANISM_TYPE mech,
-			   const void *data, CK_ULONG len, uint8_t *md, CK_ULONG want)
-{
-	struct card_resp r;
-	const void *val;
-	uint32_t got;
-	CK_RV rv;
-
-	if (len > SHIM_MAX_INPUT)
-		return CKR_DATA_LEN_RANGE;
-	if (op->state) {
-		struct tlv_in in[] = {{HSMG_TAG_STATE, op->state, op->state_len}};
-
-		rv = card_call(s, HSMG_MSG_OP_DIGEST_FINAL, mech, HSMG_OP_DIGEST, in, 1, want, &r);
+	if (op->multi) {
+		op_done(s, op, false);
+		return CKR_OPERATION_ACTIVE;
+	}
+	if (!verify)
+		rv = out_check(out, out_len, op->out_len, &ready);
+	if (rv != CKR_OK || !ready)
+		goto end;
+	if (len <= SHIM_CHUNK || !op->m->multi) {
+		rv = op_part(s, op, kind, PH_SINGLE, data, len, true, sig, sig_len, out,
+			     verify ? 0 : *out_len, verify ? NULL : &got);
 	} else {
-		struct tlv_in in[] = {{HSMG_TAG_DATA, data, len}};
-
-		rv = card_call(s, HSMG_MSG_OP_DIGEST, mech, HSMG_OP_DIGEST, in, 1, want, &r);
+		rv = op_feed(s, op, kind, data, len, NULL, 0, &dummy);
+		if (rv == CKR_OK)
+			rv = op_final(s, op, kind, sig, sig_len, out, verify ? 0 : *out_len,
+				      verify ? NULL : &got);
 	}
+	if (rv == CKR_OK && !verify)
+		*out_len = got;
+end:
+	op_done(s, op, op_ends(rv, ready));
+	return rv;
+}
+
+static CK_RV hash_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR part,
+			 CK_ULONG len)
+{
+	struct shim_session *s;
+	struct shim_op *op;
+	size_t dummy;
+	CK_RV rv;
+
+	rv = op_begin(h, kind, &s, &op);
 	if (rv != CKR_OK)
 		return rv;
-	if (!hsmg_msg_get(&r.v, HSMG_TAG_OUT_DATA, &val, &got) || got != want)
-		rv = CKR_DEVICE_ERROR;
-	else
-		memcpy(md, val, got);
-	resp_free(&r);
+	if (!part && len)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (!op->m->multi)
+		rv = CKR_MECHANISM_INVALID; /* raw RSA, PSS, ECDSA: single-part only */
+	else {
+		op->multi = true;
+		rv = op_feed(s, op, kind, part, len, NULL, 0, &dummy);
+	}
+	op_done(s, op, rv != CKR_OK);
+	return rv;
+}
+
+static CK_RV hash_final(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR out,
+			CK_ULONG_PTR out_len, CK_BYTE_PTR sig, CK_ULONG sig_len)
+{
+	bool verify = kind == SHIM_OP_VERIFY, ready = true;
+	struct shim_session *s;
+	struct shim_op *op;
+	size_t got = 0;
+	CK_RV rv;
+
+	rv = op_begin(h, kind, &s, &op);
+	if (rv != CKR_OK)
+		return rv;
+	if (verify ? !sig : !out_len)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (!op->m->multi)
+		rv = CKR_MECHANISM_INVALID;
+	else if (!verify)
+		rv = out_check(out, out_len, op->out_len, &ready);
+	if (rv == CKR_OK && ready) {
+		rv = op_final(s, op, kind, sig, sig_len, out, verify ? 0 : *out_len,
+			      verify ? NULL : &got);
+		if (rv == CKR_OK && !verify)
+			*out_len = got;
+	}
+	op_done(s, op, op_ends(rv, ready));
 	return rv;
 }
 
@@ -957,162 +790,18 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	       CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	bool ready = false;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_DIGEST, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((!pData && ulDataLen) || !pulDigestLen)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = out_check(pDigest, pulDigestLen, md_len(op->mech), &ready);
-	if (rv == CKR_OK && ready) {
-		rv = digest_finish(s, op, op->mech, pData, ulDataLen, pDigest, md_len(op->mech));
-		if (rv == CKR_OK)
-			*pulDigestLen = md_len(op->mech);
-	}
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_once(hSession, SHIM_OP_DIGEST, pData, ulDataLen, pDigest, pulDigestLen, NULL,
+			 0);
 }
 
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_DIGEST, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	op->multi = true;
-	rv = !pPart && ulPartLen ? CKR_ARGUMENTS_BAD
-				 : digest_feed(s, op, op->mech, pPart, ulPartLen);
-	if (rv != CKR_OK)
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_update(hSession, SHIM_OP_DIGEST, pPart, ulPartLen);
 }
 
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	bool ready = false;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_DIGEST, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pulDigestLen)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = out_check(pDigest, pulDigestLen, md_len(op->mech), &ready);
-	if (rv == CKR_OK && ready) {
-		rv = digest_finish(s, op, op->mech, NULL, 0, pDigest, md_len(op->mech));
-		if (rv == CKR_OK)
-			*pulDigestLen = md_len(op->mech);
-	}
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
-}
-
-/* ---------------------------------------------------- sign / verify */
-
-/*
- * Sign or verify @data (single part), or the hash collected by *Update
- * (multi-part CKM_ECDSA_SHA256 becomes CKM_ECDSA over the card's SHA-256).
- */
-static CK_RV ecdsa_run(struct shim_session *s, struct shim_op *op, bool sign, const void *data,
-		       CK_ULONG len, uint8_t *sig, CK_ULONG sig_len)
-{
-	CK_MECHANISM_TYPE mech = op->mech;
-	uint8_t hash[32];
-	struct card_resp r;
-	const void *val;
-	uint32_t got;
-	struct tlv_in in[3];
-	CK_RV rv;
-
-	if (op->multi) {
-		rv = digest_finish(s, op, CKM_SHA256, NULL, 0, hash, sizeof(hash));
-		if (rv != CKR_OK)
-			return rv;
-		data = hash;
-		len = sizeof(hash);
-		mech = CKM_ECDSA;
-	}
-	if (len > SHIM_MAX_INPUT)
-		return CKR_DATA_LEN_RANGE;
-	in[0].tag = op->pubkey ? HSMG_TAG_PUBKEY : HSMG_TAG_KEY;
-	in[0].val = op->key;
-	in[0].len = op->key_len;
-	in[1].tag = HSMG_TAG_DATA;
-	in[1].val = data;
-	in[1].len = len;
-	in[2].tag = HSMG_TAG_SIGNATURE;
-	in[2].val = sig;
-	in[2].len = sig_len;
-	rv = card_call(s, sign ? HSMG_MSG_OP_SIGN : HSMG_MSG_OP_VERIFY, mech,
-		       sign ? HSMG_OP_SIGN : HSMG_OP_VERIFY, in, sign ? 2 : 3, ECDSA_SIG_LEN, &r);
-	if (rv != CKR_OK)
-		return rv;
-	if (sign) {
-		if (!hsmg_msg_get(&r.v, HSMG_TAG_OUT_DATA, &val, &got) || got != ECDSA_SIG_LEN)
-			rv = CKR_DEVICE_ERROR;
-		else
-			memcpy(sig, val, got);
-	}
-	resp_free(&r);
-	return rv;
-}
-
-static CK_RV sig_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR part, CK_ULONG len)
-{
-	struct shim_session *s;
-	struct shim_op *op;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(h, kind, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (!part && len)
-		rv = CKR_ARGUMENTS_BAD;
-	else if (op->mech != CKM_ECDSA_SHA256)
-		rv = CKR_MECHANISM_INVALID; /* CKM_ECDSA is single-part only */
-	else
-		rv = digest_feed(s, op, CKM_SHA256, part, len);
-	op->multi = true;
-	if (rv != CKR_OK)
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_final(hSession, SHIM_OP_DIGEST, pDigest, pulDigestLen, NULL, 0);
 }
 
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
@@ -1123,72 +812,18 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	bool ready = false;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_SIGN, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((!pData && ulDataLen) || !pulSignatureLen)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = out_check(pSignature, pulSignatureLen, ECDSA_SIG_LEN, &ready);
-	if (rv == CKR_OK && ready) {
-		rv = ecdsa_run(s, op, true, pData, ulDataLen, pSignature, ECDSA_SIG_LEN);
-		if (rv == CKR_OK)
-			*pulSignatureLen = ECDSA_SIG_LEN;
-	}
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_once(hSession, SHIM_OP_SIGN, pData, ulDataLen, pSignature, pulSignatureLen,
+			 NULL, 0);
 }
 
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-	return sig_update(hSession, SHIM_OP_SIGN, pPart, ulPartLen);
+	return hash_update(hSession, SHIM_OP_SIGN, pPart, ulPartLen);
 }
 
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	bool ready = false;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_SIGN, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pulSignatureLen)
-		rv = CKR_ARGUMENTS_BAD;
-	else if (op->mech != CKM_ECDSA_SHA256)
-		rv = CKR_MECHANISM_INVALID;
-	else
-		rv = out_check(pSignature, pulSignatureLen, ECDSA_SIG_LEN, &ready);
-	if (rv == CKR_OK && ready) {
-		op->multi = true; /* SignFinal without update: hash of nothing */
-		rv = ecdsa_run(s, op, true, NULL, 0, pSignature, ECDSA_SIG_LEN);
-		if (rv == CKR_OK)
-			*pulSignatureLen = ECDSA_SIG_LEN;
-	}
-	if (op_ends(rv, ready))
-		shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_final(hSession, SHIM_OP_SIGN, pSignature, pulSignatureLen, NULL, 0);
 }
 
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
@@ -1199,57 +834,16 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_O
 CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	       CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_VERIFY, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((!pData && ulDataLen) || !pSignature)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = ecdsa_run(s, op, false, pData, ulDataLen, pSignature, ulSignatureLen);
-	shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_once(hSession, SHIM_OP_VERIFY, pData, ulDataLen, NULL, NULL, pSignature,
+			 ulSignatureLen);
 }
 
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-	return sig_update(hSession, SHIM_OP_VERIFY, pPart, ulPartLen);
+	return hash_update(hSession, SHIM_OP_VERIFY, pPart, ulPartLen);
 }
 
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-	struct shim_session *s;
-	struct shim_op *op;
-	CK_RV rv;
-
-	rv = shim_enter();
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_get(hSession, SHIM_OP_VERIFY, &s, &op);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pSignature) {
-		rv = CKR_ARGUMENTS_BAD;
-	} else if (op->mech != CKM_ECDSA_SHA256) {
-		rv = CKR_MECHANISM_INVALID;
-	} else {
-		op->multi = true;
-		rv = ecdsa_run(s, op, false, NULL, 0, pSignature, ulSignatureLen);
-	}
-	shim_op_end(op);
-out:
-	shim_leave();
-	return rv;
+	return hash_final(hSession, SHIM_OP_VERIFY, NULL, NULL, pSignature, ulSignatureLen);
 }

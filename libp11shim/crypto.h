@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * crypto - the mechanisms, each PKCS#11 cryptographic call turned into
- * messages to the card (common/hsmg_msg.h) sent with HSMG_IOC_SUBMIT on the
- * token's kernel session.
+ * crypto - the cryptographic calls of PKCS#11 turned into card messages
+ * (uapi/linux/hsmgroup_msg.h): random, encrypt/decrypt, sign/verify,
+ * digest.  Mechanisms: mech.h; keys and objects made by the card: keys.c.
  *
- * What the card does today, and how the calls map:
- *   C_GenerateRandom           RANDOM (in chunks of HSMG_MSG_MAX_RANDOM)
- *   CKM_AES_KEY_GEN            GENERATE_KEY
- *   CKM_EC_KEY_PAIR_GEN (P-256) GENERATE_KEYPAIR
- *   CKM_AES_GCM                ENCRYPT / DECRYPT; multi-part collects the
- *                              input and answers at *Final (GCM releases no
- *                              plaintext before the tag is checked)
- *   CKM_ECDSA                  SIGN / VERIFY, single-part only
- *   CKM_ECDSA_SHA256           SIGN / VERIFY; multi-part hashes with the
- *                              card's SHA-256 state blobs, then signs or
- *                              verifies the hash with CKM_ECDSA
- *   CKM_SHA_1 .. CKM_SHA512    DIGEST, DIGEST_INIT/UPDATE/FINAL (state blobs)
+ * Multi-part operations keep no data on the host: *Init stores the key
+ * input and the parameter, the first part asks the card for *_INIT, every
+ * part sends the card's state blob back and keeps the next one.  Any
+ * member of the group can serve any part, so an operation continues on
+ * another member after a failover, with no replay and no length limit.
+ * Single-part calls with more than SHIM_CHUNK bytes run as INIT, parts,
+ * FINAL.  Exception: GCM decryption releases plaintext only after the tag
+ * is checked, so its plaintext is held by the shim until C_DecryptFinal
+ * (C_DecryptUpdate returns 0 bytes, as PKCS#11 3.0 allows).
  */
 #ifndef SHIM_CRYPTO_H
 #define SHIM_CRYPTO_H
 
 #include <p11-kit/pkcs11.h>
 
-CK_RV shim_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count);
-CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+#include "mech.h"
 
 #endif

@@ -103,6 +103,16 @@ void shim_leave(void)
 	unlock();
 }
 
+void shim_unlock(void)
+{
+	unlock();
+}
+
+void shim_relock(void)
+{
+	lock();
+}
+
 /* ------------------------------------------------------ init, finalize */
 
 static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *a)
@@ -161,6 +171,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	shim_g.slots = NULL;
 	shim_g.next_session = 1;
 	shim_g.next_object = 1;
+	shim_g.inflight = 0;
 	__atomic_store_n(&shim_g.finalizing, 0, __ATOMIC_RELEASE);
 	shim_slots_refresh();
 	__atomic_store_n(&shim_g.initialized, true, __ATOMIC_RELEASE);
@@ -182,6 +193,12 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	if (rv != CKR_OK)
 		goto out;
 	__atomic_store_n(&shim_g.finalizing, 1, __ATOMIC_RELEASE);
+	/* Threads waiting for the card come back before anything is freed. */
+	while (shim_g.inflight) {
+		unlock();
+		usleep(1000);
+		lock();
+	}
 	shim_sessions_free(false);
 	shim_slots_free(false);
 	if (shim_g.tp)
@@ -303,28 +320,6 @@ CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULON
 
 CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 			    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return unsupported();
-}
-
-CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-		CK_ULONG_PTR pulWrappedKeyLen)
-{
-	return unsupported();
-}
-
-CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-		  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-		  CK_OBJECT_HANDLE_PTR phKey)
-{
-	return unsupported();
-}
-
-CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-		  CK_OBJECT_HANDLE_PTR phKey)
 {
 	return unsupported();
 }

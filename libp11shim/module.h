@@ -4,11 +4,20 @@
  * every PKCS#11 call.
  *
  * Locking: one module lock (a pthread mutex, or the application's mutex
- * when C_Initialize gave callbacks without CKF_OS_LOCKING_OK) serializes
- * every call between shim_enter() and shim_leave().  Calls that wait
- * (C_WaitForSlotEvent) do so without holding it.  Finer locking (dropping
- * the lock around a card request) is a later step; the entry points already
- * go through shim_enter()/shim_leave() only.
+ * when C_Initialize gave callbacks without CKF_OS_LOCKING_OK) guards every
+ * shared structure; each call holds it between shim_enter() and
+ * shim_leave() EXCEPT while it waits for the card: request.c drops it
+ * around HSMG_IOC_SUBMIT (the kernel takes concurrent SUBMITs on one fd),
+ * so N threads run N card requests at once.  What keeps that safe:
+ * - the request is built (key blob, state, input copied) before the lock
+ *   is dropped, the answer is applied after it is retaken;
+ * - the session holds a reference (shim_session_enter/leave); a session
+ *   closed meanwhile is unlinked at once and freed by its last holder, and
+ *   the waiting call returns CKR_SESSION_CLOSED;
+ * - the operation is marked busy: a second call on the same operation gets
+ *   CKR_OPERATION_ACTIVE, a logout marks it cancelled and its holder ends it;
+ * - C_Finalize stops new card calls (finalizing) and waits for inflight 0.
+ * Calls that wait otherwise (C_WaitForSlotEvent) also do so unlocked.
  *
  * Fork: shim_enter() compares getpid() with the pid of C_Initialize.  In a
  * forked child every inherited state is dropped without touching what the
@@ -52,7 +61,8 @@ struct shim_global {
 	CK_SESSION_HANDLE next_session;
 	CK_OBJECT_HANDLE next_object; /* session objects: odd handles */
 
-	volatile int finalizing; /* wakes C_WaitForSlotEvent */
+	volatile int finalizing; /* wakes C_WaitForSlotEvent, stops card calls */
+	unsigned int inflight;	 /* threads waiting for the card (lock dropped) */
 };
 
 extern struct shim_global shim_g;
@@ -60,5 +70,9 @@ extern struct shim_global shim_g;
 /* Fork check, initialized check, take the module lock. */
 CK_RV shim_enter(void);
 void shim_leave(void);
+/* Drop and retake the module lock around a wait for the card (request.c);
+ * between them the caller may touch nothing shared. */
+void shim_unlock(void);
+void shim_relock(void);
 
 #endif

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mech.h"
 #include "object.h"
 
-const uint8_t shim_p256_oid[10] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
 /* Classes as bits. */
 #define C_DATA (1U << 0)
@@ -82,6 +82,15 @@ static const struct rule rules[] = {
     {CKA_VALUE_LEN, K_ULONG, C_SEC, F_FIXED},
     {CKA_EC_PARAMS, K_BYTES, C_PUB | C_PRIV, F_FIXED},
     {CKA_EC_POINT, K_BYTES, C_PUB, F_FIXED},
+    {CKA_MODULUS, K_BYTES, C_PUB | C_PRIV, F_FIXED},
+    {CKA_MODULUS_BITS, K_ULONG, C_PUB, F_FIXED},
+    {CKA_PUBLIC_EXPONENT, K_BYTES, C_PUB | C_PRIV, F_FIXED},
+    {CKA_PRIVATE_EXPONENT, K_BYTES, C_PRIV, F_KEY_SECRET},
+    {CKA_PRIME_1, K_BYTES, C_PRIV, F_KEY_SECRET},
+    {CKA_PRIME_2, K_BYTES, C_PRIV, F_KEY_SECRET},
+    {CKA_EXPONENT_1, K_BYTES, C_PRIV, F_KEY_SECRET},
+    {CKA_EXPONENT_2, K_BYTES, C_PRIV, F_KEY_SECRET},
+    {CKA_COEFFICIENT, K_BYTES, C_PRIV, F_KEY_SECRET},
 };
 
 /* Defaults filled after a template is applied. */
@@ -459,18 +468,86 @@ CK_RV shim_tmpl_check(const CK_ATTRIBUTE *t, CK_ULONG n)
 	return CKR_OK;
 }
 
-static bool valid_ec_point(const CK_ATTRIBUTE *a)
+bool shim_obj_is_key_value(CK_ATTRIBUTE_TYPE type)
 {
-	const uint8_t *p = a->pValue;
+	const struct rule *r = rule_of(type);
 
-	/* DER OCTET STRING holding an uncompressed P-256 point. */
-	return a->ulValueLen == 67 && p[0] == 0x04 && p[1] == 0x41 && p[2] == 0x04;
+	return r && (r->flags & F_KEY_SECRET);
+}
+
+static bool valid_ec_point(const CK_ATTRIBUTE *a, uint32_t curve)
+{
+	const uint8_t *p;
+	size_t n;
+
+	/* DER OCTET STRING holding an uncompressed point of the curve. */
+	p = shim_der_octet_content(a->pValue, a->ulValueLen, &n);
+	return p && n == shim_curve_point_len(curve) && p[0] == 0x04;
+}
+
+static bool has(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+{
+	return shim_tmpl_find(t, n, type) != NULL;
+}
+
+static CK_RV check_ec(CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t, CK_ULONG n,
+		      enum shim_tmpl_use use)
+{
+	const CK_ATTRIBUTE *a;
+	uint32_t curve = 0;
+
+	if (has(t, n, CKA_MODULUS) || has(t, n, CKA_MODULUS_BITS) ||
+	    has(t, n, CKA_PUBLIC_EXPONENT))
+		return CKR_TEMPLATE_INCONSISTENT;
+	a = shim_tmpl_find(t, n, CKA_EC_PARAMS);
+	if (use == SHIM_TMPL_CREATE && !a)
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (a) {
+		curve = shim_curve_of_params(a->pValue, a->ulValueLen);
+		if (!curve)
+			return use == SHIM_TMPL_CREATE ? CKR_ATTRIBUTE_VALUE_INVALID
+						       : CKR_CURVE_NOT_SUPPORTED;
+	}
+	a = shim_tmpl_find(t, n, CKA_EC_POINT);
+	if (use != SHIM_TMPL_CREATE && a)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (use == SHIM_TMPL_CREATE && cls == CKO_PUBLIC_KEY) {
+		if (!a)
+			return CKR_TEMPLATE_INCOMPLETE;
+		if (!valid_ec_point(a, curve))
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	return CKR_OK;
+}
+
+static CK_RV check_rsa(CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t, CK_ULONG n,
+		       enum shim_tmpl_use use)
+{
+	CK_ULONG bits;
+
+	if (has(t, n, CKA_EC_PARAMS) || has(t, n, CKA_EC_POINT))
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (use != SHIM_TMPL_CREATE) {
+		if (has(t, n, CKA_MODULUS))
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (use == SHIM_TMPL_GENERATE && cls == CKO_PUBLIC_KEY) {
+			if (!shim_tmpl_ulong(t, n, CKA_MODULUS_BITS, &bits))
+				return CKR_TEMPLATE_INCOMPLETE;
+			if (bits < 2048 || bits > 4096 || bits % 8)
+				return CKR_KEY_SIZE_RANGE;
+		}
+		return CKR_OK;
+	}
+	if (has(t, n, CKA_MODULUS_BITS))
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (!has(t, n, CKA_MODULUS) || !has(t, n, CKA_PUBLIC_EXPONENT))
+		return CKR_TEMPLATE_INCOMPLETE;
+	return CKR_OK;
 }
 
 static CK_RV check_class_rules(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const CK_ATTRIBUTE *t,
 			       CK_ULONG n, enum shim_tmpl_use use)
 {
-	const CK_ATTRIBUTE *a;
 	CK_ULONG v;
 
 	switch (cls) {
@@ -484,34 +561,19 @@ static CK_RV check_class_rules(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const 
 		return CKR_OK;
 	case CKO_PUBLIC_KEY:
 	case CKO_PRIVATE_KEY:
-		if (key_type != CKK_EC)
-			return CKR_TEMPLATE_INCONSISTENT;
-		a = shim_tmpl_find(t, n, CKA_EC_PARAMS);
-		if (use == SHIM_TMPL_CREATE && !a)
-			return CKR_TEMPLATE_INCOMPLETE;
-		if (a && (a->ulValueLen != sizeof(shim_p256_oid) ||
-			  memcmp(a->pValue, shim_p256_oid, sizeof(shim_p256_oid))))
-			return use == SHIM_TMPL_GENERATE ? CKR_CURVE_NOT_SUPPORTED
-							 : CKR_ATTRIBUTE_VALUE_INVALID;
-		a = shim_tmpl_find(t, n, CKA_EC_POINT);
-		if (use == SHIM_TMPL_GENERATE && a)
-			return CKR_TEMPLATE_INCONSISTENT;
-		if (use == SHIM_TMPL_CREATE && cls == CKO_PUBLIC_KEY) {
-			if (!a)
-				return CKR_TEMPLATE_INCOMPLETE;
-			if (!valid_ec_point(a))
-				return CKR_ATTRIBUTE_VALUE_INVALID;
-		}
-		return CKR_OK;
+		if (key_type == CKK_EC)
+			return check_ec(cls, t, n, use);
+		if (key_type == CKK_RSA)
+			return check_rsa(cls, t, n, use);
+		return CKR_TEMPLATE_INCONSISTENT;
 	case CKO_SECRET_KEY:
-		if (key_type != CKK_AES)
+		if (key_type != CKK_AES && key_type != CKK_GENERIC_SECRET)
 			return CKR_TEMPLATE_INCONSISTENT;
-		if (use == SHIM_TMPL_GENERATE) {
-			if (!shim_tmpl_ulong(t, n, CKA_VALUE_LEN, &v))
-				return CKR_TEMPLATE_INCOMPLETE;
-			if (v != 16 && v != 24 && v != 32)
-				return CKR_KEY_SIZE_RANGE;
-		}
+		if (use == SHIM_TMPL_GENERATE && !shim_tmpl_ulong(t, n, CKA_VALUE_LEN, &v))
+			return CKR_TEMPLATE_INCOMPLETE;
+		if (shim_tmpl_ulong(t, n, CKA_VALUE_LEN, &v) &&
+		    (key_type == CKK_AES ? v != 16 && v != 24 && v != 32 : v < 1 || v > 512))
+			return CKR_KEY_SIZE_RANGE;
 		return CKR_OK;
 	default:
 		return CKR_OK;
@@ -540,14 +602,14 @@ CK_RV shim_obj_from_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const CK
 		if (r->flags & F_TOKEN_MADE)
 			return CKR_ATTRIBUTE_READ_ONLY;
 		if ((r->flags & F_KEY_SECRET) && (cb & C_KEY))
-			return use == SHIM_TMPL_GENERATE ? CKR_TEMPLATE_INCONSISTENT
-							 : CKR_ATTRIBUTE_READ_ONLY;
+			return use == SHIM_TMPL_CREATE ? CKR_ATTRIBUTE_READ_ONLY
+						       : CKR_TEMPLATE_INCONSISTENT;
 	}
 	if (shim_tmpl_ulong(t, n, CKA_CLASS, &v) && v != cls)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (cb & C_KEY) {
 		if (!shim_tmpl_ulong(t, n, CKA_KEY_TYPE, &v)) {
-			if (use == SHIM_TMPL_CREATE)
+			if (use == SHIM_TMPL_CREATE || use == SHIM_TMPL_UNWRAP)
 				return CKR_TEMPLATE_INCOMPLETE;
 		} else if (v != key_type) {
 			return CKR_TEMPLATE_INCONSISTENT;

@@ -7,9 +7,12 @@
  * Keys exist outside the card only as blobs wrapped under the group's
  * master key: a key object holds its blob in the internal attribute
  * SHIM_CKA_BLOB, never shown to applications.  CKA_VALUE of a secret or
- * private key is therefore always CKR_ATTRIBUTE_SENSITIVE, and keys are
- * created only by generation on the card (C_CreateObject accepts data,
- * X.509 certificate and EC public key objects).
+ * private key is therefore always CKR_ATTRIBUTE_SENSITIVE.  Key values given
+ * to C_CreateObject are imported by the card (keys.c) and never stored.
+ * Public keys are stored in clear with their standard attributes
+ * (CKA_MODULUS/CKA_PUBLIC_EXPONENT; CKA_EC_PARAMS and CKA_EC_POINT as a DER
+ * OCTET STRING); private keys keep CKA_MODULUS/CKA_PUBLIC_EXPONENT or
+ * CKA_EC_PARAMS readable for clients such as libp11.
  *
  * Token objects are serialized (shim_obj_serialize) into the token store;
  * session objects live in memory.
@@ -45,6 +48,7 @@ struct shim_object {
 enum shim_tmpl_use {
 	SHIM_TMPL_CREATE,   /* C_CreateObject */
 	SHIM_TMPL_GENERATE, /* key (pair) generation: the card makes the key */
+	SHIM_TMPL_UNWRAP,   /* C_UnwrapKey, C_DeriveKey: the value comes from the card */
 	SHIM_TMPL_COPY,	    /* C_CopyObject */
 	SHIM_TMPL_SET,	    /* C_SetAttributeValue */
 };
@@ -103,7 +107,8 @@ bool shim_obj_match(const struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG
 /* Approximate size for C_GetObjectSize. */
 CK_ULONG shim_obj_size(const struct shim_object *o);
 
-/* DER of the P-256 OID, the only curve of this version. */
-extern const uint8_t shim_p256_oid[10];
+/* A key value attribute (CKA_VALUE of keys, the RSA private parts): given
+ * only to C_CreateObject, imported by the card, never stored or shown. */
+bool shim_obj_is_key_value(CK_ATTRIBUTE_TYPE type);
 
 #endif

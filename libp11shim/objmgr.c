@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
@@ -170,12 +171,9 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 	CK_ULONG cls, key_type = CK_UNAVAILABLE_INFORMATION;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = shim_session_enter(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
 	if (!pTemplate || !ulCount || !phObject) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -199,8 +197,8 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 		break;
 	case CKO_SECRET_KEY:
 	case CKO_PRIVATE_KEY:
-		/* Key values enter the card only by unwrapping (not yet). */
-		rv = CKR_TEMPLATE_INCONSISTENT;
+		/* The value goes through the card's IMPORT_KEY, never to the store. */
+		rv = shim_key_import(s, cls, pTemplate, ulCount, phObject);
 		goto out;
 	default:
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
@@ -210,7 +208,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 	if (rv == CKR_OK)
 		rv = shim_obj_add(s, o, phObject);
 out:
-	shim_leave();
+	shim_session_leave(s);
 	return rv;
 }
 

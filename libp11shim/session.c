@@ -26,6 +26,35 @@ CK_RV shim_session_get(CK_SESSION_HANDLE h, struct shim_session **out)
 	return CKR_SESSION_HANDLE_INVALID;
 }
 
+CK_RV shim_session_enter(CK_SESSION_HANDLE h, struct shim_session **out)
+{
+	CK_RV rv = shim_enter();
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_session_get(h, out);
+	if (rv != CKR_OK) {
+		shim_leave();
+		return rv;
+	}
+	(*out)->refs++;
+	return CKR_OK;
+}
+
+static void session_free(struct shim_session *s);
+
+void shim_session_leave(struct shim_session *s)
+{
+	if (!--s->refs && s->closed)
+		session_free(s);
+	shim_leave();
+}
+
+uint32_t shim_session_kid(const struct shim_session *s)
+{
+	return s->ksession ? s->ksession : s->slot->ksession;
+}
+
 bool shim_session_user(const struct shim_session *s)
 {
 	return s->slot->logged_in && s->slot->user == CKU_USER;
@@ -42,6 +71,11 @@ static void free_buf(uint8_t **p, size_t *len)
 
 void shim_op_end(struct shim_op *op)
 {
+	if (op->busy) {
+		/* Its call waits for the card; it ends the operation. */
+		op->cancel = true;
+		return;
+	}
 	free_buf(&op->key, &op->key_len);
 	free_buf(&op->param, &op->param_len);
 	free_buf(&op->state, &op->state_len);
@@ -64,8 +98,19 @@ static void session_end_ops(struct shim_session *s)
 		shim_op_end(&s->op[i]);
 }
 
-/* Free @s (already unlinked) and its session objects; maybe end the
- * token's kernel session. */
+static void session_free(struct shim_session *s)
+{
+	int i;
+
+	for (i = 0; i < SHIM_OP_NR; i++)
+		s->op[i].busy = false;
+	session_end_ops(s);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+/* End @s (already unlinked) and its session objects; maybe end the
+ * token's kernel session.  Freed now, or by its last holder. */
 static void session_destroy(struct shim_session *s, bool abandon)
 {
 	struct shim_slot *slot = s->slot;
@@ -73,6 +118,13 @@ static void session_destroy(struct shim_session *s, bool abandon)
 	int err;
 
 	session_end_ops(s);
+	if (s->ksession && !abandon && shim_g.tp) {
+		err = shim_g.tp_ops->session_close(shim_g.tp, s->ksession);
+		if (err)
+			shim_warn("slot %lu: closing kernel session: %d", (unsigned long)slot->id,
+				  err);
+	}
+	s->ksession = 0;
 	for (pp = &slot->objects; *pp;) {
 		o = *pp;
 		if (o->owner == s->handle) {
@@ -95,9 +147,11 @@ static void session_destroy(struct shim_session *s, bool abandon)
 		}
 		slot->ksession = 0;
 		slot->logged_in = false;
+		shim_slot_forget_pin(slot);
 	}
-	explicit_bzero(s, sizeof(*s));
-	free(s);
+	s->closed = true;
+	if (!s->refs || abandon)
+		session_free(s);
 }
 
 void shim_sessions_free(bool abandon)
@@ -121,6 +175,66 @@ static void session_unlink(struct shim_session *s)
 			return;
 		}
 	}
+}
+
+/* Open (and, when the application is logged in, log in) the kernel
+ * session of one strict-mode PKCS#11 session. */
+static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
+{
+	int err;
+
+	err = shim_g.tp_ops->session_open(shim_g.tp, (uint32_t)slot->id,
+					  HSMG_SESSION_RW | slot->session_flags, kid);
+	if (err) {
+		shim_err("slot %lu: SESSION_OPEN failed: %d", (unsigned long)slot->id, err);
+		return shim_errno_to_ckr(err);
+	}
+	if (!slot->logged_in)
+		return CKR_OK;
+	err = shim_g.tp_ops->login(shim_g.tp, *kid, slot->user == CKU_SO ? HSMG_LOGIN_SO : 0,
+				   slot->pin, (uint32_t)slot->pin_len);
+	if (err) {
+		shim_err("slot %lu: LOGIN of a new strict session failed: %d",
+			 (unsigned long)slot->id, err);
+		shim_g.tp_ops->session_close(shim_g.tp, *kid);
+		*kid = 0;
+		return shim_errno_to_ckr(err);
+	}
+	return CKR_OK;
+}
+
+/* Log every kernel session of @slot in (@pin) or out (@pin NULL). */
+static int kernel_login_all(struct shim_slot *slot, CK_USER_TYPE user, const void *pin,
+			    uint32_t pin_len)
+{
+	struct shim_session *o;
+	int err = 0, e;
+
+	if (!(slot->session_flags & HSMG_SESSION_STRICT)) {
+		if (pin)
+			return shim_g.tp_ops->login(shim_g.tp, slot->ksession,
+						    user == CKU_SO ? HSMG_LOGIN_SO : 0, pin,
+						    pin_len);
+		return shim_g.tp_ops->logout(shim_g.tp, slot->ksession);
+	}
+	for (o = shim_g.sessions; o; o = o->next) {
+		if (o->slot != slot || !o->ksession)
+			continue;
+		if (pin)
+			e = shim_g.tp_ops->login(shim_g.tp, o->ksession,
+						 user == CKU_SO ? HSMG_LOGIN_SO : 0, pin, pin_len);
+		else
+			e = shim_g.tp_ops->logout(shim_g.tp, o->ksession);
+		if (e && !err)
+			err = e;
+		if (e && pin)
+			break;
+	}
+	if (err && pin) /* all or nothing */
+		for (o = shim_g.sessions; o; o = o->next)
+			if (o->slot == slot && o->ksession)
+				shim_g.tp_ops->logout(shim_g.tp, o->ksession);
+	return err;
 }
 
 /* ------------------------------------------------------------ PKCS#11 */
@@ -160,9 +274,17 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	if (!slot->ksession) {
+	if (slot->session_flags & HSMG_SESSION_STRICT) {
+		/* Strict: a kernel session per PKCS#11 session, logged in with the
+		 * PIN kept while the application is logged in. */
+		rv = strict_session_open(slot, &s->ksession);
+		if (rv != CKR_OK) {
+			free(s);
+			goto out;
+		}
+	} else if (!slot->ksession) {
 		err = shim_g.tp_ops->session_open(shim_g.tp, (uint32_t)slot->id,
-						  HSMG_SESSION_RW | shim_g.cfg.session_flags,
+						  HSMG_SESSION_RW | slot->session_flags,
 						  &slot->ksession);
 		if (err) {
 			shim_err("slot %lu: SESSION_OPEN failed: %d", (unsigned long)slot->id, err);
@@ -302,9 +424,13 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		rv = shim_pin_verify(&shim_g.cfg, st, userType, pPin, ulPinLen);
 	if (rv != CKR_OK)
 		goto out;
-	err =
-	    shim_g.tp_ops->login(shim_g.tp, slot->ksession, userType == CKU_SO ? HSMG_LOGIN_SO : 0,
-				 pPin, (uint32_t)ulPinLen);
+	err = kernel_login_all(slot, userType, pPin, (uint32_t)ulPinLen);
+	if (!err && (slot->session_flags & HSMG_SESSION_STRICT))
+		rv = shim_slot_keep_pin(slot, pPin, ulPinLen);
+	if (rv != CKR_OK) {
+		kernel_login_all(slot, userType, NULL, 0);
+		goto out;
+	}
 	if (err) {
 		shim_err("slot %lu: LOGIN failed: %d", (unsigned long)slot->id, err);
 		rv = shim_errno_to_ckr(err);
@@ -337,10 +463,11 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
-	err = shim_g.tp_ops->logout(shim_g.tp, slot->ksession);
+	err = kernel_login_all(slot, slot->user, NULL, 0);
 	if (err)
 		shim_warn("slot %lu: LOGOUT failed: %d", (unsigned long)slot->id, err);
 	slot->logged_in = false;
+	shim_slot_forget_pin(slot);
 	/* Handles to private objects become invalid: end what may use them. */
 	for (o = shim_g.sessions; o; o = o->next)
 		if (o->slot == slot)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -60,6 +61,7 @@ static void slot_update(const struct hsmg_group_info *gi)
 		s->next = *pp;
 		*pp = s;
 		s->event = present;
+		s->session_flags = shim_config_session_flags(&shim_g.cfg, s->serial);
 		shim_info("slot %lu: group with MKVP %s...", (unsigned long)s->id, s->serial);
 	} else if (memcmp(s->mkvp, gi->mkvp, HSMG_MKVP_LEN)) {
 		/* Same id, other key: cannot happen while the module is loaded. */
@@ -122,8 +124,11 @@ CK_RV shim_slots_refresh(void)
 
 CK_RV shim_slot_token(CK_SLOT_ID id, struct shim_slot **out)
 {
-	struct shim_slot *s = shim_slot_find(id);
+	struct shim_slot *s;
 
+	/* Presence is the kernel's now, not what the last listing said. */
+	shim_slots_refresh();
+	s = shim_slot_find(id);
 	if (!s)
 		return CKR_SLOT_ID_INVALID;
 	if (!s->present)
@@ -145,6 +150,31 @@ CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out)
 	return CKR_OK;
 }
 
+CK_RV shim_slot_keep_pin(struct shim_slot *s, const void *pin, size_t len)
+{
+	shim_slot_forget_pin(s);
+	s->pin = malloc(len ? len : 1);
+	if (!s->pin)
+		return CKR_HOST_MEMORY;
+	if (mlock(s->pin, len ? len : 1))
+		shim_warn("slot %lu: mlock of the PIN failed: %s", (unsigned long)s->id,
+			  strerror(errno));
+	memcpy(s->pin, pin, len);
+	s->pin_len = len;
+	return CKR_OK;
+}
+
+void shim_slot_forget_pin(struct shim_slot *s)
+{
+	if (!s->pin)
+		return;
+	explicit_bzero(s->pin, s->pin_len);
+	munlock(s->pin, s->pin_len ? s->pin_len : 1);
+	free(s->pin);
+	s->pin = NULL;
+	s->pin_len = 0;
+}
+
 void shim_slots_free(bool abandon)
 {
 	struct shim_slot *s, *n;
@@ -156,6 +186,7 @@ void shim_slots_free(bool abandon)
 			on = o->next;
 			shim_obj_free(o);
 		}
+		shim_slot_forget_pin(s);
 		if (abandon)
 			shim_store_abandon(s->store);
 		else

@@ -7,12 +7,16 @@
  * Its serial number is the first 8 bytes of the group's MKVP in hex, and
  * its objects live in the token store of that MKVP (store.h).
  *
- * All PKCS#11 sessions of one token in one process share ONE kernel session
+ * Unless the token is configured strict (session_mode, see config.h),
+ * all PKCS#11 sessions of one token in one process share ONE kernel session
  * (opened with the first, closed with the last): PKCS#11 login state is per
  * application, so one HSMG_IOC_LOGIN logs in every session and the shim
  * never keeps a PIN to log in sessions opened later; session keys bound to
- * the coprocessor session (strict mode) work in every session of the
- * application, as PKCS#11 session objects must.
+ * the coprocessor session work in every session of the application, as
+ * PKCS#11 session objects must.  A strict token gives each PKCS#11 session
+ * its own kernel session (session keys bound to it, EP11 strict mode); the
+ * PIN is then kept in locked memory while logged in, to log in sessions
+ * opened later, and wiped at logout.
  */
 #ifndef SHIM_SLOT_H
 #define SHIM_SLOT_H
@@ -40,6 +44,9 @@ struct shim_slot {
 	bool logged_in;
 	CK_USER_TYPE user;
 	uint32_t ksession; /* kernel session, 0 while no session is open */
+	uint32_t session_flags; /* HSMG_SESSION_STRICT from the config, or 0 */
+	uint8_t *pin;	   /* strict mode, logged in: the PIN, in locked memory */
+	size_t pin_len;
 	unsigned int nsessions, nro;
 	struct shim_object *objects; /* session objects of this token */
 };
@@ -52,6 +59,10 @@ struct shim_slot *shim_slot_find(CK_SLOT_ID id);
 CK_RV shim_slot_token(CK_SLOT_ID id, struct shim_slot **out);
 /* The token store of @s, opened on first use. */
 CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out);
+/* Strict mode: keep the PIN (mlock'ed) to log in sessions opened later. */
+CK_RV shim_slot_keep_pin(struct shim_slot *s, const void *pin, size_t len);
+/* Wipe and free the kept PIN. */
+void shim_slot_forget_pin(struct shim_slot *s);
 /* Free every slot; @abandon in a forked child. */
 void shim_slots_free(bool abandon);
 

@@ -95,13 +95,25 @@ START_TEST(aes_gcm)
 	CK_OK(p11->C_DecryptFinal(h, pt, &n));
 	ck_assert(!memcmp(pt, msg, n));
 
+	/* GCM encryption streams: ciphertext per part, the tag at Final. */
 	CK_OK(p11->C_EncryptInit(h, &m, k));
-	n = sizeof(ct);
-	CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg, 5, ct, &n));
-	CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg + 5, strlen(msg) - 5, ct, &n));
-	n = sizeof(ct);
-	CK_OK(p11->C_EncryptFinal(h, ct, &n));
-	ck_assert_uint_eq(n, ctlen); /* same IV, same key: same ciphertext */
+	{
+		uint8_t ct2[128];
+		CK_ULONG off = 0;
+
+		n = sizeof(ct2);
+		CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg, 5, ct2, &n));
+		off += n;
+		n = sizeof(ct2) - off;
+		CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg + 5, strlen(msg) - 5, ct2 + off,
+					   &n));
+		off += n;
+		n = sizeof(ct2) - off;
+		CK_OK(p11->C_EncryptFinal(h, ct2 + off, &n));
+		off += n;
+		ck_assert_uint_eq(off, ctlen);
+		ck_assert(!memcmp(ct2, ct, ctlen)); /* same IV, same key: same ciphertext */
+	}
 
 	/* Tampered ciphertext. */
 	ct[3] ^= 1;
@@ -121,12 +133,14 @@ START_TEST(aes_errors)
 	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128}, bad = gp;
 	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
 	CK_MECHANISM mb = {CKM_AES_GCM, &bad, sizeof(bad)};
-	CK_MECHANISM unknown = {CKM_AES_CBC, NULL, 0};
+	CK_MECHANISM unknown = {CKM_DES3_CBC, NULL, 0};
+	CK_MECHANISM cbc_noiv = {CKM_AES_CBC, NULL, 0};
 	uint8_t buf[64];
 	CK_ULONG n = sizeof(buf);
 
 	CK_RV_IS(p11->C_EncryptInit(h, &m, k), CKR_KEY_FUNCTION_NOT_PERMITTED);
 	CK_RV_IS(p11->C_EncryptInit(h, &unknown, k), CKR_MECHANISM_INVALID);
+	CK_RV_IS(p11->C_DecryptInit(h, &cbc_noiv, k), CKR_MECHANISM_PARAM_INVALID);
 	CK_RV_IS(p11->C_EncryptInit(h, NULL, k), CKR_ARGUMENTS_BAD);
 	bad.tag_bits = 100;
 	CK_RV_IS(p11->C_DecryptInit(h, &mb, k), CKR_MECHANISM_PARAM_INVALID);
@@ -261,9 +275,9 @@ START_TEST(ec_templates)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
 	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
-	static const uint8_t p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+	static const uint8_t k256[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a}; /* secp256k1 */
 	CK_ATTRIBUTE none[] = {{CKA_LABEL, "x", 1}};
-	CK_ATTRIBUTE other[] = {{CKA_EC_PARAMS, (void *)p384, sizeof(p384)}};
+	CK_ATTRIBUTE other[] = {{CKA_EC_PARAMS, (void *)k256, sizeof(k256)}};
 	CK_OBJECT_HANDLE pub, priv;
 
 	CK_RV_IS(p11->C_GenerateKeyPair(h, &m, none, 1, NULL, 0, &pub, &priv),
@@ -322,7 +336,7 @@ END_TEST
 
 START_TEST(mechanisms)
 {
-	CK_MECHANISM_TYPE list[32];
+	CK_MECHANISM_TYPE list[64];
 	CK_MECHANISM_INFO mi;
 	CK_ULONG n = 0, i;
 	bool gcm = false;
@@ -342,7 +356,7 @@ START_TEST(mechanisms)
 	CK_OK(p11->C_GetMechanismInfo(t_slot(), CKM_ECDSA_SHA256, &mi));
 	ck_assert(mi.flags & CKF_SIGN && mi.flags & CKF_VERIFY);
 	ck_assert_uint_eq(mi.ulMinKeySize, 256);
-	CK_RV_IS(p11->C_GetMechanismInfo(t_slot(), CKM_RSA_PKCS, &mi), CKR_MECHANISM_INVALID);
+	CK_RV_IS(p11->C_GetMechanismInfo(t_slot(), CKM_MD5, &mi), CKR_MECHANISM_INVALID);
 	CK_RV_IS(p11->C_GetMechanismInfo(t_slot(), CKM_SHA256, NULL), CKR_ARGUMENTS_BAD);
 	CK_RV_IS(p11->C_GetMechanismList(99, list, &n), CKR_SLOT_ID_INVALID);
 }
@@ -357,16 +371,26 @@ START_TEST(strict_mode)
 	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
 	CK_ULONG n = sizeof(ct);
 
-	/* Strict sessions bind session keys to the kernel session's login;
-	 * every PKCS#11 session of the application shares it. */
+	/* Strict: every PKCS#11 session has its own kernel session (logged in
+	 * with the kept PIN when opened after C_Login); session keys are bound
+	 * to the pin-blob of the session that made them (EP11 strict mode). */
 	CK_OK(p11->C_Finalize(NULL));
 	setenv("HSMGROUP_SESSION_MODE", "strict", 1);
 	CK_OK(p11->C_Initialize(NULL));
 	h = t_user_session(true);
 	k = aes_key(h, &no, &yes);
 	h2 = t_open(false);
+	ck_assert_uint_eq(mock_open_sessions, 2);
+	CK_OK(p11->C_EncryptInit(h, &m, k));
+	CK_OK(p11->C_Encrypt(h, (CK_BYTE_PTR) "strict", 6, ct, &n));
 	CK_OK(p11->C_EncryptInit(h2, &m, k));
-	CK_OK(p11->C_Encrypt(h2, (CK_BYTE_PTR) "strict", 6, ct, &n));
+	n = sizeof(ct);
+	CK_RV_IS(p11->C_Encrypt(h2, (CK_BYTE_PTR) "strict", 6, ct, &n), CKR_KEY_HANDLE_INVALID);
+	/* Logout and login again: the kept PIN is gone, both sessions log in. */
+	CK_OK(p11->C_Logout(h2));
+	CK_OK(p11->C_Login(h2, CKU_USER, PIN(USER_PIN)));
+	CK_OK(p11->C_CloseSession(h2));
+	ck_assert_uint_eq(mock_open_sessions, 1);
 }
 END_TEST
 
