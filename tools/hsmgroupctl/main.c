@@ -35,34 +35,34 @@ static bool json;
 static struct ctl_nl *nl;
 
 static const char *const state_names[] = {
-	[HSMG_QS_ONLINE] = "online",	     [HSMG_QS_SUSPECT] = "suspect",
-	[HSMG_QS_OFFLINE] = "offline",	     [HSMG_QS_RECOVERING] = "recovering",
-	[HSMG_QS_DRAINING] = "draining",     [HSMG_QS_STANDBY] = "standby",
-	[HSMG_QS_DISABLED] = "disabled",     [HSMG_QS_MISMATCH] = "mismatch",
+    [HSMG_QS_ONLINE] = "online",     [HSMG_QS_SUSPECT] = "suspect",
+    [HSMG_QS_OFFLINE] = "offline",   [HSMG_QS_RECOVERING] = "recovering",
+    [HSMG_QS_DRAINING] = "draining", [HSMG_QS_STANDBY] = "standby",
+    [HSMG_QS_DISABLED] = "disabled", [HSMG_QS_MISMATCH] = "mismatch",
 };
 
 static const char *const admin_names[] = {
-	[HSMG_ADMIN_NONE] = "none",	  [HSMG_ADMIN_ONLINE] = "online",
-	[HSMG_ADMIN_DRAIN] = "drain",	  [HSMG_ADMIN_DISABLE] = "disable",
-	[HSMG_ADMIN_STANDBY] = "standby", [HSMG_ADMIN_ACTIVE] = "active",
+    [HSMG_ADMIN_NONE] = "none",	      [HSMG_ADMIN_ONLINE] = "online",
+    [HSMG_ADMIN_DRAIN] = "drain",     [HSMG_ADMIN_DISABLE] = "disable",
+    [HSMG_ADMIN_STANDBY] = "standby", [HSMG_ADMIN_ACTIVE] = "active",
 };
 
 static const char *const event_names[] = {
-	[HSMG_EVENT_STATE] = "state",	    [HSMG_EVENT_ATTACH] = "attach",
-	[HSMG_EVENT_DETACH] = "detach",	    [HSMG_EVENT_MISMATCH] = "mismatch",
-	[HSMG_EVENT_POLICY] = "policy",	    [HSMG_EVENT_SESSION_END] = "session-end",
-	[HSMG_EVENT_ADMIN] = "admin",
+    [HSMG_EVENT_STATE] = "state",   [HSMG_EVENT_ATTACH] = "attach",
+    [HSMG_EVENT_DETACH] = "detach", [HSMG_EVENT_MISMATCH] = "mismatch",
+    [HSMG_EVENT_POLICY] = "policy", [HSMG_EVENT_SESSION_END] = "session-end",
+    [HSMG_EVENT_ADMIN] = "admin",
 };
 
 static const char *const policy_keys[HSMG_POLICY_NVALUES + 1] = {
-	[HSMG_POLICY_A_RECOVERY_INTERVAL_MS] = "recovery_interval_ms",
-	[HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS] = "recovery_backoff_max_ms",
-	[HSMG_POLICY_A_RECOVERY_RETRIES] = "recovery_retries",
-	[HSMG_POLICY_A_HOLD_TIME_MS] = "hold_time_ms",
-	[HSMG_POLICY_A_REQUEST_TIMEOUT_MS] = "request_timeout_ms",
-	[HSMG_POLICY_A_KEYGEN_TIMEOUT_MS] = "keygen_timeout_ms",
-	[HSMG_POLICY_A_SUSPECT_THRESHOLD] = "suspect_threshold",
-	[HSMG_POLICY_A_MAX_ATTEMPTS] = "max_attempts",
+    [HSMG_POLICY_A_RECOVERY_INTERVAL_MS] = "recovery_interval_ms",
+    [HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS] = "recovery_backoff_max_ms",
+    [HSMG_POLICY_A_RECOVERY_RETRIES] = "recovery_retries",
+    [HSMG_POLICY_A_HOLD_TIME_MS] = "hold_time_ms",
+    [HSMG_POLICY_A_REQUEST_TIMEOUT_MS] = "request_timeout_ms",
+    [HSMG_POLICY_A_KEYGEN_TIMEOUT_MS] = "keygen_timeout_ms",
+    [HSMG_POLICY_A_SUSPECT_THRESHOLD] = "suspect_threshold",
+    [HSMG_POLICY_A_MAX_ATTEMPTS] = "max_attempts",
 };
 
 static const char *name_of(const char *const *names, size_t n, uint32_t v)
@@ -93,7 +93,8 @@ static int nl_fail(int err, const char *what)
 
 	if (err == -EPERM || err == -EACCES)
 		fprintf(stderr,
-			"hsmgroupctl: %s: permission denied (changes need CAP_NET_ADMIN: run as root)\n",
+			"hsmgroupctl: %s: permission denied (changes need CAP_NET_ADMIN: run as "
+			"root)\n",
 			what);
 	else if (*km)
 		fprintf(stderr, "hsmgroupctl: %s: %s (%s)\n", what, km, strerror(-err));
@@ -140,8 +141,7 @@ static void parse_apqn(const char *s, uint16_t *adapter, uint16_t *domain)
 	unsigned int a, d;
 	int n = -1;
 
-	if (sscanf(s, "%2x.%4x%n", &a, &d, &n) != 2 || n != (int)strlen(s) || a > 255 ||
-	    d > 255)
+	if (sscanf(s, "%2x.%4x%n", &a, &d, &n) != 2 || n != (int)strlen(s) || a > 255 || d > 255)
 		usage_error("queue must be AA.DDDD (hex adapter.domain, each 0-ff), got '%s'", s);
 	*adapter = a;
 	*domain = d;
@@ -301,9 +301,9 @@ static int session_cb(struct nlattr **tb, void *arg)
 		snprintf(s->comm, sizeof(s->comm), "%s",
 			 (const char *)nla_data(a[HSMG_SESSION_A_OWNER_COMM]));
 	if (a[HSMG_SESSION_A_MEMBER_LIST])
-		nla_for_each_nested(m, a[HSMG_SESSION_A_MEMBER_LIST], rem)
-			if (nla_type(m) == HSMG_SESSION_A_MEMBER_APQN && s->napqn < 256)
-				s->apqn[s->napqn++] = nla_get_u32(m);
+		nla_for_each_nested(m, a[HSMG_SESSION_A_MEMBER_LIST],
+				    rem) if (nla_type(m) == HSMG_SESSION_A_MEMBER_APQN &&
+					     s->napqn < 256) s->apqn[s->napqn++] = nla_get_u32(m);
 	return 0;
 }
 
@@ -325,7 +325,7 @@ static int fetch_groups(struct vec *v, uint32_t id)
 {
 	struct nl_msg *msg = ctl_nl_msg(nl, HSMG_CMD_GET_GROUP, !id);
 
-	*v = (struct vec){ .size = sizeof(struct group) };
+	*v = (struct vec){.size = sizeof(struct group)};
 	if (id)
 		put_group_id(msg, id);
 	return ctl_nl_call(nl, msg, group_cb, v);
@@ -335,7 +335,7 @@ static int fetch_queues(struct vec *v, uint32_t group)
 {
 	struct nl_msg *msg = ctl_nl_msg(nl, HSMG_CMD_GET_QUEUE, true);
 
-	*v = (struct vec){ .size = sizeof(struct queue) };
+	*v = (struct vec){.size = sizeof(struct queue)};
 	if (group)
 		put_group_id(msg, group);
 	return ctl_nl_call(nl, msg, queue_cb, v);
@@ -348,7 +348,7 @@ static int fetch_queue(struct vec *v, uint16_t adapter, uint16_t domain)
 
 	put_queue_id(msg, adapter, domain);
 	nla_nest_end(msg, n);
-	*v = (struct vec){ .size = sizeof(struct queue) };
+	*v = (struct vec){.size = sizeof(struct queue)};
 	return ctl_nl_call(nl, msg, queue_cb, v);
 }
 
@@ -356,7 +356,7 @@ static int fetch_sessions(struct vec *v, uint32_t group, uint64_t id)
 {
 	struct nl_msg *msg = ctl_nl_msg(nl, HSMG_CMD_GET_SESSION, !id);
 
-	*v = (struct vec){ .size = sizeof(struct session) };
+	*v = (struct vec){.size = sizeof(struct session)};
 	if (group)
 		put_group_id(msg, group);
 	if (id) {
@@ -527,8 +527,10 @@ static void table_sessions(const struct vec *v)
 			 s->flags & HSMG_SESSION_STRICT ? ",s" : "",
 			 s->flags & HSMG_SESSION_VHSM ? ",v" : "");
 		printf("%-20" PRIu64 " %5u %-9s %-5s %7u %6u %-16s %u", s->id, s->group,
-		       s->revoked ? "revoked" : s->logged_in ? "logged-in" : "open", flags, s->pid,
-		       s->uid, s->comm, s->members);
+		       s->revoked     ? "revoked"
+		       : s->logged_in ? "logged-in"
+				      : "open",
+		       flags, s->pid, s->uid, s->comm, s->members);
 		for (k = 0; k < s->napqn; k++) {
 			apqn_str(apqn, sizeof(apqn), s->apqn[k] >> 8, s->apqn[k] & 0xff);
 			printf("%s%s", k ? "," : " (", apqn);
@@ -574,8 +576,8 @@ static int cmd_group(int argc, char **argv)
 	snprintf(what, sizeof(what), id ? "group %u" : "groups", id);
 	ret = fetch_groups(&gs, id);
 	if (ret == -ENOENT && id) {
-		fprintf(stderr, "hsmgroupctl: no group %u (hsmgroupctl group list shows the groups)\n",
-			id);
+		fprintf(stderr,
+			"hsmgroupctl: no group %u (hsmgroupctl group list shows the groups)\n", id);
 		return EXIT_RUNTIME;
 	}
 	if (ret)
@@ -623,7 +625,8 @@ static int cmd_group(int argc, char **argv)
 		for (int i = 0; i < HSMG_MKVP_LEN; i++)
 			printf("%02x", g->mkvp[i]);
 		printf("\n  members   %u (%u online, %u in mismatch)\n  sessions  %u logged in\n"
-		       "  requests  %" PRIu64 " (%" PRIu64 " errors, %" PRIu64 " failovers)\npolicy:\n",
+		       "  requests  %" PRIu64 " (%" PRIu64 " errors, %" PRIu64
+		       " failovers)\npolicy:\n",
 		       g->members, g->online, g->mismatch, g->sessions, g->requests, g->errors,
 		       g->failovers);
 		print_policy(g);
@@ -635,8 +638,9 @@ static int cmd_group(int argc, char **argv)
 
 static int queue_not_found(uint16_t a, uint16_t d)
 {
-	fprintf(stderr, "hsmgroupctl: no queue %02x.%04x (hsmgroupctl queue list shows the queues)\n",
-		a, d);
+	fprintf(stderr,
+		"hsmgroupctl: no queue %02x.%04x (hsmgroupctl queue list shows the queues)\n", a,
+		d);
 	return EXIT_RUNTIME;
 }
 
@@ -739,7 +743,7 @@ static int cmd_queue(int argc, char **argv)
 		if (speed)
 			nla_put_u32(msg, HSMG_QUEUE_A_SPEED, speed);
 		nla_nest_end(msg, n);
-		qs = (struct vec){ .size = sizeof(struct queue) };
+		qs = (struct vec){.size = sizeof(struct queue)};
 		ret = ctl_nl_call(nl, msg, queue_cb, &qs);
 	}
 	snprintf(what, sizeof(what), "queue set %s", argv[1]);
@@ -811,7 +815,8 @@ static int cmd_session(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		if (ret)
-			return nl_fail(ret, !strcmp(sub, "show") ? "session show" : "session logout");
+			return nl_fail(ret,
+				       !strcmp(sub, "show") ? "session show" : "session logout");
 		if (!strcmp(sub, "show")) {
 			if (json) {
 				json_session(ss.v);
@@ -863,7 +868,7 @@ static void print_group_policy(const struct group *g)
 
 static int cmd_policy(int argc, char **argv)
 {
-	uint32_t vals[HSMG_POLICY_NVALUES + 1] = { 0 }, set = 0, reset = 0, id;
+	uint32_t vals[HSMG_POLICY_NVALUES + 1] = {0}, set = 0, reset = 0, id;
 	struct vec gs;
 	int ret, i, a;
 
@@ -914,12 +919,12 @@ static int cmd_policy(int argc, char **argv)
 		if (reset)
 			nla_put_u32(msg, HSMG_POLICY_A_RESET, reset);
 		nla_nest_end(msg, n);
-		gs = (struct vec){ .size = sizeof(struct group) };
+		gs = (struct vec){.size = sizeof(struct group)};
 		ret = ctl_nl_call(nl, msg, group_cb, &gs);
 	}
 	if (ret == -ENOENT) {
-		fprintf(stderr, "hsmgroupctl: no group %u (hsmgroupctl group list shows the groups)\n",
-			id);
+		fprintf(stderr,
+			"hsmgroupctl: no group %u (hsmgroupctl group list shows the groups)\n", id);
 		return EXIT_RUNTIME;
 	}
 	if (ret == -ERANGE || (ret == -EINVAL && *ctl_nl_errmsg(nl))) {
@@ -1001,9 +1006,9 @@ static int cmd_stats(int argc, char **argv)
 		return 0;
 	}
 	printf("groups          %u\nqueues          %u (%u attached, %u online)\n"
-	       "sessions        %u (%u logged in)\nrequests        %" PRIu64 "\nerrors          %" PRIu64
-	       "\nfailovers       %" PRIu64 "\ntransitions     %" PRIu64
-	       "\nevents dropped  %" PRIu64 "\n",
+	       "sessions        %u (%u logged in)\nrequests        %" PRIu64
+	       "\nerrors          %" PRIu64 "\nfailovers       %" PRIu64
+	       "\ntransitions     %" PRIu64 "\nevents dropped  %" PRIu64 "\n",
 	       st.groups, st.queues, st.attached, st.online, st.sessions, st.logged_in, st.requests,
 	       st.errors, st.failovers, st.transitions, st.dropped);
 	return 0;
@@ -1043,8 +1048,8 @@ static int cmd_status(int argc, char **argv)
 		return 0;
 	}
 	printf("hsmgroup: %u group%s, %u queue%s (%u online), %u session%s (%u logged in)\n\n",
-	       st.groups, st.groups == 1 ? "" : "s", st.queues, st.queues == 1 ? "" : "s", st.online,
-	       st.sessions, st.sessions == 1 ? "" : "s", st.logged_in);
+	       st.groups, st.groups == 1 ? "" : "s", st.queues, st.queues == 1 ? "" : "s",
+	       st.online, st.sessions, st.sessions == 1 ? "" : "s", st.logged_in);
 	table_groups(&gs);
 	printf("\n");
 	table_queues(&qs);
@@ -1149,7 +1154,7 @@ static int monitor_udev(bool kernel, long count, double timeout)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && (count <= 0 || seen < count)) {
-		struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+		struct pollfd p = {.fd = udev_monitor_get_fd(mon), .events = POLLIN};
 		struct udev_list_entry *e;
 		struct udev_device *d;
 		char ts[32];
@@ -1157,8 +1162,8 @@ static int monitor_udev(bool kernel, long count, double timeout)
 
 		if (timeout > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			double left = timeout - (now.tv_sec - t0.tv_sec) -
-				      (now.tv_nsec - t0.tv_nsec) / 1e9;
+			double left =
+			    timeout - (now.tv_sec - t0.tv_sec) - (now.tv_nsec - t0.tv_nsec) / 1e9;
 			if (left <= 0)
 				break;
 			if (left * 1000 < ms)
@@ -1177,19 +1182,20 @@ static int monitor_udev(bool kernel, long count, double timeout)
 			j_str("source", kernel ? "kernel" : "udev");
 			j_str("action", udev_device_get_action(d));
 			j_str("devpath", udev_device_get_devpath(d));
-			udev_list_entry_foreach(e, udev_device_get_properties_list_entry(d))
-				if (!strncmp(udev_list_entry_get_name(e), "HSMG_", 5))
-					j_str(udev_list_entry_get_name(e),
-					      udev_list_entry_get_value(e));
+			udev_list_entry_foreach(
+			    e, udev_device_get_properties_list_entry(
+				   d)) if (!strncmp(udev_list_entry_get_name(e), "HSMG_", 5))
+			    j_str(udev_list_entry_get_name(e), udev_list_entry_get_value(e));
 			j_end();
 			j_newline();
 		} else {
-			printf("%s %s %-6s %s", ts, kernel ? "KERNEL" : "UDEV", udev_device_get_action(d),
-			       udev_device_get_sysname(d));
-			udev_list_entry_foreach(e, udev_device_get_properties_list_entry(d))
-				if (!strncmp(udev_list_entry_get_name(e), "HSMG_", 5))
-					printf(" %s=%s", udev_list_entry_get_name(e),
-					       udev_list_entry_get_value(e));
+			printf("%s %s %-6s %s", ts, kernel ? "KERNEL" : "UDEV",
+			       udev_device_get_action(d), udev_device_get_sysname(d));
+			udev_list_entry_foreach(
+			    e, udev_device_get_properties_list_entry(
+				   d)) if (!strncmp(udev_list_entry_get_name(e), "HSMG_", 5))
+			    printf(" %s=%s", udev_list_entry_get_name(e),
+				   udev_list_entry_get_value(e));
 			printf("\n");
 		}
 		udev_device_unref(d);
@@ -1217,8 +1223,9 @@ static int cmd_monitor(int argc, char **argv)
 		else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timeout")) && i + 1 < argc)
 			timeout = parse_u32(argv[++i], "timeout", 1, 86400);
 		else
-			usage_error("monitor takes [--udev|--kernel] [-c COUNT] [-t SECONDS], got '%s'",
-				    argv[i]);
+			usage_error(
+			    "monitor takes [--udev|--kernel] [-c COUNT] [-t SECONDS], got '%s'",
+			    argv[i]);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGINT, on_signal);
@@ -1232,13 +1239,13 @@ static int cmd_monitor(int argc, char **argv)
 		return nl_fail(ret, "monitor");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && (count <= 0 || events_seen < count)) {
-		struct pollfd p = { .fd = ctl_nl_fd(nl), .events = POLLIN };
+		struct pollfd p = {.fd = ctl_nl_fd(nl), .events = POLLIN};
 		int ms = 500;
 
 		if (timeout > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			double left = timeout - (now.tv_sec - t0.tv_sec) -
-				      (now.tv_nsec - t0.tv_nsec) / 1e9;
+			double left =
+			    timeout - (now.tv_sec - t0.tv_sec) - (now.tv_nsec - t0.tv_nsec) / 1e9;
 			if (left <= 0)
 				break;
 			if (left * 1000 < ms)
@@ -1259,10 +1266,10 @@ static int cmd_monitor(int argc, char **argv)
 
 static int cmd_top(int argc, char **argv)
 {
-	struct vec prev = { .size = sizeof(struct queue) }, cur;
+	struct vec prev = {.size = sizeof(struct queue)}, cur;
 	double delay = 1.0;
 	long count = 0, it;
-	struct timespec t_prev = { 0 }, t_cur;
+	struct timespec t_prev = {0}, t_cur;
 	bool tty = isatty(1);
 	int i, ret;
 
@@ -1289,7 +1296,7 @@ static int cmd_top(int argc, char **argv)
 		char ts[32];
 
 		if (it) {
-			struct timespec d = { (time_t)delay, (long)((delay - (time_t)delay) * 1e9) };
+			struct timespec d = {(time_t)delay, (long)((delay - (time_t)delay) * 1e9)};
 
 			nanosleep(&d, NULL);
 			if (stop)
@@ -1299,7 +1306,8 @@ static int cmd_top(int argc, char **argv)
 		if (ret)
 			return nl_fail(ret, "top");
 		clock_gettime(CLOCK_MONOTONIC, &t_cur);
-		dt = it ? (t_cur.tv_sec - t_prev.tv_sec) + (t_cur.tv_nsec - t_prev.tv_nsec) / 1e9 : 0;
+		dt = it ? (t_cur.tv_sec - t_prev.tv_sec) + (t_cur.tv_nsec - t_prev.tv_nsec) / 1e9
+			: 0;
 		timestamp(ts, sizeof(ts));
 		if (json) {
 			j_obj(NULL);
@@ -1309,10 +1317,11 @@ static int cmd_top(int argc, char **argv)
 		} else {
 			if (tty)
 				printf("\033[H\033[2J");
-			printf("hsmgroupctl top - %s (every %.1fs)\n%-8s %5s %-10s %-7s %6s %5s %5s %6s "
+			printf("hsmgroupctl top - %s (every %.1fs)\n%-8s %5s %-10s %-7s %6s %5s "
+			       "%5s %6s "
 			       "%8s %8s %8s %10s\n",
-			       ts, delay, "QUEUE", "GROUP", "STATE", "ROLE", "WEIGHT", "INFL", "PEND",
-			       "LOAD", "REQ/S", "ERR/S", "LAT_US", "REQUESTS");
+			       ts, delay, "QUEUE", "GROUP", "STATE", "ROLE", "WEIGHT", "INFL",
+			       "PEND", "LOAD", "REQ/S", "ERR/S", "LAT_US", "REQUESTS");
 		}
 		for (size_t k = 0; k < cur.n; k++) {
 			const struct queue *q = (const struct queue *)cur.v + k, *p = NULL;
@@ -1351,11 +1360,11 @@ static int cmd_top(int argc, char **argv)
 				j_u64("requests", q->requests);
 				j_end();
 			} else {
-				printf("%-8s %5u %-10s %-7s %6u %5u %5u %6" PRIu64 " %8.1f %8.1f %8" PRIu64
-				       " %10" PRIu64 "\n",
+				printf("%-8s %5u %-10s %-7s %6u %5u %5u %6" PRIu64
+				       " %8.1f %8.1f %8" PRIu64 " %10" PRIu64 "\n",
 				       apqn, q->group, NAME(state_names, q->state),
-				       q->role ? "standby" : "active", q->speed, q->inflight, q->pending,
-				       q->load, rps, eps, lat, q->requests);
+				       q->role ? "standby" : "active", q->speed, q->inflight,
+				       q->pending, q->load, rps, eps, lat, q->requests);
 			}
 		}
 		if (json) {
@@ -1374,27 +1383,28 @@ static int cmd_top(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: hsmgroupctl [-j|--json] COMMAND [ARGS]\n"
-		"  status                           module, groups and queues at a glance\n"
-		"  group [list | show G]            groups (show: members and policy)\n"
-		"  queue [list [--group G] | show AA.DDDD]\n"
-		"  queue set AA.DDDD [state online|drain|standby|active|disable|offline] [weight N]\n"
-		"  session [list [--group G] | show ID | logout ID]\n"
-		"  policy get G | policy set G key=value|key=default...\n"
-		"  stats                            module-wide counters\n"
-		"  monitor [--udev|--kernel] [-c COUNT] [-t SECONDS]   events as they happen\n"
-		"  top [-n COUNT] [-d SECONDS]      per-member load and latency, refreshing\n"
-		"Exit status: 0 ok, 1 runtime error, 2 usage error.  See hsmgroupctl(8).\n");
+	fprintf(
+	    f,
+	    "usage: hsmgroupctl [-j|--json] COMMAND [ARGS]\n"
+	    "  status                           module, groups and queues at a glance\n"
+	    "  group [list | show G]            groups (show: members and policy)\n"
+	    "  queue [list [--group G] | show AA.DDDD]\n"
+	    "  queue set AA.DDDD [state online|drain|standby|active|disable|offline] [weight N]\n"
+	    "  session [list [--group G] | show ID | logout ID]\n"
+	    "  policy get G | policy set G key=value|key=default...\n"
+	    "  stats                            module-wide counters\n"
+	    "  monitor [--udev|--kernel] [-c COUNT] [-t SECONDS]   events as they happen\n"
+	    "  top [-n COUNT] [-d SECONDS]      per-member load and latency, refreshing\n"
+	    "Exit status: 0 ok, 1 runtime error, 2 usage error.  See hsmgroupctl(8).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd;
 	int c, ret;

@@ -87,8 +87,8 @@ struct nl_msg *ctl_nl_msg(struct ctl_nl *nl, int cmd, bool dump)
 
 	if (!msg)
 		return NULL;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-			 dump ? NLM_F_DUMP : 0, cmd, HSMG_GENL_VERSION)) {
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, dump ? NLM_F_DUMP : 0, cmd,
+			 HSMG_GENL_VERSION)) {
 		nlmsg_free(msg);
 		return NULL;
 	}
@@ -177,7 +177,7 @@ static int ack_cb(struct nl_msg *msg, void *arg)
 
 int ctl_nl_call(struct ctl_nl *nl, struct nl_msg *msg, ctl_nl_cb cb, void *arg)
 {
-	struct call_state st = { .nl = nl, .cb = cb, .arg = arg };
+	struct call_state st = {.nl = nl, .cb = cb, .arg = arg};
 	struct nl_cb *c;
 	int ret;
 
@@ -244,7 +244,7 @@ static int no_seq_check(struct nl_msg *msg, void *arg)
 
 int ctl_nl_events(struct ctl_nl *nl, ctl_nl_cb cb, void *arg)
 {
-	struct call_state st = { .nl = nl, .cb = cb, .arg = arg };
+	struct call_state st = {.nl = nl, .cb = cb, .arg = arg};
 	struct nl_cb *c = nl_cb_alloc(NL_CB_CUSTOM);
 	int ret;
 

@@ -8,7 +8,7 @@
 #include "out.h"
 
 static int depth;
-static bool first[64] = { true };
+static bool first[64] = {true};
 static char closer[64];
 
 static void sep(const char *key)
