@@ -5,8 +5,12 @@
  * uapi/linux/hsmgroup.h for the calls the shim makes.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <check.h>
 
 #include "card.h"
 #include "mock_transport.h"
@@ -21,11 +25,19 @@ struct mock_sess {
 	bool used, logged_in;
 	uint32_t flags;
 	uint64_t card_id;
+	/* As the kernel: the PIN while logged in, for members that join. */
+	uint32_t login_flags, pin_len;
+	uint8_t pin[HSMG_MAX_PIN_LEN];
 };
 
 bool mock_open_fails;
 uint32_t mock_nonline = 1;
 unsigned int mock_submits, mock_logins, mock_open_sessions;
+unsigned int mock_delay_us, mock_max_parallel;
+int mock_submit_errno;
+static unsigned int parallel;
+/* The session table and the card pointer: submits run in parallel now. */
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static struct hsmg_card *card;
 static struct mock_sess sess[MAX_SESS];
@@ -40,6 +52,30 @@ void mock_transport_reset(void)
 	card = NULL;
 	memset(sess, 0, sizeof(sess));
 	mock_open_sessions = 0;
+	mock_delay_us = 0;
+	mock_max_parallel = 0;
+	mock_submit_errno = 0;
+}
+
+static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
+		       uint32_t pin_len, struct hsmg_card_result *res);
+
+void mock_failover(void)
+{
+	struct hsmg_card *second = hsmg_card_new(mk, 1, 0);
+	struct hsmg_card_result res;
+	int i;
+
+	ck_assert_ptr_nonnull(second);
+	pthread_rwlock_wrlock(&lock);
+	/* The kernel logs the group's sessions in on the member that joins. */
+	for (i = 0; i < MAX_SESS; i++)
+		if (sess[i].used && sess[i].logged_in)
+			card_login(second, &sess[i], sess[i].login_flags, sess[i].pin,
+				   sess[i].pin_len, &res);
+	hsmg_card_free(card);
+	card = second;
+	pthread_rwlock_unlock(&lock);
 }
 
 static int m_open(const char *device, struct shim_transport **out)
@@ -124,6 +160,7 @@ static void card_logout(struct mock_sess *s)
 
 	hsmg_card_process(card, 0, &req, NULL, ans, sizeof(ans), &res);
 	s->logged_in = false;
+	memset(s->pin, 0, sizeof(s->pin));
 }
 
 static int m_session_close(struct shim_transport *t, uint32_t session_id)
@@ -140,14 +177,27 @@ static int m_session_close(struct shim_transport *t, uint32_t session_id)
 	return 0;
 }
 
+static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
+		       uint32_t pin_len, struct hsmg_card_result *res)
+{
+	struct hsmg_be_req req = {.type = HSMG_BE_REQ_LOGIN};
+	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len};
+	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN], ans[64];
+
+	memcpy(payload, &lg, sizeof(lg));
+	memcpy(payload + sizeof(lg), pin, pin_len);
+	req.session = s->card_id;
+	req.session_flags = s->flags;
+	req.len = sizeof(lg) + pin_len;
+	hsmg_card_process(c, 0, &req, payload, ans, sizeof(ans), res);
+	memset(payload, 0, sizeof(payload));
+}
+
 static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
 		   uint32_t pin_len)
 {
 	struct mock_sess *s = lookup(session_id);
-	struct hsmg_be_req req = {.type = HSMG_BE_REQ_LOGIN};
-	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len};
 	struct hsmg_card_result res;
-	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN], ans[64];
 
 	(void)t;
 	if (!s)
@@ -160,18 +210,15 @@ static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags
 		return -E2BIG;
 	if (s->logged_in)
 		return -EBUSY;
-	memcpy(payload, &lg, sizeof(lg));
-	memcpy(payload + sizeof(lg), pin, pin_len);
-	req.session = s->card_id;
-	req.session_flags = s->flags;
-	req.len = sizeof(lg) + pin_len;
-	hsmg_card_process(card, 0, &req, payload, ans, sizeof(ans), &res);
-	memset(payload, 0, sizeof(payload));
+	card_login(card, s, flags, pin, pin_len, &res);
 	if (res.status == HSMG_BE_QUOTA)
 		return -EDQUOT;
 	if (res.status != HSMG_BE_OK)
 		return -EIO;
 	s->logged_in = true;
+	s->login_flags = flags;
+	s->pin_len = pin_len;
+	memcpy(s->pin, pin, pin_len);
 	mock_logins++;
 	return 0;
 }
@@ -215,6 +262,8 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		return -E2BIG;
 	if (!mock_nonline)
 		return -ENODEV;
+	if (mock_submit_errno)
+		return -mock_submit_errno;
 	ans = malloc(HSMG_MAX_MSG_SIZE);
 	if (!ans)
 		return -ENOMEM;
@@ -222,8 +271,22 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 	req.session = s ? s->card_id : 0;
 	req.session_flags = s ? s->flags : 0;
 	req.len = req_len;
-	hsmg_card_process(card, 0, &req, reqbuf, ans, HSMG_MAX_MSG_SIZE, &res);
-	mock_submits++;
+	{
+		unsigned int now = __atomic_add_fetch(&parallel, 1, __ATOMIC_SEQ_CST), max;
+
+		max = __atomic_load_n(&mock_max_parallel, __ATOMIC_SEQ_CST);
+		while (now > max && !__atomic_compare_exchange_n(&mock_max_parallel, &max, now,
+								  false, __ATOMIC_SEQ_CST,
+								  __ATOMIC_SEQ_CST))
+			;
+		if (mock_delay_us)
+			usleep(mock_delay_us);
+		pthread_rwlock_rdlock(&lock);
+		hsmg_card_process(card, 0, &req, reqbuf, ans, HSMG_MAX_MSG_SIZE, &res);
+		pthread_rwlock_unlock(&lock);
+		__atomic_sub_fetch(&parallel, 1, __ATOMIC_SEQ_CST);
+	}
+	__atomic_add_fetch(&mock_submits, 1, __ATOMIC_SEQ_CST);
 	if (res.status != HSMG_BE_OK) {
 		free(ans);
 		return res.status == HSMG_BE_BADREQ ? -EPROTO : -EIO;

@@ -22,6 +22,17 @@ extern uint32_t mock_nonline;		/* members online (0 = token not present) */
 extern unsigned int mock_submits;	/* requests submitted so far */
 extern unsigned int mock_logins;	/* successful kernel logins */
 extern unsigned int mock_open_sessions; /* kernel sessions open now */
+extern unsigned int mock_delay_us;	/* added to every submit (concurrency) */
+extern unsigned int mock_max_parallel;	/* most submits seen at once */
+extern int mock_submit_errno;		/* != 0: every submit fails with it */
+
+/*
+ * Failover: serve every later request by a SECOND emulated card with the
+ * same master key (the first one is freed, as if it died): sessions stay
+ * logged in (the kernel logs them in on the new member), state and key
+ * blobs made by the first card must keep working.
+ */
+void mock_failover(void);
 
 /* Free the card (tests call it in teardown). */
 void mock_transport_reset(void);
