@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_concurrency - the module lock is dropped while a request waits for
+ * the card: 8 threads run 8 requests at once; a session closed while its
+ * request waits, a second call on a busy operation, C_Finalize with
+ * requests in flight; transport errors and the token going away.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "mock_transport.h"
+
+#define NTHREADS 8
+#define DELAY_US 200000
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct job {
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+	CK_RV rv;
+	int n;
+};
+
+static void *digest_job(void *arg)
+{
+	struct job *j = arg;
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+	uint8_t md[32];
+	CK_ULONG n = sizeof(md);
+
+	j->rv = p11->C_DigestInit(j->h, &m);
+	if (j->rv == CKR_OK)
+		j->rv = p11->C_Digest(j->h, (CK_BYTE_PTR) "abc", 3, md, &n);
+	if (j->rv == CKR_OK && (n != 32 || md[0] != 0xba))
+		j->rv = CKR_GENERAL_ERROR;
+	return NULL;
+}
+
+START_TEST(eight_at_once)
+{
+	pthread_t t[NTHREADS];
+	struct job j[NTHREADS];
+	double t0;
+	int i;
+
+	for (i = 0; i < NTHREADS; i++)
+		j[i].h = t_open(false);
+	mock_delay_us = DELAY_US;
+	t0 = now();
+	for (i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, digest_job, &j[i]);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		CK_RV_IS(j[i].rv, CKR_OK);
+	}
+	/* Serialized this would take 8 x 200 ms. */
+	ck_assert_uint_eq(mock_max_parallel, NTHREADS);
+	ck_assert_msg(now() - t0 < 4 * DELAY_US / 1e6, "took %.2f s", now() - t0);
+}
+END_TEST
+
+/* Many threads, many operations on their own sessions, results checked. */
+static void *cipher_job(void *arg)
+{
+	struct job *j = arg;
+	uint8_t iv[16] = {1}, in[100], ct[112], pt[112];
+	CK_MECHANISM m = {CKM_AES_CBC_PAD, iv, 16};
+	CK_ULONG n, k;
+	int r;
+
+	for (k = 0; k < sizeof(in); k++)
+		in[k] = (uint8_t)(k + j->n);
+	for (r = 0; r < 20; r++) {
+		n = sizeof(ct);
+		j->rv = p11->C_EncryptInit(j->h, &m, j->k);
+		if (!j->rv)
+			j->rv = p11->C_EncryptUpdate(j->h, in, 33, ct, &n);
+		k = n;
+		n = sizeof(ct) - k;
+		if (!j->rv)
+			j->rv = p11->C_EncryptUpdate(j->h, in + 33, 67, ct + k, &n);
+		k += n;
+		n = sizeof(ct) - k;
+		if (!j->rv)
+			j->rv = p11->C_EncryptFinal(j->h, ct + k, &n);
+		k += n;
+		n = sizeof(pt);
+		if (!j->rv)
+			j->rv = p11->C_DecryptInit(j->h, &m, j->k);
+		if (!j->rv)
+			j->rv = p11->C_Decrypt(j->h, ct, k, pt, &n);
+		if (!j->rv && (n != sizeof(in) || memcmp(pt, in, n)))
+			j->rv = CKR_GENERAL_ERROR;
+		if (j->rv)
+			break;
+	}
+	return NULL;
+}
+
+START_TEST(threads_correct)
+{
+	CK_SESSION_HANDLE h = t_user_session(true);
+	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_ULONG len = 32;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_ENCRYPT, &yes, 1}};
+	pthread_t th[NTHREADS];
+	struct job j[NTHREADS];
+	CK_OBJECT_HANDLE k;
+	int i;
+
+	CK_OK(p11->C_GenerateKey(h, &gen, t, 2, &k));
+	mock_delay_us = 1000;
+	for (i = 0; i < NTHREADS; i++) {
+		j[i].h = t_open(false);
+		j[i].k = k;
+		j[i].n = i;
+		pthread_create(&th[i], NULL, cipher_job, &j[i]);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		CK_RV_IS(j[i].rv, CKR_OK);
+	}
+	ck_assert_uint_ge(mock_max_parallel, 2);
+}
+END_TEST
+
+START_TEST(close_while_waiting)
+{
+	struct job j = {.h = t_open(false)};
+	uint8_t md[32];
+	CK_ULONG n = sizeof(md);
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+	pthread_t t;
+
+	mock_delay_us = DELAY_US;
+	pthread_create(&t, NULL, digest_job, &j);
+	usleep(DELAY_US / 4);
+	/* The operation is busy: a second call on it is refused. */
+	CK_RV_IS(p11->C_Digest(j.h, (CK_BYTE_PTR) "x", 1, md, &n), CKR_OPERATION_ACTIVE);
+	CK_RV_IS(p11->C_DigestInit(j.h, &m), CKR_OPERATION_ACTIVE);
+	/* Other calls run while the card works. */
+	CK_OK(p11->C_CloseSession(j.h));
+	pthread_join(t, NULL);
+	CK_RV_IS(j.rv, CKR_SESSION_CLOSED);
+	CK_RV_IS(p11->C_DigestInit(j.h, &m), CKR_SESSION_HANDLE_INVALID);
+}
+END_TEST
+
+START_TEST(finalize_waits)
+{
+	struct job j = {.h = t_open(false)};
+	pthread_t t;
+
+	mock_delay_us = DELAY_US;
+	pthread_create(&t, NULL, digest_job, &j);
+	usleep(DELAY_US / 4);
+	CK_OK(p11->C_Finalize(NULL));
+	pthread_join(t, NULL);
+	ck_assert(j.rv == CKR_SESSION_CLOSED || j.rv == CKR_OK);
+	CK_OK(p11->C_Initialize(NULL));
+}
+END_TEST
+
+START_TEST(device_errors)
+{
+	CK_SESSION_HANDLE h = t_open(false);
+	CK_TOKEN_INFO ti;
+	CK_SLOT_ID slot = t_slot(), list[2];
+	CK_ULONG n = 2;
+	uint8_t buf[8];
+
+	mock_submit_errno = 110; /* ETIMEDOUT */
+	CK_RV_IS(p11->C_GenerateRandom(h, buf, 8), CKR_DEVICE_ERROR);
+	mock_submit_errno = 5; /* EIO */
+	CK_RV_IS(p11->C_GenerateRandom(h, buf, 8), CKR_DEVICE_ERROR);
+	mock_submit_errno = 0;
+	/* No member online: ENODEV, and the slot has no token from then on. */
+	mock_nonline = 0;
+	CK_RV_IS(p11->C_GenerateRandom(h, buf, 8), CKR_DEVICE_ERROR);
+	CK_RV_IS(p11->C_GetTokenInfo(slot, &ti), CKR_TOKEN_NOT_PRESENT);
+	CK_RV_IS(p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h),
+		 CKR_TOKEN_NOT_PRESENT);
+	CK_OK(p11->C_GetSlotList(CK_TRUE, list, &n));
+	ck_assert_uint_eq(n, 0);
+	/* A member returns. */
+	mock_nonline = 1;
+	CK_OK(p11->C_GetTokenInfo(slot, &ti));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("shim-concurrency");
+	TCase *tc = tcase_create("concurrency");
+
+	tcase_add_checked_fixture(tc, t_setup, t_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, eight_at_once);
+	tcase_add_test(tc, threads_correct);
+	tcase_add_test(tc, close_while_waiting);
+	tcase_add_test(tc, finalize_waits);
+	tcase_add_test(tc, device_errors);
+	suite_add_tcase(s, tc);
+	return t_run(s);
+}
