@@ -144,9 +144,10 @@ static void load_file(struct shim_config *c, const char *path)
 			size_t j;
 
 			tok = NULL;
-			if (sscanf(name, "[token %16[0-9A-Fa-f]]", serial) != 1 || strlen(serial) != 16) {
-				shim_warn("config %s:%u: want [token SERIAL], section ignored", path,
-					  lineno);
+			if (sscanf(name, "[token %16[0-9A-Fa-f]]", serial) != 1 ||
+			    strlen(serial) != 16) {
+				shim_warn("config %s:%u: want [token SERIAL], section ignored",
+					  path, lineno);
 				tok = &ignored_tok;
 				continue;
 			}

@@ -487,7 +487,6 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
 
 /* ------------------------------------------------- encrypt / decrypt */
 
-
 /*
  * Output of a cipher after @in bytes in total (@final: at the end):
  * exact, or an upper bound where only the card knows (padding removal).
@@ -516,7 +515,8 @@ static uint64_t cipher_out(const struct shim_op *op, bool enc, uint64_t in, bool
 /* Lengths the mechanism refuses at the end of the input. */
 static CK_RV cipher_len_check(const struct shim_op *op, bool enc, uint64_t in)
 {
-	if ((op->mech == CKM_AES_ECB || op->mech == CKM_AES_CBC || (!enc && op->mech == CKM_AES_CBC_PAD)) &&
+	if ((op->mech == CKM_AES_ECB || op->mech == CKM_AES_CBC ||
+	     (!enc && op->mech == CKM_AES_CBC_PAD)) &&
 	    in % 16)
 		return enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
 	if (!enc && op->mech == CKM_AES_GCM && in < op->tag_len)
@@ -550,8 +550,8 @@ static CK_RV cipher_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PT
 	if (rv != CKR_OK || !ready)
 		goto end;
 	if (in_len <= SHIM_CHUNK || !op->m->multi) {
-		rv = op_part(s, op, kind, PH_SINGLE, in, in_len, true, NULL, 0, out, *out_len,
-			     &got);
+		rv =
+		    op_part(s, op, kind, PH_SINGLE, in, in_len, true, NULL, 0, out, *out_len, &got);
 	} else {
 		rv = op_feed(s, op, kind, in, in_len, out, *out_len, &got);
 		if (rv == CKR_OK)
@@ -690,9 +690,8 @@ CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG
 /* ---------------------------------------- digest, sign, verify */
 
 /* C_Digest, C_Sign, C_Verify (@sig: the signature to verify). */
-static CK_RV hash_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR data,
-		       CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_BYTE_PTR sig,
-		       CK_ULONG sig_len)
+static CK_RV hash_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR data, CK_ULONG len,
+		       CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_BYTE_PTR sig, CK_ULONG sig_len)
 {
 	bool verify = kind == SHIM_OP_VERIFY, ready = true;
 	struct shim_session *s;

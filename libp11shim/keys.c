@@ -48,8 +48,8 @@ static uint32_t key_usage(const struct shim_object *o)
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (shim_obj_bool(o, map[i].a, false))
 			u |= map[i].use;
-	allowed = kt == CKK_EC		    ? USE_EC
-		  : kt == CKK_RSA	    ? USE_RSA
+	allowed = kt == CKK_EC		     ? USE_EC
+		  : kt == CKK_RSA	     ? USE_RSA
 		  : kt == CKK_GENERIC_SECRET ? USE_SECRET
 					     : HSMG_KEY_USE_ALL;
 	/* Private key blobs also serve the card's public operations. */
@@ -451,8 +451,8 @@ out:
 /* ------------------------------------------------------------ import */
 
 static const CK_ATTRIBUTE_TYPE rsa_parts[8] = {
-    CKA_MODULUS,  CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
-    CKA_PRIME_2,  CKA_EXPONENT_1,      CKA_EXPONENT_2,	     CKA_COEFFICIENT,
+    CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+    CKA_PRIME_2, CKA_EXPONENT_1,      CKA_EXPONENT_2,	    CKA_COEFFICIENT,
 };
 
 /* The clear value for IMPORT_KEY (secret: CKA_VALUE; EC: the scalar; RSA:

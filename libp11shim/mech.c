@@ -43,8 +43,7 @@ static const struct shim_mech mechs[] = {
     {CKM_ECDSA_SHA256, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
     {CKM_ECDSA_SHA384, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
     {CKM_ECDSA_SHA512, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDH1_DERIVE, 256, 521, CKF_HW | CKF_DERIVE | EC_FLAGS, SHIM_KF_EC, SHIM_P_ECDH, false,
-     0},
+    {CKM_ECDH1_DERIVE, 256, 521, CKF_HW | CKF_DERIVE | EC_FLAGS, SHIM_KF_EC, SHIM_P_ECDH, false, 0},
     /* AES */
     {CKM_AES_KEY_GEN, 16, 32, CKF_HW | CKF_GENERATE, SHIM_KF_AES, SHIM_P_NONE, false, 0},
     {CKM_AES_ECB, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_NONE, true, 0},
@@ -164,8 +163,8 @@ static CK_RV dup2(const void *a, size_t alen, const void *b, size_t blen, uint8_
 	return CKR_OK;
 }
 
-CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out,
-		      size_t *len, CK_ULONG *mac_len, CK_ULONG *tag_len)
+CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
+		      CK_ULONG *mac_len, CK_ULONG *tag_len)
 {
 	const void *p = pm->pParameter;
 	CK_ULONG pl = pm->ulParameterLen;
@@ -275,7 +274,8 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		    e->shared_data_len > HSMG_MSG_MAX_LABEL)
 			return CKR_MECHANISM_PARAM_INVALID;
 		if (e->kdf != CKD_NULL && e->kdf != CKD_SHA1_KDF && e->kdf != CKD_SHA224_KDF &&
-		    e->kdf != CKD_SHA256_KDF && e->kdf != CKD_SHA384_KDF && e->kdf != CKD_SHA512_KDF)
+		    e->kdf != CKD_SHA256_KDF && e->kdf != CKD_SHA384_KDF &&
+		    e->kdf != CKD_SHA512_KDF)
 			return CKR_MECHANISM_PARAM_INVALID;
 		if (e->kdf == CKD_NULL && e->shared_data_len)
 			return CKR_MECHANISM_PARAM_INVALID;

@@ -20,15 +20,15 @@ enum shim_kf { SHIM_KF_NONE, SHIM_KF_AES, SHIM_KF_GENERIC, SHIM_KF_RSA, SHIM_KF_
 /* Parameter a mechanism takes. */
 enum shim_param {
 	SHIM_P_NONE,
-	SHIM_P_IV16,	/* CBC, CBC_PAD */
-	SHIM_P_CTR,	/* CK_AES_CTR_PARAMS */
-	SHIM_P_GCM,	/* CK_GCM_PARAMS */
-	SHIM_P_PSS,	/* CK_RSA_PKCS_PSS_PARAMS */
-	SHIM_P_OAEP,	/* CK_RSA_PKCS_OAEP_PARAMS */
-	SHIM_P_MACLEN,	/* CK_MAC_GENERAL_PARAMS */
-	SHIM_P_KW,	/* optional 8-byte IV */
-	SHIM_P_KWP,	/* optional 4-byte AIV */
-	SHIM_P_ECDH,	/* CK_ECDH1_DERIVE_PARAMS */
+	SHIM_P_IV16,   /* CBC, CBC_PAD */
+	SHIM_P_CTR,    /* CK_AES_CTR_PARAMS */
+	SHIM_P_GCM,    /* CK_GCM_PARAMS */
+	SHIM_P_PSS,    /* CK_RSA_PKCS_PSS_PARAMS */
+	SHIM_P_OAEP,   /* CK_RSA_PKCS_OAEP_PARAMS */
+	SHIM_P_MACLEN, /* CK_MAC_GENERAL_PARAMS */
+	SHIM_P_KW,     /* optional 8-byte IV */
+	SHIM_P_KWP,    /* optional 4-byte AIV */
+	SHIM_P_ECDH,   /* CK_ECDH1_DERIVE_PARAMS */
 };
 
 struct shim_mech {
@@ -37,7 +37,7 @@ struct shim_mech {
 	CK_FLAGS flags;
 	enum shim_kf kf;
 	enum shim_param param;
-	bool multi;	 /* multi-part allowed */
+	bool multi;	  /* multi-part allowed */
 	CK_ULONG out_len; /* digest / MAC length (full) */
 };
 
@@ -51,8 +51,8 @@ CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
  * output length a *_GENERAL parameter asks for (else untouched);
  * *@tag_len the GCM tag bytes.
  */
-CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out,
-		      size_t *len, CK_ULONG *mac_len, CK_ULONG *tag_len);
+CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
+		      CK_ULONG *mac_len, CK_ULONG *tag_len);
 
 /* Curves: HSMG_CURVE_* of a DER OID (CKA_EC_PARAMS), 0 if unsupported. */
 uint32_t shim_curve_of_params(const void *der, size_t len);

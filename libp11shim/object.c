@@ -8,7 +8,6 @@
 #include "mech.h"
 #include "object.h"
 
-
 /* Classes as bits. */
 #define C_DATA (1U << 0)
 #define C_CERT (1U << 1)
@@ -496,8 +495,7 @@ static CK_RV check_ec(CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t, CK_ULONG n,
 	const CK_ATTRIBUTE *a;
 	uint32_t curve = 0;
 
-	if (has(t, n, CKA_MODULUS) || has(t, n, CKA_MODULUS_BITS) ||
-	    has(t, n, CKA_PUBLIC_EXPONENT))
+	if (has(t, n, CKA_MODULUS) || has(t, n, CKA_MODULUS_BITS) || has(t, n, CKA_PUBLIC_EXPONENT))
 		return CKR_TEMPLATE_INCONSISTENT;
 	a = shim_tmpl_find(t, n, CKA_EC_PARAMS);
 	if (use == SHIM_TMPL_CREATE && !a)

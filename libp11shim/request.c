@@ -52,8 +52,8 @@ static int submit_unlocked(struct shim_session *s, uint32_t op_class, const void
 
 	shim_g.inflight++;
 	shim_unlock();
-	err = shim_g.tp_ops->submit(shim_g.tp, group, kid, op_class, 0, timeout, req, req_len,
-				    resp, resp_len);
+	err = shim_g.tp_ops->submit(shim_g.tp, group, kid, op_class, 0, timeout, req, req_len, resp,
+				    resp_len);
 	shim_relock();
 	shim_g.inflight--;
 	return err;

@@ -50,9 +50,9 @@ struct shim_op {
 	uint8_t *acc; /* GCM decryption: plaintext held back until the tag */
 	size_t acc_len;
 	uint64_t in_total, out_total;
-	CK_ULONG out_len;  /* signature / MAC length */
-	CK_ULONG tag_len;  /* GCM */
-	CK_ULONG mod_len;  /* RSA modulus bytes */
+	CK_ULONG out_len; /* signature / MAC length */
+	CK_ULONG tag_len; /* GCM */
+	CK_ULONG mod_len; /* RSA modulus bytes */
 };
 
 struct shim_find {

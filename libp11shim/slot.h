@@ -43,9 +43,9 @@ struct shim_slot {
 
 	bool logged_in;
 	CK_USER_TYPE user;
-	uint32_t ksession; /* kernel session, 0 while no session is open */
+	uint32_t ksession;	/* kernel session, 0 while no session is open */
 	uint32_t session_flags; /* HSMG_SESSION_STRICT from the config, or 0 */
-	uint8_t *pin;	   /* strict mode, logged in: the PIN, in locked memory */
+	uint8_t *pin;		/* strict mode, logged in: the PIN, in locked memory */
 	size_t pin_len;
 	unsigned int nsessions, nro;
 	struct shim_object *objects; /* session objects of this token */

@@ -378,7 +378,9 @@ CK_RV shim_store_obj_get(struct shim_store *s, int64_t id, uint8_t **blob, size_
 		if (!*blob) {
 			rv = CKR_HOST_MEMORY;
 		} else {
-			memcpy(*blob, sqlite3_column_blob(st, 0), (size_t)n);
+			/* An empty BLOB reads as NULL: no memcpy from it. */
+			if (n)
+				memcpy(*blob, sqlite3_column_blob(st, 0), (size_t)n);
 			*len = (size_t)n;
 		}
 	} else if (step == SQLITE_DONE) {

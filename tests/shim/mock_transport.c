@@ -275,9 +275,9 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		unsigned int now = __atomic_add_fetch(&parallel, 1, __ATOMIC_SEQ_CST), max;
 
 		max = __atomic_load_n(&mock_max_parallel, __ATOMIC_SEQ_CST);
-		while (now > max && !__atomic_compare_exchange_n(&mock_max_parallel, &max, now,
-								  false, __ATOMIC_SEQ_CST,
-								  __ATOMIC_SEQ_CST))
+		while (now > max &&
+		       !__atomic_compare_exchange_n(&mock_max_parallel, &max, now, false,
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			;
 		if (mock_delay_us)
 			usleep(mock_delay_us);

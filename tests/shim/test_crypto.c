@@ -4,8 +4,10 @@
  * random, AES key generation + AES-GCM, EC P-256 key pairs + ECDSA, SHA-2
  * digests (multi-part through state blobs), mechanism list and info.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "mock_transport.h"
@@ -105,8 +107,8 @@ START_TEST(aes_gcm)
 		CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg, 5, ct2, &n));
 		off += n;
 		n = sizeof(ct2) - off;
-		CK_OK(p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg + 5, strlen(msg) - 5, ct2 + off,
-					   &n));
+		CK_OK(
+		    p11->C_EncryptUpdate(h, (CK_BYTE_PTR)msg + 5, strlen(msg) - 5, ct2 + off, &n));
 		off += n;
 		n = sizeof(ct2) - off;
 		CK_OK(p11->C_EncryptFinal(h, ct2 + off, &n));
@@ -394,6 +396,46 @@ START_TEST(strict_mode)
 }
 END_TEST
 
+START_TEST(strict_per_token_config)
+{
+	CK_TOKEN_INFO ti;
+	char path[] = "/tmp/hsmg-conf.XXXXXX", serial[17];
+	CK_SESSION_HANDLE a, b;
+	FILE *f;
+	int fd;
+
+	CK_OK(p11->C_GetTokenInfo(t_slot(), &ti));
+	memcpy(serial, ti.serialNumber, 16);
+	serial[16] = 0;
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fprintf(f,
+		"log_level = err\n[token 0000000000000000]\nsession_mode = none\n"
+		"[token %s]\nsession_mode = strict\n",
+		serial);
+	fclose(f);
+	CK_OK(p11->C_Finalize(NULL));
+	setenv("HSMGROUP_CONFIG", path, 1);
+	CK_OK(p11->C_Initialize(NULL));
+	a = t_open(false);
+	b = t_open(false);
+	ck_assert_uint_eq(mock_open_sessions, 2); /* strict: one kernel session each */
+	CK_OK(p11->C_CloseSession(a));
+	CK_OK(p11->C_CloseSession(b));
+	/* Another serial in the file: the token stays shared. */
+	f = fopen(path, "w");
+	fprintf(f, "[token 0000000000000000]\nsession_mode = strict\n");
+	fclose(f);
+	CK_OK(p11->C_Finalize(NULL));
+	CK_OK(p11->C_Initialize(NULL));
+	a = t_open(false);
+	b = t_open(false);
+	ck_assert_uint_eq(mock_open_sessions, 1);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim-crypto");
@@ -411,6 +453,7 @@ int main(void)
 	tcase_add_test(tc, digest);
 	tcase_add_test(tc, mechanisms);
 	tcase_add_test(tc, strict_mode);
+	tcase_add_test(tc, strict_per_token_config);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }

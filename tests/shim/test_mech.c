@@ -41,10 +41,10 @@ static CK_OBJECT_HANDLE secret_key(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE gen, C
 {
 	CK_MECHANISM m = {gen, NULL, 0};
 	CK_ATTRIBUTE t[] = {
-	    {CKA_VALUE_LEN, &len, sizeof(len)},	     {CKA_ENCRYPT, &yes, sizeof(yes)},
-	    {CKA_DECRYPT, &yes, sizeof(yes)},	     {CKA_SIGN, &yes, sizeof(yes)},
-	    {CKA_VERIFY, &yes, sizeof(yes)},	     {CKA_WRAP, &yes, sizeof(yes)},
-	    {CKA_UNWRAP, &yes, sizeof(yes)},	     {CKA_EXTRACTABLE, &extractable, 1},
+	    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_ENCRYPT, &yes, sizeof(yes)},
+	    {CKA_DECRYPT, &yes, sizeof(yes)},	{CKA_SIGN, &yes, sizeof(yes)},
+	    {CKA_VERIFY, &yes, sizeof(yes)},	{CKA_WRAP, &yes, sizeof(yes)},
+	    {CKA_UNWRAP, &yes, sizeof(yes)},	{CKA_EXTRACTABLE, &extractable, 1},
 	};
 	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
 
@@ -93,13 +93,17 @@ static void ec_pair(CK_SESSION_HANDLE h, const uint8_t *oid, size_t oid_len, CK_
 static CK_ULONG encrypt_both(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k, bool enc,
 			     const uint8_t *in, CK_ULONG len, uint8_t *out)
 {
-	CK_RV (*init)(CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) =
+	CK_RV (*init)
+	(CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) =
 	    enc ? p11->C_EncryptInit : p11->C_DecryptInit;
-	CK_RV (*once)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
+	CK_RV (*once)
+	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_Encrypt : p11->C_Decrypt;
-	CK_RV (*upd)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
+	CK_RV (*upd)
+	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_EncryptUpdate : p11->C_DecryptUpdate;
-	CK_RV (*fin)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR) =
+	CK_RV (*fin)
+	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_EncryptFinal : p11->C_DecryptFinal;
 	uint8_t multi[1200];
 	CK_ULONG n = 1200, off = 0, pos = 0, part, q;
@@ -135,9 +139,9 @@ START_TEST(aes_modes)
 	CK_GCM_PARAMS gp = {gcm_iv, sizeof(gcm_iv), 96, aad, sizeof(aad), 128};
 	CK_GCM_PARAMS gp96 = {gcm_iv, sizeof(gcm_iv), 96, NULL, 0, 96};
 	CK_MECHANISM mechs[] = {
-	    {CKM_AES_ECB, NULL, 0},	   {CKM_AES_CBC, iv, 16},	   {CKM_AES_CBC_PAD, iv, 16},
-	    {CKM_AES_CTR, &ctr, sizeof(ctr)}, {CKM_AES_GCM, &gp, sizeof(gp)},
-	    {CKM_AES_GCM, &gp96, sizeof(gp96)},
+	    {CKM_AES_ECB, NULL, 0},	    {CKM_AES_CBC, iv, 16},
+	    {CKM_AES_CBC_PAD, iv, 16},	    {CKM_AES_CTR, &ctr, sizeof(ctr)},
+	    {CKM_AES_GCM, &gp, sizeof(gp)}, {CKM_AES_GCM, &gp96, sizeof(gp96)},
 	};
 	CK_ULONG sizes[] = {16, 24, 32}, lens[] = {0, 16, 160, 101, 999};
 	uint8_t ct[1200], pt[1200];
@@ -321,12 +325,12 @@ START_TEST(macs)
 		CK_ULONG len;
 		bool general;
 	} ms[] = {
-	    {CKM_SHA_1_HMAC, 20, false},	 {CKM_SHA224_HMAC, 28, false},
-	    {CKM_SHA256_HMAC, 32, false},	 {CKM_SHA384_HMAC, 48, false},
-	    {CKM_SHA512_HMAC, 64, false},	 {CKM_SHA_1_HMAC_GENERAL, 8, true},
-	    {CKM_SHA224_HMAC_GENERAL, 8, true},	 {CKM_SHA256_HMAC_GENERAL, 8, true},
-	    {CKM_SHA384_HMAC_GENERAL, 8, true},	 {CKM_SHA512_HMAC_GENERAL, 8, true},
-	    {CKM_AES_CMAC, 16, false},		 {CKM_AES_CMAC_GENERAL, 8, true},
+	    {CKM_SHA_1_HMAC, 20, false},	{CKM_SHA224_HMAC, 28, false},
+	    {CKM_SHA256_HMAC, 32, false},	{CKM_SHA384_HMAC, 48, false},
+	    {CKM_SHA512_HMAC, 64, false},	{CKM_SHA_1_HMAC_GENERAL, 8, true},
+	    {CKM_SHA224_HMAC_GENERAL, 8, true}, {CKM_SHA256_HMAC_GENERAL, 8, true},
+	    {CKM_SHA384_HMAC_GENERAL, 8, true}, {CKM_SHA512_HMAC_GENERAL, 8, true},
+	    {CKM_AES_CMAC, 16, false},		{CKM_AES_CMAC_GENERAL, 8, true},
 	};
 	uint8_t mac[64];
 	CK_ULONG n;
@@ -485,7 +489,8 @@ START_TEST(rsa)
 	CK_ATTRIBUTE pa[] = {{CKA_MODULUS, mod, sizeof(mod)},
 			     {CKA_MODULUS_BITS, &mbits, sizeof(mbits)},
 			     {CKA_ID, id, sizeof(id)}};
-	CK_ATTRIBUTE ka[] = {{CKA_MODULUS, mod, sizeof(mod)}, {CKA_PUBLIC_EXPONENT, id, sizeof(id)}};
+	CK_ATTRIBUTE ka[] = {{CKA_MODULUS, mod, sizeof(mod)},
+			     {CKA_PUBLIC_EXPONENT, id, sizeof(id)}};
 	CK_ATTRIBUTE sens[] = {{CKA_PRIVATE_EXPONENT, NULL, 0}};
 	CK_MECHANISM_TYPE hashed[] = {CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS,
 				      CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS};
@@ -546,10 +551,11 @@ START_TEST(rsa)
 	}
 	for (i = 0; i < 5; i++) {
 		CK_RSA_PKCS_PSS_PARAMS pp = {hashes[i], mgfs[i], 20};
-		CK_MECHANISM m = {pss[i], &pp, sizeof(pp)}, raw = {CKM_RSA_PKCS_PSS, &pp, sizeof(pp)};
+		CK_MECHANISM m = {pss[i], &pp, sizeof(pp)},
+			     raw = {CKM_RSA_PKCS_PSS, &pp, sizeof(pp)};
 		uint8_t md[64];
 		unsigned int mdl = 0;
-		const EVP_MD *emd = i == 0 ? EVP_sha1()
+		const EVP_MD *emd = i == 0   ? EVP_sha1()
 				    : i == 1 ? EVP_sha224()
 				    : i == 2 ? EVP_sha256()
 				    : i == 3 ? EVP_sha384()
@@ -593,8 +599,11 @@ START_TEST(digests)
 	struct {
 		CK_MECHANISM_TYPE t;
 		const EVP_MD *(*md)(void);
-	} ds[] = {{CKM_SHA_1, EVP_sha1},     {CKM_SHA224, EVP_sha224}, {CKM_SHA256, EVP_sha256},
-		  {CKM_SHA384, EVP_sha384}, {CKM_SHA512, EVP_sha512}};
+	} ds[] = {{CKM_SHA_1, EVP_sha1},
+		  {CKM_SHA224, EVP_sha224},
+		  {CKM_SHA256, EVP_sha256},
+		  {CKM_SHA384, EVP_sha384},
+		  {CKM_SHA512, EVP_sha512}};
 	uint8_t out[64], ref[64];
 	unsigned int rl;
 	CK_ULONG n, pos, part;
@@ -638,13 +647,16 @@ START_TEST(wrap_unwrap)
 	CK_MECHANISM es = {CKM_ECDSA_SHA384, NULL, 0};
 	CK_OBJECT_CLASS sec = CKO_SECRET_KEY, prv = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE aes = CKK_AES, gen = CKK_GENERIC_SECRET, ec = CKK_EC;
-	CK_ATTRIBUTE at[] = {{CKA_CLASS, &sec, sizeof(sec)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
-			     {CKA_DECRYPT, &yes, 1},	     {CKA_ENCRYPT, &yes, 1}};
-	CK_ATTRIBUTE gt[] = {{CKA_CLASS, &sec, sizeof(sec)}, {CKA_KEY_TYPE, &gen, sizeof(gen)},
-			     {CKA_SIGN, &yes, 1},	     {CKA_VERIFY, &yes, 1}};
-	CK_ATTRIBUTE et[] = {{CKA_CLASS, &prv, sizeof(prv)},
-			     {CKA_KEY_TYPE, &ec, sizeof(ec)},
-			     {CKA_SIGN, &yes, 1}};
+	CK_ATTRIBUTE at[] = {{CKA_CLASS, &sec, sizeof(sec)},
+			     {CKA_KEY_TYPE, &aes, sizeof(aes)},
+			     {CKA_DECRYPT, &yes, 1},
+			     {CKA_ENCRYPT, &yes, 1}};
+	CK_ATTRIBUTE gt[] = {{CKA_CLASS, &sec, sizeof(sec)},
+			     {CKA_KEY_TYPE, &gen, sizeof(gen)},
+			     {CKA_SIGN, &yes, 1},
+			     {CKA_VERIFY, &yes, 1}};
+	CK_ATTRIBUTE et[] = {
+	    {CKA_CLASS, &prv, sizeof(prv)}, {CKA_KEY_TYPE, &ec, sizeof(ec)}, {CKA_SIGN, &yes, 1}};
 	uint8_t wrapped[600], ct[32], ct2[32], mac[32], mac2[32], sig[200];
 	CK_ULONG n, wl, vl = 0;
 	CK_ATTRIBUTE lenq[] = {{CKA_VALUE_LEN, &vl, sizeof(vl)}};
@@ -724,13 +736,16 @@ START_TEST(ecdh_derive)
 	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
 	CK_KEY_TYPE aes = CKK_AES;
 	CK_ULONG len = 16, n, vl = 0;
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &sec, sizeof(sec)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
-			    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_ENCRYPT, &yes, 1}};
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &sec, sizeof(sec)},
+			    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+			    {CKA_VALUE_LEN, &len, sizeof(len)},
+			    {CKA_ENCRYPT, &yes, 1}};
 	CK_ATTRIBUTE t0[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_ENCRYPT, &yes, 1}};
 	CK_ATTRIBUTE lenq[] = {{CKA_VALUE_LEN, &vl, sizeof(vl)}};
 	CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
 	CK_ECDH1_DERIVE_PARAMS pa = {CKD_NULL, 0, NULL, 0, NULL}, pb = pa;
-	CK_MECHANISM da = {CKM_ECDH1_DERIVE, &pa, sizeof(pa)}, db = {CKM_ECDH1_DERIVE, &pb, sizeof(pb)};
+	CK_MECHANISM da = {CKM_ECDH1_DERIVE, &pa, sizeof(pa)},
+		     db = {CKM_ECDH1_DERIVE, &pb, sizeof(pb)};
 	int kdf;
 
 	fill_msg();
@@ -769,7 +784,8 @@ START_TEST(ecdh_derive)
 		CK_ATTRIBUTE off[] = {{CKA_DERIVE, &no, 1}};
 
 		CK_OK(p11->C_SetAttributeValue(h, bpriv, off, 1));
-		CK_RV_IS(p11->C_DeriveKey(h, &db, bpriv, t, 4, &kb), CKR_KEY_FUNCTION_NOT_PERMITTED);
+		CK_RV_IS(p11->C_DeriveKey(h, &db, bpriv, t, 4, &kb),
+			 CKR_KEY_FUNCTION_NOT_PERMITTED);
 		pa.public_data_len = 10;
 		CK_RV_IS(p11->C_DeriveKey(h, &da, apriv, t, 4, &ka), CKR_MECHANISM_PARAM_INVALID);
 	}
@@ -899,16 +915,43 @@ END_TEST
 
 START_TEST(mechanism_info)
 {
-	static const CK_MECHANISM_TYPE want[] = {
-	    CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS,
-	    CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_SHA1_RSA_PKCS_PSS,
-	    CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS,
-	    CKM_RSA_PKCS_OAEP, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA1, CKM_ECDSA_SHA256,
-	    CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_ECDH1_DERIVE, CKM_AES_KEY_GEN, CKM_AES_ECB,
-	    CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_GCM, CKM_AES_KEY_WRAP,
-	    CKM_AES_KEY_WRAP_PAD, CKM_AES_CMAC, CKM_GENERIC_SECRET_KEY_GEN, CKM_SHA256_HMAC,
-	    CKM_SHA384_HMAC, CKM_SHA512_HMAC, CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384,
-	    CKM_SHA512};
+	static const CK_MECHANISM_TYPE want[] = {CKM_RSA_PKCS_KEY_PAIR_GEN,
+						 CKM_RSA_PKCS,
+						 CKM_SHA1_RSA_PKCS,
+						 CKM_SHA256_RSA_PKCS,
+						 CKM_SHA384_RSA_PKCS,
+						 CKM_SHA512_RSA_PKCS,
+						 CKM_RSA_PKCS_PSS,
+						 CKM_SHA1_RSA_PKCS_PSS,
+						 CKM_SHA256_RSA_PKCS_PSS,
+						 CKM_SHA384_RSA_PKCS_PSS,
+						 CKM_SHA512_RSA_PKCS_PSS,
+						 CKM_RSA_PKCS_OAEP,
+						 CKM_EC_KEY_PAIR_GEN,
+						 CKM_ECDSA,
+						 CKM_ECDSA_SHA1,
+						 CKM_ECDSA_SHA256,
+						 CKM_ECDSA_SHA384,
+						 CKM_ECDSA_SHA512,
+						 CKM_ECDH1_DERIVE,
+						 CKM_AES_KEY_GEN,
+						 CKM_AES_ECB,
+						 CKM_AES_CBC,
+						 CKM_AES_CBC_PAD,
+						 CKM_AES_CTR,
+						 CKM_AES_GCM,
+						 CKM_AES_KEY_WRAP,
+						 CKM_AES_KEY_WRAP_PAD,
+						 CKM_AES_CMAC,
+						 CKM_GENERIC_SECRET_KEY_GEN,
+						 CKM_SHA256_HMAC,
+						 CKM_SHA384_HMAC,
+						 CKM_SHA512_HMAC,
+						 CKM_SHA_1,
+						 CKM_SHA224,
+						 CKM_SHA256,
+						 CKM_SHA384,
+						 CKM_SHA512};
 	CK_MECHANISM_TYPE list[128];
 	CK_MECHANISM_INFO mi;
 	CK_ULONG n = 128, i, j;
