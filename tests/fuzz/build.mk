@@ -1,0 +1,33 @@
+# tests/fuzz: libFuzzer targets (clang, ASan + UBSan) of the message codec,
+# hsmsimd's request processing, the token store's decoding and the
+# configuration parser.  Not part of `make`: tests/fuzz/run builds nothing,
+# `make fuzz` (long) and `make check-fuzz` (bounded) build $(FUZZ_BINS) first.
+
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+	-Wno-unused-parameter -Iuapi -Icommon -Itools/hsmsimd -Ilibp11shim \
+	$(shell pkg-config --cflags libcrypto p11-kit-1 sqlite3 2>/dev/null)
+FUZZ_NAMES := msg card object store config
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SHIM := $(B)/fuzz/libp11shim
+# object.c needs the mechanism and curve tables (mech.c) once they exist.
+FUZZ_OBJECT := $(FUZZ_SHIM)/object.o $(if $(wildcard libp11shim/mech.c),$(FUZZ_SHIM)/mech.o)
+
+$(B)/fuzz/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS_$*)
+
+$(B)/fuzz/fuzz_msg: $(B)/fuzz/common/hsmg_msg.o
+$(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(HSMSIMD_CARD_OBJS)) $(B)/fuzz/common/hsmg_msg.o
+$(B)/fuzz/fuzz_object: $(FUZZ_OBJECT)
+$(B)/fuzz/fuzz_store: $(FUZZ_SHIM)/store.o $(FUZZ_OBJECT) $(FUZZ_SHIM)/log.o
+$(B)/fuzz/fuzz_config: $(FUZZ_SHIM)/config.o $(FUZZ_SHIM)/log.o
+FUZZ_LIBS_card := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
+FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 2>/dev/null)
+
+.PHONY: fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
