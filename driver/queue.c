@@ -507,6 +507,7 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 	char have[17], want[17];
 	struct hsmg_group *g;
 	struct hsmg_queue *q;
+	bool mismatch;
 	u32 id;
 	int ret;
 
@@ -558,8 +559,12 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 	q->attached = true;
 	q->fail_streak = 0;
 	q->probe = NULL;
-	hsmg_event_queue(q, HSMG_EVENT_ATTACH, q->state, q->state, "attached");
-	if (memcmp(q->mkvp, g->mkvp, HSMG_MKVP_LEN)) {
+	mismatch = memcmp(q->mkvp, g->mkvp, HSMG_MKVP_LEN);
+	/* The state it enters now: the state events follow. */
+	hsmg_event_queue(q, HSMG_EVENT_ATTACH, q->state,
+			 mismatch ? HSMG_QS_MISMATCH : HSMG_QS_RECOVERING,
+			 "attached");
+	if (mismatch) {
 		hsmg_mkvp_prefix(have, q->mkvp);
 		hsmg_mkvp_prefix(want, g->mkvp);
 		pr_warn("queue %02x.%04x group %u: master key mismatch: queue MKVP %s..., group MKVP %s...; queue not used\n",
