@@ -18,6 +18,7 @@ TEST_BINS :=
 UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
+.PHONY: check-asan check-valgrind check-fuzz fuzz
 all: module user tests
 
 deps:
@@ -41,7 +42,26 @@ $(B)/%.o: %.c | deps
 unit: $(UNIT_TESTS)
 	@scripts/run-unit $(UNIT_TESTS)
 
-check-host: unit
+# The unit tests again, under ASan+UBSan (in $(B)/asan) and under valgrind.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check-asan:
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	HSMG_SHIM_SO=$(B)/asan/hsmgroup-pkcs11.so \
+	$(MAKE) --no-print-directory B=$(B)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" unit
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+check-valgrind: $(UNIT_TESTS)
+	@CK_FORK=no HSMG_UNIT_WRAPPER="$(VALGRIND)" scripts/run-unit $(UNIT_TESTS)
+
+# libFuzzer targets (tests/fuzz): FUZZ_SECONDS each by `make fuzz`, bounded in check.
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 15
+fuzz: fuzz-bins
+	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+check-fuzz: fuzz-bins
+	@B=$(B) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) tests/fuzz/run
+
+check-host: unit check-asan check-valgrind check-fuzz
 
 check-vm: all
 	@tests/run-vm
