@@ -31,3 +31,8 @@ FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 .PHONY: fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
+
+# hsmg-ioctl-fuzz: the ioctl fuzzer of the test guest (tests/fuzz/run-vm).
+TEST_BINS += $(B)/tests/hsmg-ioctl-fuzz
+$(B)/tests/hsmg-ioctl-fuzz: $(B)/tests/fuzz/ioctl_fuzz.o $(COMMON_OBJS)
+	$(CC) $(HOST_CFLAGS) -pthread -o $@ $^ $(HOST_LDFLAGS) -pthread
