@@ -65,6 +65,14 @@ static void __attribute__((noreturn)) echo_child(int s)
 {
 	char c;
 
+	/*
+	 * Sibling threads fork their own echo children: drop every inherited
+	 * descriptor but ours, or a sibling's socket end stays open here and
+	 * its child never sees EOF.
+	 */
+	if (s > 0)
+		close_range(0, (unsigned int)s - 1, 0);
+	close_range((unsigned int)s + 1, ~0U, 0);
 	for (;;) {
 		ssize_t n = read(s, &c, 1);
 

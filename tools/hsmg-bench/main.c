@@ -111,9 +111,10 @@ struct slot {
 struct ctl {
 	_Atomic uint32_t go; /* k + 1: run k may start; GO_QUIT: exit */
 	_Atomic uint32_t nready;
+	_Atomic uint32_t init_turn; /* worker process whose setup runs now */
 	_Atomic uint32_t ndone; /* cumulative over the runs */
 	_Atomic uint32_t stop;	/* SIGINT: end the current run early */
-	int64_t warm_end_ns, end_ns;
+	int64_t start_ns, warm_end_ns, end_ns;
 	char fatal[ERR_LEN];
 	struct slot slot[];
 };
@@ -184,8 +185,15 @@ struct thread_arg {
 static void run_one(struct worker *w, struct slot *s, const struct target_ops *t, enum op op)
 {
 	uint64_t warm_end = (uint64_t)ctl->warm_end_ns, end = (uint64_t)ctl->end_ns;
+	struct timespec start = {
+	    .tv_sec = ctl->start_ns / 1000000000,
+	    .tv_nsec = ctl->start_ns % 1000000000,
+	};
 	uint64_t t0, t1, n = 0;
 
+	/* Every worker starts at the same instant. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &start, NULL) == EINTR)
+		;
 	/* Warm-up: untimed, but its errors count. */
 	t0 = bench_now_ns();
 	while (t0 < warm_end && !atomic_load_explicit(&ctl->stop, memory_order_relaxed)) {
@@ -287,10 +295,21 @@ static void __attribute__((noreturn)) worker_proc(unsigned int p)
 	unsigned int i, started = 0;
 
 	signal(SIGINT, SIG_IGN); /* the parent ends the run */
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	for (unsigned int k = 0; k < nsched; k++) {
 		ops[runs[sched[k]].tgt][runs[sched[k]].op] = true;
 		used[runs[sched[k]].tgt] = true;
+	}
+	/*
+	 * One process at a time: SoftHSM's file store does not survive several
+	 * processes initializing, logging in and creating keys at once (its
+	 * token file can end up empty).  Untimed, so it costs only setup time.
+	 */
+	for (uint32_t turn; (turn = atomic_load(&ctl->init_turn)) != p;) {
+		if (turn == GO_QUIT)
+			_exit(0); /* the parent gave up before our turn */
+		futex_wait(&ctl->init_turn, turn);
 	}
 	for (int t = 0; t < TGT_NR; t++) {
 		if (used[t] && targets[t]->proc_init && targets[t]->proc_init(ops[t])) {
@@ -299,6 +318,8 @@ static void __attribute__((noreturn)) worker_proc(unsigned int p)
 			_exit(3);
 		}
 	}
+	atomic_fetch_add(&ctl->init_turn, 1);
+	futex_wake_all(&ctl->init_turn);
 	ta = calloc(cfg.threads, sizeof(*ta));
 	if (!ta)
 		_exit(3);
@@ -326,10 +347,22 @@ static void __attribute__((noreturn)) worker_proc(unsigned int p)
 
 /* ----------------------------------------------------------------- parent */
 
+/* First SIGINT/SIGTERM: end the current run and report; second: give up at once. */
 static void on_sigint(int sig)
 {
-	if (ctl)
-		atomic_store(&ctl->stop, 1);
+	if (ctl && !atomic_exchange(&ctl->stop, 1))
+		return;
+	for (unsigned int p = 0; pids && p < cfg.procs; p++)
+		if (pids[p] > 0)
+			kill(pids[p], SIGKILL);
+	_exit(128 + sig);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
 }
 
 /* A worker process ended before the parent told it to: fatal. */
@@ -353,21 +386,39 @@ static int check_children(void)
 	return 0;
 }
 
-static void kill_children(void)
+/*
+ * Tell the workers to quit and give them 10 s to finalize their modules
+ * (a SoftHSM killed while writing can leave its token file empty), then
+ * SIGKILL what is left.
+ */
+static void stop_children(void)
 {
+	uint64_t limit = bench_now_ns() + 10000000000ULL;
+	bool left = true;
+
+	atomic_store(&ctl->go, GO_QUIT);
+	futex_wake_all(&ctl->go);
+	atomic_store(&ctl->init_turn, GO_QUIT);
+	futex_wake_all(&ctl->init_turn);
+	while (left && bench_now_ns() < limit) {
+		left = false;
+		for (unsigned int p = 0; p < cfg.procs; p++) {
+			if (pids[p] <= 0)
+				continue;
+			if (waitpid(pids[p], NULL, WNOHANG) == pids[p])
+				pids[p] = 0;
+			else
+				left = true;
+		}
+		if (left)
+			sleep_ms(5);
+	}
 	for (unsigned int p = 0; p < cfg.procs; p++)
 		if (pids[p] > 0) {
 			kill(pids[p], SIGKILL);
 			waitpid(pids[p], NULL, 0);
 			pids[p] = 0;
 		}
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 static const char *tgt_label(enum target t)
@@ -416,6 +467,7 @@ static int coordinate(void)
 		int64_t first = INT64_MAX, last = 0;
 
 		/* 10 ms for every worker to see the go before the common deadlines. */
+		ctl->start_ns = (int64_t)(start + 10000000ULL);
 		ctl->warm_end_ns = (int64_t)(start + 10000000ULL + warm);
 		ctl->end_ns = (int64_t)(start + 10000000ULL + warm + dur);
 		atomic_store(&ctl->go, k + 1);
@@ -423,6 +475,13 @@ static int coordinate(void)
 		while (atomic_load(&ctl->ndone) < (k + 1) * nworkers) {
 			if (check_children())
 				return -1;
+			/* A worker stuck in a call: give up two minutes after the deadline. */
+			if (!cfg.count && bench_now_ns() > (uint64_t)ctl->end_ns + 120000000000ULL) {
+				fprintf(stderr, "%shsmg-bench: %s %s: workers stuck 120 s past the end\n",
+					progress_bar ? "\r\033[K" : "", tgt_label(r->tgt),
+					op_names[r->op]);
+				return -1;
+			}
 			sleep_ms(polls < 20 ? 1 : 20);
 			if (progress_bar && ++polls % 5 == 0)
 				draw_progress(k, r, start);
@@ -655,6 +714,62 @@ static void print_table(void)
 			       runs[i].why[0] ? runs[i].why : "?");
 }
 
+/* --self-test: the histogram's invariants (tests/bench/run calls it). */
+static int self_test(void)
+{
+	static struct hist h;
+	unsigned int prev = 0;
+	int bad = 0;
+
+	for (uint64_t v = 0; v < (1ULL << 42); v = v < 4096 ? v + 1 : v + v / 97 + 1) {
+		unsigned int i = hist_index(v);
+		uint64_t low = hist_bucket_low(i), w = hist_bucket_width(i);
+
+		/* Monotonic, the value inside its bucket, width at most 1/128 of it. */
+		if (i < prev || i >= HIST_NBUCKETS ||
+		    (v < (1ULL << (HIST_MAX_BIT + 1)) && (v < low || v >= low + w)) ||
+		    (v >= HIST_SUB && w * HIST_SUB > low)) {
+			fprintf(stderr, "self-test: value %" PRIu64 " bucket %u [%" PRIu64
+					", +%" PRIu64 ")\n", v, i, low, w);
+			bad = 1;
+			break;
+		}
+		prev = i;
+	}
+	/* 1..100000 ns uniformly: percentiles within a bucket width (0.8 %). */
+	hist_reset(&h);
+	for (uint64_t v = 1; v <= 100000; v++)
+		hist_add(&h, v);
+	for (double p = 1; p < 100; p += 0.5) {
+		double got = (double)hist_percentile(&h, p), want = p * 1000;
+
+		if (got < want * 0.99 - 1 || got > want * 1.01 + 1) {
+			fprintf(stderr, "self-test: p%.1f = %.0f, expected about %.0f\n", p, got,
+				want);
+			bad = 1;
+		}
+	}
+	if (hist_percentile(&h, 0) != 1 || hist_percentile(&h, 100) != 100000 ||
+	    h.count != 100000)
+		bad = 1;
+	/* Merging equals adding. */
+	{
+		static struct hist a, b;
+
+		hist_reset(&a);
+		hist_reset(&b);
+		for (uint64_t v = 1; v <= 100000; v++)
+			hist_add(v % 3 ? &a : &b, v);
+		hist_merge(&a, &b);
+		if (memcmp(&a, &h, sizeof(a))) {
+			fprintf(stderr, "self-test: merge differs from adding\n");
+			bad = 1;
+		}
+	}
+	printf("self-test: %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
 /* ---------------------------------------------------------------- options */
 
 static void usage(FILE *f)
@@ -750,7 +865,8 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 	    {"count", required_argument, NULL, 'c'},  {"warmup", required_argument, NULL, 'w'},
 	    {"json", no_argument, NULL, 'j'},	      {"csv", no_argument, NULL, 'C'},
 	    {"no-progress", no_argument, NULL, 'q'},  {"allow-errors", no_argument, NULL, 'E'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},	      {"self-test", no_argument, NULL, 'X'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool ops_given = false, no_progress = false;
 	double v;
@@ -835,6 +951,8 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'X':
+			exit(self_test());
 		default:
 			usage(stderr);
 			return -1;
@@ -946,14 +1064,14 @@ int main(int argc, char **argv)
 			pids[p] = fork();
 			if (pids[p] < 0) {
 				fprintf(stderr, "hsmg-bench: fork: %s\n", strerror(errno));
-				kill_children();
+				stop_children();
 				return 3;
 			}
 			if (pids[p] == 0)
 				worker_proc(p);
 		}
 		if (coordinate()) {
-			kill_children();
+			stop_children();
 			ret = 3;
 		}
 	}
