@@ -96,8 +96,8 @@ static void setup_req(uint64_t session, uint32_t sflags, uint32_t op, uint64_t m
 		      const struct hsmg_msg_key_attrs *attrs, const void *param, size_t plen,
 		      const struct item *key)
 {
-	struct hsmg_be_req r = {.type = HSMG_BE_REQ_CRYPTO, .session = session,
-				.session_flags = sflags};
+	struct hsmg_be_req r = {
+	    .type = HSMG_BE_REQ_CRYPTO, .session = session, .session_flags = sflags};
 	struct hsmg_card_result res;
 	struct hsmg_msg_builder b;
 	struct hsmg_msg_view v;
@@ -128,16 +128,16 @@ static void setup_req(uint64_t session, uint32_t sflags, uint32_t op, uint64_t m
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES, .value_len = 32,
-					 .flags = HSMG_KEY_EXTRACTABLE};
-	struct hsmg_msg_key_attrs aes16 = {.key_type = CKK_AES, .value_len = 16,
-					   .flags = HSMG_KEY_EXTRACTABLE | HSMG_KEY_TOKEN};
+	struct hsmg_msg_key_attrs aes = {
+	    .key_type = CKK_AES, .value_len = 32, .flags = HSMG_KEY_EXTRACTABLE};
+	struct hsmg_msg_key_attrs aes16 = {
+	    .key_type = CKK_AES, .value_len = 16, .flags = HSMG_KEY_EXTRACTABLE | HSMG_KEY_TOKEN};
 	struct hsmg_msg_key_attrs gen = {.key_type = CKK_GENERIC_SECRET, .value_len = 32};
-	struct hsmg_msg_key_attrs ec = {.key_type = CKK_EC, .curve = HSMG_CURVE_P256,
-					.flags = HSMG_KEY_EXTRACTABLE};
+	struct hsmg_msg_key_attrs ec = {
+	    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .flags = HSMG_KEY_EXTRACTABLE};
 	struct hsmg_msg_key_attrs ec384 = {.key_type = CKK_EC, .curve = HSMG_CURVE_P384};
-	struct hsmg_msg_key_attrs rsa = {.key_type = CKK_RSA, .value_len = 2048,
-					 .flags = HSMG_KEY_EXTRACTABLE};
+	struct hsmg_msg_key_attrs rsa = {
+	    .key_type = CKK_RSA, .value_len = 2048, .flags = HSMG_KEY_EXTRACTABLE};
 	uint8_t iv[16] = {0};
 
 	trace = getenv("FUZZ_CARD_TRACE") != NULL;
@@ -177,8 +177,7 @@ static size_t substitute(const struct hsmg_msg_view *v)
 	uint32_t tag;
 	ssize_t n;
 
-	hsmg_msg_init(&b, req_buf, sizeof(req_buf), HSMG_MSG_REQUEST, v->hdr.op,
-		      v->hdr.mechanism);
+	hsmg_msg_init(&b, req_buf, sizeof(req_buf), HSMG_MSG_REQUEST, v->hdr.op, v->hdr.mechanism);
 	for (tag = HSMG_TAG_REQ_FIRST; tag <= HSMG_TAG_REQ_LAST; tag++) {
 		if (!v->tlv[tag].present)
 			continue;
@@ -223,8 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 4;
 	payload = data + 4;
 
-	if (r.type == HSMG_BE_REQ_CRYPTO && hsmg_msg_parse_type(&v, payload, len,
-							       HSMG_MSG_REQUEST) == 0) {
+	if (r.type == HSMG_BE_REQ_CRYPTO &&
+	    hsmg_msg_parse_type(&v, payload, len, HSMG_MSG_REQUEST) == 0) {
 		/* RSA key generation takes a second: not worth the fuzzer's time. */
 		if (v.hdr.op == HSMG_MSG_OP_GENERATE_KEYPAIR &&
 		    v.hdr.mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN)
@@ -244,9 +243,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(copy);
 
 	if (trace)
-		fprintf(stderr, "fuzz_card: type %u session %llu status %u rv %#llx len %u\n", r.type,
-			(unsigned long long)r.session, res.status, (unsigned long long)res.rv,
-			res.len);
+		fprintf(stderr, "fuzz_card: type %u session %llu status %u rv %#llx len %u\n",
+			r.type, (unsigned long long)r.session, res.status,
+			(unsigned long long)res.rv, res.len);
 	if (res.status != HSMG_BE_OK)
 		goto out;
 	CHECK(res.len <= ans_cap);

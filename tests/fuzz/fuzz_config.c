@@ -20,7 +20,8 @@
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
 		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", #c, __LINE__); \
+			fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", #c,           \
+				__LINE__);                                                         \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -31,8 +32,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char path[64];
 	static const char *const vars[] = {
-	    "HSMGROUP_TOKEN_DIR",   "HSMGROUP_DEVICE",	    "HSMGROUP_LOG_LEVEL",
-	    "HSMGROUP_PIN_MIN_LEN", "HSMGROUP_PIN_MAX_LEN", "HSMGROUP_PIN_MAX_FAILURES",
+	    "HSMGROUP_TOKEN_DIR",      "HSMGROUP_DEVICE",	"HSMGROUP_LOG_LEVEL",
+	    "HSMGROUP_PIN_MIN_LEN",    "HSMGROUP_PIN_MAX_LEN",	"HSMGROUP_PIN_MAX_FAILURES",
 	    "HSMGROUP_PIN_ITERATIONS", "HSMGROUP_SESSION_MODE", "HSMGROUP_TIMEOUT_MS"};
 	size_t i;
 

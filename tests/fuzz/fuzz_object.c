@@ -19,14 +19,16 @@
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
 		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz_object: check failed: %s (line %d)\n", #c, __LINE__); \
+			fprintf(stderr, "fuzz_object: check failed: %s (line %d)\n", #c,           \
+				__LINE__);                                                         \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
 
 /* Attribute types always asked for besides the object's own. */
-static const CK_ATTRIBUTE_TYPE extra[] = {CKA_CLASS, CKA_VALUE, CKA_KEY_TYPE, CKA_LABEL,
-					  CKA_PRIVATE_EXPONENT, SHIM_CKA_BLOB, CKA_VENDOR_DEFINED};
+static const CK_ATTRIBUTE_TYPE extra[] = {
+    CKA_CLASS,	   CKA_VALUE,	      CKA_KEY_TYPE, CKA_LABEL, CKA_PRIVATE_EXPONENT,
+    SHIM_CKA_BLOB, CKA_VENDOR_DEFINED};
 #define NEXTRA (sizeof(extra) / sizeof(extra[0]))
 
 static void exercise(struct shim_object *o)

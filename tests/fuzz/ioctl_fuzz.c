@@ -52,17 +52,17 @@
 #define NERRNO	 140
 
 struct shared {
-	uint64_t calls;		/* every process adds its ioctls */
-	uint64_t ok;		/* ioctls that returned 0 */
-	uint64_t err[NERRNO];	/* by errno */
+	uint64_t calls;	      /* every process adds its ioctls */
+	uint64_t ok;	      /* ioctls that returned 0 */
+	uint64_t err[NERRNO]; /* by errno */
 };
 
 static struct shared *sh;
 static uint64_t max_calls = 200000;
 static time_t deadline;
 
-static int cli[NFD], be[NFD];	/* -1 = empty; shared by the threads */
-static uint32_t sess[NSESS];	/* session ids seen */
+static int cli[NFD], be[NFD]; /* -1 = empty; shared by the threads */
+static uint32_t sess[NSESS];  /* session ids seen */
 static uint32_t groups[NGROUPS] = {1, 2};
 static uint8_t *unmapped, *rdonly; /* a hole and a read-only page */
 
@@ -88,8 +88,7 @@ static bool chance(uint32_t percent)
 
 static bool done(void)
 {
-	return __atomic_load_n(&sh->calls, __ATOMIC_RELAXED) >= max_calls ||
-	       time(NULL) >= deadline;
+	return __atomic_load_n(&sh->calls, __ATOMIC_RELAXED) >= max_calls || time(NULL) >= deadline;
 }
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
@@ -272,7 +271,8 @@ static void do_list(int fd, struct arg *a, uint8_t *buf)
 		p->flags = flags(0);
 		p->group_id = id(groups, NGROUPS);
 		p->count = chance(70) ? below(16) : (uint32_t)rnd();
-		p->elem_size = chance(80) ? HSMG_MEMBER_INFO_SIZE_V1 : len(HSMG_MEMBER_INFO_SIZE_V1);
+		p->elem_size =
+		    chance(80) ? HSMG_MEMBER_INFO_SIZE_V1 : len(HSMG_MEMBER_INFO_SIZE_V1);
 		p->reserved = chance(95) ? 0 : 1;
 		p->members = ptr(buf);
 		xioctl(fd, HSMG_IOC_LIST_MEMBERS, p);
@@ -486,7 +486,8 @@ static void random_ioctl(struct worker *w)
 		p[i] = (uint8_t)rnd();
 	if (chance(20))
 		cmd = rnd();
-	xioctl(fd_of(chance(50) ? cli : be), cmd, chance(80) ? (void *)p : (void *)(uintptr_t)ptr(p));
+	xioctl(fd_of(chance(50) ? cli : be), cmd,
+	       chance(80) ? (void *)p : (void *)(uintptr_t)ptr(p));
 }
 
 /* A child that submits and is killed mid-call (client release while waiting). */
@@ -625,11 +626,20 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:t:p:s:")) != -1) {
 		switch (c) {
-		case 'n': max_calls = strtoull(optarg, NULL, 0); break;
-		case 't': secs = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'p': procs = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		default: usage();
+		case 'n':
+			max_calls = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			secs = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			procs = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!procs || procs > 64)
@@ -676,7 +686,8 @@ int main(int argc, char **argv)
 
 		while (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == 0) {
 			if (time(NULL) - t0 > 20) {
-				printf("ioctl-fuzz: process %d does not die after SIGKILL\n", pids[i]);
+				printf("ioctl-fuzz: process %d does not die after SIGKILL\n",
+				       pids[i]);
 				alive++;
 				break;
 			}
