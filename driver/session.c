@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "event.h"
 #include "group.h"
 #include "queue.h"
 #include "request.h"
@@ -109,6 +110,8 @@ int hsmg_session_revoke(u64 id)
 	pr_info("group %u: session %llx ended by admin\n", found->group->id,
 		found->id);
 	hsmg_session_logout(found, true);
+	hsmg_event_group(found->group, HSMG_EVENT_SESSION_END, found->id,
+			 "ended by admin");
 	hsmg_session_put(found);
 	return 0;
 }
