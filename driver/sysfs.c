@@ -291,7 +291,7 @@ static struct device *hsmg_sysfs_add(struct device *parent,
 				     const char *name)
 {
 	char env_state[32];
-	char *envp[] = { env_state, NULL };
+	char *envp[2] = { env_state };
 	struct device *dev;
 	int ret;
 
