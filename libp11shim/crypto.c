@@ -488,8 +488,14 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
 /* ------------------------------------------------- encrypt / decrypt */
 
 /*
- * Output of a cipher after @in bytes in total (@final: at the end):
- * exact, or an upper bound where only the card knows (padding removal).
+ * Output of a cipher after @in bytes in total (@final: at the end), as the
+ * card gives it: exact, or an upper bound where only the card knows
+ * (padding removal).  The size an update needs is this minus what earlier
+ * parts returned, so it must be exact before the end: CBC_PAD decryption
+ * holds back the last whole block (it may be the padding) until FINAL, so
+ * after @in bytes it has returned every whole block but that one:
+ * (@in - 1) / 16 * 16.  At the end at most @in - 1 (at least one byte of
+ * padding goes).
  */
 static uint64_t cipher_out(const struct shim_op *op, bool enc, uint64_t in, bool final)
 {
@@ -498,9 +504,11 @@ static uint64_t cipher_out(const struct shim_op *op, bool enc, uint64_t in, bool
 	case CKM_AES_CBC:
 		return final ? in : in / 16 * 16;
 	case CKM_AES_CBC_PAD:
-		if (!final)
-			return in / 16 * 16;
-		return enc ? (in / 16 + 1) * 16 : in;
+		if (enc)
+			return final ? (in / 16 + 1) * 16 : in / 16 * 16;
+		if (!in)
+			return 0;
+		return final ? in - 1 : (in - 1) / 16 * 16;
 	case CKM_AES_CTR:
 		return in;
 	case CKM_AES_GCM:
