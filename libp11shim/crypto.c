@@ -23,6 +23,15 @@
 
 enum phase { PH_SINGLE, PH_INIT, PH_UPDATE, PH_FINAL };
 
+/*
+ * Update and Final calls of a mechanism that is single-part only (raw RSA, PSS,
+ * OAEP, ECDSA): "function not supported" for it, and like every error of
+ * those calls it ends the operation.  (What SoftHSM does and what
+ * pkcs11-tool --test accepts: it warns and starts over with C_SignInit;
+ * CKR_MECHANISM_INVALID counted as an error there.)
+ */
+#define SINGLE_PART_ONLY CKR_FUNCTION_NOT_SUPPORTED
+
 static const uint32_t opcode[SHIM_OP_NR][4] = {
     [SHIM_OP_ENCRYPT] = {HSMG_MSG_OP_ENCRYPT, HSMG_MSG_OP_ENCRYPT_INIT, HSMG_MSG_OP_ENCRYPT_UPDATE,
 			 HSMG_MSG_OP_ENCRYPT_FINAL},
@@ -591,7 +600,7 @@ static CK_RV cipher_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_
 		goto end;
 	}
 	if (!op->m->multi) {
-		rv = CKR_MECHANISM_INVALID; /* RSA: single-part only */
+		rv = SINGLE_PART_ONLY; /* RSA */
 		goto end;
 	}
 	rv = out_check(out, out_len,
@@ -627,7 +636,7 @@ static CK_RV cipher_final(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_P
 		goto end;
 	}
 	if (!op->m->multi) {
-		rv = CKR_MECHANISM_INVALID;
+		rv = SINGLE_PART_ONLY;
 		goto end;
 	}
 	rv = cipher_len_check(op, enc, op->in_total);
@@ -752,7 +761,7 @@ static CK_RV hash_update(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PT
 	if (!part && len)
 		rv = CKR_ARGUMENTS_BAD;
 	else if (!op->m->multi)
-		rv = CKR_MECHANISM_INVALID; /* raw RSA, PSS, ECDSA: single-part only */
+		rv = SINGLE_PART_ONLY; /* raw RSA, PSS, ECDSA */
 	else {
 		op->multi = true;
 		rv = op_feed(s, op, kind, part, len, NULL, 0, &dummy);
@@ -776,7 +785,7 @@ static CK_RV hash_final(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR
 	if (verify ? !sig : !out_len)
 		rv = CKR_ARGUMENTS_BAD;
 	else if (!op->m->multi)
-		rv = CKR_MECHANISM_INVALID;
+		rv = SINGLE_PART_ONLY;
 	else if (!verify)
 		rv = out_check(out, out_len, op->out_len, &ready);
 	if (rv == CKR_OK && ready) {

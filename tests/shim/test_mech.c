@@ -397,7 +397,7 @@ static CK_ULONG sign_both(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE
 		CK_RV_IS(p11->C_VerifyFinal(h, sig2, n2), CKR_SIGNATURE_INVALID);
 	} else {
 		CK_OK(p11->C_SignInit(h, m, sk));
-		CK_RV_IS(p11->C_SignUpdate(h, (CK_BYTE_PTR)data, len), CKR_MECHANISM_INVALID);
+		CK_RV_IS(p11->C_SignUpdate(h, (CK_BYTE_PTR)data, len), CKR_FUNCTION_NOT_SUPPORTED);
 	}
 	sig[0] ^= 1;
 	CK_OK(p11->C_VerifyInit(h, m, vk));
@@ -618,7 +618,7 @@ START_TEST(rsa)
 		CK_OK(p11->C_Decrypt(h, ct, 256, pt2, &n));
 		ck_assert(n == 40 && !memcmp(pt2, msg, 40));
 		CK_OK(p11->C_EncryptInit(h, &m, pub));
-		CK_RV_IS(p11->C_EncryptUpdate(h, msg, 4, ct, &n), CKR_MECHANISM_INVALID);
+		CK_RV_IS(p11->C_EncryptUpdate(h, msg, 4, ct, &n), CKR_FUNCTION_NOT_SUPPORTED);
 	}
 	for (i = 0; i < 5; i++) {
 		CK_MECHANISM m = {hashed[i], NULL, 0};
@@ -680,6 +680,79 @@ START_TEST(rsa)
 		CK_RV_IS(p11->C_SignInit(h, &m, pub), CKR_KEY_TYPE_INCONSISTENT);
 		CK_RV_IS(p11->C_VerifyInit(h, &m, priv), CKR_KEY_TYPE_INCONSISTENT);
 	}
+}
+END_TEST
+
+/*
+ * Update and Final calls of a single-part mechanism: CKR_FUNCTION_NOT_SUPPORTED,
+ * and the operation is over.  pkcs11-tool --test signs this way: SignInit
+ * (RSA_PKCS), SignUpdate (not supported: a warning; CKR_MECHANISM_INVALID
+ * counted as an error), SignInit again, Sign with a 1-byte buffer, Sign
+ * with NULL, Sign.
+ */
+START_TEST(single_part_update)
+{
+	CK_SESSION_HANDLE h = t_user_session(true);
+	CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	CK_ULONG bits = 2048, n;
+	CK_ATTRIBUTE pt[] = {
+	    {CKA_MODULUS_BITS, &bits, sizeof(bits)}, {CKA_ENCRYPT, &yes, 1}, {CKA_VERIFY, &yes, 1}};
+	CK_ATTRIBUTE kt[] = {{CKA_SIGN, &yes, 1}, {CKA_DECRYPT, &yes, 1}};
+	CK_RSA_PKCS_OAEP_PARAMS op = {CKM_SHA256, CKG_MGF1_SHA256, 0, NULL, 0};
+	CK_MECHANISM pkcs = {CKM_RSA_PKCS, NULL, 0}, oaep = {CKM_RSA_PKCS_OAEP, &op, sizeof(op)};
+	CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+	CK_OBJECT_HANDLE pub, priv, epub, epriv;
+	/* SHA-1 DigestInfo of pkcs11-tool's test data */
+	static const uint8_t di[35] = {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03,
+				       0x02, 0x1a, 0x05, 0x00, 0x04, 0x14, 0x29, 0xb0, 0xe7,
+				       0x87, 0x82, 0x71, 0x64, 0x5f, 0xff, 0xb7, 0xee, 0xc7,
+				       0xdb, 0x4a, 0x74, 0x73, 0xa1, 0xc0, 0x0b, 0xc1};
+	uint8_t sig[300], ct[300];
+
+	fill_msg();
+	CK_OK(p11->C_GenerateKeyPair(h, &gen, pt, 3, kt, 2, &pub, &priv));
+	/* pkcs11-tool --test, "Signatures", 1st and 2nd test. */
+	CK_OK(p11->C_SignInit(h, &pkcs, priv));
+	CK_RV_IS(p11->C_SignUpdate(h, (CK_BYTE_PTR)di, 5), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_OK(p11->C_SignInit(h, &pkcs, priv)); /* the failed update ended it */
+	n = 1;
+	CK_RV_IS(p11->C_Sign(h, (CK_BYTE_PTR)di, 35, sig, &n), CKR_BUFFER_TOO_SMALL);
+	ck_assert_uint_eq(n, 256);
+	CK_OK(p11->C_Sign(h, (CK_BYTE_PTR)di, 35, NULL, &n));
+	ck_assert_uint_eq(n, 256);
+	CK_OK(p11->C_Sign(h, (CK_BYTE_PTR)di, 35, sig, &n));
+	CK_OK(p11->C_VerifyInit(h, &pkcs, pub));
+	CK_OK(p11->C_Verify(h, (CK_BYTE_PTR)di, 35, sig, n));
+	/* Verify, encrypt, decrypt: Update and Final the same. */
+	CK_OK(p11->C_VerifyInit(h, &pkcs, pub));
+	CK_RV_IS(p11->C_VerifyUpdate(h, (CK_BYTE_PTR)di, 35), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_RV_IS(p11->C_VerifyFinal(h, sig, n), CKR_OPERATION_NOT_INITIALIZED);
+	CK_OK(p11->C_VerifyInit(h, &pkcs, pub));
+	CK_RV_IS(p11->C_VerifyFinal(h, sig, n), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_OK(p11->C_VerifyInit(h, &pkcs, pub));
+	CK_OK(p11->C_Verify(h, (CK_BYTE_PTR)di, 35, sig, n));
+	CK_OK(p11->C_EncryptInit(h, &oaep, pub));
+	n = sizeof(ct);
+	CK_RV_IS(p11->C_EncryptFinal(h, ct, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_OK(p11->C_EncryptInit(h, &oaep, pub));
+	n = sizeof(ct);
+	CK_OK(p11->C_Encrypt(h, msg, 40, ct, &n));
+	CK_OK(p11->C_DecryptInit(h, &oaep, priv));
+	n = sizeof(sig);
+	CK_RV_IS(p11->C_DecryptUpdate(h, ct, 256, sig, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_OK(p11->C_DecryptInit(h, &oaep, priv));
+	n = sizeof(sig);
+	CK_OK(p11->C_Decrypt(h, ct, 256, sig, &n));
+	ck_assert(n == 40 && !memcmp(sig, msg, 40));
+	/* Raw ECDSA. */
+	ec_pair(h, p256, sizeof(p256), CK_FALSE, &epub, &epriv);
+	CK_OK(p11->C_SignInit(h, &ecdsa, epriv));
+	n = sizeof(sig);
+	CK_RV_IS(p11->C_SignFinal(h, sig, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_OK(p11->C_SignInit(h, &ecdsa, epriv));
+	n = sizeof(sig);
+	CK_OK(p11->C_Sign(h, msg, 32, sig, &n));
+	ck_assert_uint_eq(n, 64);
 }
 END_TEST
 
@@ -1146,6 +1219,7 @@ int main(void)
 	tcase_add_test(tc, macs);
 	tcase_add_test(tc, ecdsa_curves);
 	tcase_add_test(tc, rsa);
+	tcase_add_test(tc, single_part_update);
 	tcase_add_test(tc, digests);
 	tcase_add_test(tc, wrap_unwrap);
 	tcase_add_test(tc, ecdh_derive);
