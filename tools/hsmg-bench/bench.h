@@ -61,6 +61,7 @@ struct bench_cfg {
 	uint64_t count; /* per worker, 0 = duration mode */
 	double warmup_s;
 	bool allow_errors;
+	bool raw_local; /* raw target: in-process card instead of the kernel */
 	bool want[TGT_NR]; /* targets used by the selected ops */
 };
 
@@ -102,6 +103,7 @@ uint64_t bench_now_ns(void);
  */
 struct target_ops {
 	const char *name;
+	const char *(*label)(void); /* name in the output, if not @name */
 	int (*parent_init)(void);
 	int (*supported)(enum op op, char *why, size_t len);
 	void (*parent_fini)(void);

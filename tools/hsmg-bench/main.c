@@ -423,7 +423,9 @@ static void stop_children(void)
 
 static const char *tgt_label(enum target t)
 {
-	return t == TGT_P11 ? cfg.name : targets[t]->name;
+	if (t == TGT_P11)
+		return cfg.name;
+	return targets[t]->label ? targets[t]->label() : targets[t]->name;
 }
 
 static void draw_progress(unsigned int k, const struct run *r, uint64_t start)
@@ -779,6 +781,8 @@ static void usage(FILE *f)
 		"targets (any combination, measured in this order: floor, raw, module):\n"
 		"  --module PATH    a PKCS#11 module (dlopen + C_GetFunctionList)\n"
 		"  --raw            /dev/hsmgroup ioctls with codec-built messages (no shim)\n"
+		"  --raw-local      the same messages to an emulated card in the worker process\n"
+		"                   (hsmsimd's card code; no kernel, no wake-ups; runs anywhere)\n"
 		"  --floor          syscall, no-op ioctl (HSMG_IOC_GET_INFO), socketpair ping-pong\n"
 		"PKCS#11 target:\n"
 		"  --slot N         slot id (default: the first with an initialized token)\n"
@@ -866,6 +870,7 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 	    {"json", no_argument, NULL, 'j'},	      {"csv", no_argument, NULL, 'C'},
 	    {"no-progress", no_argument, NULL, 'q'},  {"allow-errors", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},	      {"self-test", no_argument, NULL, 'X'},
+	    {"raw-local", no_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool ops_given = false, no_progress = false;
@@ -880,6 +885,10 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 			break;
 		case 'r':
 			cfg.want[TGT_RAW] = true;
+			break;
+		case 'L':
+			cfg.want[TGT_RAW] = true;
+			cfg.raw_local = true;
 			break;
 		case 'F':
 			*floor_on = true;
