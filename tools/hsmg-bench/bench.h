@@ -46,13 +46,13 @@ enum op {
 
 /* Options, set before the workers start (read-only in them). */
 struct bench_cfg {
-	const char *module;   /* PKCS#11 module path or NULL */
-	const char *name;     /* label of the PKCS#11 target in the output */
-	long slot;	      /* -1: pick */
-	CK_SLOT_ID slot_id;   /* the slot picked (p11) */
-	const char *token;    /* token label to pick (and --init label) */
-	const char *pin;      /* user PIN or NULL: no login */
-	const char *so_pin;   /* for --init */
+	const char *module; /* PKCS#11 module path or NULL */
+	const char *name;   /* label of the PKCS#11 target in the output */
+	long slot;	    /* -1: pick */
+	CK_SLOT_ID slot_id; /* the slot picked (p11) */
+	const char *token;  /* token label to pick (and --init label) */
+	const char *pin;    /* user PIN or NULL: no login */
+	const char *so_pin; /* for --init */
 	bool init;
 	uint32_t group;	      /* raw: group id, 0 = first */
 	unsigned int threads; /* per process */
@@ -61,7 +61,7 @@ struct bench_cfg {
 	uint64_t count; /* per worker, 0 = duration mode */
 	double warmup_s;
 	bool allow_errors;
-	bool raw_local; /* raw target: in-process card instead of the kernel */
+	bool raw_local;	   /* raw target: in-process card instead of the kernel */
 	bool want[TGT_NR]; /* targets used by the selected ops */
 };
 

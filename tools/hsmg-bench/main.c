@@ -51,10 +51,12 @@ struct bench_cfg cfg = {
 };
 
 const char *const op_names[OP_NR] = {
-    [OP_NULL] = "null",	      [OP_GETINFO] = "getinfo", [OP_RANDOM] = "random",
-    [OP_ECDSA] = "ecdsa",     [OP_RSA] = "rsa",		[OP_GCM] = "gcm",
-    [OP_SHA256] = "sha256",   [OP_AESKEYGEN] = "aeskeygen", [OP_SYSCALL] = "syscall",
-    [OP_IOCTL] = "ioctl",     [OP_PINGPONG] = "pingpong",
+    [OP_NULL] = "null",		[OP_GETINFO] = "getinfo",
+    [OP_RANDOM] = "random",	[OP_ECDSA] = "ecdsa",
+    [OP_RSA] = "rsa",		[OP_GCM] = "gcm",
+    [OP_SHA256] = "sha256",	[OP_AESKEYGEN] = "aeskeygen",
+    [OP_SYSCALL] = "syscall",	[OP_IOCTL] = "ioctl",
+    [OP_PINGPONG] = "pingpong",
 };
 
 static const char *const op_what_tab[TGT_NR][OP_NR] = {
@@ -112,8 +114,8 @@ struct ctl {
 	_Atomic uint32_t go; /* k + 1: run k may start; GO_QUIT: exit */
 	_Atomic uint32_t nready;
 	_Atomic uint32_t init_turn; /* worker process whose setup runs now */
-	_Atomic uint32_t ndone; /* cumulative over the runs */
-	_Atomic uint32_t stop;	/* SIGINT: end the current run early */
+	_Atomic uint32_t ndone;	    /* cumulative over the runs */
+	_Atomic uint32_t stop;	    /* SIGINT: end the current run early */
 	int64_t start_ns, warm_end_ns, end_ns;
 	char fatal[ERR_LEN];
 	struct slot slot[];
@@ -478,8 +480,10 @@ static int coordinate(void)
 			if (check_children())
 				return -1;
 			/* A worker stuck in a call: give up two minutes after the deadline. */
-			if (!cfg.count && bench_now_ns() > (uint64_t)ctl->end_ns + 120000000000ULL) {
-				fprintf(stderr, "%shsmg-bench: %s %s: workers stuck 120 s past the end\n",
+			if (!cfg.count &&
+			    bench_now_ns() > (uint64_t)ctl->end_ns + 120000000000ULL) {
+				fprintf(stderr,
+					"%shsmg-bench: %s %s: workers stuck 120 s past the end\n",
 					progress_bar ? "\r\033[K" : "", tgt_label(r->tgt),
 					op_names[r->op]);
 				return -1;
@@ -577,9 +581,9 @@ static void print_json(uint64_t total_errors)
 		if (i)
 			putchar(',');
 		/* Never print a PIN. */
-		if (i > 0 && (!strcmp(argv_saved[i - 1], "--pin") ||
-			      !strcmp(argv_saved[i - 1], "--so-pin") ||
-			      !strcmp(argv_saved[i - 1], "-p")))
+		if (i > 0 &&
+		    (!strcmp(argv_saved[i - 1], "--pin") ||
+		     !strcmp(argv_saved[i - 1], "--so-pin") || !strcmp(argv_saved[i - 1], "-p")))
 			a = "***";
 		else if (!strncmp(a, "--pin=", 6))
 			a = "--pin=***";
@@ -593,8 +597,8 @@ static void print_json(uint64_t total_errors)
 	json_str(u.nodename);
 	printf(",\"kernel\":");
 	json_str(u.release);
-	printf(",\"cpus\":%ld,\"procs\":%u,\"threads\":%u,\"clients\":%u,", sysconf(_SC_NPROCESSORS_ONLN),
-	       cfg.procs, cfg.threads, nworkers);
+	printf(",\"cpus\":%ld,\"procs\":%u,\"threads\":%u,\"clients\":%u,",
+	       sysconf(_SC_NPROCESSORS_ONLN), cfg.procs, cfg.threads, nworkers);
 	if (cfg.count)
 		printf("\"count\":%" PRIu64 ",", cfg.count);
 	else
@@ -624,16 +628,17 @@ static void print_json(uint64_t total_errors)
 		if (r->h) {
 			const struct hist *h = r->h;
 
-			printf(",\"ops\":%" PRIu64 ",\"errors\":%" PRIu64
-			       ",\"elapsed_s\":%.6f,\"ops_per_s\":%.1f,\"lat_us\":{\"min\":%.3f,"
-			       "\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99_9\":%.3f,"
-			       "\"max\":%.3f}",
-			       r->ops, r->errors, r->elapsed_s, ops_per_s(r),
-			       h->count ? us(h->min_ns) : 0,
-			       h->count ? us(h->sum_ns) / (double)h->count : 0,
-			       us(hist_percentile(h, 50)), us(hist_percentile(h, 90)),
-			       us(hist_percentile(h, 99)), us(hist_percentile(h, 99.9)),
-			       us(h->max_ns));
+			printf(
+			    ",\"ops\":%" PRIu64 ",\"errors\":%" PRIu64
+			    ",\"elapsed_s\":%.6f,\"ops_per_s\":%.1f,\"lat_us\":{\"min\":%.3f,"
+			    "\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99_9\":%.3f,"
+			    "\"max\":%.3f}",
+			    r->ops, r->errors, r->elapsed_s, ops_per_s(r),
+			    h->count ? us(h->min_ns) : 0,
+			    h->count ? us(h->sum_ns) / (double)h->count : 0,
+			    us(hist_percentile(h, 50)), us(hist_percentile(h, 90)),
+			    us(hist_percentile(h, 99)), us(hist_percentile(h, 99.9)),
+			    us(h->max_ns));
 		}
 		printf("}");
 	}
@@ -657,7 +662,8 @@ static void print_csv(void)
 		printf("%s,%s,%s,%u,%u,%u,", tgt_label(r->tgt), op_names[r->op], status(r),
 		       cfg.procs, cfg.threads, nworkers);
 		if (h)
-			printf("%" PRIu64 ",%" PRIu64 ",%.6f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,",
+			printf("%" PRIu64 ",%" PRIu64
+			       ",%.6f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,",
 			       r->ops, r->errors, r->elapsed_s, ops_per_s(r),
 			       h->count ? us(h->min_ns) : 0,
 			       h->count ? us(h->sum_ns) / (double)h->count : 0,
@@ -693,8 +699,8 @@ static void print_table(void)
 		if (l > tw)
 			tw = l;
 	}
-	printf("%-*s %-10s %11s %12s %7s %9s %9s %9s %9s %9s\n", tw, "target", "op", "ops",
-	       "ops/s", "errors", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us");
+	printf("%-*s %-10s %11s %12s %7s %9s %9s %9s %9s %9s\n", tw, "target", "op", "ops", "ops/s",
+	       "errors", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us");
 	for (unsigned int i = 0; i < nruns; i++) {
 		const struct run *r = &runs[i];
 		const struct hist *h = r->h;
@@ -731,8 +737,10 @@ static int self_test(void)
 		if (i < prev || i >= HIST_NBUCKETS ||
 		    (v < (1ULL << (HIST_MAX_BIT + 1)) && (v < low || v >= low + w)) ||
 		    (v >= HIST_SUB && w * HIST_SUB > low)) {
-			fprintf(stderr, "self-test: value %" PRIu64 " bucket %u [%" PRIu64
-					", +%" PRIu64 ")\n", v, i, low, w);
+			fprintf(stderr,
+				"self-test: value %" PRIu64 " bucket %u [%" PRIu64 ", +%" PRIu64
+				")\n",
+				v, i, low, w);
 			bad = 1;
 			break;
 		}
@@ -751,8 +759,7 @@ static int self_test(void)
 			bad = 1;
 		}
 	}
-	if (hist_percentile(&h, 0) != 1 || hist_percentile(&h, 100) != 100000 ||
-	    h.count != 100000)
+	if (hist_percentile(&h, 0) != 1 || hist_percentile(&h, 100) != 100000 || h.count != 100000)
 		bad = 1;
 	/* Merging equals adding. */
 	{
@@ -776,38 +783,38 @@ static int self_test(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: hsmg-bench [--module PATH] [--raw] [--floor] [options]\n"
-		"targets (any combination, measured in this order: floor, raw, module):\n"
-		"  --module PATH    a PKCS#11 module (dlopen + C_GetFunctionList)\n"
-		"  --raw            /dev/hsmgroup ioctls with codec-built messages (no shim)\n"
-		"  --raw-local      the same messages to an emulated card in the worker process\n"
-		"                   (hsmsimd's card code; no kernel, no wake-ups; runs anywhere)\n"
-		"  --floor          syscall, no-op ioctl (HSMG_IOC_GET_INFO), socketpair ping-pong\n"
-		"PKCS#11 target:\n"
-		"  --slot N         slot id (default: the first with an initialized token)\n"
-		"  --token LABEL    the slot whose token has this label (--init: label to set)\n"
-		"  --pin PIN        log in as user (keys are CKA_PRIVATE then)\n"
-		"  --init           initialize a scratch token first (C_InitToken, C_InitPIN;\n"
-		"                   SoftHSM: SOFTHSM2_CONF must name a scratch config)\n"
-		"  --so-pin PIN     SO PIN for --init (default 12345678)\n"
-		"  --name NAME      label of the module in the output (default: file name)\n"
-		"raw target:\n"
-		"  --group G        group id (default: the first); --pin logs every session in\n"
-		"load:\n"
-		"  --ops LIST       comma list of: null getinfo random ecdsa rsa gcm sha256\n"
-		"                   aeskeygen syscall ioctl pingpong, or 'all', or 'none'\n"
-		"                   (default: null,random,ecdsa,rsa,gcm,sha256,aeskeygen)\n"
-		"  --threads T      threads per process, each with its own session (default 1)\n"
-		"  --procs P        processes, each with its own C_Initialize / client (default 1)\n"
-		"  --duration S     seconds measured per op (default 5)\n"
-		"  --count N        calls measured per thread per op instead of a duration\n"
-		"  --warmup S       seconds of untimed calls first (default 1)\n"
-		"output:\n"
-		"  --json | --csv   machine-readable output instead of the table\n"
-		"  --no-progress    no progress bar (there is one only on a terminal)\n"
-		"  --allow-errors   exit 0 even when calls failed\n"
-		"exit status: 0 ok, 1 calls failed, 2 usage, 3 setup failed\n");
+	fprintf(
+	    f, "usage: hsmg-bench [--module PATH] [--raw] [--floor] [options]\n"
+	       "targets (any combination, measured in this order: floor, raw, module):\n"
+	       "  --module PATH    a PKCS#11 module (dlopen + C_GetFunctionList)\n"
+	       "  --raw            /dev/hsmgroup ioctls with codec-built messages (no shim)\n"
+	       "  --raw-local      the same messages to an emulated card in the worker process\n"
+	       "                   (hsmsimd's card code; no kernel, no wake-ups; runs anywhere)\n"
+	       "  --floor          syscall, no-op ioctl (HSMG_IOC_GET_INFO), socketpair ping-pong\n"
+	       "PKCS#11 target:\n"
+	       "  --slot N         slot id (default: the first with an initialized token)\n"
+	       "  --token LABEL    the slot whose token has this label (--init: label to set)\n"
+	       "  --pin PIN        log in as user (keys are CKA_PRIVATE then)\n"
+	       "  --init           initialize a scratch token first (C_InitToken, C_InitPIN;\n"
+	       "                   SoftHSM: SOFTHSM2_CONF must name a scratch config)\n"
+	       "  --so-pin PIN     SO PIN for --init (default 12345678)\n"
+	       "  --name NAME      label of the module in the output (default: file name)\n"
+	       "raw target:\n"
+	       "  --group G        group id (default: the first); --pin logs every session in\n"
+	       "load:\n"
+	       "  --ops LIST       comma list of: null getinfo random ecdsa rsa gcm sha256\n"
+	       "                   aeskeygen syscall ioctl pingpong, or 'all', or 'none'\n"
+	       "                   (default: null,random,ecdsa,rsa,gcm,sha256,aeskeygen)\n"
+	       "  --threads T      threads per process, each with its own session (default 1)\n"
+	       "  --procs P        processes, each with its own C_Initialize / client (default 1)\n"
+	       "  --duration S     seconds measured per op (default 5)\n"
+	       "  --count N        calls measured per thread per op instead of a duration\n"
+	       "  --warmup S       seconds of untimed calls first (default 1)\n"
+	       "output:\n"
+	       "  --json | --csv   machine-readable output instead of the table\n"
+	       "  --no-progress    no progress bar (there is one only on a terminal)\n"
+	       "  --allow-errors   exit 0 even when calls failed\n"
+	       "exit status: 0 ok, 1 calls failed, 2 usage, 3 setup failed\n");
 }
 
 static int parse_ops(const char *list, bool *sel)
@@ -870,8 +877,7 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 	    {"json", no_argument, NULL, 'j'},	      {"csv", no_argument, NULL, 'C'},
 	    {"no-progress", no_argument, NULL, 'q'},  {"allow-errors", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},	      {"self-test", no_argument, NULL, 'X'},
-	    {"raw-local", no_argument, NULL, 'L'},
-	    {NULL, 0, NULL, 0},
+	    {"raw-local", no_argument, NULL, 'L'},    {NULL, 0, NULL, 0},
 	};
 	bool ops_given = false, no_progress = false;
 	double v;
@@ -989,7 +995,8 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 		*floor_on = true;
 	cfg.want[TGT_FLOOR] = *floor_on;
 	if (!cfg.want[TGT_P11] && !cfg.want[TGT_RAW] && !*floor_on && !cfg.init) {
-		fprintf(stderr, "hsmg-bench: nothing to measure: give --module, --raw or --floor\n");
+		fprintf(stderr,
+			"hsmg-bench: nothing to measure: give --module, --raw or --floor\n");
 		usage(stderr);
 		return -1;
 	}

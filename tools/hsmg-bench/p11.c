@@ -339,8 +339,7 @@ static int p11_parent_init(void)
 		goto fail;
 	}
 	p11_str(manuf, sizeof(manuf), info.manufacturerID, sizeof(info.manufacturerID));
-	p11_str(libdesc, sizeof(libdesc), info.libraryDescription,
-		sizeof(info.libraryDescription));
+	p11_str(libdesc, sizeof(libdesc), info.libraryDescription, sizeof(info.libraryDescription));
 	p11_str(label, sizeof(label), ti.label, sizeof(ti.label));
 	p11_str(model, sizeof(model), ti.model, sizeof(ti.model));
 	snprintf(desc, sizeof(desc), "%s (%s %s %u.%u), slot %lu token '%s' (%s)", cfg.module,
@@ -418,8 +417,8 @@ static CK_RV gen_ec(void)
 	    {CKA_VERIFY, &t, sizeof(t)},
 	};
 	CK_ATTRIBUTE priv_t[] = {
-	    {CKA_TOKEN, &f, sizeof(f)},	    {CKA_PRIVATE, &priv, sizeof(priv)},
-	    {CKA_SIGN, &t, sizeof(t)},	    {CKA_SENSITIVE, &t, sizeof(t)},
+	    {CKA_TOKEN, &f, sizeof(f)},	      {CKA_PRIVATE, &priv, sizeof(priv)},
+	    {CKA_SIGN, &t, sizeof(t)},	      {CKA_SENSITIVE, &t, sizeof(t)},
 	    {CKA_EXTRACTABLE, &f, sizeof(f)},
 	};
 	CK_OBJECT_HANDLE pub;
@@ -439,8 +438,8 @@ static CK_RV gen_rsa(void)
 	    {CKA_VERIFY, &t, sizeof(t)},
 	};
 	CK_ATTRIBUTE priv_t[] = {
-	    {CKA_TOKEN, &f, sizeof(f)},	    {CKA_PRIVATE, &priv, sizeof(priv)},
-	    {CKA_SIGN, &t, sizeof(t)},	    {CKA_SENSITIVE, &t, sizeof(t)},
+	    {CKA_TOKEN, &f, sizeof(f)},	      {CKA_PRIVATE, &priv, sizeof(priv)},
+	    {CKA_SIGN, &t, sizeof(t)},	      {CKA_SENSITIVE, &t, sizeof(t)},
 	    {CKA_EXTRACTABLE, &f, sizeof(f)},
 	};
 	CK_OBJECT_HANDLE pub;
@@ -456,10 +455,10 @@ static CK_RV gen_aes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *key)
 	CK_ULONG len = 32;
 	CK_BBOOL t = CK_TRUE, f = CK_FALSE;
 	CK_ATTRIBUTE tmpl[] = {
-	    {CKA_CLASS, &cls, sizeof(cls)},	  {CKA_KEY_TYPE, &kt, sizeof(kt)},
-	    {CKA_VALUE_LEN, &len, sizeof(len)},	  {CKA_TOKEN, &f, sizeof(f)},
-	    {CKA_ENCRYPT, &t, sizeof(t)},	  {CKA_DECRYPT, &t, sizeof(t)},
-	    {CKA_SENSITIVE, &t, sizeof(t)},	  {CKA_EXTRACTABLE, &f, sizeof(f)},
+	    {CKA_CLASS, &cls, sizeof(cls)},	{CKA_KEY_TYPE, &kt, sizeof(kt)},
+	    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_TOKEN, &f, sizeof(f)},
+	    {CKA_ENCRYPT, &t, sizeof(t)},	{CKA_DECRYPT, &t, sizeof(t)},
+	    {CKA_SENSITIVE, &t, sizeof(t)},	{CKA_EXTRACTABLE, &f, sizeof(f)},
 	};
 
 	return fl->C_GenerateKey(s, &m, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), key);
@@ -480,8 +479,8 @@ static int p11_proc_init(const bool *ops)
 		return -1;
 	}
 	if (cfg.pin) {
-		rv = fl->C_Login(setup_session, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin,
-				 strlen(cfg.pin));
+		rv =
+		    fl->C_Login(setup_session, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
 		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 			fprintf(stderr, "hsmg-bench: worker: C_Login: %s\n", ckr_name(rv));
 			return -1;
@@ -509,8 +508,8 @@ static void p11_proc_fini(void)
 
 static int p11_thread_init(struct worker *w)
 {
-	CK_RV rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-				     NULL, &w->session);
+	CK_RV rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+				     &w->session);
 
 	if (rv != CKR_OK)
 		return bench_fail(w, "C_OpenSession: %s", ckr_name(rv));

@@ -93,8 +93,9 @@ static int raw_parent_init(void)
 	int f;
 
 	if (cfg.raw_local) {
-		snprintf(desc, sizeof(desc), "in-process emulated card (hsmsimd's card code), "
-					     "no kernel, no session");
+		snprintf(desc, sizeof(desc),
+			 "in-process emulated card (hsmsimd's card code), "
+			 "no kernel, no session");
 		return 0;
 	}
 	f = open_dev();
@@ -131,25 +132,28 @@ static int raw_supported(enum op op, char *why, size_t len)
 	return 0;
 }
 
+/* --raw-local: what the card answers to a fetched request. */
+static int submit_local(uint32_t op_class, const void *req, size_t req_len, void *resp,
+			uint32_t *resp_len)
+{
+	struct hsmg_be_req br = {
+	    .type = HSMG_BE_REQ_CRYPTO,
+	    .op_class = op_class,
+	    .len = (uint32_t)req_len,
+	};
+	struct hsmg_card_result res;
+
+	hsmg_card_process(card, 0, &br, req, resp, *resp_len, &res);
+	if (res.status != HSMG_BE_OK)
+		return res.status == HSMG_BE_BADREQ ? -EPROTO : -EIO;
+	*resp_len = res.len;
+	return 0;
+}
+
 /* SUBMIT @req (@req_len bytes); 0 or -errno, *@resp_len set. */
 static int submit(uint32_t sid, uint32_t op_class, const void *req, size_t req_len, void *resp,
 		  uint32_t *resp_len)
 {
-	if (card) {
-		struct hsmg_be_req br = {
-		    .type = HSMG_BE_REQ_CRYPTO,
-		    .op_class = op_class,
-		    .len = (uint32_t)req_len,
-		};
-		struct hsmg_card_result res;
-
-		hsmg_card_process(card, 0, &br, req, resp, *resp_len, &res);
-		if (res.status != HSMG_BE_OK)
-			return res.status == HSMG_BE_BADREQ ? -EPROTO : -EIO;
-		*resp_len = res.len;
-		return 0;
-	}
-	{
 	struct hsmg_submit s = {
 	    .argsz = sizeof(s),
 	    .group_id = group_id,
@@ -161,11 +165,12 @@ static int submit(uint32_t sid, uint32_t op_class, const void *req, size_t req_l
 	    .resp = (uintptr_t)resp,
 	};
 
+	if (card)
+		return submit_local(op_class, req, req_len, resp, resp_len);
 	if (ioctl(fd, HSMG_IOC_SUBMIT, &s))
 		return -errno;
 	*resp_len = s.resp_len;
 	return 0;
-	}
 }
 
 static const char *err_text(long err, char *buf, size_t len)
@@ -251,11 +256,12 @@ static int open_session(uint32_t *sid)
 
 static int raw_proc_init(const bool *ops)
 {
-	struct hsmg_msg_key_attrs ec = {.key_type = CKK_EC, .curve = HSMG_CURVE_P256,
-					.usage = HSMG_KEY_USE_SIGN};
-	struct hsmg_msg_key_attrs rsa = {.key_type = CKK_RSA, .value_len = 2048,
-					 .usage = HSMG_KEY_USE_SIGN};
-	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES, .value_len = 32,
+	struct hsmg_msg_key_attrs ec = {
+	    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .usage = HSMG_KEY_USE_SIGN};
+	struct hsmg_msg_key_attrs rsa = {
+	    .key_type = CKK_RSA, .value_len = 2048, .usage = HSMG_KEY_USE_SIGN};
+	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES,
+					 .value_len = 32,
 					 .usage = HSMG_KEY_USE_ENCRYPT | HSMG_KEY_USE_DECRYPT};
 	uint8_t *req = malloc(RAW_BUF), *resp = malloc(RAW_BUF);
 	char e[96];
@@ -284,14 +290,12 @@ static int raw_proc_init(const bool *ops)
 		fprintf(stderr, "hsmg-bench: worker: setup session: %s\n", strerror((int)-ret));
 		goto fail;
 	}
-	if (ops[OP_ECDSA] &&
-	    (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, &ec, ec_blob, &ec_len,
-			   req, resp)))
+	if (ops[OP_ECDSA] && (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, &ec,
+					    ec_blob, &ec_len, req, resp)))
 		snprintf(key_err[OP_ECDSA], sizeof(key_err[0]), "EC P-256 key pair: %s",
 			 err_text(ret, e, sizeof(e)));
-	if (ops[OP_RSA] &&
-	    (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa, rsa_blob,
-			   &rsa_len, req, resp)))
+	if (ops[OP_RSA] && (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_RSA_PKCS_KEY_PAIR_GEN,
+					  &rsa, rsa_blob, &rsa_len, req, resp)))
 		snprintf(key_err[OP_RSA], sizeof(key_err[0]), "RSA-2048 key pair: %s",
 			 err_text(ret, e, sizeof(e)));
 	if (ops[OP_GCM] && (ret = gen_key(HSMG_MSG_OP_GENERATE_KEY, CKM_AES_KEY_GEN, &aes, aes_blob,
@@ -409,7 +413,8 @@ static int raw_op_run(struct worker *w, enum op op)
 		struct hsmg_msg_gcm_param p;
 		uint8_t iv[BENCH_GCM_IV_LEN];
 	} gp = {.p = {.iv_len = BENCH_GCM_IV_LEN, .tag_bits = BENCH_GCM_TAG * 8}};
-	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES, .value_len = 32,
+	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES,
+					 .value_len = 32,
 					 .usage = HSMG_KEY_USE_ENCRYPT | HSMG_KEY_USE_DECRYPT};
 	struct hsmg_msg_builder b;
 	struct hsmg_msg_view v;
@@ -428,8 +433,8 @@ static int raw_op_run(struct worker *w, enum op op)
 		hsmg_msg_init(&b, w->req, RAW_BUF, HSMG_MSG_REQUEST, HSMG_MSG_OP_SIGN, CKM_ECDSA);
 		hsmg_msg_put(&b, HSMG_TAG_KEY, ec_blob, ec_len);
 		hsmg_msg_put(&b, HSMG_TAG_DATA, w->data, 32);
-		ret = call(&b, w->session_id, HSMG_MSG_OP_SIGN, CKM_ECDSA, HSMG_OP_SIGN, w->resp,
-			   &v);
+		ret =
+		    call(&b, w->session_id, HSMG_MSG_OP_SIGN, CKM_ECDSA, HSMG_OP_SIGN, w->resp, &v);
 		return ret ? fail_call(w, "SIGN ECDSA", ret) : want_out(w, &v, 64, "SIGN ECDSA");
 	case OP_RSA:
 		hsmg_msg_init(&b, w->req, RAW_BUF, HSMG_MSG_REQUEST, HSMG_MSG_OP_SIGN,
