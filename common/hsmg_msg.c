@@ -88,6 +88,7 @@ static const char *const opnames[HSMG_MSG_OP_MAX + 1] = {
     [HSMG_MSG_OP_DERIVE] = "DERIVE",
     [HSMG_MSG_OP_IMPORT_KEY] = "IMPORT_KEY",
     [HSMG_MSG_OP_EXPORT_PUBKEY] = "EXPORT_PUBKEY",
+    [HSMG_MSG_OP_EXPORT_KEY] = "EXPORT_KEY",
 };
 
 const char *hsmg_msg_op_name(uint32_t op)

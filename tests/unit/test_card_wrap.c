@@ -3,7 +3,7 @@
  * test_card_wrap - WRAP/UNWRAP with CKM_AES_KEY_WRAP (RFC 3394 vectors)
  * and CKM_AES_KEY_WRAP_PAD (RFC 5649 vectors), unwrapped keys usable and
  * equal to the originals, private keys through PKCS#8, the EXTRACTABLE
- * flag, usage, tampering; IMPORT_KEY and EXPORT_PUBKEY.
+ * flag, usage, tampering; IMPORT_KEY, EXPORT_PUBKEY and EXPORT_KEY.
  */
 #include "card_util.h"
 
@@ -264,6 +264,74 @@ START_TEST(import_checks)
 }
 END_TEST
 
+static CK_RV export_key(struct hsmg_card *c, const struct blob *k, uint8_t **out, size_t *olen)
+{
+	struct tlv t[] = {{HSMG_TAG_KEY, k->p, k->len}};
+	struct hsmg_msg_view v;
+	CK_RV rv = crypto(c, HSMG_MSG_OP_EXPORT_KEY, 0, t, NT(t), &v);
+
+	if (rv == CKR_OK)
+		*out = take(&v, HSMG_TAG_OUT_DATA, olen);
+	return rv;
+}
+
+/* EXPORT_KEY: clear value only of secret keys both NOT_SENSITIVE and
+ * EXTRACTABLE, from any card of the master key. */
+START_TEST(export_key_value)
+{
+	const uint32_t both = HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE;
+	uint8_t val[32], *out = NULL;
+	struct blob k, sens, noext, g, ec, bad;
+	size_t n = 0;
+
+	fill(val, sizeof(val), 7);
+	k = import_ok(cards[0], attrs(CKK_AES, 0, 0, 0, both), val, 32);
+	ck_assert_uint_eq(export_key(cards[1], &k, &out, &n), CKR_OK);
+	ck_assert_uint_eq(n, 32);
+	ck_assert_mem_eq(out, val, 32);
+	free(out);
+	ck_assert_uint_eq(gen_key(cards[0], CKM_GENERIC_SECRET_KEY_GEN,
+				  attrs(CKK_GENERIC_SECRET, 48, 0, 0, both), NULL, 0, &g),
+			  CKR_OK);
+	ck_assert_uint_eq(export_key(cards[0], &g, &out, &n), CKR_OK);
+	ck_assert_uint_eq(n, 48);
+	free(out);
+	/* One flag is not enough; blobs without the flags never export. */
+	sens = import_ok(cards[0], attrs(CKK_AES, 0, 0, 0, HSMG_KEY_EXTRACTABLE), val, 16);
+	noext = import_ok(cards[0], attrs(CKK_AES, 0, 0, 0, HSMG_KEY_NOT_SENSITIVE), val, 16);
+	ck_assert_uint_eq(export_key(cards[0], &sens, &out, &n), CKR_ATTRIBUTE_SENSITIVE);
+	ck_assert_uint_eq(export_key(cards[0], &noext, &out, &n), CKR_KEY_UNEXTRACTABLE);
+	/* Private keys: not by this op. */
+	ck_assert_uint_eq(gen_key(cards[0], CKM_EC_KEY_PAIR_GEN,
+				  attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, both), NULL, 0, &ec),
+			  CKR_OK);
+	ck_assert_uint_eq(export_key(cards[0], &ec, &out, &n), CKR_KEY_TYPE_INCONSISTENT);
+	/* Tampered blob; a tag the op does not take; unknown flag bits. */
+	bad.p = malloc(k.len);
+	ck_assert_ptr_nonnull(bad.p);
+	memcpy(bad.p, k.p, k.len);
+	bad.len = k.len;
+	bad.p[k.len - 1] ^= 1;
+	ck_assert_uint_eq(export_key(cards[0], &bad, &out, &n), CKR_KEY_HANDLE_INVALID);
+	free(bad.p);
+	{
+		struct tlv t[] = {{HSMG_TAG_KEY, k.p, k.len}, {HSMG_TAG_DATA, val, 4}};
+
+		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_EXPORT_KEY, 0, t, NT(t), NULL),
+				  CKR_ARGUMENTS_BAD);
+	}
+	ck_assert_uint_eq(
+	    import_key(cards[0], attrs(CKK_AES, 0, 0, 0, both << 1), 0, val, 16, &bad),
+	    CKR_ATTRIBUTE_VALUE_INVALID);
+	ck_assert_str_eq(hsmg_msg_op_name(HSMG_MSG_OP_EXPORT_KEY), "EXPORT_KEY");
+	blob_free(&k);
+	blob_free(&g);
+	blob_free(&sens);
+	blob_free(&noext);
+	blob_free(&ec);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hsmsimd card wrap");
@@ -277,6 +345,7 @@ int main(void)
 	tcase_add_test(tc, private_keys);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, import_checks);
+	tcase_add_test(tc, export_key_value);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1693,6 +1693,25 @@ static CK_RV do_export_pubkey(struct req_ctx *c)
 	return rv;
 }
 
+/* The clear value of a secret key made not sensitive and extractable. */
+static CK_RV do_export_key(struct req_ctx *c)
+{
+	struct key k;
+	CK_RV rv;
+
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES) | KM(KIND_SECRET), 0, &k);
+	if (rv != CKR_OK)
+		return rv;
+	if (!(k.attrs.flags & HSMG_KEY_EXTRACTABLE))
+		rv = CKR_KEY_UNEXTRACTABLE;
+	else if (!(k.attrs.flags & HSMG_KEY_NOT_SENSITIVE))
+		rv = CKR_ATTRIBUTE_SENSITIVE;
+	else if (hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, k.secret, k.secret_len))
+		rv = CKR_DEVICE_MEMORY;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
 /* Optional IV of the key wrap mechanisms. */
 static CK_RV kw_iv(struct req_ctx *c, const uint8_t **iv, size_t *ivlen)
 {
@@ -2076,6 +2095,7 @@ static uint32_t allowed_tags(uint32_t op)
 	case HSMG_MSG_OP_IMPORT_KEY:
 		return T(ATTRS) | T(DATA) | T(PARAM);
 	case HSMG_MSG_OP_EXPORT_PUBKEY:
+	case HSMG_MSG_OP_EXPORT_KEY:
 		return T(KEY);
 	default:
 		return ~0U;
@@ -2134,6 +2154,8 @@ static CK_RV dispatch(struct req_ctx *c)
 		return do_import(c);
 	case HSMG_MSG_OP_EXPORT_PUBKEY:
 		return do_export_pubkey(c);
+	case HSMG_MSG_OP_EXPORT_KEY:
+		return do_export_key(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

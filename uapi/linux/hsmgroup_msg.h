@@ -254,6 +254,14 @@ enum hsmg_msg_type {
  *	%HSMG_TAG_KEY; mechanism ignored (0).  Out: %HSMG_TAG_OUT_PUBKEY, and
  *	%HSMG_TAG_OUT_DATA = the sealed &struct hsmg_msg_key_attrs of the blob
  *	(32 bytes; also works for secret keys, without OUT_PUBKEY).
+ * @HSMG_MSG_OP_EXPORT_KEY: the clear value of a secret key blob, for
+ *	C_GetAttributeValue(CKA_VALUE) of a key that is not sensitive and
+ *	extractable.  In: %HSMG_TAG_KEY (%CKK_AES or %CKK_GENERIC_SECRET;
+ *	others give %CKR_KEY_TYPE_INCONSISTENT); mechanism ignored (0).  The
+ *	blob must carry both %HSMG_KEY_EXTRACTABLE (else
+ *	%CKR_KEY_UNEXTRACTABLE) and %HSMG_KEY_NOT_SENSITIVE (else
+ *	%CKR_ATTRIBUTE_SENSITIVE).  Out: %HSMG_TAG_OUT_DATA = the key bytes
+ *	(@value_len of them).  The caller wipes them after use.
  */
 enum hsmg_msg_op {
 	HSMG_MSG_OP_RANDOM = 1,
@@ -284,7 +292,8 @@ enum hsmg_msg_op {
 	HSMG_MSG_OP_DERIVE = 26,
 	HSMG_MSG_OP_IMPORT_KEY = 27,
 	HSMG_MSG_OP_EXPORT_PUBKEY = 28,
-	HSMG_MSG_OP_MAX = 28,
+	HSMG_MSG_OP_EXPORT_KEY = 29,
+	HSMG_MSG_OP_MAX = 29,
 };
 
 /**
@@ -402,7 +411,14 @@ struct hsmg_msg_tlv {
 #define HSMG_KEY_TOKEN (1U << 0)
 /** HSMG_KEY_EXTRACTABLE - the key may be wrapped (CKA_EXTRACTABLE). */
 #define HSMG_KEY_EXTRACTABLE (1U << 1)
-#define HSMG_KEY_ALL_FLAGS (HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE)
+/**
+ * HSMG_KEY_NOT_SENSITIVE - a secret key whose clear value may be read
+ * (CKA_SENSITIVE false): %HSMG_MSG_OP_EXPORT_KEY returns it when
+ * %HSMG_KEY_EXTRACTABLE is set too.  Without it (every blob made before
+ * the flag existed) the value never leaves the card in clear.
+ */
+#define HSMG_KEY_NOT_SENSITIVE (1U << 2)
+#define HSMG_KEY_ALL_FLAGS (HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE)
 
 /**
  * struct hsmg_msg_key_attrs - attributes of a key to generate (value of
