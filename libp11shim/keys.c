@@ -56,10 +56,16 @@ static uint32_t key_usage(const struct shim_object *o)
 	return (u & allowed) | HSMG_KEY_USE_VERIFY;
 }
 
+/* Flags sealed into the blob; NOT_SENSITIVE lets the card give a secret
+ * key's value back (C_GetAttributeValue(CKA_VALUE) of a non-sensitive,
+ * extractable key). */
 static uint32_t key_flags(const struct shim_object *o)
 {
 	return (shim_obj_is_token(o) ? HSMG_KEY_TOKEN : 0) |
-	       (shim_obj_bool(o, CKA_EXTRACTABLE, false) ? HSMG_KEY_EXTRACTABLE : 0);
+	       (shim_obj_bool(o, CKA_EXTRACTABLE, false) ? HSMG_KEY_EXTRACTABLE : 0) |
+	       (shim_obj_class(o) == CKO_SECRET_KEY && !shim_obj_bool(o, CKA_SENSITIVE, true)
+		    ? HSMG_KEY_NOT_SENSITIVE
+		    : 0);
 }
 
 static void key_attrs(const struct shim_object *o, CK_KEY_TYPE kt, struct hsmg_msg_key_attrs *a)
@@ -445,6 +451,39 @@ out:
 	shim_obj_free(pub);
 	shim_obj_free(priv);
 	shim_session_leave(s);
+	return rv;
+}
+
+CK_RV shim_key_export_value(struct shim_session *s, struct shim_object *k, uint8_t **val,
+			    size_t *len)
+{
+	const struct shim_attr *a = shim_obj_attr(k, SHIM_CKA_BLOB);
+	struct shim_resp r;
+	uint8_t *blob;
+	size_t blen;
+	CK_RV rv;
+
+	if (!a || !a->len) {
+		shim_obj_put(k);
+		return CKR_ATTRIBUTE_SENSITIVE;
+	}
+	blob = malloc(a->len);
+	if (!blob) {
+		shim_obj_put(k);
+		return CKR_HOST_MEMORY;
+	}
+	memcpy(blob, a->val, a->len);
+	blen = a->len;
+	shim_obj_put(k);
+	struct shim_tlv in[] = {{HSMG_TAG_KEY, blob, blen}};
+
+	rv = shim_card_call(s, HSMG_MSG_OP_EXPORT_KEY, 0, HSMG_OP_KEYGEN, in, 1, 1024, &r);
+	explicit_bzero(blob, blen);
+	free(blob);
+	if (rv != CKR_OK)
+		return rv;
+	rv = shim_resp_dup(&r, HSMG_TAG_OUT_DATA, val, len);
+	shim_resp_free(&r);
 	return rv;
 }
 

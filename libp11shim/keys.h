@@ -34,6 +34,18 @@ CK_ULONG shim_key_modulus_len(const struct shim_object *k);
 /* HSMG_CURVE_* of an EC key (0 if not EC). */
 uint32_t shim_key_curve(const struct shim_object *k);
 
+/*
+ * The clear value of secret key @k (shim_obj_value_readable) from the
+ * card's EXPORT_KEY, into *@val (malloc'd, *@len bytes; the caller wipes
+ * and frees it).  Call with the module lock held and @s entered; the lock
+ * is dropped while the card works, so @k is given back (shim_obj_put)
+ * before that and must be looked up again.  The card refuses blobs not
+ * made not-sensitive and extractable: CKR_ATTRIBUTE_SENSITIVE or
+ * CKR_KEY_UNEXTRACTABLE.
+ */
+CK_RV shim_key_export_value(struct shim_session *s, struct shim_object *k, uint8_t **val,
+			    size_t *len);
+
 /* C_CreateObject of a secret or private key: import through the card. */
 CK_RV shim_key_import(struct shim_session *s, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t,
 		      CK_ULONG n, CK_OBJECT_HANDLE *h);

@@ -725,13 +725,67 @@ static bool hidden_attr(const struct shim_object *o, CK_ATTRIBUTE_TYPE type, CK_
 	return false;
 }
 
-CK_RV shim_obj_get_attrs(const struct shim_object *o, CK_ATTRIBUTE *t, CK_ULONG n)
+bool shim_obj_value_readable(const struct shim_object *o)
 {
-	const struct shim_attr *a;
-	CK_RV rv = CKR_OK, why;
+	return shim_obj_class(o) == CKO_SECRET_KEY && !shim_obj_bool(o, CKA_SENSITIVE, true) &&
+	       shim_obj_bool(o, CKA_EXTRACTABLE, false) && shim_obj_attr(o, SHIM_CKA_BLOB);
+}
+
+bool shim_obj_wants_value(const struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
 	CK_ULONG i;
 
+	if (!shim_obj_value_readable(o))
+		return false;
+	for (i = 0; i < n; i++)
+		if (t[i].type == CKA_VALUE && t[i].pValue &&
+		    t[i].ulValueLen >= shim_obj_ulong(o, CKA_VALUE_LEN, 0))
+			return true;
+	return false;
+}
+
+/* One value into template entry @t (length query, short buffer, copy). */
+static CK_RV put_attr(CK_ATTRIBUTE *t, const uint8_t *val, CK_ULONG len)
+{
+	if (!t->pValue) {
+		t->ulValueLen = len;
+		return CKR_OK;
+	}
+	if (t->ulValueLen < len) {
+		t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (len)
+		memcpy(t->pValue, val, len);
+	t->ulValueLen = len;
+	return CKR_OK;
+}
+
+CK_RV shim_obj_get_attrs(const struct shim_object *o, CK_ATTRIBUTE *t, CK_ULONG n,
+			 const uint8_t *value, size_t value_len)
+{
+	bool readable = shim_obj_value_readable(o);
+	const struct shim_attr *a;
+	CK_RV rv = CKR_OK, r, why;
+	CK_ULONG i, vlen;
+
 	for (i = 0; i < n; i++) {
+		if (t[i].type == CKA_VALUE && readable) {
+			vlen = shim_obj_ulong(o, CKA_VALUE_LEN, 0);
+			r = CKR_OK;
+			if (value) {
+				r = put_attr(&t[i], value, value_len);
+			} else if (!t[i].pValue) {
+				t[i].ulValueLen = vlen;
+			} else {
+				/* short buffer, or the card refused the value */
+				r = t[i].ulValueLen < vlen ? CKR_BUFFER_TOO_SMALL
+							   : CKR_ATTRIBUTE_SENSITIVE;
+				t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			}
+			rv = rv == CKR_OK ? r : rv;
+			continue;
+		}
 		if (hidden_attr(o, t[i].type, &why)) {
 			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 			rv = rv == CKR_OK ? why : rv;
@@ -744,18 +798,8 @@ CK_RV shim_obj_get_attrs(const struct shim_object *o, CK_ATTRIBUTE *t, CK_ULONG 
 			rv = rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv;
 			continue;
 		}
-		if (!t[i].pValue) {
-			t[i].ulValueLen = a->len;
-			continue;
-		}
-		if (t[i].ulValueLen < a->len) {
-			t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-			rv = rv == CKR_OK ? CKR_BUFFER_TOO_SMALL : rv;
-			continue;
-		}
-		if (a->len)
-			memcpy(t[i].pValue, a->val, a->len);
-		t[i].ulValueLen = a->len;
+		r = put_attr(&t[i], a->val, a->len);
+		rv = rv == CKR_OK ? r : rv;
 	}
 	return rv;
 }

@@ -7,7 +7,9 @@
  * Keys exist outside the card only as blobs wrapped under the group's
  * master key: a key object holds its blob in the internal attribute
  * SHIM_CKA_BLOB, never shown to applications.  CKA_VALUE of a secret or
- * private key is therefore always CKR_ATTRIBUTE_SENSITIVE.  Key values given
+ * private key is therefore CKR_ATTRIBUTE_SENSITIVE, except for secret keys
+ * made not sensitive and extractable: their value is read from the card
+ * on each request (and never stored).  Key values given
  * to C_CreateObject are imported by the card (keys.c) and never stored.
  * Public keys are stored in clear with their standard attributes
  * (CKA_MODULUS/CKA_PUBLIC_EXPONENT; CKA_EC_PARAMS and CKA_EC_POINT as a DER
@@ -99,8 +101,23 @@ CK_RV shim_obj_mark_generated(struct shim_object *o, CK_MECHANISM_TYPE mech);
 CK_RV shim_obj_modify(struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG n,
 		      enum shim_tmpl_use use);
 
-/* C_GetAttributeValue on one object (the length-query convention). */
-CK_RV shim_obj_get_attrs(const struct shim_object *o, CK_ATTRIBUTE *t, CK_ULONG n);
+/*
+ * May the clear value (CKA_VALUE) of @o be read?  Secret keys that are not
+ * sensitive and extractable (PKCS#11: other keys' values are sensitive);
+ * the value itself comes from the card (shim_key_export_value).
+ */
+bool shim_obj_value_readable(const struct shim_object *o);
+/* Does C_GetAttributeValue(@t) on @o need that value from the card (a
+ * CKA_VALUE entry with room for it)? */
+bool shim_obj_wants_value(const struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG n);
+/*
+ * C_GetAttributeValue on one object (the length-query convention).
+ * @value/@value_len: the clear CKA_VALUE of a readable key as the card gave
+ * it, or NULL: then a length query of it gets CKA_VALUE_LEN, anything else
+ * CKR_ATTRIBUTE_SENSITIVE.
+ */
+CK_RV shim_obj_get_attrs(const struct shim_object *o, CK_ATTRIBUTE *t, CK_ULONG n,
+			 const uint8_t *value, size_t value_len);
 /* Does @o match every attribute of @t (C_FindObjectsInit)?  Internal and
  * sensitive attributes never match. */
 bool shim_obj_match(const struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG n);

@@ -312,20 +312,34 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 {
 	struct shim_object *o = NULL;
 	struct shim_session *s;
+	uint8_t *val = NULL;
+	size_t vlen = 0;
 	CK_RV rv;
 
-	rv = shim_enter();
+	rv = shim_session_enter(hSession, &s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv == CKR_OK && !pTemplate && ulCount)
+	if (!pTemplate && ulCount)
 		rv = CKR_ARGUMENTS_BAD;
 	if (rv == CKR_OK)
 		rv = shim_obj_get(s, hObject, &o);
+	if (rv == CKR_OK && shim_obj_wants_value(o, pTemplate, ulCount)) {
+		/* A non-sensitive secret key's value: only the card has it.
+		 * The lock is dropped meanwhile: look the object up again. */
+		rv = shim_key_export_value(s, o, &val, &vlen);
+		o = NULL;
+		if (rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_KEY_UNEXTRACTABLE)
+			rv = CKR_OK; /* an older blob: the value stays sensitive */
+		if (rv == CKR_OK)
+			rv = shim_obj_get(s, hObject, &o);
+	}
 	if (rv == CKR_OK)
-		rv = shim_obj_get_attrs(o, pTemplate, ulCount);
+		rv = shim_obj_get_attrs(o, pTemplate, ulCount, val, vlen);
 	shim_obj_put(o);
-	shim_leave();
+	if (val)
+		explicit_bzero(val, vlen);
+	free(val);
+	shim_session_leave(s);
 	return rv;
 }
 

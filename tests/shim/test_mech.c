@@ -955,6 +955,207 @@ START_TEST(ecdh_derive)
 }
 END_TEST
 
+/* C_GetAttributeValue(CKA_VALUE) of @k into @out (room @cap): the rv. */
+static CK_RV get_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, uint8_t *out, CK_ULONG *len)
+{
+	CK_ATTRIBUTE v[] = {{CKA_VALUE, out, *len}};
+	CK_RV rv = p11->C_GetAttributeValue(h, k, v, 1);
+
+	*len = v[0].ulValueLen;
+	return rv;
+}
+
+/*
+ * The value of a secret key that is not sensitive and extractable is
+ * readable (PKCS#11), from the card's EXPORT_KEY: pkcs11-tool --derive
+ * makes such a key and writes its CKA_VALUE (it wrote nothing: the value
+ * was CKR_ATTRIBUTE_SENSITIVE).  Every other key value stays sensitive.
+ */
+START_TEST(readable_secret_values)
+{
+	CK_SESSION_HANDLE h = t_user_session(true);
+	CK_OBJECT_HANDLE pub, priv, k, k2, k3;
+	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
+	CK_KEY_TYPE gen = CKK_GENERIC_SECRET, aes = CKK_AES;
+	CK_ULONG vl = 32, n, bits = 0;
+	uint8_t point[100], peer_pt[100], zt[64], zo[64], val[64], ct[64], ct2[64];
+	CK_ECDH1_DERIVE_PARAMS dp = {CKD_NULL, 0, NULL, 0, NULL};
+	CK_MECHANISM dm = {CKM_ECDH1_DERIVE, &dp, sizeof(dp)};
+	CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0}, kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	/* pkcs11-tool 0.23 derive_ec_key()'s template */
+	CK_ATTRIBUTE tool[] = {{CKA_TOKEN, &no, 1},
+			       {CKA_CLASS, &sec, sizeof(sec)},
+			       {CKA_KEY_TYPE, &gen, sizeof(gen)},
+			       {CKA_SENSITIVE, &no, 1},
+			       {CKA_EXTRACTABLE, &yes, 1},
+			       {CKA_ENCRYPT, &yes, 1},
+			       {CKA_DECRYPT, &yes, 1},
+			       {CKA_WRAP, &yes, 1},
+			       {CKA_UNWRAP, &yes, 1},
+			       {CKA_VALUE_LEN, &vl, sizeof(vl)}};
+	CK_ATTRIBUTE pa[] = {{CKA_EC_POINT, point, sizeof(point)}};
+	CK_ATTRIBUTE sens_on[] = {{CKA_SENSITIVE, &yes, 1}};
+	CK_ATTRIBUTE ext_off[] = {{CKA_EXTRACTABLE, &no, 1}};
+	EVP_PKEY *peer, *ours = NULL;
+	EVP_PKEY_CTX *ctx;
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM *params;
+	size_t plen = 0, zlen = sizeof(zo);
+	unsigned int before;
+
+	fill_msg();
+	ec_pair(h, p256, sizeof(p256), CK_FALSE, &pub, &priv);
+	CK_OK(p11->C_GetAttributeValue(h, pub, pa, 1));
+	ck_assert_uint_eq(pa[0].ulValueLen, 67); /* 04 41 04 X Y */
+	peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_int_eq(EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, peer_pt,
+							 sizeof(peer_pt), &plen),
+			 1);
+	ck_assert_uint_eq(plen, 65);
+	/* openssl's side: peer private key with the token's public key */
+	bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point + 2, 65);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	ck_assert_int_eq(EVP_PKEY_fromdata_init(ctx), 1);
+	ck_assert_int_eq(EVP_PKEY_fromdata(ctx, &ours, EVP_PKEY_PUBLIC_KEY, params), 1);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	ctx = EVP_PKEY_CTX_new(peer, NULL);
+	ck_assert_int_eq(EVP_PKEY_derive_init(ctx), 1);
+	ck_assert_int_eq(EVP_PKEY_derive_set_peer(ctx, ours), 1);
+	ck_assert_int_eq(EVP_PKEY_derive(ctx, zo, &zlen), 1);
+	ck_assert_uint_eq(zlen, 32);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(ours);
+	EVP_PKEY_free(peer);
+
+	/* The token's side, as pkcs11-tool --derive: query, short, read. */
+	dp.public_data = peer_pt;
+	dp.public_data_len = 65;
+	CK_OK(p11->C_DeriveKey(h, &dm, priv, tool, 10, &k));
+	{
+		CK_ATTRIBUTE q[] = {{CKA_VALUE, NULL, 0}, {CKA_VALUE_LEN, &bits, sizeof(bits)}};
+
+		before = mock_submits;
+		CK_OK(p11->C_GetAttributeValue(h, k, q, 2));
+		ck_assert(q[0].ulValueLen == 32 && bits == 32);
+		ck_assert_uint_eq(mock_submits, before); /* a length query asks no card */
+	}
+	n = 31;
+	CK_RV_IS(get_value(h, k, zt, &n), CKR_BUFFER_TOO_SMALL);
+	ck_assert_uint_eq(n, CK_UNAVAILABLE_INFORMATION);
+	n = sizeof(zt);
+	CK_OK(get_value(h, k, zt, &n));
+	ck_assert_uint_eq(n, 32);
+	ck_assert_mem_eq(zt, zo, 32);
+	/* A token key, and no CKA_VALUE_LEN (the whole secret). */
+	tool[0].pValue = &yes;
+	CK_OK(p11->C_DeriveKey(h, &dm, priv, tool, 9, &k2));
+	n = sizeof(zt);
+	memset(zt, 0, sizeof(zt));
+	CK_OK(get_value(h, k2, zt, &n));
+	ck_assert(n == 32 && !memcmp(zt, zo, 32));
+	/* Made sensitive, or unextractable: the value is gone. */
+	CK_OK(p11->C_SetAttributeValue(h, k2, sens_on, 1));
+	n = sizeof(zt);
+	CK_RV_IS(get_value(h, k2, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	ck_assert_uint_eq(n, CK_UNAVAILABLE_INFORMATION);
+	CK_OK(p11->C_SetAttributeValue(h, k, ext_off, 1));
+	n = sizeof(zt);
+	CK_RV_IS(get_value(h, k, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	/* Sensitive by default; not sensitive but not extractable. */
+	tool[0].pValue = &no;
+	tool[3].pValue = &yes;
+	CK_OK(p11->C_DeriveKey(h, &dm, priv, tool, 10, &k3));
+	n = sizeof(zt);
+	CK_RV_IS(get_value(h, k3, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	CK_OK(p11->C_DeriveKey(h, &dm, priv, tool + 1, 2, &k3));
+	n = sizeof(zt);
+	CK_RV_IS(get_value(h, k3, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	tool[3].pValue = &no;
+	tool[4].pValue = &no;
+	CK_OK(p11->C_DeriveKey(h, &dm, priv, tool, 10, &k3));
+	before = mock_submits;
+	n = sizeof(zt);
+	CK_RV_IS(get_value(h, k3, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	ck_assert_uint_eq(mock_submits, before);
+
+	/* A generated AES key: its value encrypts as the token does. */
+	{
+		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+		CK_ULONG len = 16;
+		CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+				    {CKA_SENSITIVE, &no, 1},
+				    {CKA_EXTRACTABLE, &yes, 1},
+				    {CKA_ENCRYPT, &yes, 1}};
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		int ol = 0;
+
+		CK_OK(p11->C_GenerateKey(h, &m, t, 4, &k));
+		n = sizeof(val);
+		CK_OK(get_value(h, k, val, &n));
+		ck_assert_uint_eq(n, 16);
+		CK_OK(p11->C_EncryptInit(h, &ecb, k));
+		n = sizeof(ct);
+		CK_OK(p11->C_Encrypt(h, msg, 32, ct, &n));
+		ck_assert_int_eq(EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, val, NULL), 1);
+		EVP_CIPHER_CTX_set_padding(c, 0);
+		ck_assert_int_eq(EVP_EncryptUpdate(c, ct2, &ol, msg, 32), 1);
+		ck_assert_int_eq(ol, 32);
+		EVP_CIPHER_CTX_free(c);
+		ck_assert_mem_eq(ct, ct2, 32);
+		/* The value never matches a search. */
+		{
+			CK_ATTRIBUTE f[] = {{CKA_VALUE, val, 16}};
+			CK_OBJECT_HANDLE found;
+
+			CK_OK(p11->C_FindObjectsInit(h, f, 1));
+			CK_OK(p11->C_FindObjects(h, &found, 1, &n));
+			ck_assert_uint_eq(n, 0);
+			CK_OK(p11->C_FindObjectsFinal(h));
+		}
+	}
+	/* Imported, and unwrapped: the value given is the value read. */
+	{
+		static const uint8_t raw[20] = "twenty bytes secret!";
+		CK_ATTRIBUTE t[] = {{CKA_CLASS, &sec, sizeof(sec)},
+				    {CKA_KEY_TYPE, &gen, sizeof(gen)},
+				    {CKA_VALUE, (void *)raw, sizeof(raw)},
+				    {CKA_SENSITIVE, &no, 1},
+				    {CKA_EXTRACTABLE, &yes, 1}};
+		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+		CK_ULONG len = 32;
+		CK_ATTRIBUTE wt[] = {
+		    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_WRAP, &yes, 1}, {CKA_UNWRAP, &yes, 1}};
+		CK_ATTRIBUTE ut[] = {{CKA_CLASS, &sec, sizeof(sec)},
+				     {CKA_KEY_TYPE, &aes, sizeof(aes)},
+				     {CKA_SENSITIVE, &no, 1},
+				     {CKA_EXTRACTABLE, &yes, 1}};
+		CK_OBJECT_HANDLE wk, u;
+		uint8_t wrapped[64];
+		CK_ULONG wl = sizeof(wrapped);
+
+		CK_OK(p11->C_CreateObject(h, t, 5, &k2));
+		n = sizeof(zt);
+		CK_OK(get_value(h, k2, zt, &n));
+		ck_assert(n == 20 && !memcmp(zt, raw, 20));
+		CK_OK(p11->C_GenerateKey(h, &m, wt, 3, &wk));
+		CK_OK(p11->C_WrapKey(h, &kw, wk, k, wrapped, &wl));
+		CK_OK(p11->C_UnwrapKey(h, &kw, wk, wrapped, wl, ut, 4, &u));
+		n = sizeof(zt);
+		CK_OK(get_value(h, u, zt, &n));
+		ck_assert(n == 16 && !memcmp(zt, val, 16));
+		/* The wrapping key itself (sensitive by default) stays secret. */
+		n = sizeof(zt);
+		CK_RV_IS(get_value(h, wk, zt, &n), CKR_ATTRIBUTE_SENSITIVE);
+	}
+}
+END_TEST
+
 START_TEST(import_keys)
 {
 	/* FIPS-197 C.1 and RFC 4231 test case 2. */
@@ -1223,6 +1424,7 @@ int main(void)
 	tcase_add_test(tc, digests);
 	tcase_add_test(tc, wrap_unwrap);
 	tcase_add_test(tc, ecdh_derive);
+	tcase_add_test(tc, readable_secret_values);
 	tcase_add_test(tc, import_keys);
 	tcase_add_test(tc, key_use_errors);
 	tcase_add_test(tc, mechanism_info);
