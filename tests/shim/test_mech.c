@@ -1247,6 +1247,73 @@ START_TEST(import_keys)
 }
 END_TEST
 
+/*
+ * CKA_ALWAYS_AUTHENTICATE is an attribute of every private key (false: no
+ * CKU_CONTEXT_SPECIFIC login), however it was made, token or session; other
+ * classes do not have it (CKR_ATTRIBUTE_TYPE_INVALID, as SoftHSM).
+ */
+START_TEST(always_authenticate)
+{
+	CK_SESSION_HANDLE h = t_user_session(true), h2;
+	CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0}, kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_ATTRIBUTE pt[] = {{CKA_EC_PARAMS, (void *)p384, sizeof(p384)}, {CKA_TOKEN, &yes, 1}};
+	CK_ATTRIBUTE kt[] = {{CKA_SIGN, &yes, 1}, {CKA_TOKEN, &yes, 1}, {CKA_ID, "aa", 2}};
+	CK_OBJECT_CLASS prv = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE ec = CKK_EC;
+	CK_ATTRIBUTE ut[] = {
+	    {CKA_CLASS, &prv, sizeof(prv)}, {CKA_KEY_TYPE, &ec, sizeof(ec)}, {CKA_SIGN, &yes, 1}};
+	CK_OBJECT_HANDLE tpub, tpriv, spub, spriv, ipriv, upriv, wk, found = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE privs[4];
+	CK_BBOOL aa = CK_TRUE;
+	CK_ATTRIBUTE q[] = {{CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa)}};
+	CK_ATTRIBUTE byid[] = {{CKA_ID, "aa", 2}, {CKA_CLASS, &prv, sizeof(prv)}};
+	uint8_t wrapped[300];
+	CK_ULONG n = sizeof(wrapped);
+	size_t i;
+
+	CK_OK(p11->C_GenerateKeyPair(h, &gen, pt, 2, kt, 3, &tpub, &tpriv));
+	ec_pair(h, p256, sizeof(p256), CK_TRUE, &spub, &spriv);
+	/* imported (an EC scalar) and unwrapped */
+	{
+		uint8_t scalar[32];
+		CK_ATTRIBUTE it[] = {{CKA_CLASS, &prv, sizeof(prv)},
+				     {CKA_KEY_TYPE, &ec, sizeof(ec)},
+				     {CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
+				     {CKA_VALUE, scalar, sizeof(scalar)}};
+
+		memset(scalar, 0x11, sizeof(scalar));
+		CK_OK(p11->C_CreateObject(h, it, 4, &ipriv));
+	}
+	wk = secret_key(h, CKM_AES_KEY_GEN, 32, CK_FALSE);
+	CK_OK(p11->C_WrapKey(h, &kwp, wk, spriv, wrapped, &n));
+	CK_OK(p11->C_UnwrapKey(h, &kwp, wk, wrapped, n, ut, 3, &upriv));
+	privs[0] = tpriv;
+	privs[1] = spriv;
+	privs[2] = ipriv;
+	privs[3] = upriv;
+	for (i = 0; i < 4; i++) {
+		aa = CK_TRUE;
+		CK_OK(p11->C_GetAttributeValue(h, privs[i], q, 1));
+		ck_assert_uint_eq(q[0].ulValueLen, 1);
+		ck_assert_uint_eq(aa, CK_FALSE);
+	}
+	/* The token key as another session finds it in the store. */
+	h2 = t_open(false);
+	CK_OK(p11->C_FindObjectsInit(h2, byid, 2));
+	CK_OK(p11->C_FindObjects(h2, &found, 1, &n));
+	CK_OK(p11->C_FindObjectsFinal(h2));
+	ck_assert_uint_eq(n, 1);
+	aa = CK_TRUE;
+	CK_OK(p11->C_GetAttributeValue(h2, found, q, 1));
+	ck_assert_uint_eq(aa, CK_FALSE);
+	/* Public and secret keys have no such attribute. */
+	CK_RV_IS(p11->C_GetAttributeValue(h, tpub, q, 1), CKR_ATTRIBUTE_TYPE_INVALID);
+	ck_assert_uint_eq(q[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	q[0].ulValueLen = 1;
+	CK_RV_IS(p11->C_GetAttributeValue(h, wk, q, 1), CKR_ATTRIBUTE_TYPE_INVALID);
+}
+END_TEST
+
 START_TEST(key_use_errors)
 {
 	CK_SESSION_HANDLE h = t_user_session(true);
@@ -1426,6 +1493,7 @@ int main(void)
 	tcase_add_test(tc, ecdh_derive);
 	tcase_add_test(tc, readable_secret_values);
 	tcase_add_test(tc, import_keys);
+	tcase_add_test(tc, always_authenticate);
 	tcase_add_test(tc, key_use_errors);
 	tcase_add_test(tc, mechanism_info);
 	tcase_add_test(tc, failover_multipart);
