@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -216,6 +217,26 @@ static int find_token(const char *label, CK_SLOT_ID *slot)
 	return -1;
 }
 
+/*
+ * SoftHSM rewrites its token file in place at every login; a process that
+ * reads it at that moment (its own C_Initialize, or a p11-kit server child
+ * starting) sees no token.  Look again a few times, re-initializing.
+ */
+static int find_token_retry(const char *label, CK_SLOT_ID *slot)
+{
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = {.tv_nsec = 100000000};
+
+		if (!find_token(label, slot))
+			return 0;
+		fl->C_Finalize(NULL);
+		nanosleep(&ts, NULL);
+		if (initialize() != CKR_OK)
+			break;
+	}
+	return -1;
+}
+
 static int init_token(void)
 {
 	const char *label = cfg.token ? cfg.token : "hsmg-bench";
@@ -320,7 +341,7 @@ static int p11_parent_init(void)
 		goto fail;
 	if (cfg.slot >= 0) {
 		cfg.slot_id = (CK_SLOT_ID)cfg.slot;
-	} else if (find_token(cfg.token, &cfg.slot_id)) {
+	} else if (find_token_retry(cfg.token, &cfg.slot_id)) {
 		if (cfg.token)
 			fprintf(stderr, "hsmg-bench: no token labelled '%s'\n", cfg.token);
 		else
