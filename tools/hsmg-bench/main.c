@@ -448,8 +448,9 @@ static void draw_progress(unsigned int k, const struct run *r, uint64_t start)
 	memset(bar, '#', (size_t)fill);
 	memset(bar + fill, '.', (size_t)(30 - fill));
 	bar[30] = 0;
-	printf("\r\033[K[%s] %u/%u %s %s %" PRIu64 " calls", bar, k + 1, nsched, tgt_label(r->tgt),
-	       op_names[r->op], calls);
+	printf("\r\033[K[%s] %u/%u %s %s %" PRIu64 " calls%s", bar, k + 1, nsched,
+	       tgt_label(r->tgt), op_names[r->op], calls,
+	       now < (double)ctl->warm_end_ns ? " (warm-up)" : "");
 	fflush(stdout);
 }
 
