@@ -1,6 +1,7 @@
 # hsmgroup top-level Makefile: one idea per target.
 #   make            module + userspace        make check   every test tier
 #   make demo       the main job in a VM      make style   checkpatch + clang-format
+#   make bench      performance (docs/perf.md) make fuzz    longer fuzzing runs
 # Fragments (*/build.mk) add userspace programs and tests to the lists below.
 
 KDIR ?= $(shell scripts/kdir)
@@ -18,7 +19,7 @@ TEST_BINS :=
 UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
-.PHONY: check-asan check-valgrind check-fuzz fuzz
+.PHONY: check-asan check-valgrind check-fuzz check-bench fuzz bench
 all: module user tests
 
 deps:
@@ -61,7 +62,11 @@ fuzz: fuzz-bins
 check-fuzz: fuzz-bins
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) tests/fuzz/run
 
-check-host: unit check-asan check-valgrind check-fuzz
+# hsmg-bench against SoftHSM: every op runs, counts errors, sane percentiles.
+check-bench: $(B)/hsmg-bench
+	@tests/bench/run
+
+check-host: unit check-asan check-valgrind check-fuzz check-bench
 
 check-vm: all
 	@tests/run-vm
@@ -70,6 +75,12 @@ check: check-host check-vm
 
 demo: all
 	@scripts/demo
+
+# Side-by-side performance run in the test guest; writes docs/perf.md.
+bench: all
+	@scripts/bench
+
+install: install-hsmgroupctl
 
 style:
 	@scripts/style
