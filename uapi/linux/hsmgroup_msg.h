@@ -4,6 +4,12 @@
  * sends to a coprocessor card through %HSMG_IOC_SUBMIT, and what the card
  * answers.  The kernel does not look inside; it only checks the length.
  *
+ * Include order: p11-kit's <p11-kit/pkcs11.h> (in its default compatibility
+ * mode) defines lower-case macros such as iv_len, aad_len, tag_bits,
+ * hash_alg and reserved, which rename fields of the structs below.  A file
+ * that uses both headers includes pkcs11.h first, so that declaration and
+ * use are renamed alike (the layout is the same either way).
+ *
  * Layout of one message (every integer in host byte order, the message never
  * leaves the host; a driver for a real card converts):
  *
