@@ -248,6 +248,21 @@ static void hsmg_queue_flush(struct hsmg_queue *q, bool keep_pinned)
 }
 
 /*
+ * hsmg_queue_unassign - an admin took @q out of service: the client requests
+ * it has not fetched go back to the group.  What the card fetched finishes
+ * there (no request runs twice, NO_RETRY requests do not fail; a hung card
+ * still loses them at their deadline), and so do pinned kernel requests.
+ */
+static void hsmg_queue_unassign(struct hsmg_queue *q)
+{
+	struct hsmg_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &q->pending, node)
+		if (!req->pin)
+			hsmg_request_requeue(req, false);
+}
+
+/*
  * hsmg_queue_set_state - change the state of @q, log and count it, and do
  * what the new state implies.  Group lock held; the caller dispatches.
  */
@@ -296,8 +311,8 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 		hsmg_session_drop_queue(q, true);
 		break;
 	case HSMG_QS_DISABLED:
-		/* Admin plane: out of service at once, logins kept. */
-		hsmg_queue_flush(q, true);
+		/* Admin plane: no new work at once, logins kept. */
+		hsmg_queue_unassign(q);
 		break;
 	default:
 		/* RECOVERING; DRAINING finishes what it has, takes nothing. */

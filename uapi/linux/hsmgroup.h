@@ -748,8 +748,9 @@ enum hsmg_group_attr {
  *	its role stays.
  * @HSMG_ADMIN_DRAIN: take no new work, finish what is assigned, then
  *	%HSMG_QS_DISABLED (reason "drained").
- * @HSMG_ADMIN_DISABLE: out of service at once (%HSMG_QS_DISABLED); its
- *	unfinished requests go to other members; its logins are kept.  A
+ * @HSMG_ADMIN_DISABLE: out of service at once (%HSMG_QS_DISABLED): no new
+ *	work; requests it has not fetched go to other members, those it
+ *	fetched finish there (nothing runs twice); its logins are kept.  A
  *	suspect, offline or mismatch member stays so and goes disabled
  *	instead of online when it recovers.  ("offline" in hsmgroupctl.)
  * @HSMG_ADMIN_STANDBY: in service as a standby member (used only while no
