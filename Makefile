@@ -34,7 +34,7 @@ module: | deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 user: $(USER_BINS) | deps
-tests: $(TEST_BINS) $(UNIT_TESTS) | deps
+tests: $(TEST_BINS) $(UNIT_TESTS) fuzz-bins | deps
 
 $(B)/%.o: %.c | deps
 	@mkdir -p $(dir $@)

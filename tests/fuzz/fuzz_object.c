@@ -45,14 +45,14 @@ static void exercise(struct shim_object *o)
 	for (i = 0; i < n; i++)
 		t[i].type = i < o->n ? o->attrs[i].type : extra[i - o->n];
 	/* C_GetAttributeValue: sizes first, then values in exact buffers. */
-	(void)shim_obj_get_attrs(o, t, n);
+	(void)shim_obj_get_attrs(o, t, n, NULL, 0);
 	for (i = 0; i < n; i++) {
 		if (t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
 			continue;
 		t[i].pValue = malloc(t[i].ulValueLen ? t[i].ulValueLen : 1);
 		CHECK(t[i].pValue);
 	}
-	(void)shim_obj_get_attrs(o, t, n);
+	(void)shim_obj_get_attrs(o, t, n, NULL, 0);
 	for (i = 0; i < n; i++)
 		if (t[i].pValue && t[i].ulValueLen != CK_UNAVAILABLE_INFORMATION && i < o->n)
 			m[nm++] = t[i];

@@ -146,7 +146,7 @@ static CK_RV each(void *ctx, int64_t id, const uint8_t *blob, size_t len)
 	CHECK(glen == len && (!len || memcmp(got, blob, len) == 0));
 	if (shim_obj_deserialize(got, glen, &o) == CKR_OK) {
 		(void)shim_obj_match(o, &t, 1);
-		(void)shim_obj_get_attrs(o, &t, 1);
+		(void)shim_obj_get_attrs(o, &t, 1, NULL, 0);
 		(void)shim_obj_is_private(o);
 		shim_obj_free(o);
 	}
