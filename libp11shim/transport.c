@@ -189,6 +189,8 @@ CK_RV shim_errno_to_ckr(int err)
 	case EMFILE:
 	case EDQUOT:
 		return CKR_SESSION_COUNT;
+	case EKEYREVOKED: /* an administrator ended the session (hsmgroupctl) */
+		return CKR_SESSION_CLOSED;
 	case EINTR:
 		return CKR_FUNCTION_CANCELED;
 	case EACCES:

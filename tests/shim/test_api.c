@@ -6,6 +6,7 @@
  * application mutexes, threads, fork, slot events, missing device/token.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,20 @@ START_TEST(threads)
 }
 END_TEST
 
+/* The kernel's errnos map to the return values docs/pkcs11.md names. */
+START_TEST(errno_map)
+{
+	ck_assert_uint_eq(shim_errno_to_ckr(0), CKR_OK);
+	ck_assert_uint_eq(shim_errno_to_ckr(-ENODEV), CKR_DEVICE_ERROR);
+	ck_assert_uint_eq(shim_errno_to_ckr(-ETIMEDOUT), CKR_DEVICE_ERROR);
+	ck_assert_uint_eq(shim_errno_to_ckr(-EKEYREJECTED), CKR_DEVICE_ERROR);
+	ck_assert_uint_eq(shim_errno_to_ckr(-EDQUOT), CKR_SESSION_COUNT);
+	ck_assert_uint_eq(shim_errno_to_ckr(-EKEYREVOKED), CKR_SESSION_CLOSED);
+	ck_assert_uint_eq(shim_errno_to_ckr(-EINTR), CKR_FUNCTION_CANCELED);
+	ck_assert_uint_eq(shim_errno_to_ckr(-ENOMEM), CKR_HOST_MEMORY);
+}
+END_TEST
+
 START_TEST(fork_child)
 {
 	CK_SESSION_HANDLE h = t_user_session(true), hc;
@@ -410,6 +425,7 @@ int main(void)
 	tcase_add_test(tc, token_absent);
 	tcase_add_test(tc, finalize_wakes_waiter);
 	tcase_add_test(tc, threads);
+	tcase_add_test(tc, errno_map);
 	tcase_add_test(tc, fork_child);
 	suite_add_tcase(s, tc);
 	return t_run(s);
