@@ -30,6 +30,7 @@ struct hsmg_queue;
  * @requests: requests completed for clients.
  * @errors: client requests that ended with an error.
  * @failovers: attempts re-sent to another member.
+ * @picks: requests assigned to members; stamps &hsmg_queue.last_pick.
  * @policy: values set for this group, by enum hsmg_policy_attr (valid
  *	where @overrides has the bit; read with hsmg_policy()).
  * @overrides: bit (1 << attr) per value set for this group; the others
@@ -47,6 +48,7 @@ struct hsmg_group {
 	u64 requests;
 	u64 errors;
 	u64 failovers;
+	u64 picks;
 	u32 policy[HSMG_POLICY_NVALUES + 1];
 	u32 overrides;
 	struct device *dev;

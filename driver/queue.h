@@ -56,6 +56,8 @@ struct hsmg_request;
  * @requests: attempts completed.
  * @errors: attempts failed (error, timeout, detach).
  * @transitions: state changes.
+ * @last_pick: &hsmg_group.picks when it was last given a request; equal
+ *	costs go to the member picked longest ago (round robin).
  * @admin: admin hold, enum hsmg_admin_state (NONE, DRAIN or DISABLE): an
  *	online transition lands in DISABLED instead while held.
  * @role_override: 0, or the role an admin set (HSMG_ADMIN_STANDBY or
@@ -100,6 +102,7 @@ struct hsmg_queue {
 	u64 requests;
 	u64 errors;
 	u64 transitions;
+	u64 last_pick;
 	u8 admin;
 	u8 role_override;
 	u32 admin_speed;

@@ -89,14 +89,21 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 			continue;
 		cost = div_u64((q->assigned_weight + req->weight) * 100,
 			       q->speed);
-		/* Ties go to the member that served less, to spread work. */
+		/*
+		 * Ties go to the member picked longest ago: round robin among
+		 * equals.  (Not to the one with fewer lifetime requests: a
+		 * member back from an outage would take every tie until it
+		 * caught up.)
+		 */
 		if (cost < best_cost ||
 		    (best && cost == best_cost &&
-		     q->requests < best->requests)) {
+		     q->last_pick < best->last_pick)) {
 			best = q;
 			best_cost = cost;
 		}
 	}
+	if (best)
+		best->last_pick = ++g->picks;
 	return best;
 }
 
