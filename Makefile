@@ -60,7 +60,7 @@ FUZZ_CHECK_SECONDS ?= 15
 fuzz: fuzz-bins
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 check-fuzz: fuzz-bins
-	@B=$(B) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) tests/fuzz/run
+	@B=$(B) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_SEED=1 tests/fuzz/run
 
 # hsmg-bench against SoftHSM: every op runs, counts errors, sane percentiles.
 check-bench: $(B)/hsmg-bench

@@ -727,8 +727,13 @@ static bool hidden_attr(const struct shim_object *o, CK_ATTRIBUTE_TYPE type, CK_
 
 bool shim_obj_value_readable(const struct shim_object *o)
 {
+	/* The card's secrets are 1..512 bytes (generic secret); a stored length
+	 * beyond that is a damaged record, never a size to hand to a caller. */
+	CK_ULONG len = shim_obj_ulong(o, CKA_VALUE_LEN, 0);
+
 	return shim_obj_class(o) == CKO_SECRET_KEY && !shim_obj_bool(o, CKA_SENSITIVE, true) &&
-	       shim_obj_bool(o, CKA_EXTRACTABLE, false) && shim_obj_attr(o, SHIM_CKA_BLOB);
+	       shim_obj_bool(o, CKA_EXTRACTABLE, false) && shim_obj_attr(o, SHIM_CKA_BLOB) &&
+	       len >= 1 && len <= 512;
 }
 
 bool shim_obj_wants_value(const struct shim_object *o, const CK_ATTRIBUTE *t, CK_ULONG n)
