@@ -167,9 +167,11 @@ TEST_F(failover, no_retry_unfetched_rerouted)
 	uint64_t end;
 	struct bg b;
 
+	/* The member must be online, or the request waits in the backlog. */
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 10000));
 	tq_set_mode(self->g.q[0], TQ_STOP);
 	ASSERT_OK(bg_start(&b, self->cfd, self->g.group_id, 0, HSMG_SUBMIT_NO_RETRY, 30000));
-	end = hsmg_now_ms() + 10000;
+	end = hsmg_now_ms() + 25000;
 	do {
 		ASSERT_OK(
 		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
