@@ -51,8 +51,7 @@ static int hsmg_client_release(struct inode *inode, struct file *file)
 	/* No coprocessor session outlives its file: log out, do not wait. */
 	xa_for_each(&c->sessions, handle, s) {
 		xa_erase(&c->sessions, handle);
-		hsmg_session_unlist(s);
-		hsmg_session_logout(s, false);
+		hsmg_session_end(s, false);
 		hsmg_session_put(s);
 	}
 	xa_destroy(&c->sessions);
@@ -243,7 +242,7 @@ static long hsmg_ioc_session_open(struct hsmg_client *c, unsigned long uarg)
 		       XA_LIMIT(1, HSMG_MAX_SESSIONS), GFP_KERNEL);
 	mutex_unlock(&c->lock);
 	if (ret) {
-		hsmg_session_unlist(s);
+		hsmg_session_end(s, false);
 		hsmg_session_put(s);
 		return ret == -EBUSY ? -EMFILE : ret;
 	}
@@ -252,7 +251,7 @@ static long hsmg_ioc_session_open(struct hsmg_client *c, unsigned long uarg)
 		mutex_lock(&c->lock);
 		xa_erase(&c->sessions, handle);
 		mutex_unlock(&c->lock);
-		hsmg_session_unlist(s);
+		hsmg_session_end(s, false);
 		hsmg_session_put(s);
 		return -EFAULT;
 	}
@@ -281,9 +280,8 @@ static long hsmg_ioc_session_close(struct hsmg_client *c, unsigned long uarg)
 	 * its deadline); a killed caller goes on, the requests hold their own
 	 * references.
 	 */
-	hsmg_session_unlist(s);
 	wait_event_killable(s->idle_wq, !atomic_read(&s->active));
-	hsmg_session_logout(s, true);
+	hsmg_session_end(s, true);
 	hsmg_session_put(s);
 	return 0;
 }

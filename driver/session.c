@@ -50,7 +50,7 @@ LIST_HEAD(hsmg_sessions_all);
 
 /*
  * hsmg_session_new - a session of the calling process on @g, listed (in id
- * order) until hsmg_session_unlist().
+ * order) until hsmg_session_end().
  */
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 {
@@ -76,12 +76,23 @@ struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 	return s;
 }
 
-/* hsmg_session_unlist - its owner let go of @s: no longer listed. */
-void hsmg_session_unlist(struct hsmg_session *s)
+/**
+ * hsmg_session_end - its owner let go of @s (close, or release of the file):
+ * no longer listed, logged out on every member, and a login of another
+ * thread that still holds a reference fails instead of logging in a session
+ * nobody can close.
+ * @s: the session.
+ * @wait: wait for the members to answer the LOGOUTs.
+ */
+void hsmg_session_end(struct hsmg_session *s, bool wait)
 {
 	mutex_lock(&hsmg_sessions_mutex);
 	list_del_init(&s->all_node);
 	mutex_unlock(&hsmg_sessions_mutex);
+	mutex_lock(&s->op_lock);
+	s->closed = true;
+	mutex_unlock(&s->op_lock);
+	hsmg_session_logout(s, wait);
 }
 
 /**
@@ -433,7 +444,7 @@ static int hsmg_session_wait_online(struct hsmg_group *g)
  * @members: members logged in on (out).
  * @pin_blob: the common pin-blob (out).
  *
- * Return: 0, -EBUSY (logged in), -ENODEV (no member online within the hold
+ * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no member online within the hold
  * time), -EDQUOT (a member's quota is full), -EKEYREJECTED (members returned
  * different pin-blobs), -EINTR, -ENOMEM.
  */
@@ -465,6 +476,10 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
 
 	mutex_lock(&s->op_lock);
+	if (s->closed) {
+		ret = -ENOENT;
+		goto out;
+	}
 	if (READ_ONCE(s->revoked)) {
 		ret = -EKEYREVOKED;
 		goto out;

@@ -41,6 +41,7 @@ struct hsmg_request;
  * @owner_comm: its command name then.
  * @revoked: ended by an administrator; the owner's calls on it give
  *	-EKEYREVOKED.
+ * @closed: its owner closed it (@op_lock); no login any more.
  */
 struct hsmg_session {
 	struct kref ref;
@@ -61,6 +62,7 @@ struct hsmg_session {
 	kuid_t owner_uid;
 	char owner_comm[TASK_COMM_LEN];
 	bool revoked;
+	bool closed;
 };
 
 /**
@@ -95,7 +97,7 @@ int hsmg_session_logout(struct hsmg_session *s, bool wait);
 bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q);
 bool hsmg_session_recover_queue(struct hsmg_queue *q);
 void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout);
-void hsmg_session_unlist(struct hsmg_session *s);
+void hsmg_session_end(struct hsmg_session *s, bool wait);
 int hsmg_session_revoke(u64 id);
 
 /* Every open session, by id; lock order: this mutex -> group lock. */

@@ -9,7 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -264,6 +270,92 @@ TEST_F(session, other_client_session)
 	ASSERT_OK(hsmg_logout(fd2, sid2));
 	ASSERT_OK(hsmg_session_close(fd2, sid2));
 	close(fd2);
+}
+
+/*
+ * A login of one thread races with the close of its session by another:
+ * the PIN sits on a page that faults into userfaultfd, so the login stops
+ * in copy_from_user() (after it took its reference to the session) while
+ * the session is closed.  The login must then fail with ENOENT and log in
+ * nowhere; it once logged in a session nobody could close, which was freed
+ * while still on its group's list (an oops at the next member attach).
+ */
+struct uffd_login {
+	int cfd;
+	uint32_t sid;
+	char *pin;
+	int ret;
+};
+
+static void *uffd_login_thread(void *arg)
+{
+	struct uffd_login *ul = arg;
+	struct hsmg_login l;
+
+	memset(&l, 0, sizeof(l));
+	l.argsz = sizeof(l);
+	l.session_id = ul->sid;
+	l.pin_len = strlen(PIN);
+	l.pin = (uintptr_t)ul->pin;
+	ul->ret = hsmg_ioctl(ul->cfd, HSMG_IOC_LOGIN, &l);
+	return NULL;
+}
+
+TEST_F(session, close_during_login)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	struct uffdio_copy cp;
+	struct uffd_msg msg;
+	struct hsmg_member_info mi;
+	struct uffd_login ul;
+	struct pollfd pfd;
+	pthread_t t;
+	char *page, *src;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		HSMG_SKIP("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	reg = (struct uffdio_register){.range = {.start = (uintptr_t)page, .len = pg},
+				       .mode = UFFDIO_REGISTER_MODE_MISSING};
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ul = (struct uffd_login){.cfd = self->cfd, .pin = page, .ret = 1};
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, 0, &ul.sid));
+	ASSERT_EQ(0, pthread_create(&t, NULL, uffd_login_thread, &ul));
+
+	/* The login thread is inside copy_from_user() of its PIN. */
+	pfd = (struct pollfd){.fd = uffd, .events = POLLIN};
+	ASSERT_EQ(1, poll(&pfd, 1, 10000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_OK(hsmg_session_close(self->cfd, ul.sid));
+
+	/* Let the login go on. */
+	src = aligned_alloc(pg, pg);
+	ASSERT_NE(NULL, src);
+	memset(src, 0, pg);
+	memcpy(src, PIN, strlen(PIN));
+	cp = (struct uffdio_copy){.dst = (uintptr_t)page, .src = (uintptr_t)src, .len = pg};
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &cp));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	free(src);
+	munmap(page, pg);
+	close(uffd);
+
+	ASSERT_ERR(ENOENT, ul.ret);
+	EXPECT_EQ(0, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+	EXPECT_EQ(0, tq_count(self->g.q[1], HSMG_BE_REQ_LOGIN));
+	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
+	EXPECT_EQ(0, mi.sessions);
+	/* A member attaching now logs in no session of the closed handle. */
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	EXPECT_EQ(0, tq_count(self->g.q[2], HSMG_BE_REQ_LOGIN));
 }
 
 /* ---- LOGIN ---- */
