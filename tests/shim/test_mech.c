@@ -93,16 +93,16 @@ static void ec_pair(CK_SESSION_HANDLE h, const uint8_t *oid, size_t oid_len, CK_
 static CK_ULONG encrypt_both(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k, bool enc,
 			     const uint8_t *in, CK_ULONG len, uint8_t *out)
 {
-	CK_RV (*init)
+	CK_RV(*init)
 	(CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE) =
 	    enc ? p11->C_EncryptInit : p11->C_DecryptInit;
-	CK_RV (*once)
+	CK_RV(*once)
 	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_Encrypt : p11->C_Decrypt;
-	CK_RV (*upd)
+	CK_RV(*upd)
 	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_EncryptUpdate : p11->C_DecryptUpdate;
-	CK_RV (*fin)
+	CK_RV(*fin)
 	(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR) =
 	    enc ? p11->C_EncryptFinal : p11->C_DecryptFinal;
 	uint8_t multi[1200];

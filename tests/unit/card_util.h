@@ -35,7 +35,7 @@ struct tlv {
 	size_t len;
 };
 
-#define NT(t) (sizeof(t) / sizeof((t)[0]))
+#define NT(t)	(sizeof(t) / sizeof((t)[0]))
 #define SESSION 42
 
 static struct hsmg_card *new_card(const uint8_t *mk)
@@ -149,7 +149,8 @@ static struct blob import_ok(struct hsmg_card *c, struct hsmg_msg_key_attrs a, c
 static CK_RV gen_key(struct hsmg_card *c, uint64_t mech, struct hsmg_msg_key_attrs a,
 		     const void *param, size_t plen, struct blob *out)
 {
-	struct tlv t[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}, {plen ? HSMG_TAG_PARAM : 0, param, plen}};
+	struct tlv t[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)},
+			  {plen ? HSMG_TAG_PARAM : 0, param, plen}};
 	struct hsmg_msg_view v;
 	uint32_t op = (mech == CKM_AES_KEY_GEN || mech == CKM_GENERIC_SECRET_KEY_GEN)
 			  ? HSMG_MSG_OP_GENERATE_KEY
@@ -198,7 +199,8 @@ static CK_RV multi(struct hsmg_card *cards[2], uint32_t base_op, uint64_t mech,
 
 	ck_assert_ptr_nonnull(acc);
 	{
-		struct tlv t[] = {{HSMG_TAG_KEY, k->p, k->len}, {plen ? HSMG_TAG_PARAM : 0, param, plen}};
+		struct tlv t[] = {{HSMG_TAG_KEY, k->p, k->len},
+				  {plen ? HSMG_TAG_PARAM : 0, param, plen}};
 
 		rv = crypto(cards[0], base_op + 1, mech, t, NT(t), &v);
 		if (rv != CKR_OK)

@@ -55,7 +55,7 @@ static size_t ref(const char *name, bool enc, bool pad, const uint8_t *key, cons
 static size_t ref_gcm(size_t keylen, const uint8_t *iv, size_t ivlen, const uint8_t *aad,
 		      size_t aadlen, const uint8_t *in, size_t len, uint8_t *out, size_t taglen)
 {
-	const EVP_CIPHER *c = keylen == 16 ? EVP_aes_128_gcm()
+	const EVP_CIPHER *c = keylen == 16   ? EVP_aes_128_gcm()
 			      : keylen == 24 ? EVP_aes_192_gcm()
 					     : EVP_aes_256_gcm();
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -258,24 +258,29 @@ START_TEST(states_refused)
 			  CKR_OK);
 	st = take(&v, HSMG_TAG_OUT_STATE, &st_len);
 	{
-		struct tlv t[] = {
-		    {HSMG_TAG_KEY, k.p, k.len}, {HSMG_TAG_STATE, st, st_len}, {HSMG_TAG_DATA, data, 32}};
-		struct tlv tk2[] = {
-		    {HSMG_TAG_KEY, k2.p, k2.len}, {HSMG_TAG_STATE, st, st_len}, {HSMG_TAG_DATA, data, 32}};
+		struct tlv t[] = {{HSMG_TAG_KEY, k.p, k.len},
+				  {HSMG_TAG_STATE, st, st_len},
+				  {HSMG_TAG_DATA, data, 32}};
+		struct tlv tk2[] = {{HSMG_TAG_KEY, k2.p, k2.len},
+				    {HSMG_TAG_STATE, st, st_len},
+				    {HSMG_TAG_DATA, data, 32}};
 
 		/* good on both cards of the group; elsewhere the key already fails */
-		ck_assert_uint_eq(crypto(cards[1], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL),
-				  CKR_OK);
-		ck_assert_uint_eq(crypto(other, HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL),
-				  CKR_KEY_HANDLE_INVALID);
+		ck_assert_uint_eq(
+		    crypto(cards[1], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL), CKR_OK);
+		ck_assert_uint_eq(
+		    crypto(other, HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL),
+		    CKR_KEY_HANDLE_INVALID);
 		/* another key, mechanism, or direction */
 		ck_assert_uint_eq(
 		    crypto(cards[0], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, tk2, 3, NULL),
 		    CKR_SAVED_STATE_INVALID);
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_ECB, t, 3, NULL),
-				  CKR_SAVED_STATE_INVALID);
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_DECRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL),
-				  CKR_SAVED_STATE_INVALID);
+		ck_assert_uint_eq(
+		    crypto(cards[0], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_ECB, t, 3, NULL),
+		    CKR_SAVED_STATE_INVALID);
+		ck_assert_uint_eq(
+		    crypto(cards[0], HSMG_MSG_OP_DECRYPT_UPDATE, CKM_AES_CBC, t, 3, NULL),
+		    CKR_SAVED_STATE_INVALID);
 		/* tampered anywhere */
 		for (size_t i = 0; i < st_len; i += 7) {
 			st[i] ^= 0x20;
@@ -289,8 +294,9 @@ START_TEST(states_refused)
 				   {HSMG_TAG_STATE, st, st_len},
 				   {HSMG_TAG_DATA, data, 32},
 				   {HSMG_TAG_PARAM, iv, 16}};
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, tp, 4, NULL),
-				  CKR_ARGUMENTS_BAD);
+		ck_assert_uint_eq(
+		    crypto(cards[0], HSMG_MSG_OP_ENCRYPT_UPDATE, CKM_AES_CBC, tp, 4, NULL),
+		    CKR_ARGUMENTS_BAD);
 	}
 	free(st);
 	blob_free(&k);
@@ -372,8 +378,9 @@ START_TEST(keygen_sizes)
 		ck_assert_uint_eq(b.len, 128 + l + 16);
 		blob_free(&b);
 	}
-	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 20, 0, 0, 0), NULL, 0, &b),
-			  CKR_KEY_SIZE_RANGE);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 20, 0, 0, 0), NULL, 0, &b),
+	    CKR_KEY_SIZE_RANGE);
 }
 END_TEST
 

@@ -50,15 +50,16 @@ static EVP_PKEY *ossl_pub(uint32_t curve, const uint8_t *pt, size_t len)
 }
 
 /* OpenSSL check of an r || s signature over @data with @md. */
-static int ossl_verify(EVP_PKEY *pk, size_t order, const char *md, const uint8_t *data,
-		       size_t len, const uint8_t *rs)
+static int ossl_verify(EVP_PKEY *pk, size_t order, const char *md, const uint8_t *data, size_t len,
+		       const uint8_t *rs)
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
 	uint8_t der[200], *p = der;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	int n, r;
 
-	ECDSA_SIG_set0(sig, BN_bin2bn(rs, (int)order, NULL), BN_bin2bn(rs + order, (int)order, NULL));
+	ECDSA_SIG_set0(sig, BN_bin2bn(rs, (int)order, NULL),
+		       BN_bin2bn(rs + order, (int)order, NULL));
 	n = i2d_ECDSA_SIG(sig, &p);
 	ck_assert_int_eq(EVP_DigestVerifyInit_ex(m, NULL, md, NULL, NULL, pk, NULL), 1);
 	r = EVP_DigestVerify(m, der, (size_t)n, data, len);
@@ -80,20 +81,20 @@ START_TEST(ecdsa_curves)
 
 	fill(data, sizeof(data), 3);
 	for (curve = HSMG_CURVE_P256; curve <= HSMG_CURVE_P521; curve++) {
-		ck_assert_uint_eq(gen_key(cards[0], CKM_EC_KEY_PAIR_GEN, attrs(CKK_EC, 0, curve, 0, 0),
-					  NULL, 0, &k),
+		ck_assert_uint_eq(gen_key(cards[0], CKM_EC_KEY_PAIR_GEN,
+					  attrs(CKK_EC, 0, curve, 0, 0), NULL, 0, &k),
 				  CKR_OK);
 		ck_assert_uint_eq(k.pub_len, 1 + 2 * orders[curve]);
 		pk = ossl_pub(curve, k.pub, k.pub_len);
 		for (i = 0; i < 5; i++) {
-			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_SIGN, mechs[i], &k, NULL, 0, data,
-						sizeof(data), odd_splits, NULL, 0, &s, &n),
+			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_SIGN, mechs[i], &k, NULL, 0,
+						data, sizeof(data), odd_splits, NULL, 0, &s, &n),
 					  CKR_OK);
 			ck_assert_uint_eq(n, 2 * orders[curve]);
-			ck_assert_int_eq(ossl_verify(pk, orders[curve], mds[i], data, sizeof(data), s),
-					 1);
-			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_VERIFY, mechs[i], &k, NULL, 0, data,
-						sizeof(data), odd_splits, s, n, NULL, NULL),
+			ck_assert_int_eq(
+			    ossl_verify(pk, orders[curve], mds[i], data, sizeof(data), s), 1);
+			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_VERIFY, mechs[i], &k, NULL, 0,
+						data, sizeof(data), odd_splits, s, n, NULL, NULL),
 					  CKR_OK);
 			/* public key only, curve from the point length */
 			{
@@ -102,7 +103,8 @@ START_TEST(ecdsa_curves)
 						  {HSMG_TAG_SIGNATURE, s, n}};
 
 				ck_assert_uint_eq(
-				    crypto(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], t, 3, NULL), CKR_OK);
+				    crypto(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], t, 3, NULL),
+				    CKR_OK);
 				s[n - 1] ^= 1;
 				ck_assert_uint_eq(
 				    crypto(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], t, 3, NULL),
@@ -116,10 +118,11 @@ START_TEST(ecdsa_curves)
 		}
 		/* raw ECDSA over a hash */
 		EVP_Digest(data, sizeof(data), hash, NULL, EVP_sha512(), NULL);
-		ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_ECDSA, &k, NULL, 0, hash, 64,
-					 NULL, 0, &s, &n),
+		ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_ECDSA, &k, NULL, 0, hash,
+					 64, NULL, 0, &s, &n),
 				  CKR_OK);
-		ck_assert_int_eq(ossl_verify(pk, orders[curve], "SHA512", data, sizeof(data), s), 1);
+		ck_assert_int_eq(ossl_verify(pk, orders[curve], "SHA512", data, sizeof(data), s),
+				 1);
 		free(s);
 		EVP_PKEY_free(pk);
 		blob_free(&k);
@@ -142,8 +145,9 @@ static size_t ecdh_param(uint8_t *p, uint64_t kdf, const void *shared, uint32_t 
 static CK_RV derive(struct hsmg_card *c, const struct blob *k, const void *param, size_t plen,
 		    struct hsmg_msg_key_attrs a, struct blob *out)
 {
-	struct tlv t[] = {
-	    {HSMG_TAG_KEY, k->p, k->len}, {HSMG_TAG_PARAM, param, plen}, {HSMG_TAG_ATTRS, &a, sizeof(a)}};
+	struct tlv t[] = {{HSMG_TAG_KEY, k->p, k->len},
+			  {HSMG_TAG_PARAM, param, plen},
+			  {HSMG_TAG_ATTRS, &a, sizeof(a)}};
 	struct hsmg_msg_view v;
 	CK_RV rv = crypto(c, HSMG_MSG_OP_DERIVE, CKM_ECDH1_DERIVE, t, NT(t), &v);
 
@@ -158,9 +162,9 @@ static void probe(struct hsmg_card *c, const struct blob *k, uint8_t mac[32])
 	uint8_t *m;
 	size_t n;
 
-	ck_assert_uint_eq(single(c, HSMG_MSG_OP_SIGN, CKM_SHA256_HMAC, k, NULL, 0, "probe", 5, NULL,
-				 0, &m, &n),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    single(c, HSMG_MSG_OP_SIGN, CKM_SHA256_HMAC, k, NULL, 0, "probe", 5, NULL, 0, &m, &n),
+	    CKR_OK);
 	memcpy(mac, m, 32);
 	free(m);
 }
@@ -194,9 +198,9 @@ START_TEST(ecdh)
 
 	/* CKD_NULL, whole secret: HMAC under it equals HMAC under z */
 	plen = ecdh_param(param, CKD_NULL, NULL, 0, peer_pt, 97);
-	ck_assert_uint_eq(derive(cards[1], &mine, param, plen, attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0),
-				 &d1),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    derive(cards[1], &mine, param, plen, attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0), &d1),
+	    CKR_OK);
 	HMAC(EVP_sha256(), z, 48, (const uint8_t *)"probe", 5, ref, &rl);
 	probe(cards[0], &d1, mac);
 	ck_assert_mem_eq(mac, ref, 32);
@@ -205,9 +209,9 @@ START_TEST(ecdh)
 	der[1] = 97;
 	memcpy(der + 2, peer_pt, 97);
 	plen = ecdh_param(param, CKD_NULL, NULL, 0, der, 99);
-	ck_assert_uint_eq(derive(cards[0], &mine, param, plen,
-				 attrs(CKK_GENERIC_SECRET, 16, 0, 0, 0), &d2),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    derive(cards[0], &mine, param, plen, attrs(CKK_GENERIC_SECRET, 16, 0, 0, 0), &d2),
+	    CKR_OK);
 	HMAC(EVP_sha256(), z, 16, (const uint8_t *)"probe", 5, ref, &rl);
 	probe(cards[0], &d2, mac);
 	ck_assert_mem_eq(mac, ref, 32);
@@ -227,9 +231,9 @@ START_TEST(ecdh)
 		EVP_KDF_free(kdf);
 	}
 	plen = ecdh_param(param, CKD_SHA256_KDF, "shared", 6, peer_pt, 97);
-	ck_assert_uint_eq(derive(cards[0], &mine, param, plen, attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0),
-				 &d2),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    derive(cards[0], &mine, param, plen, attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0), &d2),
+	    CKR_OK);
 	HMAC(EVP_sha256(), okm, 32, (const uint8_t *)"probe", 5, ref, &rl);
 	probe(cards[1], &d2, mac);
 	ck_assert_mem_eq(mac, ref, 32);

@@ -31,8 +31,9 @@ START_TEST(hmac_rfc4231)
 		const char *hex;
 	} kat[] = {
 	    {CKM_SHA256_HMAC, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
-	    {CKM_SHA384_HMAC, "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e224"
-			      "0ca5e69e2c78b3239ecfab21649"},
+	    {CKM_SHA384_HMAC,
+	     "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e224"
+	     "0ca5e69e2c78b3239ecfab21649"},
 	    {CKM_SHA512_HMAC, "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea25055497"
 			      "58bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"},
 	};
@@ -47,19 +48,21 @@ START_TEST(hmac_rfc4231)
 				  CKR_OK);
 		check_hex(mac, n, kat[i].hex);
 		ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_SIGN, kat[i].mech, &k, NULL, 0,
-					(const uint8_t *)tc2, strlen(tc2), splits, NULL, 0, &mac2, &n2),
+					(const uint8_t *)tc2, strlen(tc2), splits, NULL, 0, &mac2,
+					&n2),
 				  CKR_OK);
 		ck_assert_uint_eq(n2, n);
 		ck_assert_mem_eq(mac2, mac, n);
 		ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_VERIFY, kat[i].mech, &k, NULL, 0,
-					(const uint8_t *)tc2, strlen(tc2), splits, mac, n, NULL, NULL),
+					(const uint8_t *)tc2, strlen(tc2), splits, mac, n, NULL,
+					NULL),
 				  CKR_OK);
 		mac[3] ^= 1;
-		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, kat[i].mech, &k, NULL, 0, tc2,
-					 strlen(tc2), mac, n, NULL, NULL),
+		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, kat[i].mech, &k, NULL, 0,
+					 tc2, strlen(tc2), mac, n, NULL, NULL),
 				  CKR_SIGNATURE_INVALID);
-		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, kat[i].mech, &k, NULL, 0, tc2,
-					 strlen(tc2), mac, n - 1, NULL, NULL),
+		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, kat[i].mech, &k, NULL, 0,
+					 tc2, strlen(tc2), mac, n - 1, NULL, NULL),
 				  CKR_SIGNATURE_LEN_RANGE);
 		free(mac);
 		free(mac2);
@@ -87,8 +90,8 @@ START_TEST(hmac_vs_openssl)
 		for (i = 0; i < 5; i++) {
 			ck_assert_ptr_nonnull(HMAC(EVP_get_digestbyname(mds[i]), key, (int)klens[j],
 						   data, sizeof(data), ref, &rlen));
-			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_SIGN, mechs[i], &k, NULL, 0, data,
-						sizeof(data), odd_splits, NULL, 0, &mac, &n),
+			ck_assert_uint_eq(multi(cards, HSMG_MSG_OP_SIGN, mechs[i], &k, NULL, 0,
+						data, sizeof(data), odd_splits, NULL, 0, &mac, &n),
 					  CKR_OK);
 			ck_assert_uint_eq(n, rlen);
 			ck_assert_mem_eq(mac, ref, n);
@@ -126,10 +129,9 @@ END_TEST
 
 START_TEST(cmac_rfc4493)
 {
-	static const char *const macs[] = {"bb1d6929e95937287fa37d129b756746",
-					   "070a16b46b4d4144f79bdd9dd04a287c",
-					   "dfa66747de9ae63030ca32611497c827",
-					   "51f0bebf7e3b9d92fc49741779363cfe"};
+	static const char *const macs[] = {
+	    "bb1d6929e95937287fa37d129b756746", "070a16b46b4d4144f79bdd9dd04a287c",
+	    "dfa66747de9ae63030ca32611497c827", "51f0bebf7e3b9d92fc49741779363cfe"};
 	static const size_t lens[] = {0, 16, 40, 64};
 	const size_t splits[] = {1, 15, 16, 0};
 	uint8_t key[16], msg[64], *mac;
@@ -159,8 +161,8 @@ START_TEST(cmac_rfc4493)
 	{
 		uint32_t l = 8;
 
-		ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_AES_CMAC_GENERAL, &k, &l, 4,
-					 msg, 64, NULL, 0, &mac, &n),
+		ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_AES_CMAC_GENERAL, &k, &l,
+					 4, msg, 64, NULL, 0, &mac, &n),
 				  CKR_OK);
 		check_hex(mac, n, "51f0bebf7e3b9d92");
 		free(mac);
@@ -188,22 +190,22 @@ START_TEST(keys_and_usage)
 	ck_assert_uint_eq(gen_key(cards[0], CKM_GENERIC_SECRET_KEY_GEN,
 				  attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0), NULL, 0, &a),
 			  CKR_KEY_SIZE_RANGE);
-	ck_assert_uint_eq(gen_key(cards[0], CKM_GENERIC_SECRET_KEY_GEN,
-				  attrs(CKK_AES, 16, 0, 0, 0), NULL, 0, &a),
-			  CKR_TEMPLATE_INCONSISTENT);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_GENERIC_SECRET_KEY_GEN, attrs(CKK_AES, 16, 0, 0, 0), NULL, 0, &a),
+	    CKR_TEMPLATE_INCONSISTENT);
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_SHA512_HMAC, &g, NULL, 0, "x", 1,
 				 NULL, 0, &mac, &n),
 			  CKR_OK);
 	ck_assert_uint_eq(n, 64);
 	free(mac);
 	/* AES key for HMAC, generic secret for CMAC */
-	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 32, 0, 0, 0), NULL, 0, &a),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 32, 0, 0, 0), NULL, 0, &a), CKR_OK);
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_SHA256_HMAC, &a, NULL, 0, "x", 1,
 				 NULL, 0, NULL, NULL),
 			  CKR_KEY_TYPE_INCONSISTENT);
-	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_AES_CMAC, &g, NULL, 0, "x", 1, NULL,
-				 0, NULL, NULL),
+	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_AES_CMAC, &g, NULL, 0, "x", 1,
+				 NULL, 0, NULL, NULL),
 			  CKR_KEY_TYPE_INCONSISTENT);
 	verify_only =
 	    import_ok(cards[0], attrs(CKK_GENERIC_SECRET, 0, 0, HSMG_KEY_USE_VERIFY, 0), "k", 1);
@@ -213,8 +215,9 @@ START_TEST(keys_and_usage)
 	{
 		struct tlv t[] = {{HSMG_TAG_KEY, verify_only.p, verify_only.len}};
 
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_SIGN_INIT, CKM_SHA256_HMAC, t, 1, NULL),
-				  CKR_KEY_FUNCTION_NOT_PERMITTED);
+		ck_assert_uint_eq(
+		    crypto(cards[0], HSMG_MSG_OP_SIGN_INIT, CKM_SHA256_HMAC, t, 1, NULL),
+		    CKR_KEY_FUNCTION_NOT_PERMITTED);
 	}
 	blob_free(&verify_only);
 	blob_free(&g);

@@ -100,8 +100,8 @@ END_TEST
 
 START_TEST(pkcs1_sign)
 {
-	static const uint64_t mechs[] = {CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS,
-					 CKM_SHA512_RSA_PKCS};
+	static const uint64_t mechs[] = {CKM_SHA1_RSA_PKCS, CKM_SHA256_RSA_PKCS,
+					 CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS};
 	static const char *const mds[] = {"SHA1", "SHA256", "SHA384", "SHA512"};
 	uint8_t data[1500], *s1, *s2, di[51], *s3;
 	size_t i, n1, n2, n3, dl;
@@ -123,11 +123,11 @@ START_TEST(pkcs1_sign)
 					sizeof(data), odd_splits, s1, n1, NULL, NULL),
 				  CKR_OK);
 		s1[10] ^= 1;
-		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], &rsa, NULL, 0, data,
-					 sizeof(data), s1, n1, NULL, NULL),
+		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], &rsa, NULL, 0,
+					 data, sizeof(data), s1, n1, NULL, NULL),
 				  CKR_SIGNATURE_INVALID);
-		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], &rsa, NULL, 0, data,
-					 sizeof(data), s1, 255, NULL, NULL),
+		ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_VERIFY, mechs[i], &rsa, NULL, 0,
+					 data, sizeof(data), s1, 255, NULL, NULL),
 				  CKR_SIGNATURE_LEN_RANGE);
 		free(s1);
 		free(s2);
@@ -194,11 +194,12 @@ START_TEST(pss)
 				  {HSMG_TAG_DATA, hash, 32},
 				  {HSMG_TAG_SIGNATURE, s2, n2}};
 
-		ck_assert_uint_eq(crypto(cards[1], HSMG_MSG_OP_VERIFY, CKM_RSA_PKCS_PSS, t, NT(t), NULL),
-				  CKR_OK);
+		ck_assert_uint_eq(
+		    crypto(cards[1], HSMG_MSG_OP_VERIFY, CKM_RSA_PKCS_PSS, t, NT(t), NULL), CKR_OK);
 		p.salt_len = 20; /* the salt length is checked */
-		ck_assert_uint_eq(crypto(cards[1], HSMG_MSG_OP_VERIFY, CKM_RSA_PKCS_PSS, t, NT(t), NULL),
-				  CKR_SIGNATURE_INVALID);
+		ck_assert_uint_eq(
+		    crypto(cards[1], HSMG_MSG_OP_VERIFY, CKM_RSA_PKCS_PSS, t, NT(t), NULL),
+		    CKR_SIGNATURE_INVALID);
 	}
 	/* hash of the parameter must be the mechanism's */
 	p.hash_alg = CKM_SHA384;
@@ -253,16 +254,16 @@ START_TEST(encryption)
 	memcpy(param + sizeof(op), "label", 5);
 	plen = sizeof(op) + 5;
 	n = ossl_encrypt(true, "label", msg, 190, ct);
-	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS_OAEP, &rsa, param, plen,
-				 ct, n, NULL, 0, &pt, &n),
+	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS_OAEP, &rsa, param,
+				 plen, ct, n, NULL, 0, &pt, &n),
 			  CKR_OK);
 	ck_assert_uint_eq(n, 190);
 	ck_assert_mem_eq(pt, msg, n);
 	free(pt);
 	/* wrong label */
 	memcpy(param + sizeof(op), "lAbel", 5);
-	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS_OAEP, &rsa, param, plen,
-				 ct, 256, NULL, 0, NULL, NULL),
+	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS_OAEP, &rsa, param,
+				 plen, ct, 256, NULL, 0, NULL, NULL),
 			  CKR_ENCRYPTED_DATA_INVALID);
 	/* v1.5 */
 	n = ossl_encrypt(false, NULL, msg, 100, ct);
@@ -272,8 +273,8 @@ START_TEST(encryption)
 	ck_assert_uint_eq(n, 100);
 	ck_assert_mem_eq(pt, msg, 100);
 	free(pt);
-	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS, &rsa, NULL, 0, ct, 255,
-				 NULL, 0, NULL, NULL),
+	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_DECRYPT, CKM_RSA_PKCS, &rsa, NULL, 0, ct,
+				 255, NULL, 0, NULL, NULL),
 			  CKR_ENCRYPTED_DATA_LEN_RANGE);
 	/* card encryption with the public key, card decryption */
 	{
@@ -296,8 +297,9 @@ START_TEST(encryption)
 		free(pt);
 		free(c);
 		t[2].len = 246;
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_RSA_PKCS, t, NT(t), NULL),
-				  CKR_DATA_LEN_RANGE);
+		ck_assert_uint_eq(
+		    crypto(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_RSA_PKCS, t, NT(t), NULL),
+		    CKR_DATA_LEN_RANGE);
 	}
 	/* OAEP: longest message for SHA-256 is 256 - 66 */
 	op.label_len = 0;
@@ -323,8 +325,9 @@ END_TEST
 START_TEST(import)
 {
 	static const char *const names[8] = {
-	    OSSL_PKEY_PARAM_RSA_N,	    OSSL_PKEY_PARAM_RSA_E,	   OSSL_PKEY_PARAM_RSA_D,
-	    OSSL_PKEY_PARAM_RSA_FACTOR1,    OSSL_PKEY_PARAM_RSA_FACTOR2,  OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    OSSL_PKEY_PARAM_RSA_N,	   OSSL_PKEY_PARAM_RSA_E,
+	    OSSL_PKEY_PARAM_RSA_D,	   OSSL_PKEY_PARAM_RSA_FACTOR1,
+	    OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 	    OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	uint8_t der[2000], *p = der, comps[2000], *s1, *s2;
@@ -382,14 +385,14 @@ START_TEST(keygen_checks)
 	uint8_t even[3] = {1, 0, 0};
 	struct blob b, sign_only;
 
-	ck_assert_uint_eq(
-	    gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN, attrs(CKK_RSA, 1024, 0, 0, 0), NULL, 0, &b),
-	    CKR_KEY_SIZE_RANGE);
-	ck_assert_uint_eq(
-	    gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN, attrs(CKK_RSA, 4104, 0, 0, 0), NULL, 0, &b),
-	    CKR_KEY_SIZE_RANGE);
-	ck_assert_uint_eq(gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN, attrs(CKK_RSA, 2048, 0, 0, 0),
-				  even, 3, &b),
+	ck_assert_uint_eq(gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN,
+				  attrs(CKK_RSA, 1024, 0, 0, 0), NULL, 0, &b),
+			  CKR_KEY_SIZE_RANGE);
+	ck_assert_uint_eq(gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN,
+				  attrs(CKK_RSA, 4104, 0, 0, 0), NULL, 0, &b),
+			  CKR_KEY_SIZE_RANGE);
+	ck_assert_uint_eq(gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN,
+				  attrs(CKK_RSA, 2048, 0, 0, 0), even, 3, &b),
 			  CKR_MECHANISM_PARAM_INVALID);
 	ck_assert_uint_eq(gen_key(cards[0], CKM_RSA_PKCS_KEY_PAIR_GEN,
 				  attrs(CKK_RSA, 2048, 0, HSMG_KEY_USE_DERIVE, 0), NULL, 0, &b),

@@ -60,16 +60,17 @@ static void kat(uint64_t mech, const char *kek_hex, const char *key_hex, const c
 	kek = import_ok(cards[0], attrs(CKK_AES, 0, 0, HSMG_KEY_USE_WRAP | HSMG_KEY_USE_UNWRAP, 0),
 			kekv, kl);
 	k = import_ok(cards[0],
-		      attrs(vl == 16 || vl == 24 || vl == 32 ? CKK_AES : CKK_GENERIC_SECRET, 0, 0, 0,
-			    HSMG_KEY_EXTRACTABLE),
+		      attrs(vl == 16 || vl == 24 || vl == 32 ? CKK_AES : CKK_GENERIC_SECRET, 0, 0,
+			    0, HSMG_KEY_EXTRACTABLE),
 		      keyv, vl);
 	ck_assert_uint_eq(wrap(mech, &kek, &k, NULL, 0, &w, &wl), CKR_OK);
 	check_hex(w, wl, wrapped_hex);
-	ck_assert_uint_eq(unwrap(mech, &kek, w, wl,
-				 attrs(vl == 16 || vl == 24 || vl == 32 ? CKK_AES : CKK_GENERIC_SECRET,
-				       0, 0, 0, 0),
-				 &u),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    unwrap(
+		mech, &kek, w, wl,
+		attrs(vl == 16 || vl == 24 || vl == 32 ? CKK_AES : CKK_GENERIC_SECRET, 0, 0, 0, 0),
+		&u),
+	    CKR_OK);
 	/* the unwrapped key is the same key */
 	fill(ecb_a, 64, 3);
 	if (vl == 16 || vl == 32) {
@@ -103,8 +104,8 @@ static void kat(uint64_t mech, const char *kek_hex, const char *key_hex, const c
 
 START_TEST(rfc3394)
 {
-	kat(CKM_AES_KEY_WRAP, "000102030405060708090A0B0C0D0E0F", "00112233445566778899AABBCCDDEEFF",
-	    "1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5");
+	kat(CKM_AES_KEY_WRAP, "000102030405060708090A0B0C0D0E0F",
+	    "00112233445566778899AABBCCDDEEFF", "1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5");
 	kat(CKM_AES_KEY_WRAP, "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
 	    "00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F",
 	    "28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21");
@@ -116,8 +117,8 @@ START_TEST(rfc5649)
 	kat(CKM_AES_KEY_WRAP_PAD, "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8",
 	    "c37b7e6492584340bed12207808941155068f738",
 	    "138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a");
-	kat(CKM_AES_KEY_WRAP_PAD, "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8", "466f7250617369",
-	    "afbeb0f07dfbf5419200f2ccb50bb24f");
+	kat(CKM_AES_KEY_WRAP_PAD, "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8",
+	    "466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f");
 }
 END_TEST
 
@@ -128,12 +129,11 @@ START_TEST(private_keys)
 	size_t wl, n, pl;
 	struct hsmg_msg_view v;
 
-	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 32, 0, 0, 0), NULL, 0,
-				  &kek),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 32, 0, 0, 0), NULL, 0, &kek), CKR_OK);
 	ck_assert_uint_eq(gen_key(cards[0], CKM_EC_KEY_PAIR_GEN,
-				  attrs(CKK_EC, 0, HSMG_CURVE_P384, 0, HSMG_KEY_EXTRACTABLE), NULL, 0,
-				  &ec),
+				  attrs(CKK_EC, 0, HSMG_CURVE_P384, 0, HSMG_KEY_EXTRACTABLE), NULL,
+				  0, &ec),
 			  CKR_OK);
 	ck_assert_uint_eq(wrap(CKM_AES_KEY_WRAP_PAD, &kek, &ec, NULL, 0, &w, &wl), CKR_OK);
 	ck_assert_uint_eq(unwrap(CKM_AES_KEY_WRAP_PAD, &kek, w, wl, attrs(CKK_EC, 0, 0, 0, 0), &u),
@@ -147,16 +147,17 @@ START_TEST(private_keys)
 			  CKR_TEMPLATE_INCONSISTENT);
 	/* unwrapped key signs, original's public key verifies */
 	fill(hash, 32, 1);
-	ck_assert_uint_eq(single(cards[1], HSMG_MSG_OP_SIGN, CKM_ECDSA, &u, NULL, 0, hash, 32, NULL,
-				 0, &sig, &n),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    single(cards[1], HSMG_MSG_OP_SIGN, CKM_ECDSA, &u, NULL, 0, hash, 32, NULL, 0, &sig, &n),
+	    CKR_OK);
 	ck_assert_uint_eq(n, 96);
 	{
 		struct tlv t[] = {{HSMG_TAG_PUBKEY, ec.pub, ec.pub_len},
 				  {HSMG_TAG_DATA, hash, 32},
 				  {HSMG_TAG_SIGNATURE, sig, n}};
 
-		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_VERIFY, CKM_ECDSA, t, 3, NULL), CKR_OK);
+		ck_assert_uint_eq(crypto(cards[0], HSMG_MSG_OP_VERIFY, CKM_ECDSA, t, 3, NULL),
+				  CKR_OK);
 	}
 	/* export: public part and attributes */
 	{
@@ -186,18 +187,17 @@ START_TEST(refusals)
 	uint8_t *w, iv8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	size_t wl;
 
-	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 16, 0, 0, 0), NULL, 0,
-				  &kek),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 16, 0, 0, 0), NULL, 0, &kek), CKR_OK);
 	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN,
 				  attrs(CKK_AES, 16, 0, HSMG_KEY_USE_ENCRYPT, 0), NULL, 0, &nowrap),
 			  CKR_OK);
 	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN,
 				  attrs(CKK_AES, 24, 0, 0, HSMG_KEY_EXTRACTABLE), NULL, 0, &k),
 			  CKR_OK);
-	ck_assert_uint_eq(gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 24, 0, 0, 0), NULL, 0,
-				  &noext),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    gen_key(cards[0], CKM_AES_KEY_GEN, attrs(CKK_AES, 24, 0, 0, 0), NULL, 0, &noext),
+	    CKR_OK);
 	ck_assert_uint_eq(wrap(CKM_AES_KEY_WRAP, &kek, &noext, NULL, 0, &w, &wl),
 			  CKR_KEY_UNEXTRACTABLE);
 	ck_assert_uint_eq(wrap(CKM_AES_KEY_WRAP, &nowrap, &k, NULL, 0, &w, &wl),
@@ -211,10 +211,12 @@ START_TEST(refusals)
 	{
 		struct blob u;
 
-		ck_assert_uint_eq(unwrap(CKM_AES_KEY_WRAP, &kek, w, wl, attrs(CKK_AES, 0, 0, 0, 0), &u),
-				  CKR_WRAPPED_KEY_INVALID);
-		ck_assert_uint_eq(unwrap(CKM_AES_KEY_WRAP, &kek, w, 20, attrs(CKK_AES, 0, 0, 0, 0), &u),
-				  CKR_WRAPPED_KEY_LEN_RANGE);
+		ck_assert_uint_eq(
+		    unwrap(CKM_AES_KEY_WRAP, &kek, w, wl, attrs(CKK_AES, 0, 0, 0, 0), &u),
+		    CKR_WRAPPED_KEY_INVALID);
+		ck_assert_uint_eq(
+		    unwrap(CKM_AES_KEY_WRAP, &kek, w, 20, attrs(CKK_AES, 0, 0, 0, 0), &u),
+		    CKR_WRAPPED_KEY_LEN_RANGE);
 		ck_assert_uint_eq(
 		    unwrap(CKM_AES_KEY_WRAP, &kek, w, wl, attrs(CKK_AES, 0, 0, 0, 0), &u),
 		    CKR_WRAPPED_KEY_INVALID);
@@ -236,30 +238,31 @@ START_TEST(import_checks)
 			  CKR_KEY_SIZE_RANGE);
 	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_AES, 32, 0, 0, 0), 0, v, 16, &b),
 			  CKR_TEMPLATE_INCONSISTENT);
-	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0), 0, v, 513, &b),
-			  CKR_KEY_SIZE_RANGE);
-	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_AES, 0, 0, 0, 0), HSMG_IMPORT_FMT_DER, v, 16,
-				     &b),
-			  CKR_TEMPLATE_INCONSISTENT);
+	ck_assert_uint_eq(
+	    import_key(cards[0], attrs(CKK_GENERIC_SECRET, 0, 0, 0, 0), 0, v, 513, &b),
+	    CKR_KEY_SIZE_RANGE);
+	ck_assert_uint_eq(
+	    import_key(cards[0], attrs(CKK_AES, 0, 0, 0, 0), HSMG_IMPORT_FMT_DER, v, 16, &b),
+	    CKR_TEMPLATE_INCONSISTENT);
 	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, 0),
 				     HSMG_IMPORT_FMT_DER, v, 40, &b),
 			  CKR_ATTRIBUTE_VALUE_INVALID);
 	memset(v, 0xff, 32); /* above the order */
-	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, 0), 0, v, 32, &b),
-			  CKR_ATTRIBUTE_VALUE_INVALID);
+	ck_assert_uint_eq(
+	    import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, 0), 0, v, 32, &b),
+	    CKR_ATTRIBUTE_VALUE_INVALID);
 	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_EC, 0, 9, 0, 0), 0, v, 32, &b),
 			  CKR_CURVE_NOT_SUPPORTED);
-	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, HSMG_KEY_USE_ENCRYPT,
-						     0),
-				     0, "\x01", 1, &b),
+	ck_assert_uint_eq(import_key(cards[0],
+				     attrs(CKK_EC, 0, HSMG_CURVE_P256, HSMG_KEY_USE_ENCRYPT, 0), 0,
+				     "\x01", 1, &b),
 			  CKR_TEMPLATE_INCONSISTENT);
-	ck_assert_uint_eq(import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, 0), 0, "\x01", 1,
-				     &b),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    import_key(cards[0], attrs(CKK_EC, 0, HSMG_CURVE_P256, 0, 0), 0, "\x01", 1, &b),
+	    CKR_OK);
 	/* 1 * G: the generator */
 	ck_assert_uint_eq(b.pub_len, 65);
-	check_hex(b.pub, 33,
-		  "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");
+	check_hex(b.pub, 33, "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");
 	blob_free(&b);
 }
 END_TEST

@@ -20,22 +20,22 @@
 static const EVP_CIPHER *cipher_of(const char *mode, size_t keylen)
 {
 	if (!strcmp(mode, "ecb"))
-		return keylen == 16 ? EVP_aes_128_ecb()
+		return keylen == 16   ? EVP_aes_128_ecb()
 		       : keylen == 24 ? EVP_aes_192_ecb()
 		       : keylen == 32 ? EVP_aes_256_ecb()
 				      : NULL;
 	if (!strcmp(mode, "cbc"))
-		return keylen == 16 ? EVP_aes_128_cbc()
+		return keylen == 16   ? EVP_aes_128_cbc()
 		       : keylen == 24 ? EVP_aes_192_cbc()
 		       : keylen == 32 ? EVP_aes_256_cbc()
 				      : NULL;
 	if (!strcmp(mode, "kw"))
-		return keylen == 16 ? EVP_aes_128_wrap()
+		return keylen == 16   ? EVP_aes_128_wrap()
 		       : keylen == 24 ? EVP_aes_192_wrap()
 		       : keylen == 32 ? EVP_aes_256_wrap()
 				      : NULL;
 	if (!strcmp(mode, "kwp"))
-		return keylen == 16 ? EVP_aes_128_wrap_pad()
+		return keylen == 16   ? EVP_aes_128_wrap_pad()
 		       : keylen == 24 ? EVP_aes_192_wrap_pad()
 		       : keylen == 32 ? EVP_aes_256_wrap_pad()
 				      : NULL;
@@ -343,8 +343,8 @@ CK_RV aes_init(struct aes_state *st, uint64_t mech, bool enc, const uint8_t *key
 
 bool aes_check(const struct aes_state *st, uint64_t mech, bool enc)
 {
-	if (st->mech != mech || st->enc != enc || st->nbuf > AES_BLOCK ||
-	    st->ks_off >= AES_BLOCK || st->ngbuf >= AES_BLOCK)
+	if (st->mech != mech || st->enc != enc || st->nbuf > AES_BLOCK || st->ks_off >= AES_BLOCK ||
+	    st->ngbuf >= AES_BLOCK)
 		return false;
 	if (mech == CKM_AES_GCM)
 		return st->tag_len >= 4 && st->tag_len <= 16 && st->nbuf <= st->tag_len;
@@ -462,8 +462,7 @@ CK_RV aes_update(struct aes_state *st, const uint8_t *key, size_t keylen, const 
 	return block_update(st, key, keylen, in, len, out, olen);
 }
 
-CK_RV aes_final(struct aes_state *st, const uint8_t *key, size_t keylen, uint8_t *out,
-		size_t *olen)
+CK_RV aes_final(struct aes_state *st, const uint8_t *key, size_t keylen, uint8_t *out, size_t *olen)
 {
 	uint8_t tag[AES_BLOCK], blk[AES_BLOCK];
 	unsigned int pad, i, bad;
@@ -577,8 +576,7 @@ CK_RV cmac_update(struct cmac_state *st, const uint8_t *key, size_t keylen, cons
 	return CKR_OK;
 }
 
-CK_RV cmac_final(struct cmac_state *st, const uint8_t *key, size_t keylen,
-		 uint8_t mac[AES_BLOCK])
+CK_RV cmac_final(struct cmac_state *st, const uint8_t *key, size_t keylen, uint8_t mac[AES_BLOCK])
 {
 	uint8_t k[AES_BLOCK] = {0}, m[AES_BLOCK];
 	CK_RV rv = CKR_OK;

@@ -30,10 +30,10 @@
 /* Cipher state. */
 struct aes_state {
 	uint64_t mech;
-	uint8_t enc;	  /* 1 encrypt, 0 decrypt */
-	uint8_t nbuf;	  /* bytes in buf */
-	uint8_t tag_len;  /* GCM */
-	uint8_t ks_off;	  /* CTR/GCM: keystream bytes of the current block used */
+	uint8_t enc;	 /* 1 encrypt, 0 decrypt */
+	uint8_t nbuf;	 /* bytes in buf */
+	uint8_t tag_len; /* GCM */
+	uint8_t ks_off;	 /* CTR/GCM: keystream bytes of the current block used */
 	uint32_t ctr_bits;
 	uint8_t buf[AES_BLOCK];	 /* partial block / held-back bytes */
 	uint8_t iv[AES_BLOCK];	 /* CBC chaining value / CTR counter block */
@@ -72,8 +72,7 @@ struct cmac_state {
 void cmac_init(struct cmac_state *st);
 CK_RV cmac_update(struct cmac_state *st, const uint8_t *key, size_t keylen, const uint8_t *in,
 		  size_t len);
-CK_RV cmac_final(struct cmac_state *st, const uint8_t *key, size_t keylen,
-		 uint8_t mac[AES_BLOCK]);
+CK_RV cmac_final(struct cmac_state *st, const uint8_t *key, size_t keylen, uint8_t mac[AES_BLOCK]);
 
 /* RFC 3394 / RFC 5649 key wrap (CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD).
  * @iv: NULL for the default.  Wrap: out needs len + 16.  Unwrap: out needs

@@ -738,8 +738,8 @@ static void get_param(struct req_ctx *c, const uint8_t **p, uint32_t *len)
 /* Default (usage 0) and allowed usage of a new key of @kind. */
 static CK_RV usage_fix(struct hsmg_msg_key_attrs *a, uint16_t kind)
 {
-	uint32_t all = kind == KIND_AES ? HSMG_KEY_USE_ALL
-		       : kind == KIND_EC_PRIV ? USE_ASYM_EC
+	uint32_t all = kind == KIND_AES	       ? HSMG_KEY_USE_ALL
+		       : kind == KIND_EC_PRIV  ? USE_ASYM_EC
 		       : kind == KIND_RSA_PRIV ? USE_RSA
 					       : HSMG_KEY_USE_ALL;
 
@@ -1210,8 +1210,8 @@ static CK_RV do_cipher(struct req_ctx *c, bool enc, enum part part)
 	has_data = hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len);
 	if ((part == PART_SINGLE || part == PART_UPDATE) && !has_data)
 		return CKR_ARGUMENTS_BAD;
-	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES), enc ? HSMG_KEY_USE_ENCRYPT : HSMG_KEY_USE_DECRYPT,
-		     &k);
+	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_AES),
+		     enc ? HSMG_KEY_USE_ENCRYPT : HSMG_KEY_USE_DECRYPT, &k);
 	if (rv != CKR_OK)
 		return rv;
 	hsmg_msg_get(c->v, HSMG_TAG_KEY, &blob, &blen);
@@ -1222,8 +1222,8 @@ static CK_RV do_cipher(struct req_ctx *c, bool enc, enum part part)
 		memcpy(st.keyhash, kh, sizeof(kh));
 	} else {
 		rv = state_open(c, kind, &st, sizeof(st), sizeof(st), &st_len);
-		if (rv == CKR_OK && (!ct_equal(st.keyhash, kh, sizeof(kh)) ||
-				     !aes_check(&st.a, mech, enc)))
+		if (rv == CKR_OK &&
+		    (!ct_equal(st.keyhash, kh, sizeof(kh)) || !aes_check(&st.a, mech, enc)))
 			rv = CKR_SAVED_STATE_INVALID;
 	}
 	if (rv != CKR_OK || part == PART_INIT)
@@ -1352,8 +1352,8 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 		if (plen != sizeof(pp))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&pp, param, sizeof(pp));
-		if (!pk_md(pp.hash_alg) || !pk_mgf_md(pp.mgf) || (sm->hash && pp.hash_alg != sm->hash) ||
-		    pp.salt_len > PK_RSA_MAX_BYTES)
+		if (!pk_md(pp.hash_alg) || !pk_mgf_md(pp.mgf) ||
+		    (sm->hash && pp.hash_alg != sm->hash) || pp.salt_len > PK_RSA_MAX_BYTES)
 			return CKR_MECHANISM_PARAM_INVALID;
 		st->pss_hash = pp.hash_alg;
 		st->pss_mgf = pp.mgf;
@@ -1380,8 +1380,8 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 		st->hs_len = (uint32_t)hl;
 		if (sm->alg == ALG_HMAC) {
 			rv = hmac_pad(sm->hash, k, 0x36, k0);
-			if (rv == CKR_OK && hs_update(sm->hash, st->hs, st->hs_len, k0,
-						      hmac_block(sm->hash)))
+			if (rv == CKR_OK &&
+			    hs_update(sm->hash, st->hs, st->hs_len, k0, hmac_block(sm->hash)))
 				rv = CKR_DEVICE_ERROR;
 			OPENSSL_cleanse(k0, sizeof(k0));
 		}
@@ -1503,8 +1503,8 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 			goto out;
 		}
 		rv = state_open(c, skind, st, sizeof(*st), sizeof(*st), &st_len);
-		if (rv == CKR_OK && (!ct_equal(st->keyhash, kh, sizeof(kh)) || st->mech != sm->mech ||
-				     st->hs_len > HS_MAX_STATE))
+		if (rv == CKR_OK && (!ct_equal(st->keyhash, kh, sizeof(kh)) ||
+				     st->mech != sm->mech || st->hs_len > HS_MAX_STATE))
 			rv = CKR_SAVED_STATE_INVALID;
 	}
 	if (rv != CKR_OK)
@@ -1525,8 +1525,9 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 		if (rv != CKR_OK)
 			goto out;
 		if (sign) {
-			rv = hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, mac, st->mac_len) ? CKR_DEVICE_MEMORY
-										      : CKR_OK;
+			rv = hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, mac, st->mac_len)
+				 ? CKR_DEVICE_MEMORY
+				 : CKR_OK;
 		} else if (sig_len != st->mac_len) {
 			rv = CKR_SIGNATURE_LEN_RANGE;
 		} else {
@@ -1580,8 +1581,8 @@ out:
 /* Make key @k from a clear value: secret key bytes, or a private key as
  * DER (@der) or raw (EC scalar, RSA components).  Errors for bad values
  * are @bad. */
-static CK_RV key_from_value(struct hsmg_msg_key_attrs *a, bool der, const uint8_t *val,
-			    size_t len, CK_RV bad, struct key *k)
+static CK_RV key_from_value(struct hsmg_msg_key_attrs *a, bool der, const uint8_t *val, size_t len,
+			    CK_RV bad, struct key *k)
 {
 	EVP_PKEY *pkey = NULL;
 	size_t order;

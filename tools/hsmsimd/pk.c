@@ -200,7 +200,8 @@ CK_RV pk_rsa_generate(unsigned int bits, const uint8_t *e, size_t elen, EVP_PKEY
 			goto out;
 		}
 	}
-	if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
+	if (EVP_PKEY_keygen_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
 	    (be && EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, be) != 1) ||
 	    EVP_PKEY_keygen(ctx, out) != 1)
 		goto out;
@@ -214,9 +215,9 @@ out:
 CK_RV pk_rsa_from_comps(const uint8_t *p, size_t len, EVP_PKEY **out)
 {
 	static const char *const names[8] = {
-	    OSSL_PKEY_PARAM_RSA_N,	    OSSL_PKEY_PARAM_RSA_E,
-	    OSSL_PKEY_PARAM_RSA_D,	    OSSL_PKEY_PARAM_RSA_FACTOR1,
-	    OSSL_PKEY_PARAM_RSA_FACTOR2,    OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    OSSL_PKEY_PARAM_RSA_N,	   OSSL_PKEY_PARAM_RSA_E,
+	    OSSL_PKEY_PARAM_RSA_D,	   OSSL_PKEY_PARAM_RSA_FACTOR1,
+	    OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 	    OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
 	struct hsmg_msg_rsa_priv h;
 	OSSL_PARAM_BLD *bld = NULL;
@@ -468,7 +469,7 @@ static EVP_PKEY_CTX *sig_ctx(EVP_PKEY *pkey, const struct pk_sig *s, bool sign, 
 	if ((sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) != 1)
 		goto fail;
 	if (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, s->pss ? RSA_PKCS1_PSS_PADDING
-							     : RSA_PKCS1_PADDING) != 1)
+							    : RSA_PKCS1_PADDING) != 1)
 		goto fail;
 	if (s->md && EVP_PKEY_CTX_set_signature_md(ctx, s->md) != 1)
 		goto fail;
@@ -552,7 +553,8 @@ CK_RV pk_verify(EVP_PKEY *pkey, const struct pk_sig *s, const uint8_t *in, size_
 	ctx = sig_ctx(pkey, s, false, &rv);
 	if (!ctx)
 		return rv;
-	r = ec ? EVP_PKEY_verify(ctx, der, n, in, len) : EVP_PKEY_verify(ctx, sig, sig_len, in, len);
+	r = ec ? EVP_PKEY_verify(ctx, der, n, in, len)
+	       : EVP_PKEY_verify(ctx, sig, sig_len, in, len);
 	EVP_PKEY_CTX_free(ctx);
 	return r == 1 ? CKR_OK : CKR_SIGNATURE_INVALID;
 }
@@ -579,8 +581,8 @@ CK_RV pk_rsa_crypt(EVP_PKEY *pkey, int enc, const EVP_MD *oaep_md, const EVP_MD 
 	if (!ctx)
 		return CKR_DEVICE_MEMORY;
 	if ((enc ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, oaep_md ? RSA_PKCS1_OAEP_PADDING
-						      : RSA_PKCS1_PADDING) != 1)
+	    EVP_PKEY_CTX_set_rsa_padding(ctx,
+					 oaep_md ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) != 1)
 		goto out;
 	if (oaep_md) {
 		if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, oaep_md) != 1 ||
