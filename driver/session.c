@@ -444,8 +444,8 @@ static int hsmg_session_wait_online(struct hsmg_group *g)
  * @members: members logged in on (out).
  * @pin_blob: the common pin-blob (out).
  *
- * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no member online within the hold
- * time), -EDQUOT (a member's quota is full), -EKEYREJECTED (members returned
+ * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no
+ * member online within the hold time), -EDQUOT (a member's quota is full), -EKEYREJECTED (members returned
  * different pin-blobs), -EINTR, -ENOMEM.
  */
 int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
