@@ -827,6 +827,38 @@ START_TEST(session_quota)
 }
 END_TEST
 
+/* A session spans queues past the first 64 of a card (1,024-queue groups). */
+START_TEST(sessions_on_many_queues)
+{
+	const unsigned int n = HSMG_CARD_MAX_QUEUES;
+	struct hsmg_card *c = new_card(mk_a, n, 0);
+	struct sess s1 = {1, 0}, s2 = {2, 0};
+
+	ck_assert_uint_ge(n, 256);
+	for (unsigned int q = 0; q < n; q++)
+		ck_assert_uint_eq(login_q(c, q, s1, 0, "p", NULL, NULL), HSMG_BE_OK);
+	ck_assert_uint_eq(login_q(c, 63, s2, 0, "p", NULL, NULL), HSMG_BE_OK);
+	ck_assert_uint_eq(login_q(c, n - 1, s2, 0, "p", NULL, NULL), HSMG_BE_OK);
+	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 2);
+	ck_assert_uint_eq(hsmg_card_sessions(c, 64), 1);
+	ck_assert_uint_eq(hsmg_card_sessions(c, (int)n - 1), 2);
+	/* s2 ends only when its last queue logs it out */
+	ck_assert_uint_eq(logout_q(c, n - 1, s2), HSMG_BE_OK);
+	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 2);
+	ck_assert_uint_eq(hsmg_card_sessions(c, (int)n - 1), 1);
+	ck_assert_uint_eq(logout_q(c, 63, s2), HSMG_BE_OK);
+	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 1);
+	/* dropping every queue but the last leaves s1 on that one */
+	for (unsigned int q = 0; q < n - 1; q++)
+		hsmg_card_drop_queue(c, q);
+	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 1);
+	ck_assert_uint_eq(hsmg_card_sessions(c, (int)n - 1), 1);
+	hsmg_card_drop_queue(c, n - 1);
+	ck_assert_uint_eq(hsmg_card_sessions(c, -1), 0);
+	hsmg_card_free(c);
+}
+END_TEST
+
 START_TEST(malformed_requests)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0);
@@ -987,6 +1019,7 @@ int main(void)
 	tcase_add_test(tc, digest_multipart);
 	tcase_add_test(tc, digest_state_refused);
 	tcase_add_test(tc, session_quota);
+	tcase_add_test(tc, sessions_on_many_queues);
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, mutated_requests);
 	suite_add_tcase(s, tc);

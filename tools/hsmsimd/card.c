@@ -81,12 +81,29 @@ _Static_assert(sizeof(struct sblob_hdr) == 40, "state blob header");
 struct sess {
 	struct sess *next;
 	uint64_t id;
-	uint64_t queues; /* bit per local queue it is logged in on */
+	uint64_t queues[HSMG_CARD_MAX_QUEUES / 64]; /* bit per local queue logged in on */
+	unsigned int nlogged;			    /* bits set in @queues */
 	uint32_t login_flags;
 	bool has_cardpin;
 	uint8_t pin_blob[HSMG_PIN_BLOB_LEN];
 	uint8_t cardpin_blob[HSMG_PIN_BLOB_LEN];
 };
+
+static bool sess_on(const struct sess *s, unsigned int queue)
+{
+	return s->queues[queue / 64] & (1ULL << (queue % 64));
+}
+
+static void sess_mark(struct sess *s, unsigned int queue, bool on)
+{
+	if (sess_on(s, queue) == on)
+		return;
+	s->queues[queue / 64] ^= 1ULL << (queue % 64);
+	if (on)
+		s->nlogged++;
+	else
+		s->nlogged--;
+}
 
 struct hsmg_card {
 	uint8_t mkvp[HSMG_MKVP_LEN];
@@ -312,7 +329,7 @@ static void login_lookup(struct hsmg_card *card, unsigned int queue, uint64_t id
 		return;
 	pthread_mutex_lock(&card->lock);
 	s = *sess_slot(card, id);
-	if (s && (s->queues & (1ULL << queue))) {
+	if (s && sess_on(s, queue)) {
 		lv->logged_in = true;
 		lv->login_flags = s->login_flags;
 		lv->has_cardpin = s->has_cardpin;
@@ -360,11 +377,11 @@ static void sess_logout_locked(struct hsmg_card *card, struct sess **pp, unsigne
 {
 	struct sess *s = *pp;
 
-	if (!(s->queues & (1ULL << queue)))
+	if (!sess_on(s, queue))
 		return;
-	s->queues &= ~(1ULL << queue);
+	sess_mark(s, queue, false);
 	card->qsess[queue]--;
-	if (!s->queues) {
+	if (!s->nlogged) {
 		*pp = s->next;
 		card->nsess--;
 		sess_free(s);
@@ -476,7 +493,7 @@ static void do_login(struct hsmg_card *card, unsigned int queue, const struct hs
 	pthread_mutex_lock(&card->lock);
 	pp = sess_slot(card, req->session);
 	s = *pp;
-	if (!s || !(s->queues & (1ULL << queue))) {
+	if (!s || !sess_on(s, queue)) {
 		quota = hsmg_card_quota(card);
 		if (quota && card->qsess[queue] >= quota) {
 			pthread_mutex_unlock(&card->lock);
@@ -495,8 +512,8 @@ static void do_login(struct hsmg_card *card, unsigned int queue, const struct hs
 		*pp = s;
 		card->nsess++;
 	}
-	if (!(s->queues & (1ULL << queue))) {
-		s->queues |= 1ULL << queue;
+	if (!sess_on(s, queue)) {
+		sess_mark(s, queue, true);
 		card->qsess[queue]++;
 	}
 	s->login_flags = lg.flags;

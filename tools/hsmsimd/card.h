@@ -68,7 +68,7 @@
 /** HSMG_CARD_MK_LEN - master key length. */
 #define HSMG_CARD_MK_LEN 32
 /** HSMG_CARD_MAX_QUEUES - most queues one card object serves. */
-#define HSMG_CARD_MAX_QUEUES 64
+#define HSMG_CARD_MAX_QUEUES 256
 
 struct hsmg_card;
 
