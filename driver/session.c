@@ -408,29 +408,21 @@ static bool hsmg_session_any_online(struct hsmg_group *g)
 }
 
 /*
- * Wait for a member to come online, up to the hold time.  Returns 0 with the
- * group lock held.
+ * One step of waiting for a member to come online, until @end (the end of
+ * the hold time).  The caller checks again under the group lock (so that
+ * the lock is taken and released in one function, as sparse checks).
  */
-static int hsmg_session_wait_online(struct hsmg_group *g)
+static int hsmg_session_wait_online(struct hsmg_group *g, unsigned long end)
 {
-	unsigned long end = jiffies +
-		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
-	long left, t;
+	long left = (long)(end - jiffies);
 
-	for (;;) {
-		spin_lock(&g->lock);
-		if (hsmg_session_any_online(g))
-			return 0;
-		spin_unlock(&g->lock);
-		left = (long)(end - jiffies);
-		if (left <= 0)
-			return -ENODEV;
-		t = wait_event_interruptible_timeout(g->state_wq,
-						     hsmg_group_has_online(g),
-						     left);
-		if (t < 0)
-			return -EINTR;
-	}
+	if (left <= 0)
+		return -ENODEV;
+	if (wait_event_interruptible_timeout(g->state_wq,
+					     hsmg_group_has_online(g),
+					     left) < 0)
+		return -EINTR;
+	return 0;
 }
 
 /**
@@ -445,8 +437,8 @@ static int hsmg_session_wait_online(struct hsmg_group *g)
  * @pin_blob: the common pin-blob (out).
  *
  * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no
- * member online within the hold time), -EDQUOT (a member's quota is full), -EKEYREJECTED (members returned
- * different pin-blobs), -EINTR, -ENOMEM.
+ * member online within the hold time), -EDQUOT (a member's quota is full),
+ * -EKEYREJECTED (members returned different pin-blobs), -EINTR, -ENOMEM.
  */
 int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		       u32 pin_len, const u8 *cardpin, u32 cardpin_len,
@@ -458,6 +450,7 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 	struct hsmg_be_login *hdr;
 	struct hsmg_queue *q;
 	bool quota = false, differ = false;
+	unsigned long end;
 	LIST_HEAD(fan);
 	u32 len, n = 0;
 	int ret = 0;
@@ -488,9 +481,17 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = hsmg_session_wait_online(g);
-	if (ret)
-		goto out;
+	end = jiffies +
+		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
+	for (;;) {
+		spin_lock(&g->lock);
+		if (hsmg_session_any_online(g))
+			break;
+		spin_unlock(&g->lock);
+		ret = hsmg_session_wait_online(g, end);
+		if (ret)
+			goto out;
+	}
 	/* Group lock held from here. */
 	list_for_each_entry(q, &g->members, group_node) {
 		if (q->state != HSMG_QS_ONLINE || !q->attached)
