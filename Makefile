@@ -19,6 +19,7 @@ TEST_BINS :=
 UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
+.PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
 .PHONY: check-asan check-valgrind check-fuzz check-bench fuzz bench
 all: module user tests
 
@@ -66,7 +67,11 @@ check-fuzz: fuzz-bins
 check-bench: $(B)/hsmg-bench
 	@tests/bench/run
 
-check-host: unit check-asan check-valgrind check-fuzz check-bench
+# dkms-install/dkms-uninstall in a temporary DKMS tree against the installed headers.
+check-dkms: module
+	@tests/dkms/run
+
+check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms
 
 check-vm: all
 	@tests/run-vm
@@ -80,7 +85,36 @@ demo: all
 bench: all
 	@scripts/bench
 
+# make install / uninstall (DESTDIR, PREFIX): the fragments add their parts.
 install: install-hsmgroupctl
+uninstall: uninstall-hsmgroupctl
+
+# DKMS (dkms.conf): dkms-install copies the module's source to
+# $(DKMS_SRCTREE)/hsmgroup-<version> and has dkms add, build and install it for
+# DKMS_KERNEL (default: the release of KDIR); dkms-uninstall removes it from
+# every kernel and deletes the source.  DKMS_FLAGS go to every dkms call
+# (tests/dkms/run: a temporary DKMS tree, so that the host is not changed).
+HSMG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRCTREE ?= /usr/src
+DKMS_KERNEL ?= $(patsubst /lib/modules/%/build,%,$(KDIR))
+DKMS_FLAGS ?=
+DKMS_MV := -m hsmgroup -v $(HSMG_VERSION)
+DKMS_DIR = $(DKMS_SRCTREE)/hsmgroup-$(HSMG_VERSION)
+DKMS_FILES := dkms.conf driver/Kbuild $(filter-out %.mod.c,$(wildcard driver/*.[ch])) \
+	$(wildcard uapi/linux/*.h)
+dkms-src:
+	rm -rf $(DKMS_DIR)
+	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DKMS_DIR)/$$f || exit 1; done
+dkms-install: dkms-src
+	if dkms status $(DKMS_MV) $(DKMS_FLAGS) | grep -q .; then \
+		dkms remove $(DKMS_MV) --all $(DKMS_FLAGS); fi
+	dkms add $(DKMS_MV) $(DKMS_FLAGS)
+	dkms build $(DKMS_MV) -k $(DKMS_KERNEL) $(DKMS_FLAGS)
+	dkms install $(DKMS_MV) -k $(DKMS_KERNEL) $(DKMS_FLAGS)
+dkms-uninstall:
+	if dkms status $(DKMS_MV) $(DKMS_FLAGS) | grep -q .; then \
+		dkms remove $(DKMS_MV) --all $(DKMS_FLAGS); fi
+	rm -rf $(DKMS_DIR)
 
 style:
 	@scripts/style
