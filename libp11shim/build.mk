@@ -7,8 +7,8 @@
 P11SHIM_PKGS := p11-kit-1 sqlite3 libcrypto
 P11SHIM_CFLAGS := -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(P11SHIM_PKGS) 2>/dev/null)
 P11SHIM_LIBS := $(shell pkg-config --libs sqlite3 libcrypto 2>/dev/null) -lpthread
-P11SHIM_SRCS := module slot session pin store object objmgr crypto mech keys request transport log \
-	config
+P11SHIM_SRCS := module slot session pin cardpin store object objmgr crypto mech keys request \
+	transport log config
 P11SHIM_OBJS := $(patsubst %,$(B)/libp11shim/%.o,$(P11SHIM_SRCS)) $(B)/libp11shim/hsmg_msg.o
 P11SHIM_MAP := libp11shim/hsmgroup-pkcs11.map
 
@@ -28,7 +28,8 @@ USER_BINS += $(B)/hsmgroup-pkcs11.so
 # make install: the module into the multiarch PKCS#11 directory
 # (/usr/lib/x86_64-linux-gnu/pkcs11/), a p11-kit module file so that
 # `p11-kit list-modules` and GnuTLS p11tool find it, the man page and an
-# example configuration (never over an existing one).  DESTDIR and PREFIX
+# example configuration (never over an existing one; uninstall removes it
+# when it is unchanged).  DESTDIR and PREFIX
 # are honoured; PREFIX defaults to /usr here (p11-kit reads its module files
 # from /usr/share/p11-kit/modules only), whatever other fragments default to.
 P11_PREFIX = $(if $(filter command line environment,$(origin PREFIX)),$(PREFIX),/usr)
@@ -40,6 +41,7 @@ P11_CONFDIR ?= /etc/hsmgroup
 
 .PHONY: install-pkcs11 uninstall-pkcs11
 install: install-pkcs11
+uninstall: uninstall-pkcs11
 install-pkcs11: $(B)/hsmgroup-pkcs11.so
 	install -D -m 0644 $(B)/hsmgroup-pkcs11.so $(DESTDIR)$(P11_LIBDIR)/hsmgroup-pkcs11.so
 	install -d $(DESTDIR)$(P11_MODDIR)
@@ -52,3 +54,6 @@ install-pkcs11: $(B)/hsmgroup-pkcs11.so
 uninstall-pkcs11:
 	rm -f $(DESTDIR)$(P11_LIBDIR)/hsmgroup-pkcs11.so $(DESTDIR)$(P11_MODDIR)/hsmgroup.module \
 		$(DESTDIR)$(P11_MANDIR)/man7/hsmgroup-pkcs11.7
+	if cmp -s libp11shim/pkcs11.conf $(DESTDIR)$(P11_CONFDIR)/pkcs11.conf; then \
+		rm -f $(DESTDIR)$(P11_CONFDIR)/pkcs11.conf; \
+		rmdir $(DESTDIR)$(P11_CONFDIR) 2>/dev/null || true; fi

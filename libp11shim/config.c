@@ -72,16 +72,56 @@ static void set_key(struct shim_config *c, const struct key_desc *k, const char 
 		*(int *)p = lvl;
 		return;
 	case K_MODE:
-		if (!strcasecmp(val, "none"))
-			*(uint32_t *)p = 0;
-		else if (!strcasecmp(val, "strict"))
-			*(uint32_t *)p = HSMG_SESSION_STRICT;
-		else if (!strcasecmp(val, "vhsm")) {
-			shim_warn("%s: %s: vhsm not supported yet, using strict", where, k->name);
-			*(uint32_t *)p = HSMG_SESSION_STRICT;
-		} else
-			shim_warn("%s: %s: want none, strict or vhsm, ignored", where, k->name);
+		if (shim_config_parse_mode(val, (uint32_t *)p))
+			shim_warn("%s: %s: want none, strict, vhsm or strict,vhsm, ignored", where,
+				  k->name);
 		return;
+	}
+}
+
+int shim_config_parse_mode(const char *val, uint32_t *flags)
+{
+	uint32_t f = 0;
+	const char *p = val, *e;
+	size_t n;
+
+	if (!strcasecmp(val, "none")) {
+		*flags = 0;
+		return 0;
+	}
+	/* "strict", "vhsm", or both separated by ',', '+' or blanks. */
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strcspn(p, ",+ \t");
+		n = (size_t)(e - p);
+		if (n == 6 && !strncasecmp(p, "strict", 6))
+			f |= HSMG_SESSION_STRICT;
+		else if (n == 4 && !strncasecmp(p, "vhsm", 4))
+			f |= HSMG_SESSION_VHSM;
+		else
+			return -1;
+		while (*e == ' ' || *e == '\t')
+			e++;
+		if (!*e)
+			break;
+		p = *e == ',' || *e == '+' ? e + 1 : e;
+	}
+	*flags = f;
+	return 0;
+}
+
+const char *shim_config_mode_name(uint32_t flags)
+{
+	switch (flags & (HSMG_SESSION_STRICT | HSMG_SESSION_VHSM)) {
+	case HSMG_SESSION_STRICT:
+		return "strict";
+	case HSMG_SESSION_VHSM:
+		return "vhsm";
+	case HSMG_SESSION_STRICT | HSMG_SESSION_VHSM:
+		return "strict,vhsm";
+	default:
+		return "none";
 	}
 }
 

@@ -13,16 +13,25 @@
  *   pin_max_failures wrong PINs in a row before the PIN locks (10)
  *   pin_iterations   PBKDF2-SHA256 iterations of new PIN records (200000,
  *                    at least 1000)
- *   session_mode     none|strict: coprocessor session mode of every token
- *                    without its own setting (none)
+ *   session_mode     none|strict|vhsm|strict,vhsm: coprocessor session
+ *                    mode of every token without its own setting (none);
+ *                    see "Session modes" below
  *   timeout_ms       per-request timeout, 0 = the kernel's default (0)
  *
  * File syntax: "name = value" lines, '#' starts a comment line.  A line
  * "[token SERIAL]" (SERIAL = the 16 hex digits of the token's serial
  * number, i.e. the first 8 bytes of the group's MKVP) starts a section
- * whose "session_mode = none|strict|vhsm" applies to that token only
- * (HSMGROUP_SESSION_MODE still overrides every token).  "vhsm" is
- * accepted and treated as strict until the card-PIN store exists.
+ * whose "session_mode" applies to that token only (HSMGROUP_SESSION_MODE
+ * still overrides every token).
+ *
+ * Session modes (EP11 strict session and VHSM modes; apply to user
+ * sessions only, public and SO sessions are never bound):
+ *   strict       each PKCS#11 session has its own coprocessor session; the
+ *                card binds session keys to that session's pin-blob
+ *   vhsm         user logins also carry the token's card-PIN (set with
+ *                `hsmgroupctl token cardpin`, kept sealed in the token
+ *                store); the card binds every key to it
+ *   strict,vhsm  both ("vhsm,strict", "strict+vhsm" and blanks also work)
  */
 #ifndef SHIM_CONFIG_H
 #define SHIM_CONFIG_H
@@ -49,7 +58,7 @@ struct shim_config {
 	unsigned int pin_max_len;
 	unsigned int pin_max_failures;
 	unsigned int pin_iterations;
-	uint32_t session_flags; /* HSMG_SESSION_STRICT or 0 */
+	uint32_t session_flags; /* HSMG_SESSION_STRICT and/or HSMG_SESSION_VHSM */
 	unsigned int timeout_ms;
 	bool env_session_mode; /* HSMGROUP_SESSION_MODE given: wins */
 	unsigned int ntokens;
@@ -58,6 +67,12 @@ struct shim_config {
 
 /* Session flags of the token with serial @serial. */
 uint32_t shim_config_session_flags(const struct shim_config *c, const char *serial);
+
+/* Parse a session_mode value into HSMG_SESSION_STRICT / HSMG_SESSION_VHSM
+ * bits; -1 (and *@flags untouched) when it is not a mode. */
+int shim_config_parse_mode(const char *val, uint32_t *flags);
+/* "none", "strict", "vhsm" or "strict,vhsm". */
+const char *shim_config_mode_name(uint32_t flags);
 
 /* Fill @c; bad values are logged and the default kept.  Returns 0. */
 int shim_config_load(struct shim_config *c);

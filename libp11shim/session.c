@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cardpin.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
@@ -177,10 +178,18 @@ static void session_unlink(struct shim_session *s)
 	}
 }
 
+/* The card-PIN a login of @user on @slot carries: VHSM user logins only
+ * (public and SO sessions are never bound, as in EP11). */
+static bool login_vhsm(const struct shim_slot *slot, CK_USER_TYPE user)
+{
+	return (slot->session_flags & HSMG_SESSION_VHSM) && user == CKU_USER;
+}
+
 /* Open (and, when the application is logged in, log in) the kernel
  * session of one strict-mode PKCS#11 session. */
 static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
 {
+	bool vhsm = login_vhsm(slot, slot->user);
 	int err;
 
 	err = shim_g.tp_ops->session_open(shim_g.tp, (uint32_t)slot->id,
@@ -192,7 +201,8 @@ static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
 	if (!slot->logged_in)
 		return CKR_OK;
 	err = shim_g.tp_ops->login(shim_g.tp, *kid, slot->user == CKU_SO ? HSMG_LOGIN_SO : 0,
-				   slot->pin, (uint32_t)slot->pin_len);
+				   slot->pin, (uint32_t)slot->pin_len, vhsm ? slot->cardpin : NULL,
+				   vhsm ? (uint32_t)slot->cardpin_len : 0);
 	if (err) {
 		shim_err("slot %lu: LOGIN of a new strict session failed: %d",
 			 (unsigned long)slot->id, err);
@@ -203,9 +213,10 @@ static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
 	return CKR_OK;
 }
 
-/* Log every kernel session of @slot in (@pin) or out (@pin NULL). */
+/* Log every kernel session of @slot in (@pin; @cardpin for a VHSM user
+ * login) or out (@pin NULL). */
 static int kernel_login_all(struct shim_slot *slot, CK_USER_TYPE user, const void *pin,
-			    uint32_t pin_len)
+			    uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
 {
 	struct shim_session *o;
 	int err = 0, e;
@@ -214,7 +225,7 @@ static int kernel_login_all(struct shim_slot *slot, CK_USER_TYPE user, const voi
 		if (pin)
 			return shim_g.tp_ops->login(shim_g.tp, slot->ksession,
 						    user == CKU_SO ? HSMG_LOGIN_SO : 0, pin,
-						    pin_len);
+						    pin_len, cardpin, cardpin_len);
 		return shim_g.tp_ops->logout(shim_g.tp, slot->ksession);
 	}
 	for (o = shim_g.sessions; o; o = o->next) {
@@ -222,7 +233,8 @@ static int kernel_login_all(struct shim_slot *slot, CK_USER_TYPE user, const voi
 			continue;
 		if (pin)
 			e = shim_g.tp_ops->login(shim_g.tp, o->ksession,
-						 user == CKU_SO ? HSMG_LOGIN_SO : 0, pin, pin_len);
+						 user == CKU_SO ? HSMG_LOGIN_SO : 0, pin, pin_len,
+						 cardpin, cardpin_len);
 		else
 			e = shim_g.tp_ops->logout(shim_g.tp, o->ksession);
 		if (e && !err)
@@ -384,6 +396,8 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	      CK_ULONG ulPinLen)
 {
+	uint8_t cardpin[SHIM_CARDPIN_MAX];
+	size_t cardpin_len = 0;
 	struct shim_session *s;
 	struct shim_store *st;
 	struct shim_slot *slot;
@@ -422,13 +436,23 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	rv = shim_slot_store(slot, &st);
 	if (rv == CKR_OK)
 		rv = shim_pin_verify(&shim_g.cfg, st, userType, pPin, ulPinLen);
+	/* VHSM: the card-PIN, opened with the (now verified) user PIN; without
+	 * one the login fails (logged with what to do). */
+	if (rv == CKR_OK && login_vhsm(slot, userType))
+		rv = shim_cardpin_load(st, pPin, ulPinLen, cardpin, &cardpin_len);
 	if (rv != CKR_OK)
 		goto out;
-	err = kernel_login_all(slot, userType, pPin, (uint32_t)ulPinLen);
-	if (!err && (slot->session_flags & HSMG_SESSION_STRICT))
+	err = kernel_login_all(slot, userType, pPin, (uint32_t)ulPinLen, cardpin,
+			       (uint32_t)cardpin_len);
+	if (!err && (slot->session_flags & HSMG_SESSION_STRICT)) {
 		rv = shim_slot_keep_pin(slot, pPin, ulPinLen);
+		if (rv == CKR_OK && cardpin_len)
+			rv = shim_cardpin_keep(&slot->cardpin, &slot->cardpin_len, cardpin,
+					       cardpin_len);
+	}
 	if (rv != CKR_OK) {
-		kernel_login_all(slot, userType, NULL, 0);
+		kernel_login_all(slot, userType, NULL, 0, NULL, 0);
+		shim_slot_forget_pin(slot);
 		goto out;
 	}
 	if (err) {
@@ -438,9 +462,12 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	}
 	slot->logged_in = true;
 	slot->user = userType;
-	shim_info("slot %lu: %s logged in", (unsigned long)slot->id,
-		  userType == CKU_SO ? "SO" : "user");
+	shim_info("slot %lu: %s logged in (session mode %s)", (unsigned long)slot->id,
+		  userType == CKU_SO ? "SO" : "user",
+		  userType == CKU_SO ? "none: SO sessions are never bound"
+				     : shim_config_mode_name(slot->session_flags));
 out:
+	explicit_bzero(cardpin, sizeof(cardpin));
 	shim_leave();
 	return rv;
 }
@@ -463,7 +490,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
-	err = kernel_login_all(slot, slot->user, NULL, 0);
+	err = kernel_login_all(slot, slot->user, NULL, 0, NULL, 0);
 	if (err)
 		shim_warn("slot %lu: LOGOUT failed: %d", (unsigned long)slot->id, err);
 	slot->logged_in = false;
@@ -479,6 +506,7 @@ out:
 
 CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
+	struct shim_cardpin_record cp;
 	struct shim_pin_record r;
 	struct shim_session *s;
 	struct shim_store *st;
@@ -503,9 +531,17 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 		rv = shim_slot_store(s->slot, &st);
 	if (rv == CKR_OK)
 		rv = shim_pin_make(&shim_g.cfg, pPin, ulPinLen, &r);
+	/* The card-PIN was sealed under the old user PIN, which is gone: it is
+	 * deleted with it and must be set again (the same one, to keep using
+	 * the keys bound to it). */
+	if (rv == CKR_OK && shim_store_get_cardpin(st, &cp) == CKR_OK)
+		shim_warn("slot %lu: the user PIN was reset: the card-PIN is deleted, set it again "
+			  "(hsmgroupctl token cardpin)",
+			  (unsigned long)s->slot->id);
 	if (rv == CKR_OK)
-		rv = shim_store_put_pin(st, CKU_USER, &r);
+		rv = shim_store_put_user_pin(st, &r, NULL);
 	explicit_bzero(&r, sizeof(r));
+	explicit_bzero(&cp, sizeof(cp));
 out:
 	shim_leave();
 	return rv;
@@ -514,13 +550,18 @@ out:
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
+	uint8_t cardpin[SHIM_CARDPIN_MAX];
+	struct shim_cardpin_record cp;
 	struct shim_pin_record r;
 	struct shim_session *s;
 	struct shim_store *st;
+	size_t cardpin_len = 0;
+	bool has_cp = false;
 	CK_USER_TYPE user;
 	CK_RV rv;
 
 	memset(&r, 0, sizeof(r));
+	memset(&cp, 0, sizeof(cp));
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
@@ -543,10 +584,30 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 		rv = shim_pin_verify(&shim_g.cfg, st, user, pOldPin, ulOldLen);
 	if (rv == CKR_OK)
 		rv = shim_pin_make(&shim_g.cfg, pNewPin, ulNewLen, &r);
+	if (rv != CKR_OK || user == CKU_SO) {
+		if (rv == CKR_OK)
+			rv = shim_store_put_pin(st, user, &r);
+		goto out;
+	}
+	/* The user's card-PIN (VHSM) is sealed under the user PIN: seal it
+	 * again under the new one, in the same transaction. */
+	if (shim_store_get_cardpin(st, &cp) == CKR_OK) {
+		if (shim_cardpin_open(&cp, pOldPin, ulOldLen, cardpin, &cardpin_len) == CKR_OK) {
+			rv = shim_cardpin_seal(&shim_g.cfg, pNewPin, ulNewLen, cardpin, cardpin_len,
+					       &cp);
+			has_cp = true;
+		} else {
+			shim_warn("slot %lu: the card-PIN record does not open with the user PIN: "
+				  "deleted, set it again (hsmgroupctl token cardpin)",
+				  (unsigned long)s->slot->id);
+		}
+	}
 	if (rv == CKR_OK)
-		rv = shim_store_put_pin(st, user, &r);
-	explicit_bzero(&r, sizeof(r));
+		rv = shim_store_put_user_pin(st, &r, has_cp ? &cp : NULL);
 out:
+	explicit_bzero(&r, sizeof(r));
+	explicit_bzero(&cp, sizeof(cp));
+	explicit_bzero(cardpin, sizeof(cardpin));
 	shim_leave();
 	return rv;
 }

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "cardpin.h"
 #include "crypto.h"
 #include "log.h"
 #include "module.h"
@@ -166,6 +167,7 @@ CK_RV shim_slot_keep_pin(struct shim_slot *s, const void *pin, size_t len)
 
 void shim_slot_forget_pin(struct shim_slot *s)
 {
+	shim_cardpin_forget(&s->cardpin, &s->cardpin_len);
 	if (!s->pin)
 		return;
 	explicit_bzero(s->pin, s->pin_len);

@@ -44,9 +44,11 @@ struct shim_slot {
 	bool logged_in;
 	CK_USER_TYPE user;
 	uint32_t ksession;	/* kernel session, 0 while no session is open */
-	uint32_t session_flags; /* HSMG_SESSION_STRICT from the config, or 0 */
+	uint32_t session_flags; /* HSMG_SESSION_STRICT|VHSM from the config, or 0 */
 	uint8_t *pin;		/* strict mode, logged in: the PIN, in locked memory */
 	size_t pin_len;
+	uint8_t *cardpin; /* strict+VHSM, user logged in: the card-PIN, locked */
+	size_t cardpin_len;
 	unsigned int nsessions, nro;
 	struct shim_object *objects; /* session objects of this token */
 };
@@ -61,7 +63,7 @@ CK_RV shim_slot_token(CK_SLOT_ID id, struct shim_slot **out);
 CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out);
 /* Strict mode: keep the PIN (mlock'ed) to log in sessions opened later. */
 CK_RV shim_slot_keep_pin(struct shim_slot *s, const void *pin, size_t len);
-/* Wipe and free the kept PIN. */
+/* Wipe and free the kept PIN (and card-PIN). */
 void shim_slot_forget_pin(struct shim_slot *s);
 /* Free every slot; @abandon in a forked child. */
 void shim_slots_free(bool abandon);

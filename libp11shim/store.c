@@ -234,7 +234,8 @@ CK_RV shim_store_init_token(struct shim_store *s, const uint8_t label[32],
 	rv = begin(s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = exec(s, "DELETE FROM objects; DELETE FROM pins;");
+	rv = exec(
+	    s, "DELETE FROM objects; DELETE FROM pins; DELETE FROM meta WHERE name = 'cardpin';");
 	if (rv == CKR_OK)
 		rv = prepare(s, "INSERT OR REPLACE INTO meta(name, value) VALUES('label', ?)", &st);
 	if (rv == CKR_OK) {
@@ -317,6 +318,66 @@ CK_RV shim_store_pin_reset(struct shim_store *s, CK_USER_TYPE user)
 		return rv;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
 	return step_done(s, st);
+}
+
+CK_RV shim_store_get_cardpin(struct shim_store *s, struct shim_cardpin_record *r)
+{
+	sqlite3_stmt *st;
+	CK_RV rv;
+	int step;
+
+	rv = prepare(s, "SELECT value FROM meta WHERE name = 'cardpin'", &st);
+	if (rv != CKR_OK)
+		return rv;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == sizeof(*r)) {
+		memcpy(r, sqlite3_column_blob(st, 0), sizeof(*r));
+	} else if (step == SQLITE_ROW) {
+		shim_err("token store %s: card-PIN record of a wrong size", s->path);
+		rv = CKR_DEVICE_ERROR;
+	} else if (step == SQLITE_DONE) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	} else {
+		rv = db_err(s, "read card-PIN");
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static CK_RV put_cardpin_locked(struct shim_store *s, const struct shim_cardpin_record *r)
+{
+	sqlite3_stmt *st;
+	CK_RV rv;
+
+	if (!r)
+		return exec(s, "DELETE FROM meta WHERE name = 'cardpin'");
+	rv = prepare(s, "INSERT OR REPLACE INTO meta(name, value) VALUES('cardpin', ?)", &st);
+	if (rv != CKR_OK)
+		return rv;
+	sqlite3_bind_blob(st, 1, r, sizeof(*r), SQLITE_STATIC);
+	return step_done(s, st);
+}
+
+CK_RV shim_store_put_cardpin(struct shim_store *s, const struct shim_cardpin_record *r)
+{
+	CK_RV rv = begin(s);
+
+	if (rv != CKR_OK)
+		return rv;
+	return end(s, put_cardpin_locked(s, r));
+}
+
+CK_RV shim_store_put_user_pin(struct shim_store *s, const struct shim_pin_record *r,
+			      const struct shim_cardpin_record *cp)
+{
+	CK_RV rv = begin(s);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = put_pin_locked(s, CKU_USER, r);
+	if (rv == CKR_OK)
+		rv = put_cardpin_locked(s, cp);
+	return end(s, rv);
 }
 
 CK_RV shim_store_obj_insert(struct shim_store *s, bool priv, const uint8_t *blob, size_t len,

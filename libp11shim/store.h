@@ -6,7 +6,9 @@
  * one transaction, so a crash leaves either the old or the new state.
  *
  * Schema version 1 (PRAGMA user_version = 1):
- *   meta(name TEXT PRIMARY KEY, value BLOB)     "mkvp", "label"
+ *   meta(name TEXT PRIMARY KEY, value BLOB)     "mkvp", "label", "cardpin"
+ *                                               cardpin: a VHSM token's sealed
+ *                                               card-PIN (cardpin.h)
  *   pins(user INTEGER PRIMARY KEY, record BLOB, failures INTEGER)
  *                                               user = CKU_SO / CKU_USER
  *   objects(id INTEGER PRIMARY KEY AUTOINCREMENT, private INTEGER,
@@ -23,6 +25,7 @@
 #include <linux/hsmgroup.h>
 #include <p11-kit/pkcs11.h>
 
+#include "cardpin.h"
 #include "pin.h"
 
 #define SHIM_STORE_SCHEMA 1
@@ -39,7 +42,8 @@ void shim_store_abandon(struct shim_store *s);
 /* Token label (32 bytes, blank padded); false when the token is not
  * initialized (no SO PIN). */
 bool shim_store_initialized(struct shim_store *s, uint8_t label[32]);
-/* C_InitToken: delete every object and PIN, set label and SO PIN. */
+/* C_InitToken: delete every object, PIN and the card-PIN, set label and
+ * SO PIN. */
 CK_RV shim_store_init_token(struct shim_store *s, const uint8_t label[32],
 			    const struct shim_pin_record *so);
 
@@ -51,6 +55,15 @@ CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user, const struct s
 /* Add one failure (atomically across processes); returns the new count. */
 CK_RV shim_store_pin_failed(struct shim_store *s, CK_USER_TYPE user, uint32_t *failures);
 CK_RV shim_store_pin_reset(struct shim_store *s, CK_USER_TYPE user);
+
+/* The sealed card-PIN; CKR_USER_PIN_NOT_INITIALIZED when none is set. */
+CK_RV shim_store_get_cardpin(struct shim_store *s, struct shim_cardpin_record *r);
+/* Set the sealed card-PIN, or delete it (@r NULL). */
+CK_RV shim_store_put_cardpin(struct shim_store *s, const struct shim_cardpin_record *r);
+/* In one transaction: set the user PIN record (failure count reset) and
+ * the sealed card-PIN (@cp), or delete the card-PIN (@cp NULL). */
+CK_RV shim_store_put_user_pin(struct shim_store *s, const struct shim_pin_record *r,
+			      const struct shim_cardpin_record *cp);
 
 CK_RV shim_store_obj_insert(struct shim_store *s, bool priv, const uint8_t *blob, size_t len,
 			    int64_t *id);

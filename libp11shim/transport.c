@@ -108,7 +108,7 @@ static int io_session_close(struct shim_transport *t, uint32_t session_id)
 }
 
 static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
-		    uint32_t pin_len)
+		    uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
 {
 	struct hsmg_login lg = {
 	    .argsz = sizeof(lg),
@@ -116,6 +116,8 @@ static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flag
 	    .session_id = session_id,
 	    .pin_len = pin_len,
 	    .pin = (uintptr_t)pin,
+	    .cardpin_len = cardpin_len,
+	    .cardpin = (uintptr_t)cardpin,
 	};
 	int err = xioctl(t, HSMG_IOC_LOGIN, &lg);
 

@@ -26,13 +26,14 @@ struct mock_sess {
 	uint32_t flags;
 	uint64_t card_id;
 	/* As the kernel: the PIN while logged in, for members that join. */
-	uint32_t login_flags, pin_len;
+	uint32_t login_flags, pin_len, cardpin_len;
 	uint8_t pin[HSMG_MAX_PIN_LEN];
+	uint8_t cardpin[16];
 };
 
 bool mock_open_fails;
 uint32_t mock_nonline = 1;
-unsigned int mock_submits, mock_logins, mock_open_sessions;
+unsigned int mock_submits, mock_logins, mock_open_sessions, mock_cardpin_logins;
 unsigned int mock_delay_us, mock_max_parallel;
 int mock_submit_errno;
 static unsigned int parallel;
@@ -58,7 +59,8 @@ void mock_transport_reset(void)
 }
 
 static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
-		       uint32_t pin_len, struct hsmg_card_result *res);
+		       uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
+		       struct hsmg_card_result *res);
 
 void mock_failover(void)
 {
@@ -72,7 +74,7 @@ void mock_failover(void)
 	for (i = 0; i < MAX_SESS; i++)
 		if (sess[i].used && sess[i].logged_in)
 			card_login(second, &sess[i], sess[i].login_flags, sess[i].pin,
-				   sess[i].pin_len, &res);
+				   sess[i].pin_len, sess[i].cardpin, sess[i].cardpin_len, &res);
 	hsmg_card_free(card);
 	card = second;
 	pthread_rwlock_unlock(&lock);
@@ -161,6 +163,8 @@ static void card_logout(struct mock_sess *s)
 	hsmg_card_process(card, 0, &req, NULL, ans, sizeof(ans), &res);
 	s->logged_in = false;
 	memset(s->pin, 0, sizeof(s->pin));
+	memset(s->cardpin, 0, sizeof(s->cardpin));
+	s->cardpin_len = 0;
 }
 
 static int m_session_close(struct shim_transport *t, uint32_t session_id)
@@ -178,24 +182,29 @@ static int m_session_close(struct shim_transport *t, uint32_t session_id)
 }
 
 static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
-		       uint32_t pin_len, struct hsmg_card_result *res)
+		       uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
+		       struct hsmg_card_result *res)
 {
 	struct hsmg_be_req req = {.type = HSMG_BE_REQ_LOGIN};
-	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len};
-	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN], ans[64];
+	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len, .cardpin_len = cardpin_len};
+	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN + 16], ans[64];
 
 	memcpy(payload, &lg, sizeof(lg));
 	memcpy(payload + sizeof(lg), pin, pin_len);
+	if (cardpin_len)
+		memcpy(payload + sizeof(lg) + pin_len, cardpin, cardpin_len);
 	req.session = s->card_id;
 	req.session_flags = s->flags;
-	req.len = sizeof(lg) + pin_len;
+	req.len = sizeof(lg) + pin_len + cardpin_len;
 	hsmg_card_process(c, 0, &req, payload, ans, sizeof(ans), res);
 	memset(payload, 0, sizeof(payload));
 }
 
 static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
-		   uint32_t pin_len)
+		   uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
 {
+	bool vhsm;
+
 	struct mock_sess *s = lookup(session_id);
 	struct hsmg_card_result res;
 
@@ -208,9 +217,13 @@ static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags
 		return -EINVAL;
 	if (pin_len > HSMG_MAX_PIN_LEN)
 		return -E2BIG;
+	/* As the kernel: a card-PIN of 8..16 bytes for (only) VHSM user logins. */
+	vhsm = (s->flags & HSMG_SESSION_VHSM) && !(flags & HSMG_LOGIN_SO);
+	if (vhsm ? cardpin_len < 8 || cardpin_len > 16 : cardpin_len != 0)
+		return -EINVAL;
 	if (s->logged_in)
 		return -EBUSY;
-	card_login(card, s, flags, pin, pin_len, &res);
+	card_login(card, s, flags, pin, pin_len, cardpin, cardpin_len, &res);
 	if (res.status == HSMG_BE_QUOTA)
 		return -EDQUOT;
 	if (res.status != HSMG_BE_OK)
@@ -219,6 +232,10 @@ static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags
 	s->login_flags = flags;
 	s->pin_len = pin_len;
 	memcpy(s->pin, pin, pin_len);
+	s->cardpin_len = cardpin_len;
+	if (cardpin_len)
+		memcpy(s->cardpin, cardpin, cardpin_len);
+	mock_cardpin_logins += cardpin_len != 0;
 	mock_logins++;
 	return 0;
 }

@@ -17,14 +17,15 @@
 extern const struct shim_transport_ops mock_transport_ops;
 
 /* Knobs, read at each call. */
-extern bool mock_open_fails;		/* open() gives -ENOENT */
-extern uint32_t mock_nonline;		/* members online (0 = token not present) */
-extern unsigned int mock_submits;	/* requests submitted so far */
-extern unsigned int mock_logins;	/* successful kernel logins */
-extern unsigned int mock_open_sessions; /* kernel sessions open now */
-extern unsigned int mock_delay_us;	/* added to every submit (concurrency) */
-extern unsigned int mock_max_parallel;	/* most submits seen at once */
-extern int mock_submit_errno;		/* != 0: every submit fails with it */
+extern bool mock_open_fails;		 /* open() gives -ENOENT */
+extern uint32_t mock_nonline;		 /* members online (0 = token not present) */
+extern unsigned int mock_submits;	 /* requests submitted so far */
+extern unsigned int mock_logins;	 /* successful kernel logins */
+extern unsigned int mock_cardpin_logins; /* ... of them with a card-PIN (VHSM) */
+extern unsigned int mock_open_sessions;	 /* kernel sessions open now */
+extern unsigned int mock_delay_us;	 /* added to every submit (concurrency) */
+extern unsigned int mock_max_parallel;	 /* most submits seen at once */
+extern int mock_submit_errno;		 /* != 0: every submit fails with it */
 
 /*
  * Failover: serve every later request by a SECOND emulated card with the

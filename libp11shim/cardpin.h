@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cardpin - the card-PIN of a VHSM token (EP11 VHSM mode, see config.h):
+ * 8 to 16 bytes that every user login of the token hands to the cards,
+ * which bind keys to a blob derived from it.
+ *
+ * The token store keeps it only sealed: AES-256-GCM under a key derived
+ * from the user PIN (PBKDF2-HMAC-SHA256, own random salt, the iteration
+ * count of pin_iterations), so it is never in clear on disk and only the
+ * user PIN opens it.  The sealed plaintext is the length byte and the
+ * card-PIN padded to 16 bytes, so the record does not even show the
+ * length.  Setting it needs the user PIN (`hsmgroupctl token cardpin`);
+ * C_SetPIN of the user seals it again under the new PIN, C_InitPIN (the SO
+ * resets the user PIN; the old one is gone) and C_InitToken delete it.
+ */
+#ifndef SHIM_CARDPIN_H
+#define SHIM_CARDPIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#define SHIM_CARDPIN_MIN 8
+#define SHIM_CARDPIN_MAX 16
+
+#define SHIM_CARDPIN_SALT_LEN 16
+#define SHIM_CARDPIN_IV_LEN   12
+#define SHIM_CARDPIN_TAG_LEN  16
+#define SHIM_CARDPIN_PT_LEN   (1 + SHIM_CARDPIN_MAX)
+
+/* Stored as-is in the token store (meta "cardpin", host byte order). */
+struct shim_cardpin_record {
+	uint32_t version; /* 1 */
+	uint32_t iterations;
+	uint8_t salt[SHIM_CARDPIN_SALT_LEN];
+	uint8_t iv[SHIM_CARDPIN_IV_LEN];
+	uint8_t ct[SHIM_CARDPIN_PT_LEN];
+	uint8_t tag[SHIM_CARDPIN_TAG_LEN];
+	uint8_t pad[3];
+};
+
+struct shim_config;
+struct shim_store;
+
+/* CKR_ARGUMENTS_BAD for NULL, CKR_PIN_LEN_RANGE outside 8..16 bytes. */
+CK_RV shim_cardpin_check_len(const void *cardpin, size_t len);
+
+/* Seal @cardpin under @pin into @r (CKR_FUNCTION_FAILED on a crypto error). */
+CK_RV shim_cardpin_seal(const struct shim_config *c, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
+			const uint8_t *cardpin, size_t cardpin_len, struct shim_cardpin_record *r);
+/*
+ * Open @r with @pin into @out (SHIM_CARDPIN_MAX bytes), *@out_len its
+ * length.  CKR_PIN_INCORRECT when @pin does not open it (or it was
+ * altered), CKR_DEVICE_ERROR for a record of an unknown version.
+ */
+CK_RV shim_cardpin_open(const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
+			CK_ULONG pin_len, uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len);
+
+/*
+ * The card-PIN of the token of @st, opened with the user's @pin: CKR_OK,
+ * or CKR_USER_PIN_NOT_INITIALIZED when none is set or it does not open
+ * with @pin (both logged with what to do), or a store error.
+ */
+CK_RV shim_cardpin_load(struct shim_store *st, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
+			uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len);
+
+/* Keep a card-PIN in locked memory (strict+VHSM: for sessions opened
+ * later); shim_cardpin_forget() wipes and frees it. */
+CK_RV shim_cardpin_keep(uint8_t **kept, size_t *kept_len, const uint8_t *cardpin, size_t len);
+void shim_cardpin_forget(uint8_t **kept, size_t *kept_len);
+
+#endif
