@@ -3,9 +3,13 @@
 HSMGROUPCTL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 libudev 2>/dev/null)
 HSMGROUPCTL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 libudev 2>/dev/null)
 HSMGROUPCTL_OBJS := $(B)/tools/hsmgroupctl/main.o $(B)/tools/hsmgroupctl/nl.o \
-	$(B)/tools/hsmgroupctl/out.o
+	$(B)/tools/hsmgroupctl/out.o $(B)/tools/hsmgroupctl/token.o
+# "token cardpin" uses the PKCS#11 module's own token store code.
+HSMGROUPCTL_OBJS += $(patsubst %,$(B)/libp11shim/%.o,store pin cardpin config log)
+HSMGROUPCTL_LIBS += $(P11SHIM_LIBS)
 
 $(B)/tools/hsmgroupctl/%.o: HOST_CFLAGS += $(HSMGROUPCTL_CFLAGS)
+$(B)/tools/hsmgroupctl/token.o: HOST_CFLAGS += -Ilibp11shim $(P11SHIM_CFLAGS)
 
 $(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMGROUPCTL_LIBS)

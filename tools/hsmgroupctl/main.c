@@ -27,6 +27,7 @@
 
 #include "nl.h"
 #include "out.h"
+#include "token.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -366,6 +367,59 @@ static int fetch_sessions(struct vec *v, uint32_t group, uint64_t id)
 		nla_nest_end(msg, n);
 	}
 	return ctl_nl_call(nl, msg, session_cb, v);
+}
+
+int ctl_group_lookup(uint32_t id, const char *serial, uint32_t *out_id, uint8_t mkvp[HSMG_MKVP_LEN])
+{
+	const struct group *g, *found = NULL;
+	char s[17];
+	struct vec gs;
+	int ret;
+
+	if (connect_nl())
+		return -1;
+	ret = fetch_groups(&gs, id);
+	if (ret == -ENOENT && id) {
+		fprintf(stderr,
+			"hsmgroupctl: no group %u (hsmgroupctl group list shows the groups)\n", id);
+		return -1;
+	}
+	if (ret) {
+		nl_fail(ret, "groups");
+		return -1;
+	}
+	for (size_t i = 0; i < gs.n; i++) {
+		g = (const struct group *)gs.v + i;
+		for (int k = 0; k < 8; k++)
+			sprintf(s + 2 * k, "%02X", g->mkvp[k]);
+		if (serial ? !strcasecmp(s, serial) : (!id || g->id == id)) {
+			if (found) {
+				fprintf(stderr,
+					"hsmgroupctl: %zu groups: name one with --group G "
+					"or --serial SERIAL\n",
+					gs.n);
+				free(gs.v);
+				return -1;
+			}
+			found = g;
+		}
+	}
+	if (!found) {
+		if (serial)
+			fprintf(
+			    stderr,
+			    "hsmgroupctl: no token with serial %s (hsmgroupctl group list shows "
+			    "the MKVPs; the serial is their first 16 hex digits)\n",
+			    serial);
+		else
+			fprintf(stderr, "hsmgroupctl: no group\n");
+		free(gs.v);
+		return -1;
+	}
+	*out_id = found->id;
+	memcpy(mkvp, found->mkvp, HSMG_MKVP_LEN);
+	free(gs.v);
+	return 0;
 }
 
 /* ---- printing ---- */
@@ -1395,6 +1449,9 @@ static void usage(FILE *f)
 	    "  stats                            module-wide counters\n"
 	    "  monitor [--udev|--kernel] [-c COUNT] [-t SECONDS]   events as they happen\n"
 	    "  top [-n COUNT] [-d SECONDS]      per-member load and latency, refreshing\n"
+	    "  token cardpin [--group G | --serial SERIAL] [--pin-file FILE|-] [--replace]\n"
+	    "                                   set a VHSM token's card-PIN (PINs read from\n"
+	    "                                   FILE, the terminal or stdin, never arguments)\n"
 	    "Exit status: 0 ok, 1 runtime error, 2 usage error.  See hsmgroupctl(8).\n");
 }
 
@@ -1448,6 +1505,8 @@ int main(int argc, char **argv)
 		ret = cmd_monitor(argc, argv);
 	else if (!strcmp(cmd, "top"))
 		ret = cmd_top(argc, argv);
+	else if (!strcmp(cmd, "token") || !strcmp(cmd, "tokens"))
+		ret = cmd_token(argc, argv, json);
 	else if (!strcmp(cmd, "help"))
 		ret = (usage(stdout), 0);
 	else

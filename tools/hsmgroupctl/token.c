@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hsmgroupctl token cardpin - set the card-PIN of a VHSM token (see
+ * token.h, hsmgroupctl(8)).
+ *
+ * The user PIN and the card-PIN are read from a file (--pin-file FILE, "-"
+ * for stdin: the user PIN on the first line, the card-PIN on the second),
+ * from the terminal without echo, or, when stdin is not a terminal, from
+ * stdin as two lines: never from the command line.  Both are kept in
+ * locked memory and wiped before the tool exits.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cardpin.h"
+#include "config.h"
+#include "out.h"
+#include "pin.h"
+#include "store.h"
+#include "token.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+/* Longest line read: a PIN of HSMG_MAX_PIN_LEN, the newline, one byte to
+ * see that it is longer. */
+#define LINE_MAX_LEN (HSMG_MAX_PIN_LEN + 2)
+
+struct secrets {
+	char pin[LINE_MAX_LEN + 1];
+	char cardpin[LINE_MAX_LEN + 1];
+	char again[LINE_MAX_LEN + 1];
+	uint8_t old[SHIM_CARDPIN_MAX];
+};
+
+static void token_usage_error(const char *msg)
+{
+	fprintf(stderr, "hsmgroupctl: %s (see hsmgroupctl --help)\n", msg);
+	exit(EXIT_USAGE);
+}
+
+/* One line of @f into @buf without its newline; -1 at EOF, -2 too long. */
+static int read_line(FILE *f, char *buf, size_t size)
+{
+	size_t n;
+
+	if (!fgets(buf, (int)size, f))
+		return -1;
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	else if (n == size - 1 && !feof(f))
+		return -2;
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = 0;
+	return 0;
+}
+
+/* Prompt on the terminal @tty with echo off. */
+static int prompt(FILE *tty, const char *what, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	int fd = fileno(tty), ret;
+	bool restore = false;
+
+	fputs(what, stderr);
+	fflush(stderr);
+	if (!tcgetattr(fd, &old)) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		restore = !tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	ret = read_line(tty, buf, size);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	return ret;
+}
+
+static int read_secrets(const char *pin_file, const char *serial, struct secrets *s)
+{
+	bool interactive = !pin_file && isatty(STDIN_FILENO);
+	FILE *f = stdin;
+	char what[96];
+	int r1, r2, r3 = 0;
+
+	if (pin_file && strcmp(pin_file, "-")) {
+		f = fopen(pin_file, "re");
+		if (!f) {
+			fprintf(stderr, "hsmgroupctl: --pin-file %s: %s\n", pin_file,
+				strerror(errno));
+			return -1;
+		}
+	}
+	if (interactive) {
+		snprintf(what, sizeof(what), "User PIN of token %s: ", serial);
+		r1 = prompt(f, what, s->pin, sizeof(s->pin));
+		r2 = r1 ? r1
+			: prompt(f, "New card-PIN (8 to 16 characters): ", s->cardpin,
+				 sizeof(s->cardpin));
+		r3 = r2 ? r2 : prompt(f, "Repeat the card-PIN: ", s->again, sizeof(s->again));
+	} else {
+		r1 = read_line(f, s->pin, sizeof(s->pin));
+		r2 = r1 ? r1 : read_line(f, s->cardpin, sizeof(s->cardpin));
+	}
+	if (f != stdin)
+		fclose(f);
+	if (r1 == -1 || r2 == -1 || r3 == -1) {
+		fprintf(stderr, "hsmgroupctl: token cardpin: %s\n",
+			interactive ? "no input"
+				    : "want two lines: the user PIN, then the card-PIN");
+		return -1;
+	}
+	if (r1 == -2 || r2 == -2 || r3 == -2) {
+		fprintf(stderr, "hsmgroupctl: token cardpin: a PIN longer than %d characters\n",
+			HSMG_MAX_PIN_LEN);
+		return -1;
+	}
+	if (interactive && strcmp(s->cardpin, s->again)) {
+		fprintf(stderr, "hsmgroupctl: token cardpin: the two card-PINs differ, nothing "
+				"changed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_cardpin(int argc, char **argv, bool json)
+{
+	const char *pin_file = NULL, *serial_arg = NULL;
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	struct shim_cardpin_record rec;
+	struct shim_config *cfg = NULL;
+	struct shim_store *st = NULL;
+	struct secrets *s = NULL;
+	uint32_t group = 0, id;
+	uint8_t label[32];
+	char serial[17], msg[160];
+	size_t cplen, oldlen = 0;
+	bool replace = false, had = false;
+	const char *result;
+	int ret = EXIT_RUNTIME, i;
+	CK_RV rv;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--group") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			group = (uint32_t)strtoul(argv[++i], &end, 0);
+			if (errno || !group || *end || argv[i][0] == '-')
+				token_usage_error("--group wants a group id");
+		} else if (!strcmp(argv[i], "--serial") && i + 1 < argc) {
+			serial_arg = argv[++i];
+		} else if (!strcmp(argv[i], "--pin-file") && i + 1 < argc) {
+			pin_file = argv[++i];
+		} else if (!strcmp(argv[i], "--replace")) {
+			replace = true;
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "token cardpin takes [--group G | --serial SERIAL] "
+				 "[--pin-file FILE|-] [--replace], got '%s' (PINs are never "
+				 "arguments)",
+				 argv[i]);
+			token_usage_error(msg);
+		}
+	}
+	if (ctl_group_lookup(group, serial_arg, &id, mkvp))
+		return EXIT_RUNTIME;
+	for (i = 0; i < 8; i++)
+		sprintf(serial + 2 * i, "%02X", mkvp[i]);
+
+	/* Secrets and the config (it holds nothing secret) in locked memory. */
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED) {
+		fprintf(stderr, "hsmgroupctl: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (mlock(s, sizeof(*s)))
+		fprintf(stderr, "hsmgroupctl: warning: cannot lock the PINs in memory: %s\n",
+			strerror(errno));
+	madvise(s, sizeof(*s), MADV_DONTDUMP);
+	if (read_secrets(pin_file, serial, s))
+		goto out;
+	cplen = strlen(s->cardpin);
+	if (shim_cardpin_check_len(s->cardpin, cplen) != CKR_OK) {
+		fprintf(stderr,
+			"hsmgroupctl: token cardpin: the card-PIN must be %d to %d characters, "
+			"got %zu; nothing changed\n",
+			SHIM_CARDPIN_MIN, SHIM_CARDPIN_MAX, cplen);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "hsmgroupctl: out of memory\n");
+		goto out;
+	}
+	shim_config_load(cfg);
+	rv = shim_store_open(cfg->token_dir, mkvp, &st);
+	if (rv != CKR_OK) {
+		fprintf(stderr,
+			"hsmgroupctl: token %s: cannot open its store in %s (see the system log)\n",
+			serial, cfg->token_dir);
+		goto out;
+	}
+	if (!shim_store_initialized(st, label)) {
+		fprintf(stderr,
+			"hsmgroupctl: token %s (group %u) is not initialized (C_InitToken, then "
+			"C_InitPIN first)\n",
+			serial, id);
+		goto out;
+	}
+	rv = shim_pin_verify(cfg, st, CKU_USER, (const CK_UTF8CHAR *)s->pin, strlen(s->pin));
+	switch (rv) {
+	case CKR_OK:
+		break;
+	case CKR_PIN_INCORRECT:
+		fprintf(stderr,
+			"hsmgroupctl: token %s: wrong user PIN (it counts toward the lockout), "
+			"nothing changed\n",
+			serial);
+		goto out;
+	case CKR_PIN_LOCKED:
+		fprintf(stderr, "hsmgroupctl: token %s: the user PIN is locked\n", serial);
+		goto out;
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		fprintf(stderr, "hsmgroupctl: token %s has no user PIN yet (C_InitPIN first)\n",
+			serial);
+		goto out;
+	default:
+		fprintf(stderr, "hsmgroupctl: token %s: cannot check the user PIN (0x%lx)\n",
+			serial, (unsigned long)rv);
+		goto out;
+	}
+
+	/* A card-PIN already set: keys are bound to it. */
+	if (shim_store_get_cardpin(st, &rec) == CKR_OK) {
+		had = shim_cardpin_open(&rec, (const CK_UTF8CHAR *)s->pin, strlen(s->pin), s->old,
+					&oldlen) == CKR_OK;
+		if (had && oldlen == cplen && !CRYPTO_memcmp(s->old, s->cardpin, cplen)) {
+			result = "unchanged";
+			goto done;
+		}
+		if (had && !replace) {
+			fprintf(stderr,
+				"hsmgroupctl: token %s already has another card-PIN; keys made in "
+				"VHSM mode are bound to it and become unusable when it changes. "
+				"Nothing changed (use --replace to change it anyway)\n",
+				serial);
+			goto out;
+		}
+	}
+	rv = shim_cardpin_seal(cfg, (const CK_UTF8CHAR *)s->pin, strlen(s->pin),
+			       (const uint8_t *)s->cardpin, cplen, &rec);
+	if (rv == CKR_OK)
+		rv = shim_store_put_cardpin(st, &rec);
+	if (rv != CKR_OK) {
+		fprintf(stderr, "hsmgroupctl: token %s: storing the card-PIN failed (0x%lx)\n",
+			serial, (unsigned long)rv);
+		goto out;
+	}
+	result = had ? "replaced" : "set";
+done:
+	if (json) {
+		j_obj(NULL);
+		j_u64("group", id);
+		j_str("serial", serial);
+		j_str("cardpin", result);
+		j_str("session_mode",
+		      shim_config_mode_name(shim_config_session_flags(cfg, serial)));
+		j_end();
+		j_newline();
+	} else {
+		printf("token %s (group %u): card-PIN %s; user logins in VHSM mode use it from "
+		       "the next login\n",
+		       serial, id, result);
+		if (!(shim_config_session_flags(cfg, serial) & HSMG_SESSION_VHSM))
+			printf("note: this token's session_mode is %s, not vhsm (see "
+			       "hsmgroup-pkcs11(7))\n",
+			       shim_config_mode_name(shim_config_session_flags(cfg, serial)));
+	}
+	ret = 0;
+out:
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	shim_store_close(st);
+	free(cfg);
+	OPENSSL_cleanse(s, sizeof(*s));
+	munlock(s, sizeof(*s));
+	munmap(s, sizeof(*s));
+	return ret;
+}
+
+int cmd_token(int argc, char **argv, bool json)
+{
+	if (argc > 0 && !strcmp(argv[0], "cardpin"))
+		return cmd_cardpin(argc - 1, argv + 1, json);
+	token_usage_error(argc ? "unknown token command (cardpin)"
+			       : "token needs a command (cardpin)");
+	return EXIT_USAGE;
+}
