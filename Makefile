@@ -71,7 +71,11 @@ check-bench: $(B)/hsmg-bench
 check-dkms: module
 	@tests/dkms/run
 
-check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms
+# make install and make uninstall into a DESTDIR, with both PREFIXes.
+check-install: user
+	@tests/install/run
+
+check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms check-install
 
 check-vm: all
 	@tests/run-vm
