@@ -16,11 +16,11 @@ $(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS)
 
 USER_BINS += $(B)/hsmgroupctl
 
-# Install: the coordinator hooks install-hsmgroupctl into 'install'.
+# make install: the tool, its bash completion and man page, hsmgroup(4) and the
+# udev rules (udev reads /lib/udev/rules.d whatever PREFIX is).
 PREFIX ?= /usr/local
 DESTDIR ?=
 UDEVRULESDIR ?= /lib/udev/rules.d
-SYSTEMDUNITDIR ?= /lib/systemd/system
 .PHONY: install-hsmgroupctl uninstall-hsmgroupctl
 install-hsmgroupctl: $(B)/hsmgroupctl
 	install -D -m 0755 $(B)/hsmgroupctl $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl
@@ -29,11 +29,9 @@ install-hsmgroupctl: $(B)/hsmgroupctl
 	install -D -m 0644 man/hsmgroupctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8
 	install -D -m 0644 man/hsmgroup.4 $(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4
 	install -D -m 0644 udev/60-hsmgroup.rules $(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules
-	install -D -m 0644 systemd/hsmsimd@.service $(DESTDIR)$(SYSTEMDUNITDIR)/hsmsimd@.service
 uninstall-hsmgroupctl:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hsmgroupctl \
 		$(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4 \
-		$(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/hsmsimd@.service
+		$(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules
