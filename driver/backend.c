@@ -269,6 +269,27 @@ static long hsmg_be_complete(struct hsmg_backend *be, unsigned long uarg)
 	return ret;
 }
 
+static long hsmg_be_set_mkvp(struct hsmg_backend *be, unsigned long uarg)
+{
+	struct hsmg_be_set_mkvp sm;
+	int argsz, i, ret;
+
+	argsz = hsmg_copy_args(&sm, sizeof(sm), HSMG_BE_SET_MKVP_SIZE_V1, uarg);
+	if (argsz < 0)
+		return argsz;
+	if (sm.flags & ~HSMG_SET_MKVP_ALL_FLAGS || sm.reserved0)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(sm.reserved); i++)
+		if (sm.reserved[i])
+			return -EINVAL;
+	mutex_lock(&be->lock);
+	ret = be->q ? hsmg_queue_set_mkvp(be->q, sm.mkvp, &sm.state) : -ENODEV;
+	mutex_unlock(&be->lock);
+	if (ret)
+		return ret;
+	return hsmg_copy_result(uarg, &sm, sizeof(sm), argsz);
+}
+
 static long hsmg_be_detach(struct hsmg_backend *be)
 {
 	struct hsmg_queue *q;
@@ -302,6 +323,8 @@ static long hsmg_backend_ioctl(struct file *file, unsigned int cmd,
 		return hsmg_be_complete(be, arg);
 	case HSMG_IOC_BE_DETACH:
 		return hsmg_be_detach(be);
+	case HSMG_IOC_BE_SET_MKVP:
+		return hsmg_be_set_mkvp(be, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -347,6 +370,8 @@ static void hsmg_backend_build_check(void)
 		     HSMG_BE_COMPLETION_SIZE);
 	BUILD_BUG_ON(sizeof(struct hsmg_be_complete) !=
 		     HSMG_BE_COMPLETE_SIZE_V1);
+	BUILD_BUG_ON(sizeof(struct hsmg_be_set_mkvp) !=
+		     HSMG_BE_SET_MKVP_SIZE_V1);
 }
 
 int hsmg_backend_init(void)

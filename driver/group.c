@@ -7,6 +7,7 @@
  */
 #include "main.h"
 
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xarray.h>
@@ -156,6 +157,7 @@ struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp)
 	INIT_LIST_HEAD(&g->backlogs);
 	INIT_LIST_HEAD(&g->sessions);
 	init_waitqueue_head(&g->state_wq);
+	g->offline_since = jiffies;
 	/* Publish a complete group: xa_alloc makes it visible to lookups. */
 	ret = xa_alloc(&hsmg_groups, &new_id, NULL, xa_limit_31b, GFP_KERNEL);
 	if (ret) {
@@ -238,6 +240,9 @@ int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count)
 			gi->requests = g->requests;
 			gi->errors = g->errors;
 			gi->failovers = g->failovers;
+			gi->hold_time_ms =
+				hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS);
+			gi->offline_ms = hsmg_group_offline_ms(g);
 			spin_unlock(&g->lock);
 		}
 		n++;
@@ -300,4 +305,26 @@ bool hsmg_group_has_online(struct hsmg_group *g)
 	ret = hsmg_group_online_locked(g);
 	spin_unlock(&g->lock);
 	return ret;
+}
+
+/*
+ * hsmg_group_update_online - note when the last online member leaves (the
+ * hold time runs from then).  Group lock held; at every state change.
+ */
+void hsmg_group_update_online(struct hsmg_group *g)
+{
+	bool on = hsmg_group_online_locked(g);
+
+	if (g->any_online && !on)
+		g->offline_since = jiffies;
+	g->any_online = on;
+}
+
+/* hsmg_group_offline_ms - ms without an online member, 0 with one.  Lock. */
+u32 hsmg_group_offline_ms(struct hsmg_group *g)
+{
+	if (hsmg_group_online_locked(g))
+		return 0;
+	return min_t(u64, jiffies_to_msecs(jiffies - g->offline_since),
+		     U32_MAX);
 }

@@ -35,6 +35,9 @@ struct hsmg_queue;
  *	where @overrides has the bit; read with hsmg_policy()).
  * @overrides: bit (1 << attr) per value set for this group; the others
  *	follow the module parameters.
+ * @any_online: some member was online at the last state change.
+ * @offline_since: jiffies when the last online member left (or the group
+ *	was created), valid while !@any_online.
  * @dev: the group's sysfs device, or NULL.
  */
 struct hsmg_group {
@@ -51,6 +54,8 @@ struct hsmg_group {
 	u64 picks;
 	u32 policy[HSMG_POLICY_NVALUES + 1];
 	u32 overrides;
+	bool any_online;
+	unsigned long offline_since;
 	struct device *dev;
 };
 
@@ -68,6 +73,8 @@ int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count);
 int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
 			    u32 cap, u32 *count);
 bool hsmg_group_has_online(struct hsmg_group *g);
+void hsmg_group_update_online(struct hsmg_group *g);
+u32 hsmg_group_offline_ms(struct hsmg_group *g);
 u32 hsmg_policy(struct hsmg_group *g, int attr);
 u32 hsmg_policy_default(int attr);
 int hsmg_group_set_policy(struct hsmg_group *g, const u32 *vals, u32 set,

@@ -280,7 +280,11 @@ static int hsmg_nl_put_queue_locked(struct sk_buff *skb, struct hsmg_queue *q)
 	    nla_put_u64_64bit(skb, HSMG_QUEUE_A_LOAD, q->assigned_weight,
 			      HSMG_QUEUE_A_PAD) ||
 	    nla_put_u64_64bit(skb, HSMG_QUEUE_A_CAPABILITIES, q->capabilities,
-			      HSMG_QUEUE_A_PAD)) {
+			      HSMG_QUEUE_A_PAD) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_FLAPS, hsmg_queue_flaps(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_DAMP_MS, hsmg_queue_damp_ms(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_DAMPED_LEFT_MS,
+			hsmg_queue_damped_left_ms(q))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

@@ -99,3 +99,4 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 			      void *buf, u32 len);
 
 #endif /* _HSMG_PROVIDER_H */
+int hsmg_queue_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state);

@@ -47,6 +47,8 @@ const char *hsmg_queue_state_name(u32 state)
 
 static void hsmg_queue_watchdog(struct work_struct *work);
 static void hsmg_queue_recovery(struct work_struct *work);
+static void hsmg_queue_flapped(struct hsmg_queue *q,
+			       enum hsmg_queue_state old);
 
 struct hsmg_queue *hsmg_queue_alloc(u32 adapter, u32 domain)
 {
@@ -152,6 +154,11 @@ int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed)
 		       admin == HSMG_ADMIN_ACTIVE ? "active by admin" :
 		       "online by admin";
 		q->admin = HSMG_ADMIN_NONE;
+		/* An administrator's word ends flap damping: probe now. */
+		q->damp_armed = false;
+		if (q->damped && q->attached && q->state == HSMG_QS_SUSPECT)
+			mod_delayed_work(system_wq, &q->recovery, 0);
+		q->damped = false;
 		if (q->attached && (q->state == HSMG_QS_DISABLED ||
 				    q->state == HSMG_QS_DRAINING))
 			hsmg_queue_start_recovery(q, "enabled by admin");
@@ -279,6 +286,10 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 	}
 	if (old == state)
 		return;
+	if ((old == HSMG_QS_ONLINE || old == HSMG_QS_RECOVERING ||
+	     old == HSMG_QS_DRAINING) &&
+	    (state == HSMG_QS_SUSPECT || state == HSMG_QS_OFFLINE))
+		hsmg_queue_flapped(q, old);
 	q->state = state;
 	q->transitions++;
 	pr_info("queue %02x.%04x group %u: %s -> %s (%s)\n", q->adapter,
@@ -292,6 +303,7 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 	case HSMG_QS_ONLINE:
 		q->fail_streak = 0;
 		q->probes = 0;
+		q->online_at = jiffies;
 		break;
 	case HSMG_QS_SUSPECT:
 		hsmg_queue_flush(q, true);
@@ -318,15 +330,109 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 		/* RECOVERING; DRAINING finishes what it has, takes nothing. */
 		break;
 	}
+	hsmg_group_update_online(q->group);
 	wake_up_all(&q->group->state_wq);
 }
 
 /*
+ * hsmg_queue_damp_hold - @q could rejoin now; a flapping member waits its
+ * damping time first, as SUSPECT, and the recovery work probes it when the
+ * time is up.  Returns whether it is held back.  Group lock held.
+ */
+static bool hsmg_queue_damp_hold(struct hsmg_queue *q)
+{
+	unsigned long now = jiffies;
+	char why[HSMG_EVENT_REASON_LEN];
+
+	if (q->damp_armed) {
+		q->damp_armed = false;
+		q->damped = true;
+		q->damped_until = now + msecs_to_jiffies(q->damp_ms);
+		snprintf(why, sizeof(why),
+			 "flapping: %u failures in a row, rejoin in %u ms",
+			 q->flaps, q->damp_ms);
+		pr_warn("queue %02x.%04x group %u: %s\n", q->adapter,
+			q->domain, q->group->id, why);
+		hsmg_event_queue(q, HSMG_EVENT_DAMPED, q->state,
+				 HSMG_QS_SUSPECT, why);
+		hsmg_queue_set_state(q, HSMG_QS_SUSPECT, "damped: flapping");
+	} else if (!q->damped || !time_before(now, q->damped_until)) {
+		q->damped = false;
+		return false;
+	}
+	mod_delayed_work(system_wq, &q->recovery, q->damped_until - now);
+	return true;
+}
+
+/*
+ * hsmg_queue_flapped - @q failed after serving (from @old).  A failure
+ * within the stable time of its last rejoin is one more flap; from the
+ * second in a row on, its next rejoin waits recovery_interval_ms, doubling
+ * per flap up to recovery_backoff_max_ms (the stable time too).  Group lock.
+ */
+static void hsmg_queue_flapped(struct hsmg_queue *q,
+			       enum hsmg_queue_state old)
+{
+	u32 base = max(1U, hsmg_policy(q->group,
+				       HSMG_POLICY_A_RECOVERY_INTERVAL_MS));
+	u32 max_ms = max(base, hsmg_policy(q->group,
+					   HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS));
+
+	if (old == HSMG_QS_ONLINE &&
+	    time_after_eq(jiffies, q->online_at + msecs_to_jiffies(max_ms)))
+		q->flaps = 0;
+	q->flaps++;
+	if (q->flaps < 2) {
+		q->damp_ms = 0;
+		return;
+	}
+	q->damp_ms = q->flaps - 2 >= 31 ? max_ms :
+		     (u32)min_t(u64, (u64)base << (q->flaps - 2), max_ms);
+	q->damp_armed = true;
+}
+
+/* Stable: online for the stable time since its last rejoin. */
+static bool hsmg_queue_stable(struct hsmg_queue *q)
+{
+	u32 max_ms = hsmg_policy(q->group,
+				 HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS);
+
+	return q->state == HSMG_QS_ONLINE &&
+	       time_after_eq(jiffies, q->online_at + msecs_to_jiffies(max_ms));
+}
+
+/* hsmg_queue_flaps - flaps in a row, 0 once stable.  Group lock held. */
+u32 hsmg_queue_flaps(struct hsmg_queue *q)
+{
+	return hsmg_queue_stable(q) ? 0 : q->flaps;
+}
+
+/* hsmg_queue_damp_ms - damping of the next (or last) rejoin.  Lock held. */
+u32 hsmg_queue_damp_ms(struct hsmg_queue *q)
+{
+	return hsmg_queue_stable(q) ? 0 : q->damp_ms;
+}
+
+/* hsmg_queue_damped_left_ms - ms until a damped member may rejoin. */
+u32 hsmg_queue_damped_left_ms(struct hsmg_queue *q)
+{
+	unsigned long now = jiffies;
+
+	if (q->damp_armed)
+		return q->damp_ms;
+	if (!q->damped || !time_before(now, q->damped_until))
+		return 0;
+	return jiffies_to_msecs(q->damped_until - now);
+}
+
+/*
  * hsmg_queue_start_recovery - log the group's live sessions in on @q, then
- * go online.  Group lock held.
+ * go online; a flapping member waits its damping time first.  Group lock.
  */
 void hsmg_queue_start_recovery(struct hsmg_queue *q, const char *reason)
 {
+	if (hsmg_queue_damp_hold(q))
+		return;
 	hsmg_queue_set_state(q, HSMG_QS_RECOVERING, reason);
 	if (!hsmg_session_recover_queue(q))
 		hsmg_queue_set_state(q, HSMG_QS_ONLINE, "no sessions to log in");
@@ -469,6 +575,11 @@ static void hsmg_queue_recovery(struct work_struct *work)
 	spin_lock(&g->lock);
 	if (q->state != HSMG_QS_SUSPECT || !q->attached || q->probe)
 		goto out;
+	if (q->damped && time_before(jiffies, q->damped_until)) {
+		mod_delayed_work(system_wq, &q->recovery,
+				 q->damped_until - jiffies);
+		goto out;
+	}
 	req = hsmg_request_kernel(q, HSMG_BE_REQ_PING, 0, 0, NULL, 0);
 	if (!req) {
 		mod_delayed_work(system_wq, &q->recovery,
@@ -632,6 +743,68 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 	mutex_unlock(&hsmg_topology_lock);
 }
 EXPORT_SYMBOL_GPL(hsmg_queue_unregister);
+
+/**
+ * hsmg_queue_set_mkvp - the master key of attached @q changed (the card was
+ * zeroised, got a new key, or its key was restored).
+ * @q: queue from hsmg_queue_register().
+ * @mkvp: its MKVP now, all zero for no master key.
+ * @state: set to the state @q is in afterwards.
+ *
+ * While @mkvp differs from the group's, @q is held in mismatch: its work
+ * goes to other members and its logins are dropped.  When it equals the
+ * group's again, a queue held in mismatch logs the group's live sessions in
+ * and goes online by itself.
+ *
+ * Return: 0, or -ENODEV when @q is detached.
+ */
+int hsmg_queue_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state)
+{
+	static const u8 zero[HSMG_MKVP_LEN];
+	struct hsmg_group *g = q->group;
+	char have[17], want[17];
+	bool changed;
+	int ret = 0;
+
+	spin_lock(&g->lock);
+	if (!q->attached) {
+		ret = -ENODEV;
+		goto out;
+	}
+	changed = memcmp(q->mkvp, mkvp, HSMG_MKVP_LEN);
+	memcpy(q->mkvp, mkvp, HSMG_MKVP_LEN);
+	if (memcmp(mkvp, g->mkvp, HSMG_MKVP_LEN)) {
+		if (!changed && q->state == HSMG_QS_MISMATCH)
+			goto out;
+		/* Held already: no state change, but say what changed. */
+		if (q->state == HSMG_QS_MISMATCH)
+			hsmg_event_queue(q, HSMG_EVENT_MISMATCH, q->state,
+					 q->state, "master key changed");
+		hsmg_mkvp_prefix(want, g->mkvp);
+		if (!memcmp(mkvp, zero, HSMG_MKVP_LEN)) {
+			pr_warn("queue %02x.%04x group %u: card has no master key (zeroised), group MKVP %s...; queue not used until it is restored\n",
+				q->adapter, q->domain, g->id, want);
+			hsmg_queue_set_state(q, HSMG_QS_MISMATCH,
+					     "card zeroised: no master key");
+		} else {
+			hsmg_mkvp_prefix(have, mkvp);
+			pr_warn("queue %02x.%04x group %u: master key changed: queue MKVP %s..., group MKVP %s...; queue not used until it is restored\n",
+				q->adapter, q->domain, g->id, have, want);
+			hsmg_queue_set_state(q, HSMG_QS_MISMATCH,
+					     "master key changed");
+		}
+	} else if (q->state == HSMG_QS_MISMATCH) {
+		pr_info("queue %02x.%04x group %u: master key restored\n",
+			q->adapter, q->domain, g->id);
+		hsmg_queue_start_recovery(q, "master key restored");
+	}
+	hsmg_sched_dispatch(g);
+out:
+	*state = hsmg_queue_visible_state(q);
+	spin_unlock(&g->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hsmg_queue_set_mkvp);
 
 /* hsmg_queue_ids - ids and state of @q for its provider. */
 void hsmg_queue_ids(struct hsmg_queue *q, u32 *queue_id, u32 *group_id,

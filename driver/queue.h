@@ -65,6 +65,14 @@ struct hsmg_request;
  * @admin_speed: speed set by an admin (0 = the provider's).
  * @lat_avg_us: moving average of successful attempts' service time.
  * @lat_total_us: sum of those service times.
+ * @flaps: failures in a row, each within the stable time (the group's
+ *	recovery_backoff_max_ms) of the member's last rejoin.
+ * @damp_ms: how long the member is held back before its next rejoin
+ *	(@flaps >= 2), or was before its last one; 0 = not damped.
+ * @online_at: jiffies of its last transition to online.
+ * @damped_until: while @damp_armed is clear and @damped: no rejoin before.
+ * @damp_armed: a flap set @damp_ms; the wait starts when it could rejoin.
+ * @damped: a rejoin is held back until @damped_until.
  * @dev: sysfs device (topology lock), or NULL.
  */
 struct hsmg_queue {
@@ -108,6 +116,12 @@ struct hsmg_queue {
 	u32 admin_speed;
 	u32 lat_avg_us;
 	u64 lat_total_us;
+	u32 flaps;
+	u32 damp_ms;
+	unsigned long online_at;
+	unsigned long damped_until;
+	bool damp_armed;
+	bool damped;
 	struct device *dev;
 };
 
@@ -127,6 +141,9 @@ void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns);
 int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed);
 struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain);
 const char *hsmg_queue_state_name(u32 state);
+u32 hsmg_queue_flaps(struct hsmg_queue *q);
+u32 hsmg_queue_damp_ms(struct hsmg_queue *q);
+u32 hsmg_queue_damped_left_ms(struct hsmg_queue *q);
 int hsmg_queue_init(void);
 void hsmg_queue_exit(void);
 

@@ -30,6 +30,7 @@ static const char *const hsmg_event_names[] = {
 	[HSMG_EVENT_POLICY] = "policy",
 	[HSMG_EVENT_SESSION_END] = "session-end",
 	[HSMG_EVENT_ADMIN] = "admin",
+	[HSMG_EVENT_DAMPED] = "damped",
 };
 
 static const char *const hsmg_admin_names[] = {
@@ -131,6 +132,9 @@ HSMG_Q_ATTR(attached, "%d", q->attached);
 HSMG_Q_ATTR(transitions, "%llu", q->transitions);
 HSMG_Q_ATTR(latency_us, "%u", q->lat_avg_us);
 HSMG_Q_ATTR(load, "%llu", q->assigned_weight);
+HSMG_Q_ATTR(flaps, "%u", hsmg_queue_flaps(q));
+HSMG_Q_ATTR(damp_ms, "%u", hsmg_queue_damp_ms(q));
+HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_queue_damped_left_ms(q));
 
 static struct attribute *hsmg_queue_attrs[] = {
 	&dev_attr_state.attr,
@@ -151,6 +155,9 @@ static struct attribute *hsmg_queue_attrs[] = {
 	&dev_attr_transitions.attr,
 	&dev_attr_latency_us.attr,
 	&dev_attr_load.attr,
+	&dev_attr_flaps.attr,
+	&dev_attr_damp_ms.attr,
+	&dev_attr_damped_left_ms.attr,
 	NULL
 };
 

@@ -87,11 +87,12 @@ TEST_F(groups, list_contents)
 		EXPECT_LE(1, gi[i].group_id);
 		EXPECT_EQ(0, gi[i].reserved[0]);
 		EXPECT_EQ(0, gi[i].reserved[1]);
-		EXPECT_EQ(0, gi[i].reserved[2]);
+		EXPECT_NE(0, gi[i].hold_time_ms);
 		if (gi[i].group_id == self->g.group_id) {
 			found |= 1;
 			EXPECT_EQ(2, gi[i].nmembers);
 			EXPECT_EQ(2, gi[i].nonline);
+			EXPECT_EQ(0, gi[i].offline_ms);
 			EXPECT_EQ(0, gi[i].nmismatch);
 			EXPECT_EQ(0, memcmp(gi[i].mkvp, self->g.mkvp, HSMG_MKVP_LEN));
 			EXPECT_EQ(0, gi[i].errors);

@@ -34,9 +34,30 @@ struct mock_sess {
 bool mock_open_fails;
 uint32_t mock_nonline = 1;
 unsigned int mock_submits, mock_logins, mock_open_sessions, mock_cardpin_logins;
-unsigned int mock_delay_us, mock_max_parallel;
+unsigned int mock_delay_us, mock_max_parallel, mock_rendezvous;
 int mock_submit_errno;
 static unsigned int parallel;
+static pthread_mutex_t rv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rv_cond = PTHREAD_COND_INITIALIZER;
+
+/*
+ * mock_rendezvous: a submit waits (10 s at most) until that many submits are
+ * inside the card at once, so a test sees whether the shim lets them in
+ * together however busy the machine is.
+ */
+static void rendezvous(unsigned int inside)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 10;
+	pthread_mutex_lock(&rv_lock);
+	pthread_cond_broadcast(&rv_cond);
+	while (__atomic_load_n(&parallel, __ATOMIC_SEQ_CST) < mock_rendezvous &&
+	       inside < mock_rendezvous && pthread_cond_timedwait(&rv_cond, &rv_lock, &end) == 0)
+		;
+	pthread_mutex_unlock(&rv_lock);
+}
 /* The session table and the card pointer: submits run in parallel now. */
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -55,6 +76,7 @@ void mock_transport_reset(void)
 	mock_open_sessions = 0;
 	mock_delay_us = 0;
 	mock_max_parallel = 0;
+	mock_rendezvous = 0;
 	mock_submit_errno = 0;
 }
 
@@ -296,6 +318,8 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		       !__atomic_compare_exchange_n(&mock_max_parallel, &max, now, false,
 						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			;
+		if (mock_rendezvous)
+			rendezvous(now);
 		if (mock_delay_us)
 			usleep(mock_delay_us);
 		pthread_rwlock_rdlock(&lock);

@@ -156,6 +156,12 @@ struct hsmg_info {
  * @requests: requests completed for clients.
  * @errors: requests that ended with an error for the client.
  * @failovers: request attempts re-sent to another member.
+ * @hold_time_ms: the group's hold time (policy): how long requests wait
+ *	while no member is online before they fail with -ENODEV.  0 from a
+ *	kernel that does not report it.
+ * @offline_ms: milliseconds since the group last had a member online, 0
+ *	while one is (saturates at 0xffffffff).  A token is present while
+ *	@nonline > 0 or @offline_ms < @hold_time_ms.
  * @reserved: 0.
  */
 struct hsmg_group_info {
@@ -167,7 +173,9 @@ struct hsmg_group_info {
 	__u64 requests;
 	__u64 errors;
 	__u64 failovers;
-	__u64 reserved[3];
+	__u32 hold_time_ms;
+	__u32 offline_ms;
+	__u64 reserved[2];
 };
 
 /**
@@ -623,6 +631,40 @@ struct hsmg_be_complete {
 /* Detach the queue of this file; its unfinished work goes elsewhere. */
 #define HSMG_IOC_BE_DETACH _IO(HSMG_IOC_MAGIC, 0x43)
 
+#define HSMG_SET_MKVP_ALL_FLAGS 0U
+
+/**
+ * struct hsmg_be_set_mkvp - the card's master key changed
+ * (%HSMG_IOC_BE_SET_MKVP), as a card driver learns from the card's status:
+ * zeroised, a new master key imported, the old one restored.
+ * @argsz: size of this struct (in).
+ * @flags: must be 0 (in).
+ * @mkvp: the queue's master key verification pattern now (in); all zero
+ *	means the card has no master key (zeroised).  While it differs from
+ *	the group's MKVP the queue is held in %HSMG_QS_MISMATCH (its work goes
+ *	to other members, its logins are dropped); once it equals the group's
+ *	again the queue logs the group's live sessions in and goes online by
+ *	itself.
+ * @state: enum hsmg_queue_state of the queue after the call (out).
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ *
+ * Errors: -EINVAL (argsz below v1, unknown flags, non-zero reserved),
+ * -E2BIG, -EFAULT, -ENODEV when this file has no queue attached.
+ */
+struct hsmg_be_set_mkvp {
+	__u32 argsz;
+	__u32 flags;
+	__u8 mkvp[HSMG_MKVP_LEN];
+	__u32 state;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+#define HSMG_BE_SET_MKVP_SIZE_V1 64
+
+#define HSMG_IOC_BE_SET_MKVP \
+	_IOWR(HSMG_IOC_MAGIC, 0x44, struct hsmg_be_set_mkvp)
+
 /* ------------------------------------------------------------------------
  * Control plane: the generic netlink family "hsmgroup" (used by hsmgroupctl).
  *
@@ -799,6 +841,13 @@ enum hsmg_admin_state {
  *	flight, weighted per operation class).
  * @HSMG_QUEUE_A_CAPABILITIES: u64 bit per enum hsmg_op_class served.
  * @HSMG_QUEUE_A_PAD: padding for u64 attributes.
+ * @HSMG_QUEUE_A_FLAPS: u32 failures of the member in a row, each within
+ *	recovery_backoff_max_ms of its last rejoin (flap damping; back to 0
+ *	once it stays online that long).
+ * @HSMG_QUEUE_A_DAMP_MS: u32 how long the member waited (or waits) before
+ *	its last rejoin because of @HSMG_QUEUE_A_FLAPS, 0 = not damped.
+ * @HSMG_QUEUE_A_DAMPED_LEFT_MS: u32 ms until a damped member may rejoin,
+ *	0 when it is not held back.
  * @__HSMG_QUEUE_A_MAX: number of attributes.
  */
 enum hsmg_queue_attr {
@@ -826,6 +875,9 @@ enum hsmg_queue_attr {
 	HSMG_QUEUE_A_LOAD,
 	HSMG_QUEUE_A_CAPABILITIES,
 	HSMG_QUEUE_A_PAD,
+	HSMG_QUEUE_A_FLAPS,
+	HSMG_QUEUE_A_DAMP_MS,
+	HSMG_QUEUE_A_DAMPED_LEFT_MS,
 	__HSMG_QUEUE_A_MAX,
 };
 #define HSMG_QUEUE_A_MAX (__HSMG_QUEUE_A_MAX - 1)
@@ -959,6 +1011,8 @@ enum hsmg_stats_attr {
  * @HSMG_EVENT_SESSION_END: an administrator ended a session.
  * @HSMG_EVENT_ADMIN: an administrator changed a queue's admin state,
  *	role or speed.
+ * @HSMG_EVENT_DAMPED: a member that failed again soon after its last rejoin
+ *	is held back longer before it rejoins (reason says how long).
  */
 enum hsmg_event_type {
 	HSMG_EVENT_STATE = 1,
@@ -968,6 +1022,7 @@ enum hsmg_event_type {
 	HSMG_EVENT_POLICY = 5,
 	HSMG_EVENT_SESSION_END = 6,
 	HSMG_EVENT_ADMIN = 7,
+	HSMG_EVENT_DAMPED = 8,
 };
 
 /**
@@ -1007,7 +1062,7 @@ enum hsmg_event_attr {
  * (/sys/class/hsmgroup/groupN) and per member queue (AA.DDDD, a child of
  * its group's device), read-only attributes, and uevents (add, change,
  * remove) with HSMG_GROUP=N, HSMG_QUEUE=AA.DDDD, HSMG_STATE=<state name>,
- * HSMG_EVENT=<attach|detach|state|mismatch|admin|policy>.
+ * HSMG_EVENT=<attach|detach|state|mismatch|admin|policy|damped>.
  */
 #define HSMG_SYSFS_CLASS "hsmgroup"
 
