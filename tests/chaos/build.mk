@@ -1,0 +1,10 @@
+# tests/chaos: hsmg-chaos (checked PKCS#11 load through hsmgroup-pkcs11.so,
+# every mechanism family) and hsmg-rejoin (time for a member to serve
+# again), used by tests/chaos/run.
+TEST_BINS += $(B)/tests/hsmg-chaos $(B)/tests/hsmg-rejoin
+$(B)/tests/chaos/chaos.o: HOST_CFLAGS += $(shell pkg-config --cflags p11-kit-1)
+$(B)/tests/hsmg-chaos: $(B)/tests/chaos/chaos.o
+	$(CC) $(HOST_CFLAGS) -pthread -o $@ $^ $(HOST_LDFLAGS) \
+		$(shell pkg-config --libs libcrypto) -ldl -pthread
+$(B)/tests/hsmg-rejoin: $(B)/tests/chaos/rejoin.o $(B)/tests/failover/dev.o
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS)
