@@ -19,6 +19,7 @@
 #include "client.h"
 #include "group.h"
 #include "ioctl.h"
+#include "queue.h"
 #include "request.h"
 #include "sched.h"
 #include "session.h"
@@ -361,6 +362,7 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 {
 	struct hsmg_session *s = NULL;
 	struct hsmg_request *req;
+	struct hsmg_queue *runq;
 	struct hsmg_backlog *bl;
 	struct hsmg_submit sb;
 	struct hsmg_group *g;
@@ -432,7 +434,11 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 	pr_debug("request: submit class %u len %u group %u\n", req->op_class,
 		 req->msg_len, g->id);
 	hsmg_sched_dispatch(g);
+	runq = hsmg_queue_runnable(req);
 	spin_unlock(&g->lock);
+	/* A provider that answers at once does it here, without wake-ups. */
+	if (runq)
+		hsmg_queue_run(runq);
 
 	ret = hsmg_request_wait(req, jiffies + msecs_to_jiffies(ms));
 	if (s && atomic_dec_and_test(&s->active))

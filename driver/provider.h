@@ -48,9 +48,15 @@ struct hsmg_queue_desc {
  * struct hsmg_queue_ops - callbacks of a provider.
  * @notify: work is waiting for @q.  Called with hsmgroup's group spinlock
  *	held: it must not sleep (wake a thread up, schedule work).
+ * @run: optional.  Called without locks in the context of a client that
+ *	has just dispatched its request to @q, before that client waits: a
+ *	provider that answers at once may fetch and complete here and spare
+ *	the wake-ups of a separate context.  May sleep.  Once
+ *	hsmg_queue_unregister() returns, no call is running or will start.
  */
 struct hsmg_queue_ops {
 	void (*notify)(struct hsmg_queue *q, void *priv);
+	void (*run)(struct hsmg_queue *q, void *priv);
 };
 
 /**
@@ -97,6 +103,6 @@ int hsmg_request_complete(struct hsmg_queue *q, u64 tag, u32 status,
 			  const void *data, u32 len);
 int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 			      void *buf, u32 len);
+int hsmg_queue_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state);
 
 #endif /* _HSMG_PROVIDER_H */
-int hsmg_queue_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state);

@@ -11,6 +11,7 @@
 #include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/xarray.h>
 
@@ -83,6 +84,40 @@ void hsmg_queue_notify(struct hsmg_queue *q)
 {
 	if (q->ops && q->ops->notify)
 		q->ops->notify(q, q->priv);
+}
+
+/* Keeps provider run() calls out of hsmg_queue_unregister()'s way. */
+DEFINE_STATIC_SRCU(hsmg_run_srcu);
+
+/*
+ * hsmg_queue_runnable - the queue @req was just assigned to, if its provider
+ * answers in the caller's context (ops->run), else NULL.  Group lock held.
+ */
+struct hsmg_queue *hsmg_queue_runnable(struct hsmg_request *req)
+{
+	struct hsmg_queue *q = req->queue;
+
+	if (req->state != HSMG_RS_PENDING || !q->ops || !q->ops->run)
+		return NULL;
+	return q;
+}
+
+/*
+ * hsmg_queue_run - let the provider of @q answer in the caller's context.
+ * No lock held; may sleep.
+ */
+void hsmg_queue_run(struct hsmg_queue *q)
+{
+	const struct hsmg_queue_ops *ops;
+	void *priv;
+	int idx;
+
+	idx = srcu_read_lock(&hsmg_run_srcu);
+	ops = READ_ONCE(q->ops);
+	priv = READ_ONCE(q->priv);
+	if (ops && ops->run && priv)
+		ops->run(q, priv);
+	srcu_read_unlock(&hsmg_run_srcu, idx);
 }
 
 /*
@@ -718,12 +753,14 @@ EXPORT_SYMBOL_GPL(hsmg_queue_register);
 void hsmg_queue_unregister(struct hsmg_queue *q)
 {
 	struct hsmg_group *g = q->group;
+	bool had_run;
 	u32 id;
 
 	mutex_lock(&hsmg_topology_lock);
 	spin_lock(&g->lock);
 	/* Nothing new goes to it from here on (see hsmg_session_send_logout). */
 	q->attached = false;
+	had_run = q->ops && q->ops->run;
 	hsmg_event_queue(q, HSMG_EVENT_DETACH, q->state, HSMG_QS_OFFLINE,
 			 "detached");
 	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
@@ -741,6 +778,9 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 	q->wd_armed = false;
 	spin_unlock(&g->lock);
 	mutex_unlock(&hsmg_topology_lock);
+	/* A client may still be in ops->run (hsmg_queue_run). */
+	if (had_run)
+		synchronize_srcu(&hsmg_run_srcu);
 }
 EXPORT_SYMBOL_GPL(hsmg_queue_unregister);
 

@@ -135,6 +135,8 @@ void hsmg_queue_start_recovery(struct hsmg_queue *q, const char *reason);
 void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken);
 void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline);
 void hsmg_queue_notify(struct hsmg_queue *q);
+struct hsmg_queue *hsmg_queue_runnable(struct hsmg_request *req);
+void hsmg_queue_run(struct hsmg_queue *q);
 u32 hsmg_queue_visible_state(struct hsmg_queue *q);
 void hsmg_queue_check_drained(struct hsmg_queue *q);
 void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns);
