@@ -7,7 +7,7 @@
  *	initialise the token (label "chaos"), set the user PIN and generate
  *	the token key pairs "chaos-rsa" (RSA-2048) and "chaos-ec" (P-256).
  *   hsmg-chaos --module SO --pin PIN [--procs N] [--threads T] [--seed S]
- *	      [--duration S] [--hold-ms MS] [--pace-ms MS]
+ *	      [--duration S] [--hold-ms MS] [--pace-ms MS] [--families F,F...]
  *	N processes (each dlopens the module after the fork, its own
  *	C_Initialize, one logged-in PKCS#11 session per thread) with T
  *	threads each run, until SIGTERM or the duration ends (each thread
@@ -26,6 +26,7 @@
  *	  random  C_GenerateRandom, never all zero, never a repeat
  *	  eckey   a fresh P-256 session key pair: sign on the card, verify
  *		  with its public key in OpenSSL, destroy
+ *	(--families picks some of them).
  *	Any CK_RV other than CKR_OK or any wrong result is an error, except
  *	during an outage: the parent sets an outage flag shared with every
  *	client on SIGUSR1 and clears it on SIGUSR2 (tests/chaos/run sends
@@ -71,6 +72,7 @@ static const char *const fam_name[F_NR] = {"rsa",  "ec",   "cbc",    "gcm",  "di
 static struct {
 	const char *module, *pin, *so_pin;
 	unsigned int procs, threads, duration_s, hold_ms, pace_ms;
+	unsigned int fams[F_NR], nfams;
 	uint64_t seed;
 	bool setup;
 } opt = {.procs = 2, .threads = 2, .duration_s = 300, .seed = 1};
@@ -716,7 +718,7 @@ static void *worker_main(void *arg)
 
 	w->st.deverr_min_ms = UINT64_MAX;
 	while (!stopping && mono_ms() < deadline_ms) {
-		enum fam f = (enum fam)(rnd(&w->seed) % F_NR);
+		enum fam f = (enum fam)opt.fams[rnd(&w->seed) % opt.nfams];
 		unsigned int e0 = atomic_load(&sh->epoch);
 		int o0 = atomic_load(&sh->outage);
 		uint64_t t0 = mono_ms(), ms;
@@ -952,13 +954,32 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
+static int parse_families(char *list)
+{
+	char *save = NULL;
+
+	opt.nfams = 0;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned int f;
+
+		for (f = 0; f < F_NR && strcmp(t, fam_name[f]); f++)
+			;
+		if (f == F_NR || opt.nfams == F_NR)
+			return -1;
+		opt.fams[opt.nfams++] = f;
+	}
+	return opt.nfams ? 0 : -1;
+}
+
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: hsmg-chaos --module SO --setup --pin PIN --so-pin PIN\n"
-		"       hsmg-chaos --module SO --pin PIN [--procs N] [--threads T] [--seed S]\n"
-		"                  [--duration S] [--hold-ms MS] [--pace-ms MS]\n"
-		"  SIGUSR1: an outage begins, SIGUSR2: it ends, SIGTERM: stop and report\n");
+	fprintf(
+	    stderr,
+	    "usage: hsmg-chaos --module SO --setup --pin PIN --so-pin PIN\n"
+	    "       hsmg-chaos --module SO --pin PIN [--procs N] [--threads T] [--seed S]\n"
+	    "                  [--duration S] [--hold-ms MS] [--pace-ms MS] [--families F,F...]\n"
+	    "  families: rsa ec cbc gcm digest hmac wrap random eckey (default: all)\n"
+	    "  SIGUSR1: an outage begins, SIGUSR2: it ends, SIGTERM: stop and report\n");
 	exit(2);
 }
 
@@ -968,7 +989,8 @@ int main(int argc, char **argv)
 	    {"module", 1, NULL, 'm'},  {"pin", 1, NULL, 'p'},	   {"so-pin", 1, NULL, 'P'},
 	    {"setup", 0, NULL, 'S'},   {"procs", 1, NULL, 'n'},	   {"threads", 1, NULL, 't'},
 	    {"seed", 1, NULL, 's'},    {"duration", 1, NULL, 'd'}, {"hold-ms", 1, NULL, 'H'},
-	    {"pace-ms", 1, NULL, 'r'}, {"help", 0, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	    {"pace-ms", 1, NULL, 'r'}, {"families", 1, NULL, 'f'}, {"help", 0, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct stats total = {.deverr_min_ms = UINT64_MAX};
@@ -1008,6 +1030,10 @@ int main(int argc, char **argv)
 		case 'r':
 			opt.pace_ms = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
+		case 'f':
+			if (parse_families(optarg))
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -1017,6 +1043,10 @@ int main(int argc, char **argv)
 		usage();
 	if (opt.setup)
 		return do_setup();
+	for (unsigned int f = 0; !opt.nfams && f < F_NR; f++)
+		opt.fams[f] = f;
+	if (!opt.nfams)
+		opt.nfams = F_NR;
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	kids = calloc(opt.procs, sizeof(*kids));
