@@ -16,3 +16,9 @@ $(B)/hsmg-bench: $(HSMG_BENCH_OBJS)
 		$(shell pkg-config --libs libcrypto 2>/dev/null) -ldl -lm -pthread
 
 USER_BINS += $(B)/hsmg-bench
+
+# hsmg-kmem: kernel memory per session and per request in flight (make bench).
+$(B)/hsmg-kmem: $(B)/tools/hsmg-bench/kmem.o
+	$(CC) $(HOST_CFLAGS) -pthread -o $@ $^ $(HOST_LDFLAGS) -pthread
+
+USER_BINS += $(B)/hsmg-kmem
