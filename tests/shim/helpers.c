@@ -29,6 +29,7 @@ static void env_setup(void)
 	mock_nonline = 1;
 	mock_submits = 0;
 	mock_logins = 0;
+	mock_cardpin_logins = 0;
 	shim_transport_override(&mock_transport_ops);
 	ck_assert_int_eq(C_GetFunctionList(&p11), CKR_OK);
 }
