@@ -82,6 +82,13 @@ check-vm: all
 
 check: check-host check-vm
 
+# The VM checks on a debug kernel (KASAN, lockdep, kmemleak, UBSAN), built from
+# linux-source-6.1 once and cached (scripts/build-debug-kernel).  Not part of
+# check: it does not fit the 40 min (docs/reliability.md has the times).
+.PHONY: check-debug
+check-debug: all
+	@scripts/check-debug
+
 demo: all
 	@scripts/demo
 
