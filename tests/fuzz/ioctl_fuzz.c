@@ -3,7 +3,7 @@
  * hsmg-ioctl-fuzz - random and mutated ioctl sequences on /dev/hsmgroup and
  * /dev/hsmgroup-backend from several processes, for the test guest (as root).
  *
- *   hsmg-ioctl-fuzz [-n CALLS] [-t SECONDS] [-p PROCS] [-s SEED]
+ *   hsmg-ioctl-fuzz [-n CALLS] [-t SECONDS] [-p PROCS] [-s SEED] [-u MODULE.ko]
  *
  * Each process runs two fuzzing threads and a card thread.  The fuzzing
  * threads share pools of client and backend fds and pick at random: open or
@@ -18,6 +18,16 @@
  * RETRY, FAILED, BADREQ, QUOTA, none at all), detaching and re-attaching
  * now and then.  Now and then a process forks a child that submits and is
  * killed with SIGKILL mid-call.
+ *
+ * With -u (unload churn), each process instead opens a device, makes one to
+ * three calls (session open/login/submit, attach/fetch/detach) and closes
+ * it again, busy 120 ms of every 200, while the parent unloads hsmgroup
+ * whenever nothing holds it and loads MODULE.ko again (with the parameters
+ * in $HSMG_VM_MODPARAMS) after a random pause: open, the first ioctls,
+ * release, netlink and sysfs readers (run by tests/fuzz/run-vm) race module
+ * exit and init.  Opens fail with ENOENT or ENODEV while the module is gone.
+ * Prints "ioctl-fuzz: U unloads"; fails when the module cannot be loaded
+ * again.
  *
  * Stops after CALLS ioctls in total or SECONDS; every process still alive
  * then is killed with SIGKILL (exercising release while blocked).  The
@@ -37,6 +47,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +71,8 @@ struct shared {
 static struct shared *sh;
 static uint64_t max_calls = 200000;
 static time_t deadline;
+static bool churn;	    /* -u */
+static const char *ko_path; /* -u MODULE.ko */
 
 static int cli[NFD], be[NFD]; /* -1 = empty; shared by the threads */
 static uint32_t sess[NSESS];  /* session ids seen */
@@ -584,6 +597,46 @@ static void *card_thread(void *arg)
 	return NULL;
 }
 
+/* -u: short-lived fds, so that the module can be unloaded between them. */
+static void *churn_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	uint64_t skew = w->seed % 30;
+
+	rs = w->seed;
+	while (!done()) {
+		struct timespec now;
+		bool client = chance(60);
+		int fd, n = 1 + (int)below(3);
+
+		/* Busy 120 ms of every 200 (each thread a little skewed), so
+		 * that nothing holds the module for a while and it can go. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 + skew) % 200 >=
+		    120) {
+			usleep(2000);
+			continue;
+		}
+		fd = open_dev(client);
+		if (fd < 0) {
+			usleep(below(2000)); /* the module is (being) unloaded */
+			continue;
+		}
+		while (n--) {
+			if (client)
+				chance(50) ? do_session(fd, &w->a, w->buf)
+					   : do_submit(fd, &w->a, w->buf);
+			else if (attach(fd, &w->a, chance(70), w->base + below(3), 0) == 0)
+				fetch_and_answer(fd, &w->a, w->buf, true);
+			else
+				xioctl(fd, HSMG_IOC_BE_DETACH, NULL);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
 static void process(unsigned int idx, uint64_t seed)
 {
 	struct worker w[3];
@@ -594,7 +647,8 @@ static void process(unsigned int idx, uint64_t seed)
 		be[i] = -1;
 	}
 	rs = seed * 0x9e3779b97f4a7c15ULL + idx + 1;
-	cli[0] = open_dev(true);
+	if (!churn)
+		cli[0] = open_dev(true);
 	for (i = 0; i < 3; i++) {
 		w[i].buf = malloc(BUF_SIZE);
 		w[i].base = 0x20 + 16 * idx;
@@ -604,16 +658,48 @@ static void process(unsigned int idx, uint64_t seed)
 	}
 	for (i = 0; i < 3; i++) {
 		w[i].seed = rnd() | 1;
-		pthread_create(&w[i].th, NULL, i == 2 ? card_thread : fuzz_thread, &w[i]);
+		pthread_create(&w[i].th, NULL,
+			       churn	? churn_thread
+			       : i == 2 ? card_thread
+					: fuzz_thread,
+			       &w[i]);
 	}
 	for (i = 0; i < 3; i++)
 		pthread_join(w[i].th, NULL);
 	_exit(0);
 }
 
+static unsigned long unloads;
+static bool load_failed;
+
+/* -u: unload hsmgroup if nothing holds it, then load it again.  -1: cannot load. */
+static int unload_reload(void)
+{
+	const char *params = getenv("HSMG_VM_MODPARAMS");
+	int fd, r;
+
+	if (syscall(SYS_delete_module, "hsmgroup", O_NONBLOCK)) {
+		usleep(1000 + below(4000));
+		return 0;
+	}
+	unloads++;
+	usleep(below(30000));
+	fd = open(ko_path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -1 : (int)syscall(SYS_finit_module, fd, params ? params : "", 0);
+	if (r) {
+		printf("ioctl-fuzz: loading %s again: %s\n", ko_path, strerror(errno));
+		load_failed = true;
+	}
+	if (fd >= 0)
+		close(fd);
+	return r ? -1 : 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: hsmg-ioctl-fuzz [-n CALLS] [-t SECONDS] [-p PROCS] [-s SEED]\n");
+	fprintf(
+	    stderr,
+	    "usage: hsmg-ioctl-fuzz [-n CALLS] [-t SECONDS] [-p PROCS] [-s SEED] [-u MODULE.ko]\n");
 	exit(2);
 }
 
@@ -624,7 +710,7 @@ int main(int argc, char **argv)
 	pid_t pids[64];
 	int c;
 
-	while ((c = getopt(argc, argv, "n:t:p:s:")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:p:s:u:")) != -1) {
 		switch (c) {
 		case 'n':
 			max_calls = strtoull(optarg, NULL, 0);
@@ -638,13 +724,18 @@ int main(int argc, char **argv)
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'u':
+			churn = true;
+			ko_path = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!procs || procs > 64)
 		usage();
-	if (access(HSMG_CLIENT_DEVICE, R_OK | W_OK) || access(HSMG_BACKEND_DEVICE, R_OK | W_OK)) {
+	if (!churn &&
+	    (access(HSMG_CLIENT_DEVICE, R_OK | W_OK) || access(HSMG_BACKEND_DEVICE, R_OK | W_OK))) {
 		printf("ioctl-fuzz: SKIP: %s or %s missing (module not loaded?)\n",
 		       HSMG_CLIENT_DEVICE, HSMG_BACKEND_DEVICE);
 		return 77;
@@ -655,10 +746,12 @@ int main(int argc, char **argv)
 	if (sh == MAP_FAILED || unmapped == MAP_FAILED || rdonly == MAP_FAILED)
 		return 1;
 	munmap(unmapped, 4096);
-	printf("ioctl-fuzz: seed %llu, %u processes, at most %llu calls or %u s\n",
-	       (unsigned long long)seed, procs, (unsigned long long)max_calls, secs);
+	printf("ioctl-fuzz: seed %llu, %u processes, at most %llu calls or %u s%s\n",
+	       (unsigned long long)seed, procs, (unsigned long long)max_calls, secs,
+	       churn ? ", unload churn" : "");
 	fflush(stdout);
 	deadline = time(NULL) + secs;
+	rs = seed | 1; /* the unloader's pauses */
 	for (i = 0; i < procs; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
@@ -676,7 +769,10 @@ int main(int argc, char **argv)
 				pids[i] = 0;
 		if (!alive)
 			break;
-		usleep(100000);
+		if (!churn)
+			usleep(100000);
+		else if (unload_reload() < 0)
+			break;
 	}
 	for (i = 0; i < procs; i++)
 		if (pids[i] > 0)
@@ -701,5 +797,7 @@ int main(int argc, char **argv)
 			printf(" %s %llu", strerrorname_np((int)i) ? strerrorname_np((int)i) : "?",
 			       (unsigned long long)sh->err[i]);
 	printf("\n");
-	return alive ? 1 : 0;
+	if (churn)
+		printf("ioctl-fuzz: %lu unloads\n", unloads);
+	return alive || load_failed ? 1 : 0;
 }
