@@ -84,8 +84,9 @@ struct noop_queue {
 	struct hsmg_queue *q;
 	struct work_struct fetch;
 	struct delayed_work backstop;
-	spinlock_t lock;	/* slots' busy flags, nfree */
+	spinlock_t lock;	/* slots' busy flags, nfree, stopping */
 	unsigned int nfree;
+	bool stopping;
 	struct noop_slot *slots;
 };
 
@@ -152,6 +153,12 @@ static void noop_hold(struct noop_queue *nq)
 		if (n <= 0)
 			return;
 		spin_lock(&nq->lock);
+		if (nq->stopping) {
+			/* Unloading: no new timer after noop_queue_stop() looked. */
+			spin_unlock(&nq->lock);
+			hsmg_queue_unfetch(nq->q, w, n);
+			return;
+		}
 		for (i = 0, s = 0; i < n; i++) {
 			while (s < max_inflight && nq->slots[s].busy)
 				s++;
@@ -212,9 +219,14 @@ static void noop_slot_work(struct work_struct *work)
 	nq->nfree++;
 	spin_unlock(&nq->lock);
 	atomic_dec(&noop_held);
-	/* The answer frees a slot in hsmgroup, which notifies for more. */
 	noop_answer(nq, &w);
 	hsmg_work_release(&w, 1);
+	/*
+	 * Take the next request here rather than in the fetch work the
+	 * answer's notify queues: one wake-up less per request.  Concurrent
+	 * callers are fine: hsmgroup hands out no more than max_inflight.
+	 */
+	noop_hold(nq);
 }
 
 /* Under hsmgroup's group lock: only schedule. */
@@ -248,6 +260,9 @@ static void noop_queue_stop(struct noop_queue *nq)
 {
 	unsigned int i;
 
+	spin_lock(&nq->lock);
+	nq->stopping = true;
+	spin_unlock(&nq->lock);
 	if (!IS_ERR_OR_NULL(nq->q))
 		hsmg_queue_unregister(nq->q);
 	/* No notify or run call from here on; stop what is queued. */
