@@ -255,7 +255,6 @@ static int init_token(void)
 		slot = (CK_SLOT_ID)cfg.slot;
 	} else if (!find_token(label, &slot)) {
 		/* A token with this label exists: initialize it again (scratch). */
-		found = true;
 	} else {
 		/* The first slot whose token is not initialized yet. */
 		if (token_slots(&slots, &n, CK_TRUE))

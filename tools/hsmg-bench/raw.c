@@ -73,6 +73,8 @@ static int first_group(int f, uint32_t *gid, struct hsmg_group_info *out)
 		return -1;
 	}
 	for (uint32_t i = 0; i < gl.count && i < 64; i++) {
+		/* LIST_GROUPS wrote gl.count elements. */
+		// cppcheck-suppress uninitvar
 		if (*gid && g[i].group_id != *gid)
 			continue;
 		*gid = g[i].group_id;

@@ -70,11 +70,11 @@ static const char *name_of(const char *const *names, size_t n, uint32_t v)
 {
 	return v < n && names[v] ? names[v] : "unknown";
 }
-#define NAME(arr, v) name_of(arr, sizeof(arr) / sizeof(arr[0]), v)
+#define NAME(arr, v) name_of(arr, sizeof(arr) / sizeof((arr)[0]), v)
 
 /* ---- errors ---- */
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -142,7 +142,9 @@ static void parse_apqn(const char *s, uint16_t *adapter, uint16_t *domain)
 	unsigned int a, d;
 	int n = -1;
 
-	if (sscanf(s, "%2x.%4x%n", &a, &d, &n) != 2 || n != (int)strlen(s) || a > 255 || d > 255)
+	/* At most 2 and 4 hex digits cannot overflow; %n and the range checks reject the rest. */
+	if (sscanf(s, "%2x.%4x%n", &a, &d, &n) != 2 || // NOLINT(cert-err34-c)
+	    n != (int)strlen(s) || a > 255 || d > 255)
 		usage_error("queue must be AA.DDDD (hex adapter.domain, each 0-ff), got '%s'", s);
 	*adapter = a;
 	*domain = d;
@@ -818,7 +820,8 @@ static int cmd_session(int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
 	uint32_t group = 0;
-	struct vec ss;
+	struct vec ss = {0};
+	bool show;
 	uint64_t id;
 	int ret, i;
 
@@ -851,8 +854,11 @@ static int cmd_session(int argc, char **argv)
 		id = parse_u64(argv[1], "session id");
 		if (connect_nl())
 			return EXIT_RUNTIME;
-		if (!strcmp(sub, "show")) {
+		show = !strcmp(sub, "show");
+		if (show) {
 			ret = fetch_sessions(&ss, 0, id);
+			if (!ret && !ss.n)
+				ret = -ENOENT;
 		} else {
 			struct nl_msg *msg = ctl_nl_msg(nl, HSMG_CMD_END_SESSION, false);
 			struct nlattr *n = nla_nest_start(msg, HSMG_A_SESSION);
@@ -869,9 +875,8 @@ static int cmd_session(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		if (ret)
-			return nl_fail(ret,
-				       !strcmp(sub, "show") ? "session show" : "session logout");
-		if (!strcmp(sub, "show")) {
+			return nl_fail(ret, show ? "session show" : "session logout");
+		if (show) {
 			if (json) {
 				json_session(ss.v);
 				j_newline();

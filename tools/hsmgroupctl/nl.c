@@ -97,7 +97,8 @@ struct nl_msg *ctl_nl_msg(struct ctl_nl *nl, int cmd, bool dump)
 
 int ctl_nl_nest(struct nlattr **tb, int max, struct nlattr *nest)
 {
-	memset(tb, 0, sizeof(*tb) * (max + 1));
+	/* tb is an array of max + 1 pointers. */
+	memset(tb, 0, sizeof(*tb) * (max + 1)); // NOLINT(bugprone-sizeof-expression)
 	if (!nest)
 		return -1;
 	return nla_parse_nested(tb, max, nest, NULL) ? -1 : 0;

@@ -372,20 +372,24 @@ size_t hsmg_card_session_ids(struct hsmg_card *card, uint64_t *ids, size_t max)
 	return n;
 }
 
-/* Called with the lock held: log @s out of @queue, free it when unused. */
-static void sess_logout_locked(struct hsmg_card *card, struct sess **pp, unsigned int queue)
+/*
+ * Called with the lock held: log *@pp out of @queue, free it when unused.
+ * Returns true when it was freed (*@pp is its successor now).
+ */
+static bool sess_logout_locked(struct hsmg_card *card, struct sess **pp, unsigned int queue)
 {
 	struct sess *s = *pp;
 
 	if (!sess_on(s, queue))
-		return;
+		return false;
 	sess_mark(s, queue, false);
 	card->qsess[queue]--;
-	if (!s->nlogged) {
-		*pp = s->next;
-		card->nsess--;
-		sess_free(s);
-	}
+	if (s->nlogged)
+		return false;
+	*pp = s->next;
+	card->nsess--;
+	sess_free(s);
+	return true;
 }
 
 void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue)
@@ -401,8 +405,7 @@ void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue)
 		while (*pp) {
 			struct sess *s = *pp;
 
-			sess_logout_locked(card, pp, queue);
-			if (*pp == s)
+			if (!sess_logout_locked(card, pp, queue))
 				pp = &s->next;
 		}
 	}

@@ -139,7 +139,7 @@ static void usage(FILE *f)
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
 	char *end;
-	unsigned long long v;
+	unsigned long long v = 0;
 
 	if (!s || !*s || *s == '-')
 		return -1;
@@ -602,7 +602,7 @@ static char *ctl_sessions(void)
 static char *ctl_command(char *line)
 {
 	char *arg, *cmd = line;
-	unsigned long long v;
+	unsigned long long v = 0;
 	double r;
 
 	while (*cmd == ' ' || *cmd == '\t')
@@ -655,7 +655,7 @@ static char *ctl_command(char *line)
 static void ctl_serve_conn(int c)
 {
 	struct timeval tv = {5, 0};
-	char line[CTL_LINE_MAX];
+	char line[CTL_LINE_MAX] = {0};
 	size_t used = 0;
 	ssize_t n;
 
@@ -864,7 +864,7 @@ static const struct option opts[] = {
 
 static int parse_args(int argc, char **argv)
 {
-	unsigned long long v;
+	unsigned long long v = 0;
 	double r;
 	int o;
 
