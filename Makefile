@@ -21,6 +21,7 @@ UNIT_TESTS :=
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
 .PHONY: check-asan check-valgrind check-fuzz check-bench fuzz bench
+.PHONY: check-crash lint
 all: module user tests
 
 deps:
@@ -75,7 +76,16 @@ check-dkms: module
 check-install: user
 	@tests/install/run
 
-check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms check-install
+# Token store crash consistency: writers killed with SIGKILL (tests/crash/run).
+check-crash: $(B)/tests/hsmg-storewriter
+	@tests/crash/run
+
+# Static analysis: sparse, checkpatch, clang-tidy, cppcheck (scripts/lint, ~1-2 min).
+lint: | deps
+	@scripts/lint
+
+check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms check-install \
+	check-crash lint
 
 check-vm: all
 	@tests/run-vm
@@ -134,4 +144,4 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
