@@ -14,6 +14,11 @@
  *	"attach_ms=A served_ms=S queue_id=Q requests=N", the times counted
  *	from NS (CLOCK_REALTIME nanoseconds, default: now).  Exit 1 when
  *	the timeout passes first.
+ *   hsmg-members [--group G] --wait-rejoin APQN [--since-ns NS] ...
+ *	the same for a queue that stays attached (held in mismatch, e.g. a
+ *	zeroised card whose master key is being restored): prints
+ *	"back_ms=B online_ms=O served_ms=S requests=N", the times when it
+ *	left mismatch, went online, and answered a request after that.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +37,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: hsmg-members [--group G] [--json]\n"
 		"       hsmg-members [--group G] --wait-served AA.DDDD [--old-queue Q]\n"
-		"                    [--since-ns NS] [--timeout-ms MS] [--interval-ms MS]\n");
+		"                    [--since-ns NS] [--timeout-ms MS] [--interval-ms MS]\n"
+		"       hsmg-members [--group G] --wait-rejoin AA.DDDD [--since-ns NS] ...\n");
 	exit(2);
 }
 
@@ -86,8 +92,12 @@ int main(int argc, char **argv)
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {"interval-ms", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"wait-rejoin", required_argument, NULL, 'r'},
 	    {},
 	};
+	int64_t back_ns = 0, online_ns = 0;
+	uint64_t online_requests = 0;
+	bool rejoin = false;
 	uint32_t group = 0, old_queue = 0;
 	unsigned int adapter = 0, domain = 0, timeout_ms = 30000, interval_ms = 10;
 	int64_t since = 0, attach_ns = 0;
@@ -96,8 +106,14 @@ int main(int argc, char **argv)
 	bool json = false;
 	int c, fd, ret;
 
-	while ((c = getopt_long(argc, argv, "g:jw:o:s:t:i:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:jw:o:s:t:i:hr:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'r':
+			rejoin = true;
+			wait_apqn = optarg;
+			if (parse_apqn(optarg, &adapter, &domain))
+				usage();
+			break;
 		case 'g':
 			group = strtoul(optarg, NULL, 0);
 			break;
@@ -159,6 +175,26 @@ int main(int argc, char **argv)
 			free(m);
 			return 0;
 		}
+		for (unsigned int i = 0; rejoin && i < n; i++) {
+			if (m[i].adapter != adapter || m[i].domain != domain)
+				continue;
+			if (!back_ns && m[i].state != HSMG_QS_MISMATCH)
+				back_ns = t;
+			if (back_ns && !online_ns && m[i].state == HSMG_QS_ONLINE) {
+				/* Served: a request answered after it went online. */
+				online_ns = t;
+				online_requests = m[i].requests;
+			} else if (online_ns && m[i].requests > online_requests) {
+				printf("back_ms=%" PRId64 " online_ms=%" PRId64
+				       " served_ms=%" PRId64 " requests=%llu\n",
+				       (back_ns - since) / 1000000, (online_ns - since) / 1000000,
+				       (t - since) / 1000000, (unsigned long long)m[i].requests);
+				free(m);
+				return 0;
+			}
+		}
+		if (rejoin)
+			goto next;
 		/*
 		 * The member record of an APQN outlives its attachments (queue id 0
 		 * while detached) and its counters may carry on: served means more
@@ -186,6 +222,7 @@ int main(int argc, char **argv)
 				return 0;
 			}
 		}
+	next:
 		free(m);
 		if (t - since > (int64_t)timeout_ms * 1000000) {
 			fprintf(stderr, "hsmg-members: %s did not serve within %u ms (%s)\n",

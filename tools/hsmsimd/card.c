@@ -412,6 +412,48 @@ void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue)
 	pthread_mutex_unlock(&card->lock);
 }
 
+int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk)
+{
+	uint8_t x[KEYLEN], mkvp[HSMG_MKVP_LEN], kw[KEYLEN], ks[KEYLEN], kp[KEYLEN];
+	unsigned int mdlen = 0, i;
+	struct sess *s, *n;
+	int ret = -1;
+
+	memset(mkvp, 0, sizeof(mkvp));
+	memset(kw, 0, sizeof(kw));
+	memset(ks, 0, sizeof(ks));
+	memset(kp, 0, sizeof(kp));
+	if (mk && (hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 mkvp", x, sizeof(x)) ||
+		   EVP_Digest(x, sizeof(x), mkvp, &mdlen, EVP_sha256(), NULL) != 1 ||
+		   hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 key-wrap", kw, KEYLEN) ||
+		   hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 state-wrap", ks, KEYLEN) ||
+		   hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 pin-blob", kp, KEYLEN)))
+		goto out;
+	pthread_mutex_lock(&card->lock);
+	/* Logins were made under the old key: they end with it. */
+	for (i = 0; i < SESS_BUCKETS; i++) {
+		for (s = card->buckets[i]; s; s = n) {
+			n = s->next;
+			sess_free(s);
+		}
+		card->buckets[i] = NULL;
+	}
+	card->nsess = 0;
+	memset(card->qsess, 0, sizeof(card->qsess));
+	memcpy(card->mkvp, mkvp, HSMG_MKVP_LEN);
+	memcpy(card->k_wrap, kw, KEYLEN);
+	memcpy(card->k_state, ks, KEYLEN);
+	memcpy(card->k_pin, kp, KEYLEN);
+	pthread_mutex_unlock(&card->lock);
+	ret = 0;
+out:
+	OPENSSL_cleanse(x, sizeof(x));
+	OPENSSL_cleanse(kw, sizeof(kw));
+	OPENSSL_cleanse(ks, sizeof(ks));
+	OPENSSL_cleanse(kp, sizeof(kp));
+	return ret;
+}
+
 static void put_u32(uint8_t *p, size_t *off, uint32_t v)
 {
 	memcpy(p + *off, &v, 4);

@@ -112,5 +112,11 @@ unsigned int hsmg_card_sessions(struct hsmg_card *card, int queue);
 size_t hsmg_card_session_ids(struct hsmg_card *card, uint64_t *ids, size_t max);
 /* Log every session out of @queue (the queue detached). */
 void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue);
+/*
+ * Replace the master key: @mk, or NULL to zeroise (no master key, MKVP all
+ * zero, every secret wiped).  Every session ends.  The caller keeps other
+ * threads out of hsmg_card_process() meanwhile.  0, or -1 (nothing changed).
+ */
+int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk);
 
 #endif

@@ -87,6 +87,9 @@ static _Atomic double error_rate;
 static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fault_cond = PTHREAD_COND_INITIALIZER;
 static bool hung; /* under fault_lock */
+/* Readers: requests on the card; writer: a master key change (control). */
+static pthread_rwlock_t card_rw = PTHREAD_RWLOCK_INITIALIZER;
+static bool zeroised; /* under card_rw: the card has no master key */
 
 static FILE *log_fp;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -130,7 +133,7 @@ static void usage(FILE *f)
 	       "  --slow US           add US microseconds to every request\n"
 	       "  --error-rate P      answer fraction P (0..1) of crypto requests RETRY\n"
 	       "  --ctl PATH          control socket (status, sessions, crash, hang, resume,\n"
-	       "                      slow US, error-rate P, quota N)\n"
+	       "                      slow US, error-rate P, quota N, zeroise, import-mk PATH)\n"
 	       "  --pid-file PATH     written once every queue is attached\n"
 	       "  --log-file PATH     log here instead of stderr\n"
 	       "  --cmd CMD           client mode: send CMD to --ctl, print the reply\n");
@@ -355,7 +358,13 @@ static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t
 	us = us * 100 / cfg.speed + atomic_load(&slow_us);
 	sleep_us(us);
 
-	hsmg_card_process(card, q->index, req, payload, ans, HSMG_MAX_MSG_SIZE, &res);
+	pthread_rwlock_rdlock(&card_rw);
+	if (zeroised && (crypto || req->type == HSMG_BE_REQ_LOGIN))
+		/* No master key: not done; the kernel sends it elsewhere. */
+		res.status = HSMG_BE_RETRY;
+	else
+		hsmg_card_process(card, q->index, req, payload, ans, HSMG_MAX_MSG_SIZE, &res);
+	pthread_rwlock_unlock(&card_rw);
 	if (crypto && (res.status != HSMG_BE_OK || res.rv != 0)) {
 		atomic_fetch_add(&q->errors, 1);
 		atomic_fetch_add(&total_errors, 1);
@@ -598,6 +607,99 @@ static char *ctl_sessions(void)
 	return out;
 }
 
+/* Tell the kernel the MKVP of every attached queue; the states in @f. */
+static void announce_mkvp(const uint8_t mkvp[HSMG_MKVP_LEN], FILE *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg.nqueues; i++) {
+		struct queue *q = &cfg.queues[i];
+		struct hsmg_be_set_mkvp sm = {.argsz = sizeof(sm)};
+
+		if (!q->attached)
+			continue;
+		memcpy(sm.mkvp, mkvp, HSMG_MKVP_LEN);
+		if (ioctl(q->fd, HSMG_IOC_BE_SET_MKVP, &sm) < 0) {
+			logmsg("queue %02x.%04x: set mkvp: %s", q->adapter, q->domain,
+			       strerror(errno));
+			fprintf(f, "%s\"%02x.%04x\":\"error\"", i ? "," : "", q->adapter,
+				q->domain);
+			continue;
+		}
+		q->state = sm.state;
+		logmsg("queue %02x.%04x: MKVP %02x%02x%02x%02x... told to the kernel: state %s",
+		       q->adapter, q->domain, mkvp[0], mkvp[1], mkvp[2], mkvp[3],
+		       state_name(sm.state));
+		fprintf(f, "%s\"%02x.%04x\":\"%s\"", i ? "," : "", q->adapter, q->domain,
+			state_name(sm.state));
+	}
+}
+
+/*
+ * zeroise: the kernel first (its requests go elsewhere), then the card
+ * forgets its master key.  import-mk PATH: the card takes the 32-byte key
+ * of PATH, then the kernel learns the new MKVP (back in the group when it is
+ * the group's key).
+ */
+static char *ctl_master_key(const char *cmd, const char *arg)
+{
+	static const uint8_t zero[HSMG_MKVP_LEN];
+	uint8_t mk[HSMG_CARD_MK_LEN], mkvp[HSMG_MKVP_LEN];
+	char *out = NULL;
+	size_t len = 0;
+	struct stat st;
+	FILE *f;
+	int fd, ret;
+
+	if (!strcmp(cmd, "zeroise")) {
+		f = open_memstream(&out, &len);
+		if (!f)
+			return NULL;
+		fputs("{\"ok\":true,\"states\":{", f);
+		announce_mkvp(zero, f);
+		pthread_rwlock_wrlock(&card_rw);
+		ret = hsmg_card_set_mk(card, NULL);
+		zeroised = true;
+		pthread_rwlock_unlock(&card_rw);
+		logmsg("master key zeroised (control socket)%s", ret ? ": failed" : "");
+		fputs("}}", f);
+		fclose(f);
+		return out;
+	}
+	if (!*arg)
+		return strdup("{\"ok\":false,\"error\":\"usage: import-mk PATH\"}");
+	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_size != HSMG_CARD_MK_LEN ||
+	    read(fd, mk, sizeof(mk)) != HSMG_CARD_MK_LEN) {
+		if (fd >= 0)
+			close(fd);
+		OPENSSL_cleanse(mk, sizeof(mk));
+		return strdup(
+		    "{\"ok\":false,\"error\":\"not a readable 32-byte master key file\"}");
+	}
+	close(fd);
+	pthread_rwlock_wrlock(&card_rw);
+	ret = hsmg_card_set_mk(card, mk);
+	if (!ret)
+		zeroised = false;
+	hsmg_card_mkvp(card, mkvp);
+	pthread_rwlock_unlock(&card_rw);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	if (ret)
+		return strdup("{\"ok\":false,\"error\":\"key derivation failed\"}");
+	logmsg("master key imported from %s: MKVP %02x%02x%02x%02x...", arg, mkvp[0], mkvp[1],
+	       mkvp[2], mkvp[3]);
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "{\"ok\":true,\"mkvp\":\"%02x%02x%02x%02x%02x%02x%02x%02x\",\"states\":{",
+		mkvp[0], mkvp[1], mkvp[2], mkvp[3], mkvp[4], mkvp[5], mkvp[6], mkvp[7]);
+	announce_mkvp(mkvp, f);
+	fputs("}}", f);
+	fclose(f);
+	return out;
+}
+
 /* Returns the reply (malloc'ed) or NULL for no reply. */
 static char *ctl_command(char *line)
 {
@@ -616,6 +718,8 @@ static char *ctl_command(char *line)
 		return ctl_status();
 	if (!strcmp(cmd, "sessions"))
 		return ctl_sessions();
+	if (!strcmp(cmd, "zeroise") || !strcmp(cmd, "import-mk"))
+		return ctl_master_key(cmd, arg);
 	if (!strcmp(cmd, "crash")) {
 		logmsg("fault: crash (control socket)");
 		_exit(137);
