@@ -60,3 +60,16 @@ void shim_log(int level, const char *fmt, ...)
 	/* No openlog(): it would change the application's ident. */
 	syslog(LOG_USER | level, "hsmgroup-pkcs11: %s", msg);
 }
+
+void shim_log_event(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (shim_log_level() < LOG_WARNING)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	syslog(LOG_USER | LOG_NOTICE, "hsmgroup-pkcs11: HA: %s", msg);
+}

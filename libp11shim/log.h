@@ -17,6 +17,14 @@ int shim_log_parse_level(const char *s);
 
 void shim_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * High-availability events (token present/gone, members online, members held
+ * in mismatch): syslog priority LOG_NOTICE, written at every level but "err"
+ * (so with the default "warning" too): an administrator sees what the
+ * application lived through.
+ */
+void shim_log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define shim_err(...)  shim_log(LOG_ERR, __VA_ARGS__)
 #define shim_warn(...) shim_log(LOG_WARNING, __VA_ARGS__)
 #define shim_info(...) shim_log(LOG_INFO, __VA_ARGS__)

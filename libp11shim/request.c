@@ -74,6 +74,15 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 	memset(r, 0, sizeof(*r));
 	if (__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE) || !shim_g.tp)
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	/*
+	 * No member for longer than the hold time: no token until one is back
+	 * (asked again each call, so the session goes on as soon as it is).
+	 */
+	if (!s->slot->present) {
+		shim_slots_refresh();
+		if (!s->slot->present)
+			return CKR_TOKEN_NOT_PRESENT;
+	}
 	for (i = 0; i < nin; i++)
 		req_cap += hsmg_msg_tlv_size(in[i].len);
 	if (req_cap > HSMG_MAX_MSG_SIZE)
@@ -121,6 +130,7 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 			shim_slots_refresh();
 		goto out;
 	}
+	shim_slots_refresh_lazy();
 	err = hsmg_msg_parse_type(&r->v, r->buf, resp_len, HSMG_MSG_RESPONSE);
 	if (err || r->v.hdr.op != op) {
 		shim_err("slot %lu: bad %s answer: %s", (unsigned long)s->slot->id,

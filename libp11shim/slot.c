@@ -42,10 +42,19 @@ struct shim_slot *shim_slot_find(CK_SLOT_ID id)
 	return NULL;
 }
 
+/*
+ * Present: a member online, or none for less than the hold time (a kernel
+ * that does not report it, hold_time_ms 0: a member online).
+ */
+static bool group_present(const struct hsmg_group_info *gi)
+{
+	return gi->nonline > 0 || (gi->hold_time_ms && gi->offline_ms < gi->hold_time_ms);
+}
+
 static void slot_update(const struct hsmg_group_info *gi)
 {
 	struct shim_slot *s = shim_slot_find(gi->group_id), **pp;
-	bool present = gi->nonline > 0;
+	bool present = group_present(gi), added = false;
 	int i;
 
 	if (!s) {
@@ -64,6 +73,7 @@ static void slot_update(const struct hsmg_group_info *gi)
 		s->event = present;
 		s->session_flags = shim_config_session_flags(&shim_g.cfg, s->serial);
 		shim_info("slot %lu: group with MKVP %s...", (unsigned long)s->id, s->serial);
+		added = true;
 	} else if (memcmp(s->mkvp, gi->mkvp, HSMG_MKVP_LEN)) {
 		/* Same id, other key: cannot happen while the module is loaded. */
 		shim_err("slot %lu: MKVP changed, slot stays offline", (unsigned long)s->id);
@@ -71,11 +81,43 @@ static void slot_update(const struct hsmg_group_info *gi)
 	}
 	if (s->present != present) {
 		s->event = true;
-		shim_info("slot %lu: token %s", (unsigned long)s->id, present ? "present" : "gone");
+		if (present)
+			shim_log_event("slot %lu: token present again (%u of %u members online)",
+				       (unsigned long)s->id, gi->nonline, gi->nmembers);
+		else
+			shim_log_event("slot %lu: token gone: no member online for %u ms (hold "
+				       "time %u ms); calls fail with CKR_TOKEN_NOT_PRESENT until "
+				       "one returns",
+				       (unsigned long)s->id, gi->offline_ms, gi->hold_time_ms);
+	} else if (!added && s->nonline != gi->nonline) {
+		shim_log_event("slot %lu: %u of %u members online (was %u)%s", (unsigned long)s->id,
+			       gi->nonline, gi->nmembers, s->nonline,
+			       gi->nonline ? "" : "; requests wait the hold time for one");
 	}
+	if (!added && s->nmismatch != gi->nmismatch)
+		shim_log_event("slot %lu: %u queue(s) held in mismatch (other or no master key; "
+			       "was %u)",
+			       (unsigned long)s->id, gi->nmismatch, s->nmismatch);
 	s->present = present;
 	s->nmembers = gi->nmembers;
 	s->nonline = gi->nonline;
+	s->nmismatch = gi->nmismatch;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t refreshed_ms; /* under the module lock */
+
+void shim_slots_refresh_lazy(void)
+{
+	if (now_ms() - refreshed_ms >= 1000)
+		shim_slots_refresh();
 }
 
 CK_RV shim_slots_refresh(void)
@@ -87,6 +129,7 @@ CK_RV shim_slots_refresh(void)
 
 	if (!shim_g.tp)
 		return CKR_OK;
+	refreshed_ms = now_ms();
 	for (;;) {
 		ng = realloc(groups, cap * sizeof(*groups));
 		if (!ng) {
@@ -115,6 +158,8 @@ CK_RV shim_slots_refresh(void)
 			s->present = false;
 			s->nonline = 0;
 			s->event = true;
+			shim_log_event("slot %lu: token gone: the group no longer exists",
+				       (unsigned long)s->id);
 		}
 	}
 	for (i = 0; i < count; i++)
@@ -244,6 +289,8 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
+	/* Presence is the kernel's now. */
+	shim_slots_refresh();
 	s = shim_slot_find(slotID);
 	if (!s) {
 		rv = CKR_SLOT_ID_INVALID;

@@ -3,7 +3,13 @@
  * slot - one slot per group (slot id = kernel group id), its token and the
  * token's per-process state (login, the kernel session, session objects).
  *
- * The token is present while at least one member of the group is online.
+ * The token is present while at least one member of the group is online,
+ * and for the group's hold time after the last one left (requests wait that
+ * long in the kernel for a member to return).  After that, calls that need
+ * the token give CKR_TOKEN_NOT_PRESENT at once until a member is online
+ * again; sessions stay open and go on working then (the kernel logs the
+ * returning member in for them).  Presence changes are C_WaitForSlotEvent
+ * events and, like changes of the members online, HA events in syslog.
  * Its serial number is the first 8 bytes of the group's MKVP in hex, and
  * its objects live in the token store of that MKVP (store.h).
  *
@@ -37,7 +43,7 @@ struct shim_slot {
 	char serial[17];
 	bool present;
 	bool event; /* presence changed since the last C_WaitForSlotEvent */
-	uint32_t nmembers, nonline;
+	uint32_t nmembers, nonline, nmismatch;
 
 	struct shim_store *store; /* opened at first use */
 
@@ -55,6 +61,8 @@ struct shim_slot {
 
 /* Read the groups again: add new slots, update presence (sets ->event). */
 CK_RV shim_slots_refresh(void);
+/* The same, at most once a second (after card calls: HA events are seen). */
+void shim_slots_refresh_lazy(void);
 /* NULL when @id is not a slot. */
 struct shim_slot *shim_slot_find(CK_SLOT_ID id);
 /* CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT, or CKR_OK with the slot. */

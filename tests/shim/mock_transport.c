@@ -36,6 +36,8 @@ uint32_t mock_nonline = 1;
 unsigned int mock_submits, mock_logins, mock_open_sessions, mock_cardpin_logins;
 unsigned int mock_delay_us, mock_max_parallel, mock_rendezvous;
 int mock_submit_errno;
+unsigned int mock_hold_ms;
+static uint64_t offline_since_ms;
 static unsigned int parallel;
 static pthread_mutex_t rv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rv_cond = PTHREAD_COND_INITIALIZER;
@@ -68,8 +70,38 @@ static struct shim_transport the_client;
 
 static const uint8_t mk[HSMG_CARD_MK_LEN] = "hsmgroup mock master key 0123456";
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void mock_set_online(uint32_t n)
+{
+	if (!n && __atomic_load_n(&mock_nonline, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&offline_since_ms, mono_ms(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&mock_nonline, n, __ATOMIC_SEQ_CST);
+}
+
+/* A submit with no member online waits the hold time for one. */
+static bool wait_member(void)
+{
+	uint64_t end = mono_ms() + mock_hold_ms;
+	struct timespec ms = {0, 1000000};
+
+	while (!__atomic_load_n(&mock_nonline, __ATOMIC_SEQ_CST)) {
+		if (mono_ms() >= end)
+			return false;
+		nanosleep(&ms, NULL);
+	}
+	return true;
+}
+
 void mock_transport_reset(void)
 {
+	mock_hold_ms = 0;
 	hsmg_card_free(card);
 	card = NULL;
 	memset(sess, 0, sizeof(sess));
@@ -138,7 +170,11 @@ static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *group
 	memset(groups, 0, sizeof(*groups));
 	groups[0].group_id = MOCK_GROUP_ID;
 	groups[0].nmembers = 1;
-	groups[0].nonline = mock_nonline;
+	groups[0].nonline = __atomic_load_n(&mock_nonline, __ATOMIC_SEQ_CST);
+	groups[0].hold_time_ms = mock_hold_ms;
+	if (!groups[0].nonline && mock_hold_ms)
+		groups[0].offline_ms =
+		    (uint32_t)(mono_ms() - __atomic_load_n(&offline_since_ms, __ATOMIC_SEQ_CST));
 	hsmg_card_mkvp(card, groups[0].mkvp);
 	*count = 1;
 	return 0;
@@ -299,7 +335,7 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		return -EINVAL;
 	if (req_len > HSMG_MAX_MSG_SIZE || *resp_len > HSMG_MAX_MSG_SIZE)
 		return -E2BIG;
-	if (!mock_nonline)
+	if (!__atomic_load_n(&mock_nonline, __ATOMIC_SEQ_CST) && !(mock_hold_ms && wait_member()))
 		return -ENODEV;
 	if (mock_submit_errno)
 		return -mock_submit_errno;

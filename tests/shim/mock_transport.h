@@ -27,6 +27,16 @@ extern unsigned int mock_delay_us;	 /* added to every submit (concurrency) */
 extern unsigned int mock_max_parallel;	 /* most submits seen at once */
 extern unsigned int mock_rendezvous;	 /* submits wait until this many are inside */
 extern int mock_submit_errno;		 /* != 0: every submit fails with it */
+/*
+ * Hold time the group reports (0: none reported, as an old kernel).  With
+ * one, a submit while no member is online waits up to that long for
+ * mock_set_online() to bring one back, then fails with -ENODEV; the group
+ * reports how long it has had no member online.
+ */
+extern unsigned int mock_hold_ms;
+
+/* Set the members online (like mock_nonline = n) and note when none is. */
+void mock_set_online(uint32_t n);
 
 /*
  * Failover: serve every later request by a SECOND emulated card with the
