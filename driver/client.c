@@ -3,7 +3,9 @@
  * /dev/hsmgroup: one open file is one client.  Its session handles are
  * virtual, valid on this file only (like the TPM resource manager's), and
  * everything it owns ends when the file is released, also when its process
- * was killed.
+ * was killed.  What a client makes the kernel allocate (its state, sessions,
+ * request payloads) is charged to its memory cgroup (GFP_KERNEL_ACCOUNT):
+ * sessions are capped per file, files by RLIMIT_NOFILE, the sum by memcg.
  */
 #include "main.h"
 
@@ -28,7 +30,7 @@
 
 static int hsmg_client_open(struct inode *inode, struct file *file)
 {
-	struct hsmg_client *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct hsmg_client *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 
 	if (!c)
 		return -ENOMEM;
@@ -240,7 +242,7 @@ static long hsmg_ioc_session_open(struct hsmg_client *c, unsigned long uarg)
 		return -ENOMEM;
 	mutex_lock(&c->lock);
 	ret = xa_alloc(&c->sessions, &handle, s,
-		       XA_LIMIT(1, HSMG_MAX_SESSIONS), GFP_KERNEL);
+		       XA_LIMIT(1, HSMG_MAX_SESSIONS), GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&c->lock);
 	if (ret) {
 		hsmg_session_end(s, false);
@@ -397,7 +399,7 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 	if (sb.req_len > HSMG_MAX_MSG_SIZE || sb.resp_len > HSMG_MAX_MSG_SIZE)
 		goto put_session;
 	ret = -ENOMEM;
-	msg = kvmalloc(sb.req_len, GFP_KERNEL);
+	msg = kvmalloc(sb.req_len, GFP_KERNEL_ACCOUNT);
 	if (!msg)
 		goto put_session;
 	ret = -EFAULT;

@@ -54,7 +54,7 @@ LIST_HEAD(hsmg_sessions_all);
  */
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags)
 {
-	struct hsmg_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct hsmg_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 
 	if (!s)
 		return NULL;
