@@ -52,7 +52,7 @@ static const char *const event_names[] = {
     [HSMG_EVENT_STATE] = "state",   [HSMG_EVENT_ATTACH] = "attach",
     [HSMG_EVENT_DETACH] = "detach", [HSMG_EVENT_MISMATCH] = "mismatch",
     [HSMG_EVENT_POLICY] = "policy", [HSMG_EVENT_SESSION_END] = "session-end",
-    [HSMG_EVENT_ADMIN] = "admin",
+    [HSMG_EVENT_ADMIN] = "admin",   [HSMG_EVENT_DAMPED] = "damped",
 };
 
 static const char *const policy_keys[HSMG_POLICY_NVALUES + 1] = {
@@ -166,6 +166,7 @@ struct queue {
 	uint32_t id, group, state, role, admin, attached, speed;
 	uint32_t inflight, pending, max_inflight, sessions, max_sessions, latency_us;
 	uint64_t requests, errors, transitions, latency_total_us, load, capabilities;
+	uint32_t flaps, damp_ms, damped_left_ms; /* flap damping */
 	uint8_t mkvp[HSMG_MKVP_LEN];
 };
 
@@ -279,6 +280,9 @@ static int queue_cb(struct nlattr **tb, void *arg)
 	q->latency_total_us = u64a(a[HSMG_QUEUE_A_LATENCY_TOTAL_US]);
 	q->load = u64a(a[HSMG_QUEUE_A_LOAD]);
 	q->capabilities = u64a(a[HSMG_QUEUE_A_CAPABILITIES]);
+	q->flaps = u32a(a[HSMG_QUEUE_A_FLAPS]);
+	q->damp_ms = u32a(a[HSMG_QUEUE_A_DAMP_MS]);
+	q->damped_left_ms = u32a(a[HSMG_QUEUE_A_DAMPED_LEFT_MS]);
 	copy_mkvp(q->mkvp, a[HSMG_QUEUE_A_MKVP]);
 	return 0;
 }
@@ -500,6 +504,9 @@ static void json_queue(const struct queue *q)
 	j_u64("latency_total_us", q->latency_total_us);
 	j_u64("capabilities", q->capabilities);
 	j_hex("mkvp", q->mkvp, HSMG_MKVP_LEN);
+	j_u64("flaps", q->flaps);
+	j_u64("damp_ms", q->damp_ms);
+	j_u64("damped_left_ms", q->damped_left_ms);
 	j_end();
 }
 
@@ -553,18 +560,25 @@ static void table_queues(const struct vec *v)
 	char apqn[16];
 	size_t i;
 
-	printf("%-8s %5s %-10s %-7s %-7s %6s %5s %5s %5s %8s %10s %7s %8s\n", "QUEUE", "GROUP",
-	       "STATE", "ROLE", "ADMIN", "WEIGHT", "INFL", "PEND", "SESS", "LAT_US", "REQUESTS",
-	       "ERRORS", "QUEUE_ID");
+	char held[16];
+
+	printf("%-8s %5s %-10s %-7s %-7s %6s %5s %5s %5s %8s %10s %7s %8s %5s %8s\n", "QUEUE",
+	       "GROUP", "STATE", "ROLE", "ADMIN", "WEIGHT", "INFL", "PEND", "SESS", "LAT_US",
+	       "REQUESTS", "ERRORS", "QUEUE_ID", "FLAPS", "DAMPED");
 	for (i = 0; i < v->n; i++) {
 		const struct queue *q = (const struct queue *)v->v + i;
 
 		apqn_str(apqn, sizeof(apqn), q->adapter, q->domain);
+		/* DAMPED: ms until a flapping member may rejoin, - when not held. */
+		if (q->damped_left_ms)
+			snprintf(held, sizeof(held), "%ums", q->damped_left_ms);
+		else
+			snprintf(held, sizeof(held), "-");
 		printf("%-8s %5u %-10s %-7s %-7s %6u %5u %5u %5u %8u %10" PRIu64 " %7" PRIu64
-		       " %8u\n",
+		       " %8u %5u %8s\n",
 		       apqn, q->group, NAME(state_names, q->state), q->role ? "standby" : "active",
 		       NAME(admin_names, q->admin), q->speed, q->inflight, q->pending, q->sessions,
-		       q->latency_us, q->requests, q->errors, q->id);
+		       q->latency_us, q->requests, q->errors, q->id, q->flaps, held);
 	}
 }
 
