@@ -179,8 +179,8 @@ TEST_F_TIMEOUT(ha, damped_member_waits, 60)
 		ASSERT_OK(hsmg_wait_state(self->g.group_id, q->queue_id, HSMG_QS_OFFLINE, 5000));
 		ASSERT_OK(tq_reattach(q, NULL));
 		if (!i)
-			ASSERT_OK(hsmg_wait_state(self->g.group_id, q->queue_id, HSMG_QS_ONLINE,
-						  5000));
+			ASSERT_OK(
+			    hsmg_wait_state(self->g.group_id, q->queue_id, HSMG_QS_ONLINE, 5000));
 	}
 	EXPECT_EQ(HSMG_QS_SUSPECT, q->state);
 	EXPECT_EQ(2, q_attr(q, "flaps"));
