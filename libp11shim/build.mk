@@ -7,8 +7,8 @@
 P11SHIM_PKGS := p11-kit-1 sqlite3 libcrypto
 P11SHIM_CFLAGS := -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(P11SHIM_PKGS) 2>/dev/null)
 P11SHIM_LIBS := $(shell pkg-config --libs sqlite3 libcrypto 2>/dev/null) -lpthread
-P11SHIM_SRCS := module slot session pin store object objmgr crypto mech keys request transport log \
-	config
+P11SHIM_SRCS := module slot session pin cardpin store object objmgr crypto mech keys request \
+	transport log config
 P11SHIM_OBJS := $(patsubst %,$(B)/libp11shim/%.o,$(P11SHIM_SRCS)) $(B)/libp11shim/hsmg_msg.o
 P11SHIM_MAP := libp11shim/hsmgroup-pkcs11.map
 
