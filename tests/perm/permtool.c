@@ -7,6 +7,12 @@
  *   hsmg-permtool login PIN   open a session on the first group, log it in
  *                             with PIN, print "blob <pin-blob in hex>", stay
  *                             logged in until stdin ends, then exit 0
+ *   hsmg-permtool sessions FILES N [hold]
+ *                             open FILES client files and N sessions on each
+ *                             (not logged in); print "sessions <opened>" and
+ *                             "stop <errno name>" at the first failure; with
+ *                             "hold", keep them until stdin ends; exit 0 when
+ *                             all were opened, else 1
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +47,34 @@ int main(int argc, char **argv)
 		close(fd);
 		return 0;
 	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "sessions")) {
+		int files = atoi(argv[2]), n = atoi(argv[3]), f, k, opened = 0;
+
+		for (f = 0; f < files; f++) {
+			fd = open(HSMG_CLIENT_DEVICE, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				break;
+			if (!f && hsmg_dev_first_group(fd, &group))
+				return fail("group", EINVAL);
+			so.group_id = group;
+			for (k = 0; k < n; k++) {
+				if (ioctl(fd, HSMG_IOC_SESSION_OPEN, &so))
+					break;
+				opened++;
+			}
+			if (k < n)
+				break;
+		}
+		printf("sessions %d\n", opened);
+		if (opened != files * n)
+			return fail("stop", errno);
+		if (argc == 5 && !strcmp(argv[4], "hold"))
+			while (read(0, buf, sizeof(buf)) > 0)
+				;
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "login")) {
-		fprintf(stderr, "usage: hsmg-permtool open | login PIN\n");
+		fprintf(stderr, "usage: hsmg-permtool open | login PIN | sessions FILES N\n");
 		return 2;
 	}
 	fd = open(HSMG_CLIENT_DEVICE, O_RDWR | O_CLOEXEC);
