@@ -6,15 +6,15 @@
  * module's environment (HSMGROUP_SESSION_MODE, HSMGROUP_TOKEN_DIR, ...).
  *
  *   hsmg-modes init                 C_InitToken + C_InitPIN (SO_PIN, USER_PIN)
- *   hsmg-modes make PREFIX          log in, make an AES session key and an AES
+ *   hsmg-modes make PREFIX          first without login: a public session key
+ *                                   made in one session, used in a second one;
+ *                                   then log in, make an AES session key and an AES
  *                                   token key (labels PREFIX-s, PREFIX-t), use
  *                                   both in the making session and in a second
  *                                   session of the same token, copy the session
  *                                   key into a token object PREFIX-c (the same
  *                                   blob), then end every session
  *   hsmg-modes use PREFIX           log in, use PREFIX-t and PREFIX-c
- *   hsmg-modes public PREFIX        no login: a public session key made in one
- *                                   session, used in a second one
  *   hsmg-modes login [so]           C_Login of the user (or the SO) only
  *   hsmg-modes hold N               N sessions, each logged in with its own
  *                                   session key in use, then "ready" and sleep
@@ -171,6 +171,23 @@ static CK_RV find(CK_SESSION_HANDLE h, const char *label, CK_OBJECT_HANDLE *k)
 	return rv;
 }
 
+static int cmd_public(const char *prefix)
+{
+	CK_SESSION_HANDLE s1, s2;
+	CK_OBJECT_HANDLE k;
+	char l[96];
+
+	snprintf(l, sizeof(l), "%s-p", prefix);
+	s1 = open_rw();
+	s2 = open_rw();
+	if (gen_aes(s1, l, CK_FALSE, CK_FALSE, &k) != CKR_OK)
+		die("C_GenerateKey (public)", CKR_GENERAL_ERROR);
+	result("pub.s1", use_key(s1, k));
+	result("pub.s2", use_key(s2, k));
+	MUST(C_CloseAllSessions, slot);
+	return 0;
+}
+
 static int cmd_make(const char *prefix)
 {
 	CK_OBJECT_HANDLE ks, kt, kc;
@@ -182,6 +199,7 @@ static int cmd_make(const char *prefix)
 	snprintf(l[0], sizeof(l[0]), "%s-s", prefix);
 	snprintf(l[1], sizeof(l[1]), "%s-t", prefix);
 	snprintf(l[2], sizeof(l[2]), "%s-c", prefix);
+	cmd_public(prefix);
 	s1 = open_rw();
 	MUST(C_Login, s1, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN));
 	if (gen_aes(s1, l[0], CK_FALSE, CK_TRUE, &ks) != CKR_OK ||
@@ -217,23 +235,6 @@ static int cmd_use(const char *prefix)
 	snprintf(l, sizeof(l), "%s-c", prefix);
 	rv = find(s, l, &k);
 	result("use.copy", rv == CKR_OK ? use_key(s, k) : rv);
-	MUST(C_CloseAllSessions, slot);
-	return 0;
-}
-
-static int cmd_public(const char *prefix)
-{
-	CK_SESSION_HANDLE s1, s2;
-	CK_OBJECT_HANDLE k;
-	char l[96];
-
-	snprintf(l, sizeof(l), "%s-p", prefix);
-	s1 = open_rw();
-	s2 = open_rw();
-	if (gen_aes(s1, l, CK_FALSE, CK_FALSE, &k) != CKR_OK)
-		die("C_GenerateKey (public)", CKR_GENERAL_ERROR);
-	result("pub.s1", use_key(s1, k));
-	result("pub.s2", use_key(s2, k));
 	MUST(C_CloseAllSessions, slot);
 	return 0;
 }
