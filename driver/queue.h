@@ -141,11 +141,11 @@ u32 hsmg_queue_visible_state(struct hsmg_queue *q);
 void hsmg_queue_check_drained(struct hsmg_queue *q);
 void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns);
 int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed);
-struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain);
-const char *hsmg_queue_state_name(u32 state);
 u32 hsmg_queue_flaps(struct hsmg_queue *q);
 u32 hsmg_queue_damp_ms(struct hsmg_queue *q);
 u32 hsmg_queue_damped_left_ms(struct hsmg_queue *q);
+struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain);
+const char *hsmg_queue_state_name(u32 state);
 int hsmg_queue_init(void);
 void hsmg_queue_exit(void);
 
