@@ -16,6 +16,7 @@
 #include "cardpin.h"
 #include "config.h"
 #include "log.h"
+#include "pin.h"
 #include "store.h"
 
 static const char aad_label[] = "hsmgroup card-PIN v1";
@@ -32,7 +33,7 @@ CK_RV shim_cardpin_check_len(const void *cardpin, size_t len)
 static int derive_key(const CK_UTF8CHAR *pin, CK_ULONG pin_len, const struct shim_cardpin_record *r,
 		      uint8_t key[32])
 {
-	if (!pin || pin_len > 1024 || r->iterations < 1 || r->iterations > 100000000)
+	if (!pin || pin_len > 1024 || r->iterations < 1 || r->iterations > SHIM_PIN_MAX_ITERATIONS)
 		return -1;
 	return PKCS5_PBKDF2_HMAC((const char *)pin, (int)pin_len, r->salt, sizeof(r->salt),
 				 (int)r->iterations, EVP_sha256(), 32, key) == 1

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pin.h"
 
 enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE };
 
@@ -33,7 +34,7 @@ static const struct key_desc keys[] = {
     {"pin_min_len", K_UINT, OFF(pin_min_len), 1, HSMG_MAX_PIN_LEN},
     {"pin_max_len", K_UINT, OFF(pin_max_len), 1, HSMG_MAX_PIN_LEN},
     {"pin_max_failures", K_UINT, OFF(pin_max_failures), 1, 1000},
-    {"pin_iterations", K_UINT, OFF(pin_iterations), 1000, 100000000},
+    {"pin_iterations", K_UINT, OFF(pin_iterations), 1000, SHIM_PIN_MAX_ITERATIONS},
     {"session_mode", K_MODE, OFF(session_flags), 0, 0},
     {"timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000},
 };

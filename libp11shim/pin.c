@@ -48,7 +48,8 @@ bool shim_pin_matches(const struct shim_pin_record *r, const CK_UTF8CHAR *pin, C
 	uint8_t h[SHIM_PIN_HASH_LEN];
 	bool ok;
 
-	if (r->version != 1 || r->iterations < 1 || !pin || len > 1024)
+	if (r->version != 1 || r->iterations < 1 || r->iterations > SHIM_PIN_MAX_ITERATIONS ||
+	    !pin || len > 1024)
 		return false;
 	if (derive(pin, len, r->salt, r->iterations, h))
 		return false;

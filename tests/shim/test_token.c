@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "helpers.h"
 #include "mock_transport.h"
+#include "pin.h"
 
 static CK_FLAGS token_flags(void)
 {
@@ -285,6 +287,24 @@ START_TEST(pins_not_stored)
 }
 END_TEST
 
+/* A PIN record from the store that asks for more PBKDF2 rounds than any
+ * configuration can set is refused at once instead of hanging the login. */
+START_TEST(pin_record_iterations_bounded)
+{
+	static const CK_UTF8CHAR pin[] = "123456";
+	struct shim_pin_record r;
+	struct shim_config c = {.pin_iterations = 1000};
+
+	ck_assert_int_eq(shim_pin_make(&c, pin, 6, &r), CKR_OK);
+	ck_assert(shim_pin_matches(&r, pin, 6));
+	ck_assert(!shim_pin_matches(&r, (const CK_UTF8CHAR *)"654321", 6));
+	r.iterations = SHIM_PIN_MAX_ITERATIONS + 1;
+	ck_assert(!shim_pin_matches(&r, pin, 6));
+	r.iterations = 0;
+	ck_assert(!shim_pin_matches(&r, pin, 6));
+}
+END_TEST
+
 START_TEST(session_limits)
 {
 	CK_SESSION_HANDLE h;
@@ -321,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, set_pin);
 	tcase_add_test(tc, pins_not_stored);
 	tcase_add_test(tc, session_limits);
+	tcase_add_test(tc, pin_record_iterations_bounded);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }
