@@ -343,6 +343,7 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 	case HSMG_QS_SUSPECT:
 		hsmg_queue_flush(q, true);
 		q->probes = 0;
+		q->unanswered = false;
 		q->probe_interval =
 			max(1U, hsmg_policy(q->group,
 					    HSMG_POLICY_A_RECOVERY_INTERVAL_MS));
@@ -556,9 +557,11 @@ static void hsmg_queue_watchdog(struct work_struct *work)
 	    hsmg_queue_expired(&q->inflight, now)) {
 		if (q->state == HSMG_QS_ONLINE ||
 		    q->state == HSMG_QS_RECOVERING ||
-		    q->state == HSMG_QS_DRAINING)
+		    q->state == HSMG_QS_DRAINING) {
 			hsmg_queue_set_state(q, HSMG_QS_SUSPECT,
 					     "attempt timed out");
+			q->unanswered = true;
+		}
 		hsmg_queue_expire_list(q, &q->pending, now);
 		hsmg_queue_expire_list(q, &q->inflight, now);
 	}
@@ -586,8 +589,10 @@ static void hsmg_queue_probe_end(struct hsmg_request *req)
 		return;
 	}
 	q->probes++;
+	q->unanswered = req->result == -ETIMEDOUT;
 	retries = hsmg_policy(q->group, HSMG_POLICY_A_RECOVERY_RETRIES);
 	if (retries && q->probes >= retries) {
+		q->unanswered = false;
 		pr_warn("queue %02x.%04x group %u: %u probes failed, stopped probing\n",
 			q->adapter, q->domain, q->group->id, q->probes);
 		return;
@@ -597,6 +602,23 @@ static void hsmg_queue_probe_end(struct hsmg_request *req)
 	q->probe_interval = min(q->probe_interval * 2, max_ms);
 	mod_delayed_work(system_wq, &q->recovery,
 			 msecs_to_jiffies(q->probe_interval));
+}
+
+/*
+ * hsmg_queue_alive - @q's card called in (a fetch or an answer); group lock
+ * held.  A member that went suspect because its card stopped answering is
+ * probed at once: a card back from a hang (SIGSTOP, a stalled driver)
+ * serves again within a round trip instead of at the next backoff step,
+ * which may be recovery_backoff_max_ms away.  A card that answers with
+ * errors is not probed faster (its probes fail with an answer, not by
+ * timing out), and damping still holds a flapping one back.
+ */
+static void hsmg_queue_alive(struct hsmg_queue *q)
+{
+	if (!q->unanswered || q->state != HSMG_QS_SUSPECT || q->probe)
+		return;
+	q->unanswered = false;
+	mod_delayed_work(system_wq, &q->recovery, 0);
 }
 
 /* Recovery: send a PING to a suspect queue. */
@@ -896,6 +918,7 @@ int hsmg_queue_fetch(struct hsmg_queue *q, struct hsmg_work *work,
 		n = -ENODEV;
 		goto out;
 	}
+	hsmg_queue_alive(q);
 	while (n < max && q->ninflight < q->max_inflight &&
 	       !list_empty(&q->pending)) {
 		req = list_first_entry(&q->pending, struct hsmg_request, node);
@@ -1003,6 +1026,7 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 		return -EINVAL;
 	}
 	spin_lock(&g->lock);
+	hsmg_queue_alive(q);
 	req = hsmg_queue_find_tag(q, tag);
 	if (!req) {
 		ret = -ENOENT;

@@ -49,6 +49,9 @@ struct hsmg_request;
  * @probe: outstanding recovery PING, or NULL.
  * @probes: failed probes since it became suspect.
  * @probe_interval: ms until the next probe.
+ * @unanswered: suspect because it stopped answering (an attempt or a probe
+ *	timed out): the next call of its card (fetch or answer) probes it at
+ *	once instead of at the next backoff step.
  * @watchdog: checks attempt deadlines.
  * @wd_at: when @watchdog fires (if @wd_armed).
  * @wd_armed: @watchdog is scheduled.
@@ -103,6 +106,7 @@ struct hsmg_queue {
 	struct hsmg_request *probe;
 	u32 probes;
 	u32 probe_interval;
+	bool unanswered;
 	struct delayed_work watchdog;
 	unsigned long wd_at;
 	bool wd_armed;

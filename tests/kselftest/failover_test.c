@@ -483,6 +483,36 @@ TEST_F_TIMEOUT(failover, hung_member_recovers, 60)
 	EXPECT_GT(3000, hsmg_now_ms() - t0);
 }
 
+/*
+ * A member back from a hang is probed when its card calls in again, not at
+ * the next backoff step: with the first probe 30 s away, it is online well
+ * before that (the recovery timer alone could not have done it).
+ */
+TEST_F_TIMEOUT(failover, hung_member_probed_when_back, 60)
+{
+	struct hsmg_member_info mi;
+	struct tq *q0 = self->g.q[0];
+	struct bg b;
+
+	if (hsmg_param_set("request_timeout_ms", 500))
+		HSMG_SKIP("no request_timeout_ms module parameter");
+	hsmg_param_set("recovery_backoff_max_ms", 60000);
+	hsmg_param_set("recovery_interval_ms", 30000);
+	tq_set_mode(q0, TQ_HANG);
+	ASSERT_OK(bg_start(&b, self->cfd, self->g.group_id, 0, 0, 30000));
+	ASSERT_OK(tq_wait_held(q0, 1, 10000));
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	pthread_join(b.thread, NULL);
+	ASSERT_EQ(0, b.ret);
+	EXPECT_EQ(self->g.q[1]->queue_id, b.s.member);
+	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, q0->queue_id, &mi));
+	ASSERT_EQ(HSMG_QS_SUSPECT, mi.state);
+	/* Its late answer is its first sign of life. */
+	tq_set_mode(q0, TQ_SERVE);
+	tq_complete_held(q0, HSMG_BE_OK);
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, q0->queue_id, HSMG_QS_ONLINE, 15000));
+}
+
 /* A group whose only member is standby is served by it. */
 TEST_F(failover, standby_only)
 {
