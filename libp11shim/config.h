@@ -12,7 +12,7 @@
  *   pin_max_len      longest PIN accepted (64, at most HSMG_MAX_PIN_LEN)
  *   pin_max_failures wrong PINs in a row before the PIN locks (10)
  *   pin_iterations   PBKDF2-SHA256 iterations of new PIN records (200000,
- *                    at least 1000)
+ *                    1000 to 10000000, SHIM_PIN_MAX_ITERATIONS)
  *   session_mode     none|strict|vhsm|strict,vhsm: coprocessor session
  *                    mode of every token without its own setting (none);
  *                    see "Session modes" below

@@ -17,7 +17,7 @@
 #define SHIM_PIN_HASH_LEN 32
 /* PBKDF2 rounds a PIN record may ask for: a record read from the store with
  * more is refused (a crafted store must not hang a login for hours). */
-#define SHIM_PIN_MAX_ITERATIONS 100000000u
+#define SHIM_PIN_MAX_ITERATIONS 10000000u
 
 /* Stored as-is in the token store (host byte order). */
 struct shim_pin_record {

@@ -288,7 +288,8 @@ START_TEST(pins_not_stored)
 END_TEST
 
 /* A PIN record from the store that asks for more PBKDF2 rounds than any
- * configuration can set is refused at once instead of hanging the login. */
+ * configuration can set (10^7, seconds of work) is refused at once instead
+ * of hanging the login. */
 START_TEST(pin_record_iterations_bounded)
 {
 	static const CK_UTF8CHAR pin[] = "123456";
