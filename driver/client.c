@@ -6,6 +6,10 @@
  * was killed.  What a client makes the kernel allocate (its state, sessions,
  * request payloads) is charged to its memory cgroup (GFP_KERNEL_ACCOUNT):
  * sessions are capped per file, files by RLIMIT_NOFILE, the sum by memcg.
+ *
+ * read() and poll() tell a client that events happened (the event
+ * sequence number of event.c moved past what this file last read), like an
+ * eventfd: the client then lists what it needs.
  */
 #include "main.h"
 
@@ -15,10 +19,13 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "client.h"
+#include "event.h"
 #include "group.h"
 #include "ioctl.h"
 #include "queue.h"
@@ -26,7 +33,9 @@
 #include "sched.h"
 #include "session.h"
 
-#define HSMG_FEATURES (HSMG_FEAT_STRICT | HSMG_FEAT_VHSM | HSMG_FEAT_FAILOVER)
+#define HSMG_FEATURES                                                          \
+	(HSMG_FEAT_STRICT | HSMG_FEAT_VHSM | HSMG_FEAT_FAILOVER |              \
+	 HSMG_FEAT_EVENTS)
 
 static int hsmg_client_open(struct inode *inode, struct file *file)
 {
@@ -40,6 +49,7 @@ static int hsmg_client_open(struct inode *inode, struct file *file)
 	atomic_set(&c->assigned, 0);
 	atomic64_set(&c->requests, 0);
 	atomic64_set(&c->errors, 0);
+	atomic64_set(&c->event_seen, hsmg_event_seq());
 	file->private_data = c;
 	return 0;
 }
@@ -468,6 +478,51 @@ put_session:
 	return ret;
 }
 
+/*
+ * hsmg_client_read - the event sequence number, as a native __u64, once it
+ * differs from what this file read last (at open: the value then).  Of
+ * several readers of one file, each new value goes to one of them.
+ */
+static ssize_t hsmg_client_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	struct hsmg_client *c = file->private_data;
+	s64 seen;
+	u64 seq;
+	int ret;
+
+	if (count < sizeof(seq))
+		return -EINVAL;
+	for (;;) {
+		seen = atomic64_read(&c->event_seen);
+		seq = hsmg_event_seq();
+		if (seq == (u64)seen) {
+			if (file->f_flags & O_NONBLOCK)
+				return -EAGAIN;
+			ret = hsmg_event_wait(seen);
+			if (ret)
+				return ret;
+			continue;
+		}
+		/* Copy first: a fault consumes nothing. */
+		if (copy_to_user(buf, &seq, sizeof(seq)))
+			return -EFAULT;
+		if (atomic64_try_cmpxchg(&c->event_seen, &seen, seq))
+			return sizeof(seq);
+		/* Another reader of this file took it; look again. */
+	}
+}
+
+static __poll_t hsmg_client_poll(struct file *file, poll_table *pt)
+{
+	struct hsmg_client *c = file->private_data;
+
+	hsmg_event_poll_wait(file, pt);
+	if (hsmg_event_seq() != (u64)atomic64_read(&c->event_seen))
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
 static long hsmg_client_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -503,6 +558,8 @@ static const struct file_operations hsmg_client_fops = {
 	.owner = THIS_MODULE,
 	.open = hsmg_client_open,
 	.release = hsmg_client_release,
+	.read = hsmg_client_read,
+	.poll = hsmg_client_poll,
 	.unlocked_ioctl = hsmg_client_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

@@ -18,6 +18,7 @@
  * @assigned: requests of this client assigned to queues now.
  * @requests: requests completed.
  * @errors: requests ended with an error.
+ * @event_seen: event sequence number this file read last (read/poll).
  */
 struct hsmg_client {
 	struct xarray sessions;
@@ -26,6 +27,7 @@ struct hsmg_client {
 	atomic_t assigned;
 	atomic64_t requests;
 	atomic64_t errors;
+	atomic64_t event_seen;
 };
 
 int hsmg_client_init(void);

@@ -3,14 +3,17 @@
  * Events: member state changes, attach/detach, mismatch, admin and policy
  * changes.  They are queued from any context (also under the group lock)
  * and sent in order from a work item, as generic netlink multicast messages
- * and as uevents of the sysfs devices.
+ * and as uevents of the sysfs devices.  A sequence number counts the
+ * batches sent (and events dropped) for readers of the client device.
  */
 #ifndef _HSMG_EVENT_H
 #define _HSMG_EVENT_H
 
 #include <linux/list.h>
+#include <linux/poll.h>
 #include <linux/types.h>
 
+struct file;
 struct hsmg_group;
 struct hsmg_queue;
 
@@ -45,6 +48,9 @@ void hsmg_event_queue(struct hsmg_queue *q, u32 type, u32 old_state,
 void hsmg_event_group(struct hsmg_group *g, u32 type, u64 session_id,
 		      const char *reason);
 u64 hsmg_event_dropped(void);
+u64 hsmg_event_seq(void);
+int hsmg_event_wait(u64 seen);
+void hsmg_event_poll_wait(struct file *file, poll_table *pt);
 void hsmg_event_flush(void);
 
 #endif /* _HSMG_EVENT_H */

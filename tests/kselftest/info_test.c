@@ -49,7 +49,8 @@ TEST_F(info, good)
 	EXPECT_EQ(HSMG_MAX_BATCH, i->max_batch);
 	EXPECT_EQ(HSMG_MAX_SESSIONS, i->max_sessions);
 	EXPECT_EQ(HSMG_MAX_PIN_LEN, i->max_pin_len);
-	EXPECT_EQ(HSMG_FEAT_STRICT | HSMG_FEAT_VHSM | HSMG_FEAT_FAILOVER, i->features);
+	EXPECT_EQ(HSMG_FEAT_STRICT | HSMG_FEAT_VHSM | HSMG_FEAT_FAILOVER | HSMG_FEAT_EVENTS,
+		  i->features);
 	EXPECT_EQ(0, i->reserved[0]);
 	EXPECT_EQ(0, i->reserved[1]);
 	EXPECT_EQ(0, i->reserved[2]);

@@ -118,6 +118,8 @@ enum hsmg_queue_state {
 #define HSMG_FEAT_VHSM (1ULL << 1)
 /** HSMG_FEAT_FAILOVER - in-flight requests are re-sent on member failure. */
 #define HSMG_FEAT_FAILOVER (1ULL << 2)
+/** HSMG_FEAT_EVENTS - read() and poll() on the client device (see below). */
+#define HSMG_FEAT_EVENTS (1ULL << 3)
 
 /**
  * struct hsmg_info - version and limits (%HSMG_IOC_GET_INFO).
@@ -424,6 +426,31 @@ struct hsmg_submit {
 #define HSMG_IOC_LOGIN _IOWR(HSMG_IOC_MAGIC, 0x05, struct hsmg_login)
 #define HSMG_IOC_LOGOUT _IOW(HSMG_IOC_MAGIC, 0x06, struct hsmg_logout)
 #define HSMG_IOC_SUBMIT _IOWR(HSMG_IOC_MAGIC, 0x07, struct hsmg_submit)
+
+/*
+ * Events on the client device (%HSMG_FEAT_EVENTS).
+ *
+ * The module counts its events in one module-wide sequence number, a
+ * __u64: it goes up after each batch of events (member state changes,
+ * attach and detach, mismatch, admin, policy and session-end events) has
+ * been sent as generic netlink messages and uevents, and when an event
+ * could not be queued (out of memory) and was dropped.  A client that only
+ * needs to know that something changed reads it instead of listening on
+ * netlink; it then lists what it needs (%HSMG_IOC_LIST_GROUPS, ...).
+ *
+ * Each open file remembers the last value it read, at open the value then.
+ * - read(fd, buf, n) with n >= 8 returns 8 and the current sequence number
+ *   (native byte order) once it differs from the remembered one, and
+ *   remembers it.  Otherwise it sleeps until it does (-EINTR on a signal),
+ *   or gives -EAGAIN when the file is O_NONBLOCK.  n < 8 gives -EINVAL.
+ *   Of several threads reading one file, each new value goes to one.
+ * - poll/select/epoll report EPOLLIN | EPOLLRDNORM when a read would not
+ *   sleep.
+ * Events coalesce: one read may stand for many of them.  The value read
+ * tells nothing but that it changed.  Reading does not affect other files,
+ * nor netlink or uevents.  Kernels without %HSMG_FEAT_EVENTS give -EINVAL
+ * on read.
+ */
 
 /* ------------------------------------------------------------------------
  * Backend calls on /dev/hsmgroup-backend (CAP_SYS_ADMIN to open).  One open
