@@ -55,12 +55,30 @@ static int snapshot(struct snap *s)
 	s->n = 0;
 	s->total = 0;
 	while (fgets(line, sizeof(line), f)) {
-		char name[64];
-		long long active, num, size;
+		char name[64], *p, *end;
+		long long active, size;
+		size_t len;
 
 		if (line[0] == '#' || !strncmp(line, "slabinfo", 8))
 			continue;
-		if (sscanf(line, "%63s %lld %lld %lld", name, &active, &num, &size) != 4)
+		/* name <active_objs> <num_objs> <objsize> ... */
+		len = strcspn(line, " \t");
+		if (!len || len >= sizeof(name))
+			continue;
+		memcpy(name, line, len);
+		name[len] = 0;
+		p = line + len;
+		errno = 0;
+		active = strtoll(p, &end, 10);
+		if (end == p)
+			continue;
+		p = end;
+		(void)strtoll(p, &end, 10); /* num_objs */
+		if (end == p)
+			continue;
+		p = end;
+		size = strtoll(p, &end, 10);
+		if (end == p || errno)
 			continue;
 		if (s->n < MAX_CACHES) {
 			snprintf(s->c[s->n].name, sizeof(s->c[0].name), "%s", name);
@@ -165,8 +183,14 @@ static long read_held(const char *path)
 	long v = -1;
 
 	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
+		char buf[32], *end;
+
+		if (fgets(buf, sizeof(buf), f)) {
+			errno = 0;
+			v = strtol(buf, &end, 10);
+			if (end == buf || errno)
+				v = -1;
+		}
 		fclose(f);
 	}
 	return v;
