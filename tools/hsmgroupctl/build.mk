@@ -16,11 +16,14 @@ $(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS)
 
 USER_BINS += $(B)/hsmgroupctl
 
-# make install: the tool, its bash completion and man page, hsmgroup(4) and the
-# udev rules (udev reads /lib/udev/rules.d whatever PREFIX is).
+# make install: the tool, its bash completion and man page, hsmgroup(4), the
+# udev rules (udev reads /lib/udev/rules.d whatever PREFIX is) and the
+# sysusers.d entry of the hsmgroup group, created at once on a live system
+# (no DESTDIR) by systemd-sysusers when it is there.
 PREFIX ?= /usr/local
 DESTDIR ?=
 UDEVRULESDIR ?= /lib/udev/rules.d
+SYSUSERSDIR ?= /usr/lib/sysusers.d
 .PHONY: install-hsmgroupctl uninstall-hsmgroupctl
 install-hsmgroupctl: $(B)/hsmgroupctl
 	install -D -m 0755 $(B)/hsmgroupctl $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl
@@ -29,9 +32,13 @@ install-hsmgroupctl: $(B)/hsmgroupctl
 	install -D -m 0644 man/hsmgroupctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8
 	install -D -m 0644 man/hsmgroup.4 $(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4
 	install -D -m 0644 udev/60-hsmgroup.rules $(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules
+	install -D -m 0644 udev/hsmgroup.sysusers $(DESTDIR)$(SYSUSERSDIR)/hsmgroup.conf
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/hsmgroup.conf; fi
 uninstall-hsmgroupctl:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/hsmgroupctl \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hsmgroupctl \
 		$(DESTDIR)$(PREFIX)/share/man/man8/hsmgroupctl.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man4/hsmgroup.4 \
-		$(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules
+		$(DESTDIR)$(UDEVRULESDIR)/60-hsmgroup.rules \
+		$(DESTDIR)$(SYSUSERSDIR)/hsmgroup.conf
