@@ -189,11 +189,20 @@ int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed)
 		       admin == HSMG_ADMIN_ACTIVE ? "active by admin" :
 		       "online by admin";
 		q->admin = HSMG_ADMIN_NONE;
-		/* An administrator's word ends flap damping: probe now. */
+		/*
+		 * An administrator's word ends flap damping and a probing that
+		 * ran out of retries (recovery_retries): probe now, with the
+		 * backoff from its start.
+		 */
 		q->damp_armed = false;
-		if (q->damped && q->attached && q->state == HSMG_QS_SUSPECT)
-			mod_delayed_work(system_wq, &q->recovery, 0);
 		q->damped = false;
+		if (q->attached && q->state == HSMG_QS_SUSPECT) {
+			q->probes = 0;
+			q->probe_interval =
+				max(1U, hsmg_policy(q->group,
+						    HSMG_POLICY_A_RECOVERY_INTERVAL_MS));
+			mod_delayed_work(system_wq, &q->recovery, 0);
+		}
 		if (q->attached && (q->state == HSMG_QS_DISABLED ||
 				    q->state == HSMG_QS_DRAINING))
 			hsmg_queue_start_recovery(q, "enabled by admin");
