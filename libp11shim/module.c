@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -76,6 +77,10 @@ static void forked_reset(void)
 	if (shim_g.tp)
 		shim_g.tp_ops->abandon(shim_g.tp);
 	shim_g.tp = NULL;
+	/* Shared with the parent: close our copy, never read or write it. */
+	if (shim_g.wake_fd >= 0)
+		close(shim_g.wake_fd);
+	shim_g.wake_fd = -1;
 	shim_g.initialized = false;
 	shim_g.app_locks = false;
 }
@@ -111,6 +116,20 @@ void shim_unlock(void)
 void shim_relock(void)
 {
 	lock();
+}
+
+void shim_wake_update(bool pending)
+{
+	uint64_t v = 1;
+	bool want = pending || __atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE);
+	ssize_t n;
+
+	if (shim_g.wake_fd < 0 || want == shim_g.wake_armed)
+		return;
+	/* Nonblocking, the counter 0 or 1: neither call blocks or overflows. */
+	n = want ? write(shim_g.wake_fd, &v, sizeof(v)) : read(shim_g.wake_fd, &v, sizeof(v));
+	if (n == sizeof(v) || (!want && n < 0 && errno == EAGAIN))
+		shim_g.wake_armed = want;
 }
 
 /* ------------------------------------------------------ init, finalize */
@@ -172,6 +191,11 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	shim_g.next_session = 1;
 	shim_g.next_object = 1;
 	shim_g.inflight = 0;
+	shim_g.waiters = 0;
+	shim_g.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (shim_g.wake_fd < 0)
+		shim_warn("eventfd: %s; C_Finalize wakes slot waiters late", strerror(errno));
+	shim_g.wake_armed = false;
 	__atomic_store_n(&shim_g.finalizing, 0, __ATOMIC_RELEASE);
 	shim_slots_refresh();
 	__atomic_store_n(&shim_g.initialized, true, __ATOMIC_RELEASE);
@@ -193,8 +217,11 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	if (rv != CKR_OK)
 		goto out;
 	__atomic_store_n(&shim_g.finalizing, 1, __ATOMIC_RELEASE);
-	/* Threads waiting for the card come back before anything is freed. */
-	while (shim_g.inflight) {
+	/* Wake C_WaitForSlotEvent now; the level stays up from here on. */
+	shim_wake_update(false);
+	/* Threads waiting for the card or an event come back before anything
+	 * is freed. */
+	while (shim_g.inflight || shim_g.waiters) {
 		unlock();
 		usleep(1000);
 		lock();
@@ -204,6 +231,9 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	if (shim_g.tp)
 		shim_g.tp_ops->close(shim_g.tp);
 	shim_g.tp = NULL;
+	if (shim_g.wake_fd >= 0)
+		close(shim_g.wake_fd);
+	shim_g.wake_fd = -1;
 	__atomic_store_n(&shim_g.initialized, false, __ATOMIC_RELEASE);
 	unlock();
 	if (shim_g.app_locks)

@@ -17,7 +17,9 @@
  * - the operation is marked busy: a second call on the same operation gets
  *   CKR_OPERATION_ACTIVE, a logout marks it cancelled and its holder ends it;
  * - C_Finalize stops new card calls (finalizing) and waits for inflight 0.
- * Calls that wait otherwise (C_WaitForSlotEvent) also do so unlocked.
+ * Calls that wait otherwise (C_WaitForSlotEvent) also do so unlocked,
+ * counted in waiters; C_Finalize wakes them through wake_fd and waits for
+ * waiters 0 too.
  *
  * Fork: shim_enter() compares getpid() with the pid of C_Initialize.  In a
  * forked child every inherited state is dropped without touching what the
@@ -63,6 +65,15 @@ struct shim_global {
 
 	volatile int finalizing; /* wakes C_WaitForSlotEvent, stops card calls */
 	unsigned int inflight;	 /* threads waiting for the card (lock dropped) */
+	unsigned int waiters;	 /* threads in C_WaitForSlotEvent (lock dropped) */
+	/*
+	 * Eventfd that C_WaitForSlotEvent polls besides the kernel's events:
+	 * readable while a slot event is pending or C_Finalize runs (slot.c
+	 * keeps that level under the module lock; wake_armed: it is readable
+	 * now).  -1 when it could not be made (waits are then short).
+	 */
+	int wake_fd;
+	bool wake_armed;
 };
 
 extern struct shim_global shim_g;
@@ -74,5 +85,10 @@ void shim_leave(void);
  * between them the caller may touch nothing shared. */
 void shim_unlock(void);
 void shim_relock(void);
+/*
+ * Make wake_fd readable when @pending (a slot event waits to be taken) or
+ * C_Finalize runs, else not.  Under the module lock.
+ */
+void shim_wake_update(bool pending);
 
 #endif

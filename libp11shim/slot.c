@@ -4,6 +4,7 @@
  * slot/token calls of PKCS#11.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,34 @@ static uint64_t now_ms(void)
 }
 
 static uint64_t refreshed_ms; /* under the module lock */
+/*
+ * When the first token present only by its hold time (no member online)
+ * goes: no kernel event says so, C_WaitForSlotEvent wakes itself then.
+ * 0: none.  Under the module lock.
+ */
+static uint64_t hold_deadline_ms;
+
+static bool event_pending(void)
+{
+	struct shim_slot *s;
+
+	for (s = shim_g.slots; s; s = s->next)
+		if (s->event)
+			return true;
+	return false;
+}
+
+/* Note when @gi's token, present by its hold time only, goes. */
+static void note_hold_deadline(const struct hsmg_group_info *gi)
+{
+	uint64_t end;
+
+	if (gi->nonline || !gi->hold_time_ms || gi->offline_ms >= gi->hold_time_ms)
+		return;
+	end = refreshed_ms + (gi->hold_time_ms - gi->offline_ms);
+	if (!hold_deadline_ms || end < hold_deadline_ms)
+		hold_deadline_ms = end;
+}
 
 void shim_slots_refresh_lazy(void)
 {
@@ -162,9 +191,14 @@ CK_RV shim_slots_refresh(void)
 				       (unsigned long)s->id);
 		}
 	}
-	for (i = 0; i < count; i++)
+	hold_deadline_ms = 0;
+	for (i = 0; i < count; i++) {
 		slot_update(&groups[i]);
+		note_hold_deadline(&groups[i]);
+	}
 	free(groups);
+	/* A waiter in C_WaitForSlotEvent takes what this found. */
+	shim_wake_update(event_pending());
 	return CKR_OK;
 }
 
@@ -357,49 +391,113 @@ out:
 	return rv;
 }
 
-/* An event pending on some slot: clear it and report the slot. */
+/*
+ * An event pending on some slot: clear it and report the slot.  Each
+ * event goes to one caller; the wake level tells other waiters of the rest.
+ */
 static bool take_event(CK_SLOT_ID *slot)
 {
 	struct shim_slot *s;
+	bool got = false;
 
 	for (s = shim_g.slots; s; s = s->next) {
 		if (s->event) {
 			s->event = false;
 			*slot = s->id;
-			return true;
+			got = true;
+			break;
 		}
 	}
-	return false;
+	shim_wake_update(event_pending());
+	return got;
 }
 
+/* Waits without kernel events: list the groups this often. */
 #define EVENT_POLL_MS 100
+/* With them: list the groups at least this often all the same. */
+#define EVENT_BACKSTOP_MS 5000
+/* Shortest wait for a hold time the kernel does not yet see as run out. */
+#define EVENT_HOLD_MIN_MS 5
+
+/* How long to wait for the next event, under the module lock. */
+static int wait_ms(bool kernel_events)
+{
+	uint64_t now = now_ms();
+	int ms = kernel_events && shim_g.wake_fd >= 0 ? EVENT_BACKSTOP_MS : EVENT_POLL_MS;
+
+	if (hold_deadline_ms) {
+		if (hold_deadline_ms <= now + EVENT_HOLD_MIN_MS)
+			return EVENT_HOLD_MIN_MS;
+		if (hold_deadline_ms - now < (uint64_t)ms)
+			ms = (int)(hold_deadline_ms - now);
+	}
+	return ms;
+}
+
+/*
+ * Wait for kernel events (the transport's wait_event on its own descriptor)
+ * and for the wake eventfd: pending slot events of other waiters, C_Finalize.
+ * Without kernel events, list the groups every EVENT_POLL_MS.  Called with
+ * the module lock, which it drops meanwhile.
+ */
+static void wait_slot_event(bool *kernel_events)
+{
+	const struct shim_transport_ops *ops = shim_g.tp_ops;
+	struct shim_transport *tp = shim_g.tp;
+	struct pollfd p = {.fd = shim_g.wake_fd, .events = POLLIN};
+	int ms = wait_ms(*kernel_events), poll_ms = wait_ms(false), err = -EOPNOTSUPP;
+
+	shim_g.waiters++;
+	shim_unlock();
+	if (*kernel_events)
+		err = ops->wait_event(tp, p.fd, ms);
+	if (err < 0) {
+		if (err != -EOPNOTSUPP)
+			shim_dbg("waiting for events: %s; polling", strerror(-err));
+		*kernel_events = false;
+		poll(&p, 1, poll_ms);
+	}
+	shim_relock();
+	shim_g.waiters--;
+}
 
 CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-	struct timespec ts = {0, EVENT_POLL_MS * 1000000L};
+	bool kernel_events;
 	CK_RV rv;
-	bool got;
 
-	for (;;) {
-		rv = shim_enter();
-		if (rv != CKR_OK)
-			return rv;
-		if (!pSlot || pReserved) {
-			shim_leave();
-			return CKR_ARGUMENTS_BAD;
-		}
-		shim_slots_refresh();
-		got = take_event(pSlot);
+	rv = shim_enter();
+	if (rv != CKR_OK)
+		return rv;
+	if (!pSlot || pReserved) {
 		shim_leave();
-		if (got)
-			return CKR_OK;
-		if (flags & CKF_DONT_BLOCK)
-			return CKR_NO_EVENT;
-		/* TODO: the genetlink event channel instead of polling. */
-		nanosleep(&ts, NULL);
-		if (__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE))
-			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		return CKR_ARGUMENTS_BAD;
 	}
+	kernel_events = shim_g.tp && shim_g.tp_ops->wait_event;
+	for (;;) {
+		if (__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE)) {
+			rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+			break;
+		}
+		/*
+		 * Events so far are read before the groups are: one that comes
+		 * after the listing finds the descriptor readable.
+		 */
+		if (kernel_events && shim_g.tp_ops->wait_event(shim_g.tp, -1, 0) < 0)
+			kernel_events = false;
+		shim_slots_refresh();
+		if (take_event(pSlot)) {
+			rv = CKR_OK;
+			break;
+		}
+		if (flags & CKF_DONT_BLOCK) {
+			rv = CKR_NO_EVENT;
+			break;
+		}
+		wait_slot_event(&kernel_events);
+	}
+	shim_leave();
+	return rv;
 }
 
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,

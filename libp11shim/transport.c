@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,8 +14,24 @@
 #include "log.h"
 #include "transport.h"
 
+/*
+ * @fd: the client: requests.  @ev_fd: a second open file of the device,
+ * O_NONBLOCK, only read and polled for events (HSMG_FEAT_EVENTS), opened
+ * at the first wait so that a process that never waits has one file; -1
+ * until then.  @ev_state: EV_* (atomic, like @ev_fd).
+ */
 struct shim_transport {
 	int fd;
+	int ev_fd;
+	int ev_state;
+	bool ev_warned;
+	char *device;
+};
+
+enum {
+	EV_UNKNOWN,	/* not tried yet */
+	EV_SUPPORTED,	/* the kernel has events */
+	EV_UNSUPPORTED, /* it has not (read gave EINVAL or no feature bit) */
 };
 
 static const struct shim_transport_ops *override_ops;
@@ -46,9 +64,16 @@ static int io_open(const char *device, struct shim_transport **out)
 
 	if (!t)
 		return -ENOMEM;
+	t->ev_fd = -1;
+	t->device = strdup(device);
+	if (!t->device) {
+		free(t);
+		return -ENOMEM;
+	}
 	t->fd = open(device, O_RDWR | O_CLOEXEC);
 	if (t->fd < 0) {
 		err = -errno;
+		free(t->device);
 		free(t);
 		return err;
 	}
@@ -59,9 +84,11 @@ static int io_open(const char *device, struct shim_transport **out)
 		shim_err("%s: GET_INFO failed (%d) or ABI %u != %u", device, err, info.abi_version,
 			 HSMG_ABI_VERSION);
 		close(t->fd);
+		free(t->device);
 		free(t);
 		return err;
 	}
+	t->ev_state = info.features & HSMG_FEAT_EVENTS ? EV_UNKNOWN : EV_UNSUPPORTED;
 	*out = t;
 	return 0;
 }
@@ -70,7 +97,10 @@ static void io_close(struct shim_transport *t)
 {
 	if (!t)
 		return;
+	if (t->ev_fd >= 0)
+		close(t->ev_fd);
 	close(t->fd);
+	free(t->device);
 	free(t);
 }
 
@@ -155,9 +185,83 @@ static int io_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessi
 	return err;
 }
 
+/* The event descriptor, opened at the first call; -errno. */
+static int ev_fd(struct shim_transport *t)
+{
+	int fd = __atomic_load_n(&t->ev_fd, __ATOMIC_ACQUIRE), expect = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = open(t->device, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fd = -errno;
+		/* Tried again at the next wait; said once. */
+		if (!__atomic_exchange_n(&t->ev_warned, true, __ATOMIC_RELAXED))
+			shim_warn("%s: cannot open for events: %s; polling", t->device,
+				  strerror(-fd));
+		return fd;
+	}
+	/* Another thread was faster: use its descriptor. */
+	if (!__atomic_compare_exchange_n(&t->ev_fd, &expect, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fd);
+		fd = expect;
+	}
+	return fd;
+}
+
+/* Read the event sequence until nothing is new: 1 if something was. */
+static int ev_drain(struct shim_transport *t, int fd)
+{
+	uint64_t seq;
+	ssize_t n;
+	int got = 0;
+
+	for (;;) {
+		n = read(fd, &seq, sizeof(seq));
+		if (n == sizeof(seq)) {
+			got = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0 && errno == EINVAL) {
+			/* A kernel without read on the client device. */
+			__atomic_store_n(&t->ev_state, EV_UNSUPPORTED, __ATOMIC_RELEASE);
+			shim_info("kernel reports no events; slot events are polled");
+			return -EOPNOTSUPP;
+		}
+		return n < 0 ? -errno : -EIO;
+	}
+	__atomic_store_n(&t->ev_state, EV_SUPPORTED, __ATOMIC_RELEASE);
+	return got;
+}
+
+static int io_wait_event(struct shim_transport *t, int wake_fd, int timeout_ms)
+{
+	struct pollfd p[2];
+	int fd;
+
+	if (__atomic_load_n(&t->ev_state, __ATOMIC_ACQUIRE) == EV_UNSUPPORTED)
+		return -EOPNOTSUPP;
+	fd = ev_fd(t);
+	if (fd < 0)
+		return fd;
+	if (timeout_ms) {
+		p[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+		if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+			return -errno;
+	}
+	/* What another waiter read first is no longer here: 0 then. */
+	return ev_drain(t, fd);
+}
+
 static void io_abandon(struct shim_transport *t)
 {
-	/* The parent's file stays open: closing our copy ends nothing. */
+	/* The parent's files stay open: closing our copies ends nothing. */
 	io_close(t);
 }
 
@@ -171,6 +275,7 @@ const struct shim_transport_ops shim_ioctl_transport = {
     .login = io_login,
     .logout = io_logout,
     .submit = io_submit,
+    .wait_event = io_wait_event,
 };
 
 CK_RV shim_errno_to_ckr(int err)

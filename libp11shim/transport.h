@@ -42,6 +42,16 @@ struct shim_transport_ops {
 	int (*submit)(struct shim_transport *t, uint32_t group_id, uint32_t session_id,
 		      uint32_t op_class, uint32_t flags, uint32_t timeout_ms, const void *req,
 		      uint32_t req_len, void *resp, uint32_t *resp_len);
+	/*
+	 * Optional (NULL: the caller polls the groups).  Wait up to
+	 * @timeout_ms (0: do not wait) until the kernel reports events or
+	 * @wake_fd (-1: none) is readable, then consume the kernel's events
+	 * (not @wake_fd).  1: events were consumed, 0: none (woken by
+	 * @wake_fd, timed out, or a signal), -EOPNOTSUPP: the kernel has no
+	 * events (the caller polls), other -errno.  Called without the module
+	 * lock, by several threads at once.
+	 */
+	int (*wait_event)(struct shim_transport *t, int wake_fd, int timeout_ms);
 };
 
 /* The real transport: ioctls on /dev/hsmgroup. */
