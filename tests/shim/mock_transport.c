@@ -5,9 +5,11 @@
  * uapi/linux/hsmgroup.h for the calls the shim makes.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -37,6 +39,11 @@ unsigned int mock_submits, mock_logins, mock_open_sessions, mock_cardpin_logins;
 unsigned int mock_delay_us, mock_max_parallel, mock_rendezvous;
 int mock_submit_errno;
 unsigned int mock_hold_ms;
+bool mock_no_events;
+unsigned int mock_event_waits, mock_wake_fd_wakeups;
+/* The kernel's event descriptor, played by an eventfd: mock_set_online. */
+static int event_fd = -1;
+static pthread_once_t event_once = PTHREAD_ONCE_INIT;
 static uint64_t offline_since_ms;
 static unsigned int parallel;
 static pthread_mutex_t rv_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,11 +85,27 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void event_fd_make(void)
+{
+	event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ck_assert_int_ge(event_fd, 0);
+}
+
+void mock_event(void)
+{
+	uint64_t one = 1;
+
+	pthread_once(&event_once, event_fd_make);
+	ck_assert_int_eq(write(event_fd, &one, sizeof(one)), sizeof(one));
+}
+
 void mock_set_online(uint32_t n)
 {
 	if (!n && __atomic_load_n(&mock_nonline, __ATOMIC_SEQ_CST))
 		__atomic_store_n(&offline_since_ms, mono_ms(), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&mock_nonline, n, __ATOMIC_SEQ_CST);
+	/* As the kernel: a state change is an event (none at hold expiry). */
+	mock_event();
 }
 
 /* A submit with no member online waits the hold time for one. */
@@ -110,6 +133,9 @@ void mock_transport_reset(void)
 	mock_max_parallel = 0;
 	mock_rendezvous = 0;
 	mock_submit_errno = 0;
+	mock_no_events = false;
+	mock_event_waits = 0;
+	mock_wake_fd_wakeups = 0;
 }
 
 static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
@@ -379,6 +405,28 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 	return 0;
 }
 
+/* As io_wait_event over the eventfd; -EOPNOTSUPP with mock_no_events. */
+static int m_wait_event(struct shim_transport *t, int wake_fd, int timeout_ms)
+{
+	struct pollfd p[2];
+	uint64_t v;
+
+	(void)t;
+	if (__atomic_load_n(&mock_no_events, __ATOMIC_SEQ_CST))
+		return -EOPNOTSUPP;
+	pthread_once(&event_once, event_fd_make);
+	if (timeout_ms) {
+		__atomic_add_fetch(&mock_event_waits, 1, __ATOMIC_SEQ_CST);
+		p[0] = (struct pollfd){.fd = event_fd, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+		if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents & POLLIN)
+			__atomic_add_fetch(&mock_wake_fd_wakeups, 1, __ATOMIC_SEQ_CST);
+	}
+	return read(event_fd, &v, sizeof(v)) == sizeof(v);
+}
+
 const struct shim_transport_ops mock_transport_ops = {
     .open = m_open,
     .close = m_close,
@@ -389,4 +437,5 @@ const struct shim_transport_ops mock_transport_ops = {
     .login = m_login,
     .logout = m_logout,
     .submit = m_submit,
+    .wait_event = m_wait_event,
 };

@@ -35,7 +35,21 @@ extern int mock_submit_errno;		 /* != 0: every submit fails with it */
  */
 extern unsigned int mock_hold_ms;
 
-/* Set the members online (like mock_nonline = n) and note when none is. */
+/*
+ * Kernel events (wait_event): an eventfd that mock_set_online() and
+ * mock_event() make readable.  mock_no_events: wait_event answers
+ * -EOPNOTSUPP, as with a kernel without them (the shim polls).
+ * mock_event_waits: blocking wait_event calls so far;
+ * mock_wake_fd_wakeups: of them, those that found the shim's wake_fd readable.
+ */
+extern bool mock_no_events;
+extern unsigned int mock_event_waits, mock_wake_fd_wakeups;
+void mock_event(void);
+
+/*
+ * Set the members online (like mock_nonline = n) and note when none is; an
+ * event, as the kernel's.
+ */
 void mock_set_online(uint32_t n);
 
 /*
