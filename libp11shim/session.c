@@ -436,13 +436,13 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	/*
 	 * No token (no member for longer than the hold time): fail at once,
 	 * as the other calls that need a card do, before the PIN is checked.
+	 * Logins are rare: ask the kernel now rather than trust the last
+	 * listing.
 	 */
+	shim_slots_refresh();
 	if (!slot->present) {
-		shim_slots_refresh();
-		if (!slot->present) {
-			rv = CKR_TOKEN_NOT_PRESENT;
-			goto out;
-		}
+		rv = CKR_TOKEN_NOT_PRESENT;
+		goto out;
 	}
 	rv = shim_slot_store(slot, &st);
 	if (rv == CKR_OK)

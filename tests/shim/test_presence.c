@@ -160,6 +160,28 @@ START_TEST(hold_then_absent_then_back)
 }
 END_TEST
 
+/* C_Login with no token fails at once, counts no wrong PIN, and works once
+ * a member is back. */
+START_TEST(login_without_token)
+{
+	CK_SLOT_ID slot = t_slot();
+	CK_SESSION_HANDLE h;
+	CK_TOKEN_INFO ti;
+
+	t_init_user();
+	h = t_open(true);
+	mock_set_online(0); /* hold time 0: no token at once */
+	CK_RV_IS(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
+		 CKR_TOKEN_NOT_PRESENT);
+	CK_RV_IS(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "wrong-pin", 9),
+		 CKR_TOKEN_NOT_PRESENT);
+	mock_set_online(1);
+	CK_OK(p11->C_GetTokenInfo(slot, &ti));
+	ck_assert(!(ti.flags & CKF_USER_PIN_COUNT_LOW));
+	CK_OK(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)));
+}
+END_TEST
+
 static void *bring_back(void *arg)
 {
 	struct timespec ts = {0, 200 * 1000000L};
@@ -254,6 +276,7 @@ int main(void)
 	tcase_add_test(tc, member_back_within_hold);
 	tcase_add_test(tc, inflight_calls_fail_after_hold);
 	tcase_add_test(tc, member_count_logged);
+	tcase_add_test(tc, login_without_token);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }
