@@ -205,6 +205,24 @@ TEST_F(failover, retry_status)
 	EXPECT_LE(1, mi.errors);
 }
 
+/*
+ * max_attempts bounds the attempts of a request: with 1, a RETRY answer ends
+ * it with EIO instead of sending it to the other member (where the
+ * default sends it: retry_status).
+ */
+TEST_F(failover, max_attempts_one)
+{
+	struct bg b;
+
+	if (hsmg_param_set("max_attempts", 1))
+		HSMG_SKIP("no max_attempts module parameter");
+	ASSERT_OK(scene(&self->g, &b, self->cfd, 0, 0));
+	ASSERT_LE(0, tq_complete_held(self->g.q[0], HSMG_BE_RETRY));
+	pthread_join(b.thread, NULL);
+	EXPECT_EQ(-EIO, b.ret);
+	EXPECT_EQ(0, tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
+}
+
 /* A broken card: the queue turns suspect, the request goes elsewhere. */
 TEST_F(failover, failed_status)
 {
