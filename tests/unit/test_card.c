@@ -530,6 +530,86 @@ START_TEST(pin_blob_groups)
 }
 END_TEST
 
+/*
+ * The parsed-key cache: a key opens once and then comes from the cache,
+ * its signatures still verify; a changed blob is no hit and is refused; a
+ * master key change empties it, so a blob of the old key is refused; the
+ * least recently used entry goes first; size 0 turns it off.
+ */
+static void cache_stats(struct hsmg_card *c, unsigned int entries, uint64_t hits, uint64_t misses)
+{
+	struct hsmg_card_cache_stats st;
+
+	hsmg_card_key_cache_stats(c, &st);
+	ck_assert_uint_eq(st.entries, entries);
+	ck_assert_uint_eq(st.hits, hits);
+	ck_assert_uint_eq(st.misses, misses);
+}
+
+START_TEST(key_cache)
+{
+	struct hsmg_card *c = new_card(mk_a, 1, 0);
+	struct sess s = {21, 0};
+	uint8_t ec[3][512], pub[3][65], sig[64], bad[512];
+	struct hsmg_card_cache_stats st;
+	size_t len[3];
+	int i;
+
+	hsmg_card_key_cache_stats(c, &st);
+	ck_assert_uint_eq(st.capacity, HSMG_CARD_KEY_CACHE_DEFAULT);
+	for (i = 0; i < 3; i++)
+		gen_ec(c, s, 0, ec[i], &len[i], pub[i]);
+	cache_stats(c, 0, 0, 0); /* generating does not fill it */
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[0], len[0], "12345678", 8, sig), CKR_OK);
+		ck_assert_uint_eq(
+		    verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub[0], 65, "12345678", 8, sig, 64),
+		    CKR_OK);
+	}
+	cache_stats(c, 1, 2, 1);
+	/* one bit of the ciphertext changed: not the cached blob, and refused */
+	memcpy(bad, ec[0], len[0]);
+	bad[len[0] - 20] ^= 1;
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, bad, len[0], "12345678", 8, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	cache_stats(c, 1, 2, 2);
+	/* a new master key: the blob sealed under the old one no longer opens */
+	ck_assert_int_eq(hsmg_card_set_mk(c, mk_b), 0);
+	cache_stats(c, 0, 2, 2);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[0], len[0], "12345678", 8, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	ck_assert_int_eq(hsmg_card_set_mk(c, mk_a), 0);
+	/* two entries: a, b, c, a miss four times and leave c and a */
+	ck_assert_int_eq(hsmg_card_set_key_cache(c, 2), 0);
+	cache_stats(c, 0, 0, 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[i % 3], len[i % 3], "12345678", 8, sig),
+				  CKR_OK);
+	cache_stats(c, 2, 0, 4);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[2], len[2], "12345678", 8, sig), CKR_OK);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[0], len[0], "12345678", 8, sig), CKR_OK);
+	cache_stats(c, 2, 2, 4);
+	/* b comes back in place of c, the least recently used */
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[1], len[1], "12345678", 8, sig), CKR_OK);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[0], len[0], "12345678", 8, sig), CKR_OK);
+	cache_stats(c, 2, 3, 5);
+	ck_assert_uint_eq(verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub[0], 65, "12345678", 8, sig, 64),
+			  CKR_OK);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[2], len[2], "12345678", 8, sig), CKR_OK);
+	cache_stats(c, 2, 3, 6);
+	ck_assert_uint_eq(verify(c, CKM_ECDSA, HSMG_TAG_PUBKEY, pub[2], 65, "12345678", 8, sig, 64),
+			  CKR_OK);
+	/* off */
+	ck_assert_int_eq(hsmg_card_set_key_cache(c, HSMG_CARD_KEY_CACHE_MAX + 1), -1);
+	ck_assert_int_eq(hsmg_card_set_key_cache(c, 0), 0);
+	ck_assert_uint_eq(sign(c, s, CKM_ECDSA, ec[1], len[1], "12345678", 8, sig), CKR_OK);
+	hsmg_card_key_cache_stats(c, &st);
+	ck_assert_uint_eq(st.capacity, 0);
+	cache_stats(c, 0, 0, 0);
+	hsmg_card_free(c);
+}
+END_TEST
+
 START_TEST(strict_binding)
 {
 	struct hsmg_card *c = new_card(mk_a, 1, 0), *c2 = new_card(mk_a, 1, 0);
@@ -1014,6 +1094,7 @@ int main(void)
 	tcase_add_test(tc, key_blob_tamper_and_foreign_mk);
 	tcase_add_test(tc, ecdsa_sign_verify);
 	tcase_add_test(tc, pin_blob_groups);
+	tcase_add_test(tc, key_cache);
 	tcase_add_test(tc, strict_binding);
 	tcase_add_test(tc, vhsm_binding);
 	tcase_add_test(tc, digest_multipart);

@@ -62,6 +62,7 @@ struct bench_cfg {
 	double warmup_s;
 	bool allow_errors;
 	bool raw_local;	   /* raw target: in-process card instead of the kernel */
+	int key_cache;	   /* raw-local: the card's parsed-key cache, -1 = its default */
 	bool want[TGT_NR]; /* targets used by the selected ops */
 };
 

@@ -48,6 +48,7 @@ struct bench_cfg cfg = {
     .procs = 1,
     .duration_s = 5,
     .warmup_s = 1,
+    .key_cache = -1,
 };
 
 const char *const op_names[OP_NR] = {
@@ -792,6 +793,7 @@ static void usage(FILE *f)
 	       "  --raw            /dev/hsmgroup ioctls with codec-built messages (no shim)\n"
 	       "  --raw-local      the same messages to an emulated card in the worker process\n"
 	       "                   (hsmsimd's card code; no kernel, no wake-ups; runs anywhere)\n"
+	       "  --key-cache N    raw-local: the card keeps N parsed keys (0 = off; default 64)\n"
 	       "  --floor          syscall, no-op ioctl (HSMG_IOC_GET_INFO), socketpair ping-pong\n"
 	       "PKCS#11 target:\n"
 	       "  --slot N         slot id (default: the first with an initialized token)\n"
@@ -868,24 +870,37 @@ static char name_buf[64];
 static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 {
 	static const struct option lo[] = {
-	    {"module", required_argument, NULL, 'm'}, {"raw", no_argument, NULL, 'r'},
-	    {"floor", no_argument, NULL, 'F'},	      {"slot", required_argument, NULL, 's'},
-	    {"token", required_argument, NULL, 'T'},  {"pin", required_argument, NULL, 'p'},
-	    {"so-pin", required_argument, NULL, 'S'}, {"init", no_argument, NULL, 'I'},
-	    {"name", required_argument, NULL, 'n'},   {"group", required_argument, NULL, 'g'},
-	    {"ops", required_argument, NULL, 'o'},    {"threads", required_argument, NULL, 't'},
-	    {"procs", required_argument, NULL, 'P'},  {"duration", required_argument, NULL, 'd'},
-	    {"count", required_argument, NULL, 'c'},  {"warmup", required_argument, NULL, 'w'},
-	    {"json", no_argument, NULL, 'j'},	      {"csv", no_argument, NULL, 'C'},
-	    {"no-progress", no_argument, NULL, 'q'},  {"allow-errors", no_argument, NULL, 'E'},
-	    {"help", no_argument, NULL, 'h'},	      {"self-test", no_argument, NULL, 'X'},
-	    {"raw-local", no_argument, NULL, 'L'},    {NULL, 0, NULL, 0},
+	    {"module", required_argument, NULL, 'm'},
+	    {"raw", no_argument, NULL, 'r'},
+	    {"floor", no_argument, NULL, 'F'},
+	    {"slot", required_argument, NULL, 's'},
+	    {"token", required_argument, NULL, 'T'},
+	    {"pin", required_argument, NULL, 'p'},
+	    {"so-pin", required_argument, NULL, 'S'},
+	    {"init", no_argument, NULL, 'I'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"ops", required_argument, NULL, 'o'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"procs", required_argument, NULL, 'P'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"csv", no_argument, NULL, 'C'},
+	    {"no-progress", no_argument, NULL, 'q'},
+	    {"allow-errors", no_argument, NULL, 'E'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"self-test", no_argument, NULL, 'X'},
+	    {"raw-local", no_argument, NULL, 'L'},
+	    {"key-cache", required_argument, NULL, 'K'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool ops_given = false, no_progress = false;
 	double v;
-	int c;
+	int c, li;
 
-	while ((c = getopt_long(argc, argv, "m:rFs:p:t:P:d:c:w:jqh", lo, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "m:rFs:p:t:P:d:c:w:jqh", lo, &li)) != -1) {
 		switch (c) {
 		case 'm':
 			cfg.module = optarg;
@@ -897,6 +912,11 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 		case 'L':
 			cfg.want[TGT_RAW] = true;
 			cfg.raw_local = true;
+			break;
+		case 'K':
+			if (num(optarg, 0, 4096, &v) || v != floor(v))
+				goto bad;
+			cfg.key_cache = (int)v;
 			break;
 		case 'F':
 			*floor_on = true;
@@ -1019,7 +1039,10 @@ static int parse_args(int argc, char **argv, bool *sel, bool *floor_on)
 	progress_bar = !no_progress && isatty(STDOUT_FILENO);
 	return 0;
 bad:
-	fprintf(stderr, "hsmg-bench: bad value '%s' for option %s\n", optarg, argv[optind - 1]);
+	if (li >= 0)
+		fprintf(stderr, "hsmg-bench: bad value '%s' for --%s\n", optarg, lo[li].name);
+	else
+		fprintf(stderr, "hsmg-bench: bad value '%s' for -%c\n", optarg, c);
 	return -1;
 }
 

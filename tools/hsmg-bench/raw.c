@@ -278,6 +278,11 @@ static int raw_proc_init(const bool *ops)
 			goto fail;
 		card = hsmg_card_new(mk, 1, 0);
 		explicit_bzero(mk, sizeof(mk));
+		if (card && cfg.key_cache >= 0 &&
+		    hsmg_card_set_key_cache(card, (unsigned int)cfg.key_cache)) {
+			hsmg_card_free(card);
+			card = NULL;
+		}
 		if (!card) {
 			fprintf(stderr, "hsmg-bench: worker: cannot create the local card\n");
 			goto fail;

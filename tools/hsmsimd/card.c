@@ -117,6 +117,13 @@ struct hsmg_card {
 	struct sess *buckets[SESS_BUCKETS];
 	unsigned int nsess;
 	unsigned int qsess[HSMG_CARD_MAX_QUEUES];
+
+	/* Parsed private keys (see pkc_get()), under @pkc_lock. */
+	pthread_mutex_t pkc_lock;
+	struct pkc_ent *pkc;
+	unsigned int pkc_cap;
+	uint64_t pkc_clock;
+	uint64_t pkc_hits, pkc_misses;
 };
 
 /* A copy of a session's login, taken under the lock. */
@@ -137,6 +144,21 @@ struct key {
 	uint8_t cardpin_bind[HSMG_PIN_BLOB_LEN];
 	uint32_t secret_len;
 	uint8_t secret[MAX_SECRET];
+};
+
+/*
+ * One parsed private key: the sealed blob it came from (ciphertext and
+ * clear header, nothing secret), its decoded header (struct key without the
+ * secret) and the EVP_PKEY.  A request whose blob is byte for byte one that
+ * opened under the current master key skips the unsealing and the parsing;
+ * binding, kind and usage are still checked on every request.
+ */
+struct pkc_ent {
+	uint8_t *blob; /* NULL: free slot */
+	uint32_t blob_len;
+	uint64_t used;	/* LRU clock */
+	struct key hdr; /* secret all zero */
+	EVP_PKEY *pkey;
 };
 
 /* Everything one crypto request needs. */
@@ -247,6 +269,11 @@ struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int
 	card->nqueues = nqueues;
 	card->quota = quota;
 	pthread_mutex_init(&card->lock, NULL);
+	pthread_mutex_init(&card->pkc_lock, NULL);
+	if (hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
+		hsmg_card_free(card);
+		return NULL;
+	}
 	if (hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 mkvp", x, sizeof(x)) ||
 	    EVP_Digest(x, sizeof(x), card->mkvp, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 key-wrap", card->k_wrap, KEYLEN) ||
@@ -279,9 +306,132 @@ void hsmg_card_free(struct hsmg_card *card)
 			sess_free(s);
 		}
 	}
+	hsmg_card_set_key_cache(card, 0);
+	pthread_mutex_destroy(&card->pkc_lock);
 	pthread_mutex_destroy(&card->lock);
 	OPENSSL_cleanse(card, sizeof(*card));
 	free(card);
+}
+
+/* ------------------------------------------------- parsed-key cache */
+
+static void pkc_ent_clear(struct pkc_ent *e)
+{
+	EVP_PKEY_free(e->pkey); /* OpenSSL clears the private numbers */
+	free(e->blob);
+	OPENSSL_cleanse(e, sizeof(*e));
+}
+
+/* Drop every entry; with @card->pkc_lock held. */
+static void pkc_flush_locked(struct hsmg_card *card)
+{
+	unsigned int i;
+
+	for (i = 0; i < card->pkc_cap; i++)
+		if (card->pkc[i].blob)
+			pkc_ent_clear(&card->pkc[i]);
+}
+
+int hsmg_card_set_key_cache(struct hsmg_card *card, unsigned int entries)
+{
+	struct pkc_ent *n = NULL;
+
+	if (entries > HSMG_CARD_KEY_CACHE_MAX)
+		return -1;
+	if (entries) {
+		n = calloc(entries, sizeof(*n));
+		if (!n)
+			return -1;
+	}
+	pthread_mutex_lock(&card->pkc_lock);
+	pkc_flush_locked(card);
+	free(card->pkc);
+	card->pkc = n;
+	card->pkc_cap = entries;
+	card->pkc_hits = 0;
+	card->pkc_misses = 0;
+	pthread_mutex_unlock(&card->pkc_lock);
+	return 0;
+}
+
+void hsmg_card_key_cache_stats(struct hsmg_card *card, struct hsmg_card_cache_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&card->pkc_lock);
+	st->capacity = card->pkc_cap;
+	for (i = 0; i < card->pkc_cap; i++)
+		st->entries += card->pkc[i].blob != NULL;
+	st->hits = card->pkc_hits;
+	st->misses = card->pkc_misses;
+	pthread_mutex_unlock(&card->pkc_lock);
+}
+
+/* A reference to the parsed key of sealed @blob and its header, or NULL. */
+static EVP_PKEY *pkc_lookup(struct hsmg_card *card, const void *blob, uint32_t len, struct key *hdr)
+{
+	EVP_PKEY *pkey = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&card->pkc_lock);
+	for (i = 0; i < card->pkc_cap; i++) {
+		struct pkc_ent *e = &card->pkc[i];
+
+		if (!e->blob || e->blob_len != len || memcmp(e->blob, blob, len))
+			continue;
+		if (EVP_PKEY_up_ref(e->pkey) != 1)
+			break;
+		pkey = e->pkey;
+		*hdr = e->hdr;
+		e->used = ++card->pkc_clock;
+		break;
+	}
+	if (pkey)
+		card->pkc_hits++;
+	else if (card->pkc_cap)
+		card->pkc_misses++;
+	pthread_mutex_unlock(&card->pkc_lock);
+	return pkey;
+}
+
+/* Remember @pkey (parsed from authentic @blob, header @k) in place of the
+ * least recently used entry. */
+static void pkc_insert(struct hsmg_card *card, const void *blob, uint32_t len, const struct key *k,
+		       EVP_PKEY *pkey)
+{
+	struct pkc_ent *victim = NULL;
+	uint8_t *copy;
+	unsigned int i;
+
+	copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, blob, len);
+	pthread_mutex_lock(&card->pkc_lock);
+	for (i = 0; i < card->pkc_cap; i++) {
+		struct pkc_ent *e = &card->pkc[i];
+
+		if (e->blob && e->blob_len == len && !memcmp(e->blob, blob, len)) {
+			victim = NULL; /* another thread was first */
+			break;
+		}
+		if (!victim || !e->blob || (victim->blob && e->used < victim->used))
+			victim = e;
+	}
+	if (victim && EVP_PKEY_up_ref(pkey) == 1) {
+		if (victim->blob)
+			pkc_ent_clear(victim);
+		victim->blob = copy;
+		victim->blob_len = len;
+		victim->used = ++card->pkc_clock;
+		victim->hdr = *k;
+		OPENSSL_cleanse(victim->hdr.secret, sizeof(victim->hdr.secret));
+		victim->pkey = pkey;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&card->pkc_lock);
+	free(copy);
 }
 
 void hsmg_card_mkvp(const struct hsmg_card *card, uint8_t mkvp[HSMG_MKVP_LEN])
@@ -445,6 +595,10 @@ int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk)
 	memcpy(card->k_state, ks, KEYLEN);
 	memcpy(card->k_pin, kp, KEYLEN);
 	pthread_mutex_unlock(&card->lock);
+	/* Blobs sealed under the old key must not open from the cache. */
+	pthread_mutex_lock(&card->pkc_lock);
+	pkc_flush_locked(card);
+	pthread_mutex_unlock(&card->pkc_lock);
 	ret = 0;
 out:
 	OPENSSL_cleanse(x, sizeof(x));
@@ -729,6 +883,19 @@ static CK_RV key_bind_new(struct req_ctx *c, struct key *k)
 
 #define KM(kind) (1U << (kind))
 
+/* May the request use opened key @k: binding, kind (bit mask KM()) and
+ * usage (0: none needed)? */
+static CK_RV key_allowed(struct req_ctx *c, const struct key *k, uint32_t kinds, uint32_t use)
+{
+	CK_RV rv = key_check_binding(c, k);
+
+	if (rv == CKR_OK && !(kinds & KM(k->kind)))
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+	if (rv == CKR_OK && use && !(k->attrs.usage & use))
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	return rv;
+}
+
 /* Open the blob of @tag, check binding, kind (bit mask KM()) and usage
  * (0: none needed). */
 static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k)
@@ -742,11 +909,7 @@ static CK_RV key_get(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t u
 		return CKR_ARGUMENTS_BAD;
 	rv = key_open(c->card, blob, len, k);
 	if (rv == CKR_OK)
-		rv = key_check_binding(c, k);
-	if (rv == CKR_OK && !(kinds & KM(k->kind)))
-		rv = CKR_KEY_TYPE_INCONSISTENT;
-	if (rv == CKR_OK && use && !(k->attrs.usage & use))
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		rv = key_allowed(c, k, kinds, use);
 	if (rv != CKR_OK)
 		OPENSSL_cleanse(k, sizeof(*k));
 	return rv;
@@ -869,6 +1032,44 @@ static EVP_PKEY *key_pkey(const struct key *k)
 	return NULL;
 }
 
+/*
+ * key_get() for a private key (@kinds among KIND_EC_PRIV, KIND_RSA_PRIV)
+ * used through its EVP_PKEY: *@pkey gets a reference, @k the header (its
+ * secret is not filled when the parsed key came from the cache).
+ */
+static CK_RV key_get_pkey(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use,
+			  struct key *k, EVP_PKEY **pkey)
+{
+	const void *blob;
+	uint32_t len;
+	CK_RV rv;
+
+	*pkey = NULL;
+	memset(k, 0, sizeof(*k));
+	if (!hsmg_msg_get(c->v, tag, &blob, &len))
+		return CKR_ARGUMENTS_BAD;
+	*pkey = pkc_lookup(c->card, blob, len, k);
+	if (*pkey) {
+		rv = key_allowed(c, k, kinds, use);
+	} else {
+		rv = key_get(c, tag, kinds, use, k);
+		if (rv != CKR_OK)
+			return rv;
+		*pkey = key_pkey(k);
+		if (!*pkey)
+			rv = CKR_DEVICE_ERROR;
+		else
+			pkc_insert(c->card, blob, len, k, *pkey);
+		OPENSSL_cleanse(k->secret, sizeof(k->secret));
+	}
+	if (rv != CKR_OK) {
+		EVP_PKEY_free(*pkey);
+		*pkey = NULL;
+		OPENSSL_cleanse(k, sizeof(*k));
+	}
+	return rv;
+}
+
 /* Put @tag (OUT_PUBKEY) with the public part of a private key. */
 static CK_RV put_pubkey(struct req_ctx *c, const struct key *k)
 {
@@ -931,15 +1132,13 @@ static CK_RV pub_get(struct req_ctx *c, uint32_t use, struct pubref *p)
 	    hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL))
 		return CKR_ARGUMENTS_BAD; /* exactly one of them */
 	if (hsmg_msg_get(c->v, HSMG_TAG_KEY, &v, &len)) {
-		rv = key_get(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV) | KM(KIND_RSA_PRIV), use, &k);
+		rv = key_get_pkey(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV) | KM(KIND_RSA_PRIV), use, &k,
+				  &p->pkey);
 		if (rv != CKR_OK)
 			return rv;
-		p->pkey = key_pkey(&k);
 		p->rsa = k.kind == KIND_RSA_PRIV;
 		p->curve = k.attrs.curve;
 		OPENSSL_cleanse(&k, sizeof(k));
-		if (!p->pkey)
-			return CKR_DEVICE_ERROR;
 	} else {
 		memset(&a, 0, sizeof(a));
 		a.key_type = CKK_EC;
@@ -1217,12 +1416,8 @@ static CK_RV do_rsa_crypt(struct req_ctx *c, bool enc)
 		if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
 		    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
 			return CKR_ARGUMENTS_BAD;
-		rv = key_get(c, HSMG_TAG_KEY, KM(KIND_RSA_PRIV), HSMG_KEY_USE_DECRYPT, &key);
-		if (rv == CKR_OK) {
-			pr.pkey = key_pkey(&key);
-			if (!pr.pkey)
-				rv = CKR_DEVICE_ERROR;
-		}
+		rv = key_get_pkey(c, HSMG_TAG_KEY, KM(KIND_RSA_PRIV), HSMG_KEY_USE_DECRYPT, &key,
+				  &pr.pkey);
 		OPENSSL_cleanse(&key, sizeof(key));
 	}
 	if (rv != CKR_OK)
@@ -1526,18 +1721,14 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 		if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
 		    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
 			return CKR_ARGUMENTS_BAD;
-		rv = key_get(c, HSMG_TAG_KEY, kinds, use, &k);
+		if (mac_alg)
+			rv = key_get(c, HSMG_TAG_KEY, kinds, use, &k);
+		else
+			rv = key_get_pkey(c, HSMG_TAG_KEY, kinds, use, &k, &pr.pkey);
 		if (rv != CKR_OK)
 			return rv;
 		hsmg_msg_get(c->v, HSMG_TAG_KEY, &id, &id_len);
-		if (!mac_alg) {
-			pr.pkey = key_pkey(&k);
-			pr.curve = k.attrs.curve;
-			if (!pr.pkey) {
-				rv = CKR_DEVICE_ERROR;
-				goto out;
-			}
-		}
+		pr.curve = k.attrs.curve;
 	} else {
 		rv = pub_get(c, use, &pr);
 		if (rv != CKR_OK)
@@ -1970,7 +2161,7 @@ static CK_RV do_derive(struct req_ctx *c)
 		return rv;
 	if ((a.key_type != CKK_AES && a.key_type != CKK_GENERIC_SECRET) || a.curve)
 		return CKR_TEMPLATE_INCONSISTENT;
-	rv = key_get(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV), HSMG_KEY_USE_DERIVE, &k);
+	rv = key_get_pkey(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV), HSMG_KEY_USE_DERIVE, &k, &pkey);
 	if (rv != CKR_OK)
 		return rv;
 	/* Raw point, or a DER OCTET STRING around it. */
@@ -1986,9 +2177,7 @@ static CK_RV do_derive(struct req_ctx *c)
 		rv = CKR_MECHANISM_PARAM_INVALID;
 		goto out;
 	}
-	pkey = key_pkey(&k);
-	rv = pkey ? pk_ecdh(pkey, k.attrs.curve, pub, publen, z, sizeof(z), &zlen)
-		  : CKR_DEVICE_ERROR;
+	rv = pk_ecdh(pkey, k.attrs.curve, pub, publen, z, sizeof(z), &zlen);
 	if (rv != CKR_OK)
 		goto out;
 	want = a.value_len ? a.value_len : md ? (size_t)EVP_MD_get_size(md) : zlen;

@@ -112,6 +112,37 @@ unsigned int hsmg_card_sessions(struct hsmg_card *card, int queue);
 size_t hsmg_card_session_ids(struct hsmg_card *card, uint64_t *ids, size_t max);
 /* Log every session out of @queue (the queue detached). */
 void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue);
+/** HSMG_CARD_KEY_CACHE_DEFAULT - parsed private keys a new card keeps. */
+#define HSMG_CARD_KEY_CACHE_DEFAULT 64
+/** HSMG_CARD_KEY_CACHE_MAX - most entries hsmg_card_set_key_cache() takes. */
+#define HSMG_CARD_KEY_CACHE_MAX 4096
+
+/**
+ * struct hsmg_card_cache_stats - the parsed-key cache of a card.
+ * @capacity: entries it may hold (0: no cache).
+ * @entries: entries held now.
+ * @hits: requests whose private key came parsed from the cache.
+ * @misses: requests that unsealed and parsed their key (while a cache exists).
+ */
+struct hsmg_card_cache_stats {
+	unsigned int capacity;
+	unsigned int entries;
+	uint64_t hits;
+	uint64_t misses;
+};
+
+/*
+ * Keep up to @entries parsed private keys (EC, RSA), least recently used
+ * out first: a request naming a key blob byte for byte identical to one
+ * that opened before skips unsealing and parsing it (binding, kind and
+ * usage are checked on every request).  0 turns the cache off.  Every
+ * entry is dropped (and the counters start again) now, every entry on a
+ * master key change, and by hsmg_card_free().
+ * 0, or -1 (@entries above HSMG_CARD_KEY_CACHE_MAX, or no memory).
+ */
+int hsmg_card_set_key_cache(struct hsmg_card *card, unsigned int entries);
+void hsmg_card_key_cache_stats(struct hsmg_card *card, struct hsmg_card_cache_stats *st);
+
 /*
  * Replace the master key: @mk, or NULL to zeroise (no master key, MKVP all
  * zero, every secret wiped).  Every session ends.  The caller keeps other

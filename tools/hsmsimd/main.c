@@ -71,11 +71,11 @@ static struct {
 	struct queue queues[HSMG_CARD_MAX_QUEUES];
 	unsigned int nqueues;
 	const char *mk_file, *ctl_path, *pid_file, *log_file, *cmd;
-	unsigned int max_inflight, speed, quota;
+	unsigned int max_inflight, speed, quota, key_cache;
 	bool standby;
 	unsigned int service_us[HSMG_OP_NR];
 	uint64_t crash_after, hang_after;
-} cfg = {.max_inflight = 4, .speed = 100};
+} cfg = {.max_inflight = 4, .speed = 100, .key_cache = HSMG_CARD_KEY_CACHE_DEFAULT};
 
 /* Run-time state shared by the threads. */
 static struct hsmg_card *card;
@@ -125,6 +125,7 @@ static void usage(FILE *f)
 	       "  --speed N           relative speed announced, 1..10000 (default 100);\n"
 	       "                      service times are scaled by 100/N\n"
 	       "  --quota N           session quota per queue (0 = unlimited)\n"
+	       "  --key-cache N       parsed private keys kept, 0..4096 (default 64; 0 = off)\n"
 	       "  --standby           attach as standby member\n"
 	       "  --service-us C=US   service time of class C (null,random,digest,symmetric,\n"
 	       "                      sign,verify,keygen) in microseconds; repeatable\n"
@@ -542,22 +543,26 @@ static char *ctl_status(void)
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
+	struct hsmg_card_cache_stats kc;
 	unsigned int i;
 	bool h;
 
 	if (!f)
 		return NULL;
+	hsmg_card_key_cache_stats(card, &kc);
 	pthread_mutex_lock(&fault_lock);
 	h = hung;
 	pthread_mutex_unlock(&fault_lock);
 	fprintf(f,
 		"{\"pid\":%d,\"fault\":\"%s\",\"slow_us\":%u,\"error_rate\":%g,\"quota\":%u,"
 		"\"sessions\":%u,\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-		",\"crash_after\":%" PRIu64 ",\"hang_after\":%" PRIu64 ",\"queues\":[",
+		",\"crash_after\":%" PRIu64 ",\"hang_after\":%" PRIu64
+		",\"key_cache\":{\"capacity\":%u,\"entries\":%u,\"hits\":%" PRIu64
+		",\"misses\":%" PRIu64 "},\"queues\":[",
 		(int)getpid(), h ? "hang" : "none", atomic_load(&slow_us), atomic_load(&error_rate),
 		hsmg_card_quota(card), hsmg_card_sessions(card, -1),
 		(uint64_t)atomic_load(&crypto_seen), (uint64_t)atomic_load(&total_errors),
-		cfg.crash_after, cfg.hang_after);
+		cfg.crash_after, cfg.hang_after, kc.capacity, kc.entries, kc.hits, kc.misses);
 	for (i = 0; i < cfg.nqueues; i++) {
 		struct queue *q = &cfg.queues[i];
 
@@ -933,6 +938,7 @@ enum {
 	OPT_INFLIGHT,
 	OPT_SPEED,
 	OPT_QUOTA,
+	OPT_KEYCACHE,
 	OPT_STANDBY,
 	OPT_SERVICE,
 	OPT_CRASH,
@@ -952,6 +958,7 @@ static const struct option opts[] = {
     {"max-inflight", required_argument, NULL, OPT_INFLIGHT},
     {"speed", required_argument, NULL, OPT_SPEED},
     {"quota", required_argument, NULL, OPT_QUOTA},
+    {"key-cache", required_argument, NULL, OPT_KEYCACHE},
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"service-us", required_argument, NULL, OPT_SERVICE},
     {"crash-after", required_argument, NULL, OPT_CRASH},
@@ -997,6 +1004,11 @@ static int parse_args(int argc, char **argv)
 			if (parse_uint(optarg, UINT_MAX, &v))
 				bad = "--quota wants a number";
 			cfg.quota = (unsigned int)v;
+			break;
+		case OPT_KEYCACHE:
+			if (parse_uint(optarg, HSMG_CARD_KEY_CACHE_MAX, &v))
+				bad = "--key-cache wants 0..4096";
+			cfg.key_cache = (unsigned int)v;
 			break;
 		case OPT_STANDBY:
 			cfg.standby = true;
@@ -1106,15 +1118,20 @@ int main(int argc, char **argv)
 		return 1;
 	card = hsmg_card_new(mk, cfg.nqueues, cfg.quota);
 	OPENSSL_cleanse(mk, sizeof(mk));
+	if (card && hsmg_card_set_key_cache(card, cfg.key_cache)) {
+		hsmg_card_free(card);
+		card = NULL;
+	}
 	if (!card) {
 		fprintf(stderr, "hsmsimd: cannot set up the card\n");
 		return 1;
 	}
 	hsmg_card_mkvp(card, mkvp);
 	logmsg("start: %u queue(s), master key %s %s, MKVP %02x%02x%02x%02x..., max_inflight %u, "
-	       "speed %u, quota %u%s",
+	       "speed %u, quota %u, key cache %u%s",
 	       cfg.nqueues, created ? "created in" : "from", cfg.mk_file, mkvp[0], mkvp[1], mkvp[2],
-	       mkvp[3], cfg.max_inflight, cfg.speed, cfg.quota, cfg.standby ? ", standby" : "");
+	       mkvp[3], cfg.max_inflight, cfg.speed, cfg.quota, cfg.key_cache,
+	       cfg.standby ? ", standby" : "");
 	if (cfg.crash_after || cfg.hang_after || atomic_load(&slow_us) ||
 	    atomic_load(&error_rate) > 0.0)
 		logmsg("fault: crash-after %" PRIu64 " hang-after %" PRIu64
