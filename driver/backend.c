@@ -137,27 +137,36 @@ static int hsmg_be_copy_work(u64 ubuf, const struct hsmg_work *w, size_t *off)
 	return 0;
 }
 
-static long hsmg_be_fetch(struct hsmg_backend *be, struct file *file,
-			  unsigned long uarg)
+/* Copy in and check a &struct hsmg_be_fetch: its argsz, or an error. */
+static int hsmg_be_fetch_args(struct hsmg_be_fetch *fe, unsigned long uarg)
 {
-	struct hsmg_be_fetch fe;
+	int argsz;
+
+	argsz = hsmg_copy_args(fe, sizeof(*fe), HSMG_BE_FETCH_SIZE_V1, uarg);
+	if (argsz < 0)
+		return argsz;
+	if (fe->flags & ~HSMG_FETCH_ALL_FLAGS)
+		return -EINVAL;
+	if (fe->reserved[0] || fe->reserved[1])
+		return -EINVAL;
+	if (!fe->max_reqs)
+		return -EINVAL;
+	if (fe->max_reqs > HSMG_MAX_BATCH || fe->buf_len > 2 * HSMG_MAX_MSG_SIZE)
+		return -E2BIG;
+	return argsz;
+}
+
+/* Fetch with checked @fe (from @uarg, @argsz bytes) and write it back. */
+static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
+			      struct hsmg_be_fetch fe, int argsz,
+			      unsigned long uarg)
+{
 	struct hsmg_work *work;
 	struct hsmg_queue *q;
 	size_t off = 0;
 	bool nonblock;
-	int argsz, n, i, ret;
+	int n, i, ret;
 
-	argsz = hsmg_copy_args(&fe, sizeof(fe), HSMG_BE_FETCH_SIZE_V1, uarg);
-	if (argsz < 0)
-		return argsz;
-	if (fe.flags & ~HSMG_FETCH_ALL_FLAGS)
-		return -EINVAL;
-	if (fe.reserved[0] || fe.reserved[1])
-		return -EINVAL;
-	if (!fe.max_reqs)
-		return -EINVAL;
-	if (fe.max_reqs > HSMG_MAX_BATCH || fe.buf_len > 2 * HSMG_MAX_MSG_SIZE)
-		return -E2BIG;
 	nonblock = (fe.flags & HSMG_FETCH_NONBLOCK) ||
 		   (file->f_flags & O_NONBLOCK);
 	work = kcalloc(fe.max_reqs, sizeof(*work), GFP_KERNEL);
@@ -201,6 +210,18 @@ out:
 	return ret;
 }
 
+static long hsmg_be_fetch(struct hsmg_backend *be, struct file *file,
+			  unsigned long uarg)
+{
+	struct hsmg_be_fetch fe;
+	int argsz;
+
+	argsz = hsmg_be_fetch_args(&fe, uarg);
+	if (argsz < 0)
+		return argsz;
+	return hsmg_be_fetch_run(be, file, fe, argsz, uarg);
+}
+
 static int hsmg_be_complete_one(struct hsmg_queue *q, u64 uentry, u32 *stale)
 {
 	struct hsmg_be_completion e;
@@ -231,23 +252,33 @@ static int hsmg_be_complete_one(struct hsmg_queue *q, u64 uentry, u32 *stale)
 	return ret;
 }
 
-static long hsmg_be_complete(struct hsmg_backend *be, unsigned long uarg)
+static long hsmg_be_complete(struct hsmg_backend *be, struct file *file,
+			     unsigned long uarg)
 {
+	bool then_fetch;
 	struct hsmg_be_complete co;
-	int argsz, ret = 0;
+	struct hsmg_be_fetch fe;
+	int argsz, fe_argsz = 0, ret = 0;
 	u32 i;
 
 	argsz = hsmg_copy_args(&co, sizeof(co), HSMG_BE_COMPLETE_SIZE_V1, uarg);
 	if (argsz < 0)
 		return argsz;
-	if (co.flags)
+	if (co.flags & ~HSMG_COMPLETE_ALL_FLAGS)
 		return -EINVAL;
-	if (co.reserved0 || co.reserved[0] || co.reserved[1])
+	then_fetch = co.flags & HSMG_COMPLETE_FETCH;
+	if (co.reserved0 || co.reserved || (!then_fetch && co.fetch))
 		return -EINVAL;
-	if (!co.count)
+	if (!co.count && !then_fetch)
 		return -EINVAL;
 	if (co.count > HSMG_MAX_BATCH)
 		return -E2BIG;
+	if (then_fetch) {
+		/* Checked before anything is applied. */
+		fe_argsz = hsmg_be_fetch_args(&fe, co.fetch);
+		if (fe_argsz < 0)
+			return fe_argsz;
+	}
 	co.done = 0;
 	co.stale = 0;
 	mutex_lock(&be->lock);
@@ -266,7 +297,9 @@ static long hsmg_be_complete(struct hsmg_backend *be, unsigned long uarg)
 	mutex_unlock(&be->lock);
 	if (hsmg_copy_result(uarg, &co, sizeof(co), argsz))
 		return -EFAULT;
-	return ret;
+	if (ret || !then_fetch)
+		return ret;
+	return hsmg_be_fetch_run(be, file, fe, fe_argsz, co.fetch);
 }
 
 static long hsmg_be_set_mkvp(struct hsmg_backend *be, unsigned long uarg)
@@ -320,7 +353,7 @@ static long hsmg_backend_ioctl(struct file *file, unsigned int cmd,
 	case HSMG_IOC_BE_FETCH:
 		return hsmg_be_fetch(be, file, arg);
 	case HSMG_IOC_BE_COMPLETE:
-		return hsmg_be_complete(be, arg);
+		return hsmg_be_complete(be, file, arg);
 	case HSMG_IOC_BE_DETACH:
 		return hsmg_be_detach(be);
 	case HSMG_IOC_BE_SET_MKVP:

@@ -35,7 +35,7 @@
 
 #define HSMG_FEATURES                                                          \
 	(HSMG_FEAT_STRICT | HSMG_FEAT_VHSM | HSMG_FEAT_FAILOVER |              \
-	 HSMG_FEAT_EVENTS)
+	 HSMG_FEAT_EVENTS | HSMG_FEAT_COMPLETE_FETCH)
 
 static int hsmg_client_open(struct inode *inode, struct file *file)
 {

@@ -139,6 +139,24 @@ static uint64_t ptr(void *good)
 	}
 }
 
+/* ptr() for a small buffer the kernel writes: never inside this process's
+ * other memory. */
+static uint64_t small_ptr(void *good)
+{
+	switch (below(8)) {
+	case 0:
+		return 0;
+	case 1:
+		return (uintptr_t)unmapped;
+	case 2:
+		return 0xffff888000000000ULL + (rnd() & 0xfffff000);
+	case 3:
+		return (uintptr_t)rdonly;
+	default:
+		return (uintptr_t)good;
+	}
+}
+
 /* A length: mostly @good, sometimes 0, huge, or off by a little. */
 static uint32_t len(uint32_t good)
 {
@@ -432,6 +450,26 @@ static void complete(int fd, struct arg *a, const struct hsmg_be_req *r, const u
 	p->flags = sane ? 0 : flags(0);
 	p->count = sane || chance(80) ? n : (uint32_t)rnd();
 	p->entries = sane ? (uintptr_t)c : ptr(c);
+	if (chance(30)) {
+		/* and fetch in the same call, never sleeping; what comes is
+		 * left unanswered (the kernel times it out) */
+		static __thread uint8_t fbuf[8192];
+		static __thread struct hsmg_be_fetch f;
+
+		memset(&f, 0, sizeof(f));
+		f.argsz = sane || chance(90) ? HSMG_BE_FETCH_SIZE_V1 : argsz(HSMG_BE_FETCH_SIZE_V1);
+		f.flags = HSMG_FETCH_NONBLOCK;
+		f.max_reqs = sane || chance(80) ? 1 + below(4) : (uint32_t)rnd();
+		f.buf_len = sizeof(fbuf);
+		f.buf = sane || chance(90) ? (uintptr_t)fbuf : small_ptr(fbuf);
+		f.reserved[0] = sane || chance(95) ? 0 : 1;
+		p->flags |= HSMG_COMPLETE_FETCH;
+		p->fetch = sane || chance(90) ? (uintptr_t)&f : small_ptr(&f);
+		if (!sane && chance(10))
+			p->count = 0;
+	} else if (!sane && chance(3)) {
+		p->fetch = rnd() | 1; /* without the flag: -EINVAL */
+	}
 	xioctl(fd, HSMG_IOC_BE_COMPLETE, p);
 }
 

@@ -904,14 +904,20 @@ TEST_F(backend, complete_bad_args)
 	cp.count = HSMG_MAX_BATCH + 1;
 	ASSERT_IOCTL_ERR2(EINVAL, E2BIG, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	CP();
-	cp.flags = 1;
+	cp.flags = HSMG_COMPLETE_ALL_FLAGS + 1;
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	CP();
 	cp.reserved0 = 1;
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	CP();
-	cp.reserved[1] = 1;
+	cp.reserved = 1;
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
+	CP();
+	cp.fetch = (uintptr_t)self->buf; /* without HSMG_COMPLETE_FETCH */
+	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
+	CP();
+	cp.flags = HSMG_COMPLETE_FETCH; /* and no fetch struct */
+	ASSERT_IOCTL_ERR(EFAULT, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
 	CP();
 	cp.argsz = HSMG_BE_COMPLETE_SIZE_V1 - 8;
 	ASSERT_IOCTL_ERR(EINVAL, self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
@@ -982,6 +988,109 @@ TEST_F(backend, complete_partial)
 	EXPECT_EQ(0, b.ret);
 	EXPECT_EQ(4, b.resp_len);
 	EXPECT_EQ(0, memcmp(b.resp, "good", 4));
+}
+
+/* Fill a COMPLETE + FETCH of one completion (@c) and one fetch struct. */
+static void cf_prepare(struct hsmg_be_completion *c, uint64_t tag, uint32_t status,
+		       const void *data, uint32_t len, uint32_t fetch_flags, void *buf,
+		       struct hsmg_be_complete *cp, struct hsmg_be_fetch *f)
+{
+	*c = (struct hsmg_be_completion){
+	    .tag = tag, .status = status, .len = len, .data = (uintptr_t)data};
+	*f = (struct hsmg_be_fetch){.argsz = sizeof(*f),
+				    .flags = fetch_flags,
+				    .max_reqs = 1,
+				    .buf_len = 4096,
+				    .buf = (uintptr_t)buf};
+	*cp = (struct hsmg_be_complete){.argsz = sizeof(*cp),
+					.flags = HSMG_COMPLETE_FETCH,
+					.count = 1,
+					.entries = (uintptr_t)c,
+					.fetch = (uintptr_t)f};
+}
+
+/* The same, issued; returns the ioctl's result. */
+static int complete_fetch(int fd, uint64_t tag, uint32_t status, const void *data, uint32_t len,
+			  uint32_t fetch_flags, void *buf, struct hsmg_be_complete *cp,
+			  struct hsmg_be_fetch *f)
+{
+	static struct hsmg_be_completion c;
+
+	cf_prepare(&c, tag, status, data, len, fetch_flags, buf, cp, f);
+	return hsmg_ioctl(fd, HSMG_IOC_BE_COMPLETE, cp);
+}
+
+/*
+ * HSMG_COMPLETE_FETCH: one call answers a request and takes the next (the
+ * next client's request, after any probe it answers the same way); its
+ * fetch struct is checked before anything is applied; -EAGAIN of a
+ * non-blocking fetch still applies the completions; count 0 is a fetch.
+ */
+TEST_F(backend, complete_then_fetch)
+{
+	struct hsmg_be_req *r = (void *)self->buf;
+	struct hsmg_be_completion c;
+	struct hsmg_be_complete cp;
+	struct hsmg_be_attach a;
+	struct hsmg_be_fetch f;
+	struct hsmg_be_req r1;
+	struct bg_submit b1, b2;
+	struct hsmg_info info = {.argsz = sizeof(info)};
+
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_GET_INFO, &info);
+	ASSERT_NE(0, info.features & HSMG_FEAT_COMPLETE_FETCH);
+	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));
+	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
+	/* a stale tag and nothing to fetch; then count 0, a plain fetch */
+	ASSERT_ERR(EAGAIN, complete_fetch(self->bfd, 0x5ab1e, HSMG_BE_OK, NULL, 0,
+					  HSMG_FETCH_NONBLOCK, self->buf, &cp, &f));
+	EXPECT_EQ(1, cp.done);
+	EXPECT_EQ(1, cp.stale);
+	cp.count = 0;
+	ASSERT_ERR(EAGAIN, hsmg_ioctl(self->bfd, HSMG_IOC_BE_COMPLETE, &cp));
+	EXPECT_EQ(0, cp.done);
+
+	ASSERT_OK(bg_start(&b1, a.group_id, 8, 0x11));
+	ASSERT_OK(fetch_crypto(self->bfd, self->buf, self->buf_len, 1, &r1, NULL));
+	/* a bad fetch struct: refused before the answer is applied */
+	cf_prepare(&c, r1.tag, HSMG_BE_OK, "wrong!!!", 8, 0, self->buf, &cp, &f);
+	f.max_reqs = 0;
+	ASSERT_ERR(EINVAL, hsmg_ioctl(self->bfd, HSMG_IOC_BE_COMPLETE, &cp));
+	f.max_reqs = HSMG_MAX_BATCH + 1;
+	ASSERT_ERR(E2BIG, hsmg_ioctl(self->bfd, HSMG_IOC_BE_COMPLETE, &cp));
+	f.max_reqs = 1;
+	f.reserved[1] = 1;
+	ASSERT_ERR(EINVAL, hsmg_ioctl(self->bfd, HSMG_IOC_BE_COMPLETE, &cp));
+	f.reserved[1] = 0;
+	f.argsz = 8;
+	ASSERT_ERR(EINVAL, hsmg_ioctl(self->bfd, HSMG_IOC_BE_COMPLETE, &cp));
+	EXPECT_EQ(0, b1.done);
+
+	/* answer r1 and wait for the next client's request in the same call */
+	ASSERT_OK(bg_start(&b2, a.group_id, 16, 0x22));
+	ASSERT_OK(
+	    complete_fetch(self->bfd, r1.tag, HSMG_BE_OK, "first!!!", 8, 0, self->buf, &cp, &f));
+	EXPECT_EQ(1, cp.done);
+	EXPECT_EQ(0, cp.stale);
+	pthread_join(b1.thread, NULL);
+	EXPECT_EQ(0, b1.ret);
+	EXPECT_EQ(8, b1.resp_len);
+	EXPECT_EQ(0, memcmp(b1.resp, "first!!!", 8));
+	ASSERT_EQ(1, f.nreqs);
+	while (r->type != HSMG_BE_REQ_CRYPTO) /* a probe: answer it, take the next */
+		ASSERT_OK(
+		    complete_fetch(self->bfd, r->tag, HSMG_BE_OK, NULL, 0, 0, self->buf, &cp, &f));
+	EXPECT_EQ(16, r->len);
+	EXPECT_EQ(0x22, self->buf[HSMG_BE_REQ_SIZE]);
+	EXPECT_EQ(HSMG_BE_REQ_SIZE + 16, f.used);
+	/* answer it; nothing more waits: -EAGAIN, but the answer is applied */
+	ASSERT_ERR(EAGAIN, complete_fetch(self->bfd, r->tag, HSMG_BE_OK, "second!!", 8,
+					  HSMG_FETCH_NONBLOCK, self->buf, &cp, &f));
+	EXPECT_EQ(1, cp.done);
+	EXPECT_EQ(0, f.nreqs);
+	pthread_join(b2.thread, NULL);
+	EXPECT_EQ(0, b2.ret);
+	EXPECT_EQ(0, memcmp(b2.resp, "second!!", 8));
 }
 
 /* Another queue's tag is not this queue's to complete. */

@@ -126,6 +126,8 @@ static void usage(FILE *f)
 	       "                      service times are scaled by 100/N\n"
 	       "  --quota N           session quota per queue (0 = unlimited)\n"
 	       "  --key-cache N       parsed private keys kept, 0..4096 (default 64; 0 = off)\n"
+	       "  --separate-complete answer and fetch with two ioctls, not one\n"
+	       "                      (HSMG_COMPLETE_FETCH); for comparisons\n"
 	       "  --standby           attach as standby member\n"
 	       "  --service-us C=US   service time of class C (null,random,digest,symmetric,\n"
 	       "                      sign,verify,keygen) in microseconds; repeatable\n"
@@ -308,6 +310,10 @@ static void set_hung(bool h, const char *why)
 	pthread_mutex_unlock(&fault_lock);
 }
 
+/* 1 while the module takes HSMG_COMPLETE_FETCH (0 after an -EINVAL for it,
+ * or --separate-complete). */
+static atomic_int complete_fetch = 1;
+
 static void complete(struct queue *q, uint64_t tag, uint32_t status, const void *data, uint32_t len)
 {
 	struct hsmg_be_completion e = {.tag = tag, .status = status, .len = len};
@@ -324,8 +330,12 @@ static void complete(struct queue *q, uint64_t tag, uint32_t status, const void 
 	}
 }
 
-static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t *payload,
-		  uint8_t *ans)
+/*
+ * Serve one request into @ans.  Returns true with the answer in @out when
+ * there is one to send; a hung card answers nothing.
+ */
+static bool serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t *payload,
+		  uint8_t *ans, struct hsmg_be_completion *out)
 {
 	struct queue *q = w->q;
 	struct hsmg_card_result res = {0};
@@ -347,9 +357,9 @@ static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t
 			atomic_load(&error_rate)) {
 			atomic_fetch_add(&q->errors, 1);
 			atomic_fetch_add(&total_errors, 1);
-			if (wait_not_hung())
-				complete(q, req->tag, HSMG_BE_RETRY, NULL, 0);
-			return;
+			*out =
+			    (struct hsmg_be_completion){.tag = req->tag, .status = HSMG_BE_RETRY};
+			return wait_not_hung();
 		}
 		if (req->op_class < HSMG_OP_NR)
 			us = cfg.service_us[req->op_class];
@@ -373,10 +383,52 @@ static void serve(struct worker *w, const struct hsmg_be_req *req, const uint8_t
 	if (res.status == HSMG_BE_QUOTA)
 		logmsg("queue %02x.%04x: session quota %u reached", q->adapter, q->domain,
 		       hsmg_card_quota(card));
+	*out = (struct hsmg_be_completion){.tag = req->tag,
+					   .status = res.status,
+					   .len = res.status == HSMG_BE_OK ? res.len : 0,
+					   .data = (uintptr_t)ans};
 	/* A hung card answers nothing, also what it was working on. */
 	if (wait_not_hung())
-		complete(q, req->tag, res.status, ans, res.status == HSMG_BE_OK ? res.len : 0);
+		return true;
 	OPENSSL_cleanse(ans, res.len);
+	return false;
+}
+
+/*
+ * Send @c (if @have) and fetch into @f: one HSMG_COMPLETE_FETCH call, or
+ * COMPLETE then FETCH.  The answer buffer is wiped once sent.  Returns the
+ * fetch's result (0 or -1 with errno).
+ */
+static int answer_and_fetch(struct queue *q, struct hsmg_be_completion *c, bool have,
+			    struct hsmg_be_fetch *f)
+{
+	struct hsmg_be_complete cp = {.argsz = sizeof(cp), .count = 1};
+	int ret;
+
+	if (have && atomic_load(&complete_fetch)) {
+		cp.flags = HSMG_COMPLETE_FETCH;
+		cp.entries = (uintptr_t)c;
+		cp.fetch = (uintptr_t)f;
+		ret = ioctl(q->fd, HSMG_IOC_BE_COMPLETE, &cp);
+		if (ret < 0 && errno == EINVAL && !cp.done) {
+			/* a module without it: the two calls from now on */
+			atomic_store(&complete_fetch, 0);
+			logmsg("queue %02x.%04x: the module has no HSMG_COMPLETE_FETCH; "
+			       "completing and fetching separately",
+			       q->adapter, q->domain);
+		} else {
+			if (ret < 0 && !cp.done)
+				logmsg("queue %02x.%04x: complete failed: %s", q->adapter,
+				       q->domain, strerror(errno));
+			OPENSSL_cleanse((void *)(uintptr_t)c->data, c->len);
+			return ret;
+		}
+	}
+	if (have) {
+		complete(q, c->tag, c->status, (const void *)(uintptr_t)c->data, c->len);
+		OPENSSL_cleanse((void *)(uintptr_t)c->data, c->len);
+	}
+	return ioctl(q->fd, HSMG_IOC_BE_FETCH, f);
 }
 
 static void *worker_main(void *arg)
@@ -384,7 +436,9 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct queue *q = w->q;
 	uint8_t *buf = malloc(FETCH_BUF_LEN), *ans = malloc(HSMG_MAX_MSG_SIZE);
+	struct hsmg_be_completion c = {0};
 	unsigned int backoff_ms = 0;
+	bool have = false;
 
 	if (!buf || !ans) {
 		logmsg("queue %02x.%04x: out of memory in worker", q->adapter, q->domain);
@@ -395,10 +449,13 @@ static void *worker_main(void *arg)
 		struct hsmg_be_req req;
 		size_t off = 0;
 		uint32_t i;
+		int ret;
 
 		f.buf_len = FETCH_BUF_LEN;
 		f.buf = (uintptr_t)buf;
-		if (ioctl(q->fd, HSMG_IOC_BE_FETCH, &f) < 0) {
+		ret = answer_and_fetch(q, &c, have, &f);
+		have = false;
+		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			if (!backoff_ms)
@@ -419,13 +476,20 @@ static void *worker_main(void *arg)
 				       q->adapter, q->domain);
 				break;
 			}
-			serve(w, &req, buf + off, ans);
+			if (have) { /* only with more than one request per fetch */
+				complete(q, c.tag, c.status, ans, c.len);
+				OPENSSL_cleanse(ans, c.len);
+			}
+			/* The answer goes out with the next fetch. */
+			have = serve(w, &req, buf + off, ans, &c);
 			off += hsmg_msg_padded(req.len);
 		}
 		/* Payloads may hold PINs and plaintext. */
 		OPENSSL_cleanse(buf, f.used <= FETCH_BUF_LEN ? f.used : FETCH_BUF_LEN);
 	}
 out:
+	if (have) /* stopping: the kernel re-sends what was not answered */
+		OPENSSL_cleanse(ans, c.len);
 	free(buf);
 	free(ans);
 	return NULL;
@@ -939,6 +1003,7 @@ enum {
 	OPT_SPEED,
 	OPT_QUOTA,
 	OPT_KEYCACHE,
+	OPT_SEPARATE,
 	OPT_STANDBY,
 	OPT_SERVICE,
 	OPT_CRASH,
@@ -959,6 +1024,7 @@ static const struct option opts[] = {
     {"speed", required_argument, NULL, OPT_SPEED},
     {"quota", required_argument, NULL, OPT_QUOTA},
     {"key-cache", required_argument, NULL, OPT_KEYCACHE},
+    {"separate-complete", no_argument, NULL, OPT_SEPARATE},
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"service-us", required_argument, NULL, OPT_SERVICE},
     {"crash-after", required_argument, NULL, OPT_CRASH},
@@ -1004,6 +1070,9 @@ static int parse_args(int argc, char **argv)
 			if (parse_uint(optarg, UINT_MAX, &v))
 				bad = "--quota wants a number";
 			cfg.quota = (unsigned int)v;
+			break;
+		case OPT_SEPARATE:
+			atomic_store(&complete_fetch, 0);
 			break;
 		case OPT_KEYCACHE:
 			if (parse_uint(optarg, HSMG_CARD_KEY_CACHE_MAX, &v))

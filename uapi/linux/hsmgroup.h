@@ -120,6 +120,8 @@ enum hsmg_queue_state {
 #define HSMG_FEAT_FAILOVER (1ULL << 2)
 /** HSMG_FEAT_EVENTS - read() and poll() on the client device (see below). */
 #define HSMG_FEAT_EVENTS (1ULL << 3)
+/** HSMG_FEAT_COMPLETE_FETCH - %HSMG_COMPLETE_FETCH on the backend device. */
+#define HSMG_FEAT_COMPLETE_FETCH (1ULL << 4)
 
 /**
  * struct hsmg_info - version and limits (%HSMG_IOC_GET_INFO).
@@ -624,19 +626,36 @@ struct hsmg_be_completion {
 #define HSMG_BE_COMPLETION_SIZE 24
 
 /**
+ * HSMG_COMPLETE_FETCH - once the completions are applied, fetch in the same
+ * call: one system call per request for a card that answers one and takes
+ * the next.
+ */
+#define HSMG_COMPLETE_FETCH (1U << 0)
+#define HSMG_COMPLETE_ALL_FLAGS (HSMG_COMPLETE_FETCH)
+
+/**
  * struct hsmg_be_complete - answer requests (%HSMG_IOC_BE_COMPLETE).
  * @argsz: size of this struct (in).
- * @flags: must be 0.
+ * @flags: HSMG_COMPLETE_* (in).
  * @count: elements at @entries, 1..%HSMG_MAX_BATCH (in; 0 gives -EINVAL,
- *	more -E2BIG).
+ *	more -E2BIG); with %HSMG_COMPLETE_FETCH also 0 (a plain fetch).
  * @stale: completions whose tag was unknown (out): the attempt had been
  *	re-sent elsewhere, timed out or was cancelled; they are dropped, so a
  *	client never gets two answers.
  * @entries: user pointer to an array of &struct hsmg_be_completion (in).
  *	Entries are applied in order; an invalid entry (-EINVAL, -E2BIG,
  *	-EFAULT) stops the call and the entries before it stay applied.
- * @done: entries applied (out).
+ * @done: entries applied (out).  Written before the fetch starts, so it
+ *	is valid also when the fetch then fails.
  * @reserved0: must be 0.
+ * @fetch: with %HSMG_COMPLETE_FETCH, user pointer to a &struct
+ *	hsmg_be_fetch (in); 0 otherwise.  It is checked before any entry is
+ *	applied (the errors of %HSMG_IOC_BE_FETCH); once every entry is
+ *	applied the call fetches with it exactly as %HSMG_IOC_BE_FETCH does
+ *	(sleeping unless %HSMG_FETCH_NONBLOCK or O_NONBLOCK) and returns the
+ *	fetch's result: -EINTR or -EAGAIN then mean "entries applied, nothing
+ *	fetched".  Supported when %HSMG_FEAT_COMPLETE_FETCH is reported;
+ *	older modules give -EINVAL for the flag, with no entry applied.
  * @reserved: must be 0.
  */
 struct hsmg_be_complete {
@@ -647,7 +666,8 @@ struct hsmg_be_complete {
 	__u64 entries;
 	__u32 done;
 	__u32 reserved0;
-	__u64 reserved[2];
+	__u64 fetch;
+	__u64 reserved;
 };
 #define HSMG_BE_COMPLETE_SIZE_V1 48
 
