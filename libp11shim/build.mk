@@ -8,8 +8,9 @@ P11SHIM_PKGS := p11-kit-1 sqlite3 libcrypto
 P11SHIM_CFLAGS := -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(P11SHIM_PKGS) 2>/dev/null)
 P11SHIM_LIBS := $(shell pkg-config --libs sqlite3 libcrypto 2>/dev/null) -lpthread
 P11SHIM_SRCS := module slot session pin cardpin store object objmgr crypto mech keys request \
-	transport log config
-P11SHIM_OBJS := $(patsubst %,$(B)/libp11shim/%.o,$(P11SHIM_SRCS)) $(B)/libp11shim/hsmg_msg.o
+	transport log config pubverify
+P11SHIM_OBJS := $(patsubst %,$(B)/libp11shim/%.o,$(P11SHIM_SRCS)) $(B)/libp11shim/hsmg_msg.o \
+	$(B)/libp11shim/pk.o
 P11SHIM_MAP := libp11shim/hsmgroup-pkcs11.map
 
 $(B)/libp11shim/%.o: HOST_CFLAGS += $(P11SHIM_CFLAGS)
@@ -18,6 +19,13 @@ $(B)/libp11shim/%.o: HOST_CFLAGS += $(P11SHIM_CFLAGS)
 $(B)/libp11shim/hsmg_msg.o: common/hsmg_msg.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The card's public-key code, PIC, for verifying in the module (pubverify.c).
+# Programs that also link the card (tests) take this copy instead of theirs.
+$(B)/libp11shim/pk.o: tools/hsmsimd/pk.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+$(B)/libp11shim/pubverify.o: HOST_CFLAGS += -Itools/hsmsimd
 
 $(B)/hsmgroup-pkcs11.so: $(P11SHIM_OBJS) $(P11SHIM_MAP)
 	$(CC) -shared -Wl,--version-script=$(P11SHIM_MAP) -Wl,-z,defs -Wl,-z,now -Wl,-z,relro \

@@ -37,6 +37,7 @@ static const struct key_desc keys[] = {
     {"pin_iterations", K_UINT, OFF(pin_iterations), 1000, SHIM_PIN_MAX_ITERATIONS},
     {"session_mode", K_MODE, OFF(session_flags), 0, 0},
     {"timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000},
+    {"local_verify", K_UINT, OFF(local_verify), 0, 1},
 };
 
 static void set_key(struct shim_config *c, const struct key_desc *k, const char *val,
@@ -271,6 +272,7 @@ int shim_config_load(struct shim_config *c)
 	c->pin_iterations = 200000;
 	c->session_flags = 0;
 	c->timeout_ms = 0;
+	c->local_verify = 1;
 
 	/* The level first, so that the file's own warnings honour it. */
 	lv = secure_getenv("HSMGROUP_LOG_LEVEL");

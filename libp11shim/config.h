@@ -17,6 +17,10 @@
  *                    mode of every token without its own setting (none);
  *                    see "Session modes" below
  *   timeout_ms       per-request timeout, 0 = the kernel's default (0)
+ *   local_verify     1: single-part C_Verify with a public key object
+ *                    (RSA PKCS#1 v1.5 and PSS, ECDSA) is done in the module
+ *                    with the card's code, no card involved; 0: every
+ *                    verify goes to a card (1)
  *
  * File syntax: "name = value" lines, '#' starts a comment line.  A line
  * "[token SERIAL]" (SERIAL = the 16 hex digits of the token's serial
@@ -60,7 +64,8 @@ struct shim_config {
 	unsigned int pin_iterations;
 	uint32_t session_flags; /* HSMG_SESSION_STRICT and/or HSMG_SESSION_VHSM */
 	unsigned int timeout_ms;
-	bool env_session_mode; /* HSMGROUP_SESSION_MODE given: wins */
+	unsigned int local_verify; /* 0 or 1 */
+	bool env_session_mode;	   /* HSMGROUP_SESSION_MODE given: wins */
 	unsigned int ntokens;
 	struct shim_token_config tokens[SHIM_MAX_TOKEN_CFG];
 };

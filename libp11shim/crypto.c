@@ -17,6 +17,7 @@
 #include "module.h"
 #include "object.h"
 #include "objmgr.h"
+#include "pubverify.h"
 #include "request.h"
 #include "session.h"
 #include "slot.h"
@@ -731,6 +732,10 @@ static CK_RV hash_once(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_BYTE_PTR 
 		rv = out_check(out, out_len, op->out_len, &ready);
 	if (rv != CKR_OK || !ready)
 		goto end;
+	if (verify && shim_pubverify_applies(op)) {
+		rv = shim_pubverify(op, data, len, sig, sig_len);
+		goto end;
+	}
 	if (len <= SHIM_CHUNK || !op->m->multi) {
 		rv = op_part(s, op, kind, PH_SINGLE, data, len, true, sig, sig_len, out,
 			     verify ? 0 : *out_len, verify ? NULL : &got);

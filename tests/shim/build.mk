@@ -13,7 +13,7 @@ SHIM_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) $(P11SHIM_LIBS) -
 $(B)/tests/shim/%.o: HOST_CFLAGS += $(SHIM_TEST_CFLAGS)
 
 $(B)/tests/shim/test_%: $(B)/tests/shim/test_%.o $(SHIM_TEST_LIB) $(P11SHIM_OBJS) \
-		$(HSMSIMD_CARD_OBJS) | $(B)/hsmgroup-pkcs11.so
+		$(filter-out %/pk.o,$(HSMSIMD_CARD_OBJS)) | $(B)/hsmgroup-pkcs11.so
 	$(CC) -pthread -o $@ $^ $(HOST_LDFLAGS) $(SHIM_TEST_LIBS)
 
 UNIT_TESTS += $(SHIM_TEST_BINS)

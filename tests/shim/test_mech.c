@@ -18,6 +18,7 @@
 
 #include "helpers.h"
 #include "mock_transport.h"
+#include "module.h"
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 static const uint8_t p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
@@ -560,6 +561,115 @@ static EVP_PKEY *rsa_from_attrs(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE pub)
 	EVP_PKEY_CTX_free(ctx);
 	return pk;
 }
+
+/*
+ * Single-part C_Verify with a public key is done in the module
+ * (local_verify = 1, the default): no request reaches the card, and every
+ * answer (good, tampered, short, wrong parameter) is the one the card gives
+ * with local_verify = 0.
+ */
+static CK_RV verify_rv(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE pub,
+		       const uint8_t *data, CK_ULONG len, const uint8_t *sig, CK_ULONG slen)
+{
+	CK_RV rv = p11->C_VerifyInit(h, m, pub);
+
+	return rv != CKR_OK ? rv : p11->C_Verify(h, (CK_BYTE_PTR)data, len, (CK_BYTE_PTR)sig, slen);
+}
+
+START_TEST(verify_in_module)
+{
+	CK_SESSION_HANDLE h = t_user_session(true);
+	CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	CK_ULONG bits = 2048;
+	uint8_t e3[] = {0x01, 0x00, 0x01};
+	CK_ATTRIBUTE pt[] = {{CKA_MODULUS_BITS, &bits, sizeof(bits)},
+			     {CKA_PUBLIC_EXPONENT, e3, 3},
+			     {CKA_VERIFY, &yes, 1}};
+	CK_ATTRIBUTE kt[] = {{CKA_SIGN, &yes, 1}};
+	CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+	CK_RSA_PKCS_PSS_PARAMS pss_bad = {CKM_SHA384, CKG_MGF1_SHA256, 32};
+	struct {
+		CK_MECHANISM m;
+		bool rsa;
+		CK_ULONG len; /* bytes of msg signed */
+	} cases[] = {
+	    {{CKM_ECDSA, NULL, 0}, false, 32},
+	    {{CKM_ECDSA_SHA256, NULL, 0}, false, sizeof(msg)},
+	    {{CKM_ECDSA_SHA512, NULL, 0}, false, 0},
+	    {{CKM_RSA_PKCS, NULL, 0}, true, 51},
+	    {{CKM_SHA256_RSA_PKCS, NULL, 0}, true, sizeof(msg)},
+	    {{CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss)}, true, 100},
+	    {{CKM_RSA_PKCS_PSS, &pss, sizeof(pss)}, true, 32},
+	};
+	CK_OBJECT_HANDLE epub, epriv, rpub, rpriv;
+	uint8_t sig[300], bad[300];
+	unsigned int before;
+	CK_ULONG n;
+	size_t i;
+	int v, local;
+	CK_RV rv[2];
+
+	fill_msg();
+	ec_pair(h, p256, sizeof(p256), CK_FALSE, &epub, &epriv);
+	CK_OK(p11->C_GenerateKeyPair(h, &gen, pt, 3, kt, 1, &rpub, &rpriv));
+	ck_assert_uint_eq(shim_g.cfg.local_verify, 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CK_OBJECT_HANDLE pub = cases[i].rsa ? rpub : epub;
+
+		n = sizeof(sig);
+		CK_OK(p11->C_SignInit(h, &cases[i].m, cases[i].rsa ? rpriv : epriv));
+		CK_OK(p11->C_Sign(h, msg, cases[i].len, sig, &n));
+		/* 0 good, 1 one bit off, 2 a byte short, 3 another message,
+		 * 4 the other key type's key */
+		for (v = 0; v < 5; v++) {
+			CK_ULONG slen = v == 2 ? n - 1 : n;
+
+			memcpy(bad, sig, n);
+			if (v == 1)
+				bad[n / 2] ^= 0x10;
+			for (local = 1; local >= 0; local--) {
+				shim_g.cfg.local_verify = (unsigned int)local;
+				before = mock_submits;
+				rv[local] = verify_rv(
+				    h, &cases[i].m, v == 4 ? (cases[i].rsa ? epub : rpub) : pub,
+				    v == 3 ? msg + 1 : msg, cases[i].len, bad, slen);
+				if (local)
+					ck_assert_uint_eq(mock_submits, before);
+			}
+			ck_assert_msg(rv[0] == rv[1],
+				      "case %zu variant %d: card 0x%lx, module 0x%lx", i, v, rv[0],
+				      rv[1]);
+			if (v == 0)
+				CK_RV_IS(rv[1], CKR_OK);
+			else if (v == 3 && cases[i].len == 0)
+				CK_RV_IS(rv[1], CKR_OK); /* msg + 1, 0 bytes: the same message */
+			else
+				ck_assert_uint_ne(rv[1], CKR_OK);
+		}
+	}
+	/* a PSS parameter whose hash is not the mechanism's: refused the same way */
+	{
+		CK_MECHANISM m = {CKM_SHA256_RSA_PKCS_PSS, &pss_bad, sizeof(pss_bad)};
+
+		for (local = 1; local >= 0; local--) {
+			shim_g.cfg.local_verify = (unsigned int)local;
+			rv[local] = verify_rv(h, &m, rpub, msg, 10, sig, 256);
+		}
+		ck_assert_uint_eq(rv[0], rv[1]);
+		ck_assert_uint_ne(rv[1], CKR_OK);
+	}
+	shim_g.cfg.local_verify = 1;
+	/* multi-part verification still goes to the card */
+	before = mock_submits;
+	n = sizeof(sig);
+	CK_OK(p11->C_SignInit(h, &cases[1].m, epriv));
+	CK_OK(p11->C_Sign(h, msg, 100, sig, &n));
+	CK_OK(p11->C_VerifyInit(h, &cases[1].m, epub));
+	CK_OK(p11->C_VerifyUpdate(h, msg, 100));
+	CK_OK(p11->C_VerifyFinal(h, sig, n));
+	ck_assert_uint_gt(mock_submits, before + 1);
+}
+END_TEST
 
 START_TEST(rsa)
 {
@@ -1497,6 +1607,7 @@ int main(void)
 	tcase_add_test(tc, key_use_errors);
 	tcase_add_test(tc, mechanism_info);
 	tcase_add_test(tc, failover_multipart);
+	tcase_add_test(tc, verify_in_module);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }
