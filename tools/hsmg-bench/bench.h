@@ -29,6 +29,7 @@ enum op {
 	OP_GETINFO,
 	OP_RANDOM,
 	OP_ECDSA,
+	OP_ECVERIFY,
 	OP_RSA,
 	OP_GCM,
 	OP_SHA256,
@@ -43,6 +44,7 @@ enum op {
 #define BENCH_GCM_IV_LEN 12
 #define BENCH_GCM_TAG	 16
 #define BENCH_MAX_OUT	 4096
+#define BENCH_EC_SIG	 64 /* P-256 r || s */
 
 /* Options, set before the workers start (read-only in them). */
 struct bench_cfg {

@@ -52,12 +52,10 @@ struct bench_cfg cfg = {
 };
 
 const char *const op_names[OP_NR] = {
-    [OP_NULL] = "null",		[OP_GETINFO] = "getinfo",
-    [OP_RANDOM] = "random",	[OP_ECDSA] = "ecdsa",
-    [OP_RSA] = "rsa",		[OP_GCM] = "gcm",
-    [OP_SHA256] = "sha256",	[OP_AESKEYGEN] = "aeskeygen",
-    [OP_SYSCALL] = "syscall",	[OP_IOCTL] = "ioctl",
-    [OP_PINGPONG] = "pingpong",
+    [OP_NULL] = "null",	      [OP_GETINFO] = "getinfo",	  [OP_RANDOM] = "random",
+    [OP_ECDSA] = "ecdsa",     [OP_ECVERIFY] = "ecverify", [OP_RSA] = "rsa",
+    [OP_GCM] = "gcm",	      [OP_SHA256] = "sha256",	  [OP_AESKEYGEN] = "aeskeygen",
+    [OP_SYSCALL] = "syscall", [OP_IOCTL] = "ioctl",	  [OP_PINGPONG] = "pingpong",
 };
 
 static const char *const op_what_tab[TGT_NR][OP_NR] = {
@@ -67,6 +65,7 @@ static const char *const op_what_tab[TGT_NR][OP_NR] = {
 	    [OP_GETINFO] = "C_GetInfo",
 	    [OP_RANDOM] = "C_GenerateRandom 32 B",
 	    [OP_ECDSA] = "C_SignInit+C_Sign CKM_ECDSA P-256, 32 B hash",
+	    [OP_ECVERIFY] = "C_VerifyInit+C_Verify CKM_ECDSA P-256, public key object",
 	    [OP_RSA] = "C_SignInit+C_Sign CKM_SHA256_RSA_PKCS 2048, 32 B",
 	    [OP_GCM] = "C_EncryptInit+C_Encrypt CKM_AES_GCM 1 KiB",
 	    [OP_SHA256] = "C_DigestInit+C_Digest CKM_SHA256 1 KiB",
@@ -77,6 +76,7 @@ static const char *const op_what_tab[TGT_NR][OP_NR] = {
 	    [OP_NULL] = "SUBMIT class NULL (RANDOM 1 B)",
 	    [OP_RANDOM] = "SUBMIT RANDOM 32 B",
 	    [OP_ECDSA] = "SUBMIT SIGN CKM_ECDSA P-256, 32 B hash",
+	    [OP_ECVERIFY] = "SUBMIT VERIFY CKM_ECDSA P-256 with the public point",
 	    [OP_RSA] = "SUBMIT SIGN CKM_SHA256_RSA_PKCS 2048, 32 B",
 	    [OP_GCM] = "SUBMIT ENCRYPT CKM_AES_GCM 1 KiB",
 	    [OP_SHA256] = "SUBMIT DIGEST CKM_SHA256 1 KiB",

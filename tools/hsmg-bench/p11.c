@@ -24,7 +24,9 @@ static char desc[256];
 
 /* Per worker process: the session that owns the keys, and the keys. */
 static CK_SESSION_HANDLE setup_session;
-static CK_OBJECT_HANDLE ec_priv, rsa_priv, aes_key;
+static CK_OBJECT_HANDLE ec_priv, ec_pub, rsa_priv, aes_key;
+/* ecverify: a hash and its signature by ec_priv, made once per process. */
+static uint8_t ec_hash[32], ec_sig[BENCH_EC_SIG];
 static char key_err[OP_NR][128];
 
 /* P-256 as CKA_EC_PARAMS: the DER OID 1.2.840.10045.3.1.7. */
@@ -385,6 +387,8 @@ static int p11_supported(enum op op, char *why, size_t len)
 	} needs[] = {
 	    {OP_ECDSA, CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
 	    {OP_ECDSA, CKM_ECDSA, "CKM_ECDSA"},
+	    {OP_ECVERIFY, CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
+	    {OP_ECVERIFY, CKM_ECDSA, "CKM_ECDSA"},
 	    {OP_RSA, CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN"},
 	    {OP_RSA, CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS"},
 	    {OP_GCM, CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN"},
@@ -441,9 +445,23 @@ static CK_RV gen_ec(void)
 	    {CKA_SIGN, &t, sizeof(t)},	      {CKA_SENSITIVE, &t, sizeof(t)},
 	    {CKA_EXTRACTABLE, &f, sizeof(f)},
 	};
-	CK_OBJECT_HANDLE pub;
+	return fl->C_GenerateKeyPair(setup_session, &m, pub_t, 3, priv_t, 5, &ec_pub, &ec_priv);
+}
 
-	return fl->C_GenerateKeyPair(setup_session, &m, pub_t, 3, priv_t, 5, &pub, &ec_priv);
+/* The signature ecverify checks. */
+static CK_RV sign_once(void)
+{
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_ULONG len = sizeof(ec_sig);
+	CK_RV rv;
+
+	memset(ec_hash, 0x5a, sizeof(ec_hash));
+	rv = fl->C_SignInit(setup_session, &m, ec_priv);
+	if (rv == CKR_OK)
+		rv = fl->C_Sign(setup_session, ec_hash, sizeof(ec_hash), ec_sig, &len);
+	if (rv == CKR_OK && len != sizeof(ec_sig))
+		rv = CKR_SIGNATURE_LEN_RANGE;
+	return rv;
 }
 
 static CK_RV gen_rsa(void)
@@ -507,9 +525,14 @@ static int p11_proc_init(const bool *ops)
 		}
 	}
 	/* Keys once per process, untimed; a failure fails only the ops that need them. */
-	if (ops[OP_ECDSA] && (rv = gen_ec()) != CKR_OK)
+	if ((ops[OP_ECDSA] || ops[OP_ECVERIFY]) && (rv = gen_ec()) != CKR_OK) {
 		snprintf(key_err[OP_ECDSA], sizeof(key_err[0]), "EC P-256 key pair: %s",
 			 ckr_name(rv));
+		memcpy(key_err[OP_ECVERIFY], key_err[OP_ECDSA], sizeof(key_err[0]));
+	} else if (ops[OP_ECVERIFY] && (rv = sign_once()) != CKR_OK) {
+		snprintf(key_err[OP_ECVERIFY], sizeof(key_err[0]), "the signature to verify: %s",
+			 ckr_name(rv));
+	}
 	if (ops[OP_RSA] && (rv = gen_rsa()) != CKR_OK)
 		snprintf(key_err[OP_RSA], sizeof(key_err[0]), "RSA-2048 key pair: %s",
 			 ckr_name(rv));
@@ -546,6 +569,18 @@ static int p11_op_prepare(struct worker *w, enum op op)
 	if (key_err[op][0])
 		return bench_fail(w, "%s", key_err[op]);
 	return 0;
+}
+
+static int verify(struct worker *w)
+{
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_RV rv;
+
+	rv = fl->C_VerifyInit(w->session, &m, ec_pub);
+	if (rv != CKR_OK)
+		return bench_fail(w, "C_VerifyInit: %s", ckr_name(rv));
+	rv = fl->C_Verify(w->session, ec_hash, sizeof(ec_hash), ec_sig, sizeof(ec_sig));
+	return rv == CKR_OK ? 0 : bench_fail(w, "C_Verify: %s", ckr_name(rv));
 }
 
 static int sign(struct worker *w, CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE key, CK_ULONG want)
@@ -630,6 +665,8 @@ static int p11_op_run(struct worker *w, enum op op)
 		return rv == CKR_OK ? 0 : bench_fail(w, "C_GenerateRandom: %s", ckr_name(rv));
 	case OP_ECDSA:
 		return sign(w, CKM_ECDSA, ec_priv, 64);
+	case OP_ECVERIFY:
+		return verify(w);
 	case OP_RSA:
 		return sign(w, CKM_SHA256_RSA_PKCS, rsa_priv, 256);
 	case OP_GCM:

@@ -45,6 +45,8 @@ static int fd = -1;
 static uint32_t setup_sid;
 static uint8_t ec_blob[RAW_MAX_BLOB], rsa_blob[RAW_MAX_BLOB], aes_blob[RAW_MAX_BLOB];
 static uint32_t ec_len, rsa_len, aes_len;
+/* ecverify: the EC pair's public point, a hash and its signature. */
+static uint8_t ec_pub[65], ec_hash[32], ec_sig[BENCH_EC_SIG];
 static char key_err[OP_NR][128];
 /* --raw-local: the card in this process. */
 static struct hsmg_card *card;
@@ -228,6 +230,33 @@ static long gen_key(uint32_t op, uint64_t mech, const struct hsmg_msg_key_attrs 
 		return -EBADMSG;
 	memcpy(blob, val, n);
 	*blob_len = n;
+	if (mech == CKM_EC_KEY_PAIR_GEN) {
+		if (!hsmg_msg_get(&v, HSMG_TAG_OUT_PUBKEY, &val, &n) || n != sizeof(ec_pub))
+			return -EBADMSG;
+		memcpy(ec_pub, val, n);
+	}
+	return 0;
+}
+
+/* The signature ecverify checks, made with the EC pair's blob. */
+static long sign_once(uint8_t *req, uint8_t *resp)
+{
+	struct hsmg_msg_builder b;
+	struct hsmg_msg_view v;
+	const void *val;
+	uint32_t n;
+	long ret;
+
+	memset(ec_hash, 0x5a, sizeof(ec_hash));
+	hsmg_msg_init(&b, req, RAW_BUF, HSMG_MSG_REQUEST, HSMG_MSG_OP_SIGN, CKM_ECDSA);
+	hsmg_msg_put(&b, HSMG_TAG_KEY, ec_blob, ec_len);
+	hsmg_msg_put(&b, HSMG_TAG_DATA, ec_hash, sizeof(ec_hash));
+	ret = call(&b, setup_sid, HSMG_MSG_OP_SIGN, CKM_ECDSA, HSMG_OP_SIGN, resp, &v);
+	if (ret)
+		return ret;
+	if (!hsmg_msg_get(&v, HSMG_TAG_OUT_DATA, &val, &n) || n != sizeof(ec_sig))
+		return -EBADMSG;
+	memcpy(ec_sig, val, n);
 	return 0;
 }
 
@@ -297,10 +326,16 @@ static int raw_proc_init(const bool *ops)
 		fprintf(stderr, "hsmg-bench: worker: setup session: %s\n", strerror((int)-ret));
 		goto fail;
 	}
-	if (ops[OP_ECDSA] && (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, &ec,
-					    ec_blob, &ec_len, req, resp)))
+	if ((ops[OP_ECDSA] || ops[OP_ECVERIFY]) &&
+	    (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, &ec, ec_blob, &ec_len,
+			   req, resp))) {
 		snprintf(key_err[OP_ECDSA], sizeof(key_err[0]), "EC P-256 key pair: %s",
 			 err_text(ret, e, sizeof(e)));
+		memcpy(key_err[OP_ECVERIFY], key_err[OP_ECDSA], sizeof(key_err[0]));
+	} else if (ops[OP_ECVERIFY] && (ret = sign_once(req, resp))) {
+		snprintf(key_err[OP_ECVERIFY], sizeof(key_err[0]), "the signature to verify: %s",
+			 err_text(ret, e, sizeof(e)));
+	}
 	if (ops[OP_RSA] && (ret = gen_key(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_RSA_PKCS_KEY_PAIR_GEN,
 					  &rsa, rsa_blob, &rsa_len, req, resp)))
 		snprintf(key_err[OP_RSA], sizeof(key_err[0]), "RSA-2048 key pair: %s",
@@ -443,6 +478,14 @@ static int raw_op_run(struct worker *w, enum op op)
 		ret =
 		    call(&b, w->session_id, HSMG_MSG_OP_SIGN, CKM_ECDSA, HSMG_OP_SIGN, w->resp, &v);
 		return ret ? fail_call(w, "SIGN ECDSA", ret) : want_out(w, &v, 64, "SIGN ECDSA");
+	case OP_ECVERIFY:
+		hsmg_msg_init(&b, w->req, RAW_BUF, HSMG_MSG_REQUEST, HSMG_MSG_OP_VERIFY, CKM_ECDSA);
+		hsmg_msg_put(&b, HSMG_TAG_PUBKEY, ec_pub, sizeof(ec_pub));
+		hsmg_msg_put(&b, HSMG_TAG_DATA, ec_hash, sizeof(ec_hash));
+		hsmg_msg_put(&b, HSMG_TAG_SIGNATURE, ec_sig, sizeof(ec_sig));
+		ret = call(&b, w->session_id, HSMG_MSG_OP_VERIFY, CKM_ECDSA, HSMG_OP_VERIFY,
+			   w->resp, &v);
+		return ret ? fail_call(w, "VERIFY ECDSA", ret) : 0;
 	case OP_RSA:
 		hsmg_msg_init(&b, w->req, RAW_BUF, HSMG_MSG_REQUEST, HSMG_MSG_OP_SIGN,
 			      CKM_SHA256_RSA_PKCS);
