@@ -317,16 +317,25 @@ static void *card_thread(void *arg)
 		f.max_reqs = q->fetch_max ? q->fetch_max : HSMG_MAX_BATCH;
 		f.buf_len = q->buf_len;
 		f.buf = (uintptr_t)q->buf;
-		ret = hsmg_ioctl(q->fd, HSMG_IOC_BE_FETCH, &f);
-		if (ret == -EAGAIN)
-			continue;
-		if (ret) {
-			q->fetch_err = ret;
-			hsmg_sleep_ms(20);
+		/*
+		 * The mode is checked again and the fetch done under the lock,
+		 * so once tq_set_mode(TQ_STOP) returns nothing submitted after
+		 * it is fetched (the poll above may have started before).
+		 */
+		pthread_mutex_lock(&q->lock);
+		if (q->mode == TQ_STOP) {
+			pthread_mutex_unlock(&q->lock);
 			continue;
 		}
-
-		pthread_mutex_lock(&q->lock);
+		ret = hsmg_ioctl(q->fd, HSMG_IOC_BE_FETCH, &f);
+		if (ret) {
+			if (ret != -EAGAIN)
+				q->fetch_err = ret;
+			pthread_mutex_unlock(&q->lock);
+			if (ret != -EAGAIN)
+				hsmg_sleep_ms(20);
+			continue;
+		}
 		for (i = 0; i < f.nreqs && off + HSMG_BE_REQ_SIZE <= f.used; i++) {
 			struct hsmg_be_req *r = (void *)(q->buf + off);
 			uint8_t *data = q->buf + off + HSMG_BE_REQ_SIZE;
