@@ -1,7 +1,7 @@
 # hsmgroup top-level Makefile: one idea per target.
 #   make            module + userspace        make check   every test tier
 #   make demo       the main job in a VM      make style   checkpatch + clang-format
-#   make bench      performance (docs/perf.md) make fuzz    longer fuzzing runs
+#   make bench      performance (docs/perf.md) make fuzz    longer fuzzing runs (host, guest)
 # Fragments (*/build.mk) add userspace programs and tests to the lists below.
 
 KDIR ?= $(shell scripts/kdir)
@@ -20,7 +20,7 @@ UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
-.PHONY: check-asan check-valgrind check-fuzz check-bench fuzz bench
+.PHONY: check-asan check-valgrind check-fuzz check-bench fuzz fuzz-host fuzz-vm bench
 .PHONY: check-crash lint
 all: module user tests
 
@@ -59,8 +59,25 @@ check-valgrind: $(UNIT_TESTS)
 # libFuzzer targets (tests/fuzz): FUZZ_SECONDS each by `make fuzz`, bounded in check.
 FUZZ_SECONDS ?= 300
 FUZZ_CHECK_SECONDS ?= 15
-fuzz: fuzz-bins
+fuzz: fuzz-host fuzz-vm
+fuzz-host: fuzz-bins
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+# The kernel fuzzers in the test guest, long (docs/reliability.md, section 1):
+# FUZZ_VM_CALLS ioctl calls (or FUZZ_VM_SECONDS) in FUZZ_VM_ROUNDS rounds with
+# an unload after each, then FUZZ_NL_MESSAGES malformed netlink messages.
+# About 300 ioctl calls/s under TCG: the default takes about 70 minutes.
+FUZZ_VM_CALLS ?= 1200000
+FUZZ_VM_SECONDS ?= 4400
+FUZZ_VM_ROUNDS ?= 4
+FUZZ_VM_SEED ?= $(shell date +%s)
+FUZZ_NL_MESSAGES ?= 100000
+fuzz-vm: all
+	HSMG_FUZZ_SEED=$(FUZZ_VM_SEED) HSMG_FUZZ_CALLS=$(FUZZ_VM_CALLS) \
+		HSMG_FUZZ_SECONDS=$(FUZZ_VM_SECONDS) HSMG_FUZZ_ROUNDS=$(FUZZ_VM_ROUNDS) \
+		scripts/vm --timeout $$(($(FUZZ_VM_SECONDS) + 300)) -- tests/fuzz/run-vm
+	scripts/vm --cards 1 --timeout 1800 -- $(B)/tests/hsmg-nlfuzz \
+		--iterations $(FUZZ_NL_MESSAGES) --seed $(FUZZ_VM_SEED)
 check-fuzz: fuzz-bins
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_SEED=1 tests/fuzz/run
 
