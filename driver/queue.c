@@ -547,17 +547,74 @@ static bool hsmg_queue_earliest(struct list_head *list, unsigned long *at)
 	return found;
 }
 
+static bool hsmg_queue_has_long(struct list_head *list, unsigned long by)
+{
+	struct hsmg_request *req;
+
+	list_for_each_entry(req, list, node)
+		if (time_after(req->deadline, by))
+			return true;
+	return false;
+}
+
+static void hsmg_queue_heartbeat_end(struct hsmg_request *req)
+{
+	struct hsmg_queue *q = req->pin;
+
+	if (q->heartbeat == req)
+		q->heartbeat = NULL;
+}
+
+/*
+ * Liveness of a member with a long attempt in flight: a key generation may
+ * take keygen_timeout_ms, and while it runs the scheduler sends that member
+ * little else, so a card that hangs then would go unnoticed for as long.
+ * When such an attempt is in flight and the card has not answered anything
+ * for request_timeout_ms, it gets a PING with the ordinary attempt deadline; an
+ * unanswered PING times out like any attempt and makes the member suspect,
+ * which sends the key generation to another member.  Only while the card
+ * has room for it (max_inflight), so a busy card is not blamed.  Returns
+ * when the watchdog should look again (0: no long attempt).
+ */
+static unsigned long hsmg_queue_heartbeat(struct hsmg_queue *q,
+					  unsigned long now)
+{
+	unsigned long rt = max(1UL, msecs_to_jiffies(hsmg_policy(q->group,
+					HSMG_POLICY_A_REQUEST_TIMEOUT_MS)));
+	struct hsmg_request *req;
+
+	if (q->heartbeat || !q->attached ||
+	    (q->state != HSMG_QS_ONLINE && q->state != HSMG_QS_DRAINING))
+		return 0;
+	if (!hsmg_queue_has_long(&q->pending, now + rt) &&
+	    !hsmg_queue_has_long(&q->inflight, now + rt))
+		return 0;
+	if (time_before(now, q->alive_at + rt))
+		return q->alive_at + rt;
+	if (q->npending + q->ninflight >= q->max_inflight)
+		return now + rt;
+	req = hsmg_request_kernel(q, HSMG_BE_REQ_PING, 0, 0, NULL, 0);
+	if (!req)
+		return now + rt;
+	req->end = hsmg_queue_heartbeat_end;
+	q->heartbeat = req;
+	pr_debug("queue %02x.%04x: no answer for %u ms during a long attempt, ping\n",
+		 q->adapter, q->domain, jiffies_to_msecs(now - q->alive_at));
+	hsmg_request_assign(req, q);
+	return 0;
+}
+
 /*
  * Watchdog: an attempt past its deadline makes the queue suspect (which
  * re-dispatches its requests); what stays (LOGOUT/PING to a suspect queue)
- * fails.
+ * fails.  A long attempt in flight gets a heartbeat (above).
  */
 static void hsmg_queue_watchdog(struct work_struct *work)
 {
 	struct hsmg_queue *q = container_of(to_delayed_work(work),
 					    struct hsmg_queue, watchdog);
 	struct hsmg_group *g = q->group;
-	unsigned long now = jiffies, at = 0, at2 = 0;
+	unsigned long now = jiffies, at = 0, at2 = 0, hb;
 	bool a, b;
 
 	spin_lock(&g->lock);
@@ -574,11 +631,14 @@ static void hsmg_queue_watchdog(struct work_struct *work)
 		hsmg_queue_expire_list(q, &q->pending, now);
 		hsmg_queue_expire_list(q, &q->inflight, now);
 	}
+	hb = hsmg_queue_heartbeat(q, now);
 	a = hsmg_queue_earliest(&q->pending, &at);
 	b = hsmg_queue_earliest(&q->inflight, &at2);
 	if (b && (!a || time_before(at2, at)))
 		at = at2;
-	if (a || b)
+	if (hb && (!(a || b) || time_before(hb, at)))
+		at = hb;
+	if (a || b || hb)
 		hsmg_queue_arm_watchdog(q, at);
 	hsmg_sched_dispatch(g);
 	spin_unlock(&g->lock);
@@ -751,6 +811,8 @@ struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
 	q->attached = true;
 	q->fail_streak = 0;
 	q->probe = NULL;
+	q->heartbeat = NULL;
+	q->alive_at = jiffies;
 	mismatch = memcmp(q->mkvp, g->mkvp, HSMG_MKVP_LEN);
 	/* The state it enters now: the state events follow. */
 	hsmg_event_queue(q, HSMG_EVENT_ATTACH, q->state,
@@ -800,6 +862,7 @@ void hsmg_queue_unregister(struct hsmg_queue *q)
 	q->ops = NULL;
 	q->priv = NULL;
 	q->probe = NULL;
+	q->heartbeat = NULL;
 	hsmg_sched_dispatch(g);
 	spin_unlock(&g->lock);
 	xa_erase(&hsmg_qid_xa, id);
@@ -1035,6 +1098,7 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 		return -EINVAL;
 	}
 	spin_lock(&g->lock);
+	q->alive_at = jiffies;
 	hsmg_queue_alive(q);
 	req = hsmg_queue_find_tag(q, tag);
 	if (!req) {

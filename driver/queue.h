@@ -52,6 +52,10 @@ struct hsmg_request;
  * @unanswered: suspect because it stopped answering (an attempt or a probe
  *	timed out): the next call of its card (fetch or answer) probes it at
  *	once instead of at the next backoff step.
+ * @heartbeat: outstanding liveness PING while a long attempt (a key
+ *	generation) is in flight, or NULL.
+ * @alive_at: jiffies of its card's last answer (a fetch, even an empty
+ *	one, shows only that the provider polls, not that the card works).
  * @watchdog: checks attempt deadlines.
  * @wd_at: when @watchdog fires (if @wd_armed).
  * @wd_armed: @watchdog is scheduled.
@@ -107,6 +111,8 @@ struct hsmg_queue {
 	u32 probes;
 	u32 probe_interval;
 	bool unanswered;
+	struct hsmg_request *heartbeat;
+	unsigned long alive_at;
 	struct delayed_work watchdog;
 	unsigned long wd_at;
 	bool wd_armed;

@@ -108,6 +108,8 @@ static unsigned int hsmg_request_timeout(struct hsmg_request *req)
 /* hsmg_request_assign - start an attempt of @req on @q. */
 void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 {
+	unsigned long check;
+
 	if (req->state == HSMG_RS_BACKLOG)
 		list_del_init(&req->node);
 	req->tag = atomic64_inc_return(&hsmg_next_tag);
@@ -128,7 +130,14 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	pr_debug("request %llx: dispatch to queue %02x.%04x attempt %u type %u class %u\n",
 		 req->tag, q->adapter, q->domain, req->attempts, req->type,
 		 req->op_class);
-	hsmg_queue_arm_watchdog(q, req->deadline);
+	/*
+	 * A long attempt (a key generation): the watchdog looks at the
+	 * card's liveness after request_timeout_ms (hsmg_queue_heartbeat).
+	 */
+	check = jiffies + max(1UL, msecs_to_jiffies(hsmg_policy(req->group,
+					HSMG_POLICY_A_REQUEST_TIMEOUT_MS)));
+	hsmg_queue_arm_watchdog(q, time_before(req->deadline, check) ?
+				req->deadline : check);
 	hsmg_queue_notify(q);
 }
 
