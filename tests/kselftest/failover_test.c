@@ -61,8 +61,8 @@ static void *bg_thread(void *arg)
 	return NULL;
 }
 
-static int bg_start(struct bg *b, int fd, uint32_t group, uint32_t sid, uint32_t flags,
-		    uint32_t timeout_ms)
+static int bg_start_op(struct bg *b, int fd, uint32_t group, uint32_t sid, uint32_t flags,
+		       uint32_t timeout_ms, uint32_t op_class)
 {
 	unsigned int i;
 
@@ -74,13 +74,19 @@ static int bg_start(struct bg *b, int fd, uint32_t group, uint32_t sid, uint32_t
 	b->s.flags = flags;
 	b->s.group_id = group;
 	b->s.session_id = sid;
-	b->s.op_class = HSMG_OP_SIGN;
+	b->s.op_class = op_class;
 	b->s.timeout_ms = timeout_ms;
 	b->s.req = (uintptr_t)b->req;
 	b->s.req_len = sizeof(b->req);
 	b->s.resp = (uintptr_t)b->resp;
 	b->s.resp_len = sizeof(b->resp);
 	return pthread_create(&b->thread, NULL, bg_thread, b) ? -EAGAIN : 0;
+}
+
+static int bg_start(struct bg *b, int fd, uint32_t group, uint32_t sid, uint32_t flags,
+		    uint32_t timeout_ms)
+{
+	return bg_start_op(b, fd, group, sid, flags, timeout_ms, HSMG_OP_SIGN);
 }
 
 /*
@@ -260,6 +266,66 @@ TEST_F(failover, attempt_timeout_stale)
 	EXPECT_ECHOED(&b);
 	stale = tq_complete_held(self->g.q[0], HSMG_BE_OK);
 	EXPECT_EQ(1, stale);
+}
+
+/*
+ * A card that hangs with a key generation in flight (its attempt deadline is
+ * keygen_timeout_ms) and nothing else: the heartbeat PING it does not answer
+ * times out after request_timeout_ms, the member goes suspect and the key
+ * generation runs on the other member, long before the client's deadline.
+ */
+TEST_F(failover, keygen_hung_card_heartbeat)
+{
+	struct hsmg_member_info mi;
+	struct bg b;
+
+	if (hsmg_param_set("request_timeout_ms", 500) ||
+	    hsmg_param_set("keygen_timeout_ms", 120000))
+		HSMG_SKIP("no request_timeout_ms/keygen_timeout_ms module parameter");
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 10000));
+	tq_set_mode(self->g.q[0], TQ_HANG);
+	tq_clear_log(self->g.q[0]);
+	ASSERT_OK(bg_start_op(&b, self->cfd, self->g.group_id, 0, 0, 30000, HSMG_OP_KEYGEN));
+	ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_CRYPTO, 1, 10000));
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	pthread_join(b.thread, NULL);
+	ASSERT_EQ(0, b.ret);
+	EXPECT_EQ(self->g.q[1]->queue_id, b.s.member);
+	EXPECT_EQ(2, b.s.attempts);
+	EXPECT_ECHOED(&b);
+	EXPECT_LE(1, tq_count(self->g.q[0], HSMG_BE_REQ_PING));
+	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
+	EXPECT_EQ(HSMG_QS_SUSPECT, mi.state);
+}
+
+/* A card busy with a key generation answers the heartbeat and keeps it. */
+TEST_F(failover, keygen_busy_card_kept)
+{
+	struct hsmg_member_info mi;
+	struct bg b;
+
+	if (hsmg_param_set("request_timeout_ms", 500) ||
+	    hsmg_param_set("keygen_timeout_ms", 120000))
+		HSMG_SKIP("no request_timeout_ms/keygen_timeout_ms module parameter");
+	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 10000));
+	tq_set_mode(self->g.q[0], TQ_HOLD);
+	tq_clear_log(self->g.q[0]);
+	ASSERT_OK(bg_start_op(&b, self->cfd, self->g.group_id, 0, 0, 30000, HSMG_OP_KEYGEN));
+	ASSERT_OK(tq_wait_held(self->g.q[0], 1, 10000));
+	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	/* Several heartbeats, each answered (TQ_HOLD answers PING). */
+	ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_PING, 3, 20000));
+	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
+	EXPECT_EQ(HSMG_QS_ONLINE, mi.state);
+	EXPECT_EQ(0, tq_complete_held(self->g.q[0], HSMG_BE_OK));
+	pthread_join(b.thread, NULL);
+	ASSERT_EQ(0, b.ret);
+	EXPECT_EQ(self->g.q[0]->queue_id, b.s.member);
+	EXPECT_EQ(1, b.s.attempts);
+	/* The held request's answer (tq_complete_held), not an echo. */
+	ASSERT_EQ(8, b.s.resp_len);
+	EXPECT_EQ(0, memcmp(b.resp, "heldresp", 8));
+	EXPECT_EQ(0, tq_count(self->g.q[1], HSMG_BE_REQ_CRYPTO));
 }
 
 /* The client gave up: its request's late answer is stale. */
