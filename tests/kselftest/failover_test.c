@@ -269,25 +269,48 @@ TEST_F(failover, attempt_timeout_stale)
 }
 
 /*
- * A card that hangs with a key generation in flight (its attempt deadline is
- * keygen_timeout_ms) and nothing else: the heartbeat PING it does not answer
- * times out after request_timeout_ms, the member goes suspect and the key
- * generation runs on the other member, long before the client's deadline.
+ * A key generation (its attempt deadline keygen_timeout_ms, the heartbeat's
+ * request_timeout_ms 500) fetched by the only member q0, whose card thread
+ * is in @mode; then a second member q1 joins.
+ */
+static int keygen_scene(struct tgroup *g, struct bg *b, int cfd, enum tq_mode mode)
+{
+	int ret;
+
+	ret = hsmg_wait_state(g->group_id, g->q[0]->queue_id, HSMG_QS_ONLINE, 10000);
+	if (ret)
+		return ret;
+	tq_set_mode(g->q[0], mode);
+	tq_clear_log(g->q[0]);
+	ret = bg_start_op(b, cfd, g->group_id, 0, 0, 30000, HSMG_OP_KEYGEN);
+	if (ret)
+		return ret;
+	ret = tq_wait_count(g->q[0], HSMG_BE_REQ_CRYPTO, 1, 10000);
+	if (ret)
+		return ret;
+	return tgroup_add(g, 0, 0);
+}
+
+#define KEYGEN_PARAMS()                                                                            \
+	do {                                                                                       \
+		if (hsmg_param_set("request_timeout_ms", 500) ||                                   \
+		    hsmg_param_set("keygen_timeout_ms", 120000))                                   \
+			HSMG_SKIP("no request_timeout_ms/keygen_timeout_ms module parameter");     \
+	} while (0)
+
+/*
+ * A card that hangs with a key generation in flight and nothing else: the
+ * heartbeat PING it does not answer times out after request_timeout_ms, the
+ * member goes suspect and the key generation runs on the other member, long
+ * before the client's deadline.
  */
 TEST_F(failover, keygen_hung_card_heartbeat)
 {
 	struct hsmg_member_info mi;
 	struct bg b;
 
-	if (hsmg_param_set("request_timeout_ms", 500) ||
-	    hsmg_param_set("keygen_timeout_ms", 120000))
-		HSMG_SKIP("no request_timeout_ms/keygen_timeout_ms module parameter");
-	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 10000));
-	tq_set_mode(self->g.q[0], TQ_HANG);
-	tq_clear_log(self->g.q[0]);
-	ASSERT_OK(bg_start_op(&b, self->cfd, self->g.group_id, 0, 0, 30000, HSMG_OP_KEYGEN));
-	ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_CRYPTO, 1, 10000));
-	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	KEYGEN_PARAMS();
+	ASSERT_OK(keygen_scene(&self->g, &b, self->cfd, TQ_HANG));
 	pthread_join(b.thread, NULL);
 	ASSERT_EQ(0, b.ret);
 	EXPECT_EQ(self->g.q[1]->queue_id, b.s.member);
@@ -304,15 +327,8 @@ TEST_F(failover, keygen_busy_card_kept)
 	struct hsmg_member_info mi;
 	struct bg b;
 
-	if (hsmg_param_set("request_timeout_ms", 500) ||
-	    hsmg_param_set("keygen_timeout_ms", 120000))
-		HSMG_SKIP("no request_timeout_ms/keygen_timeout_ms module parameter");
-	ASSERT_OK(hsmg_wait_state(self->g.group_id, self->g.q[0]->queue_id, HSMG_QS_ONLINE, 10000));
-	tq_set_mode(self->g.q[0], TQ_HOLD);
-	tq_clear_log(self->g.q[0]);
-	ASSERT_OK(bg_start_op(&b, self->cfd, self->g.group_id, 0, 0, 30000, HSMG_OP_KEYGEN));
-	ASSERT_OK(tq_wait_held(self->g.q[0], 1, 10000));
-	ASSERT_OK(tgroup_add(&self->g, 0, 0));
+	KEYGEN_PARAMS();
+	ASSERT_OK(keygen_scene(&self->g, &b, self->cfd, TQ_HOLD));
 	/* Several heartbeats, each answered (TQ_HOLD answers PING). */
 	ASSERT_OK(tq_wait_count(self->g.q[0], HSMG_BE_REQ_PING, 3, 20000));
 	ASSERT_OK(hsmg_get_member(self->cfd, self->g.group_id, self->g.q[0]->queue_id, &mi));
