@@ -67,7 +67,7 @@ fuzz-host: fuzz-bins
 # FUZZ_VM_CALLS ioctl calls (or FUZZ_VM_SECONDS) in FUZZ_VM_ROUNDS rounds with
 # an unload after each, then FUZZ_NL_MESSAGES malformed netlink messages.
 # Short rounds keep the rate up (about 1,000 calls/s in a round's first half
-# minute, 200/s over a 20-minute round): the default takes about 25 minutes.
+# minute, 200/s over an 18-minute round): the default takes about 25 minutes.
 FUZZ_VM_CALLS ?= 1200000
 FUZZ_VM_SECONDS ?= 2400
 FUZZ_VM_ROUNDS ?= 40
