@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "ioctl.h"
 #include "provider.h"
+#include "queue.h"
 
 /**
  * struct hsmg_backend - per open file.
@@ -25,16 +26,27 @@
  * @q: attached queue, or NULL.
  * @wq: fetch and poll wait here.
  */
+/*
+ * One attached queue per open file; any number of card threads fetch on it.
+ * They sleep as exclusive waiters: a new request wakes one of them, not all
+ * (a fetch that leaves work behind wakes the next).  While one of them spins
+ * for the next request (hsmg_be_poll()), new requests wake nobody.
+ */
 struct hsmg_backend {
 	struct mutex lock; /* protects @q */
 	struct hsmg_queue *q;
 	wait_queue_head_t wq;
+	atomic_t polling;
 };
 
 static void hsmg_backend_notify(struct hsmg_queue *q, void *priv)
 {
 	struct hsmg_backend *be = priv;
 
+	/* The request is queued before @polling is read: hsmg_be_poll(). */
+	smp_mb();
+	if (atomic_read(&be->polling))
+		return;
 	wake_up(&be->wq);
 }
 
@@ -156,6 +168,29 @@ static int hsmg_be_fetch_args(struct hsmg_be_fetch *fe, unsigned long uarg)
 	return argsz;
 }
 
+static bool hsmg_be_work_cond(void *q)
+{
+	return hsmg_queue_may_have_work(q);
+}
+
+/*
+ * Spin for the next request of @q before sleeping, one thread per file at a
+ * time.  Requests queued meanwhile wake nobody (hsmg_backend_notify()); the
+ * caller fetches again after this returns, and a fetch that leaves work
+ * behind wakes a sleeper, so none is stranded.
+ */
+static void hsmg_be_poll(struct hsmg_backend *be, struct hsmg_queue *q)
+{
+	if (atomic_cmpxchg(&be->polling, 0, 1))
+		return;
+	WRITE_ONCE(q->polling, true);
+	hsmg_busy_poll(hsmg_be_work_cond, q);
+	WRITE_ONCE(q->polling, false);
+	atomic_set(&be->polling, 0);
+	/* Pairs with hsmg_backend_notify(): the fetch after sees the work. */
+	smp_mb__after_atomic();
+}
+
 /* Fetch with checked @fe (from @uarg, @argsz bytes) and write it back. */
 static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 			      struct hsmg_be_fetch fe, int argsz,
@@ -164,7 +199,7 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 	struct hsmg_work *work;
 	struct hsmg_queue *q;
 	size_t off = 0;
-	bool nonblock;
+	bool nonblock, polled = false;
 	int n, i, ret;
 
 	nonblock = (fe.flags & HSMG_FETCH_NONBLOCK) ||
@@ -184,8 +219,14 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 			n = -EAGAIN;
 			break;
 		}
-		if (wait_event_interruptible(be->wq, READ_ONCE(be->q) != q ||
-					     hsmg_queue_has_work(q))) {
+		if (q && !polled) {
+			polled = true;
+			hsmg_be_poll(be, q);
+			continue;
+		}
+		if (wait_event_interruptible_exclusive(be->wq,
+						       READ_ONCE(be->q) != q ||
+						       hsmg_queue_has_work(q))) {
 			n = -EINTR;
 			break;
 		}
@@ -194,6 +235,8 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 		ret = n;
 		goto out;
 	}
+	if (hsmg_queue_may_have_work(q))
+		wake_up(&be->wq);
 	for (i = 0; i < n; i++) {
 		ret = hsmg_be_copy_work(fe.buf, &work[i], &off);
 		if (ret) {
@@ -334,7 +377,7 @@ static long hsmg_be_detach(struct hsmg_backend *be)
 		WRITE_ONCE(be->q, NULL);
 	}
 	mutex_unlock(&be->lock);
-	wake_up(&be->wq);
+	wake_up_all(&be->wq);
 	return q ? 0 : -ENODEV;
 }
 

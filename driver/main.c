@@ -65,6 +65,11 @@ module_param_named(client_inflight_cap, hsmg_client_inflight_cap, uint, 0644);
 MODULE_PARM_DESC(client_inflight_cap,
 		 "most requests of one client assigned to queues at once (32)");
 
+unsigned int hsmg_busy_poll_us = 200;
+module_param_named(busy_poll_us, hsmg_busy_poll_us, uint, 0644);
+MODULE_PARM_DESC(busy_poll_us,
+		 "spin this long for a fast card's answer, or a card worker's next request, before sleeping, while the CPU has nothing else to run; 0 = always sleep (200 us)");
+
 static int __init hsmg_init(void)
 {
 	int ret;

@@ -20,5 +20,6 @@ extern unsigned int hsmg_default_timeout_ms;
 extern unsigned int hsmg_request_timeout_ms;
 extern unsigned int hsmg_keygen_timeout_ms;
 extern unsigned int hsmg_client_inflight_cap;
+extern unsigned int hsmg_busy_poll_us;
 
 #endif /* _HSMG_MAIN_H */

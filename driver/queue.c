@@ -10,6 +10,9 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/string.h>
@@ -142,15 +145,57 @@ void hsmg_queue_check_drained(struct hsmg_queue *q)
 		hsmg_queue_set_state(q, HSMG_QS_DISABLED, "drained");
 }
 
-/* hsmg_queue_account_latency - a successful attempt dispatched at @since_ns. */
-void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns)
+static u32 hsmg_ewma_us(u32 avg, u64 us)
 {
-	u64 us = div_u64(ktime_get_ns() - since_ns, NSEC_PER_USEC);
 	u32 v = min_t(u64, us, U32_MAX);
 
+	return avg ? (u32)(((u64)avg * 7 + v) / 8) : v;
+}
+
+/*
+ * hsmg_queue_account_latency - @req was answered successfully: its attempt's
+ * time since dispatch and its card's time since fetch (group lock).
+ */
+void hsmg_queue_account_latency(struct hsmg_queue *q, struct hsmg_request *req)
+{
+	u64 now = ktime_get_ns();
+	u64 us = div_u64(now - req->assigned_ns, NSEC_PER_USEC);
+	u32 *card = &q->card_us[req->op_class < HSMG_OP_NR ? req->op_class : 0];
+
 	q->lat_total_us += us;
-	q->lat_avg_us = q->lat_avg_us ? (u32)(((u64)q->lat_avg_us * 7 + v) / 8) :
-					v;
+	q->lat_avg_us = hsmg_ewma_us(q->lat_avg_us, us);
+	if (req->fetched_ns) {
+		us = div_u64(now - req->fetched_ns, NSEC_PER_USEC);
+		WRITE_ONCE(*card, hsmg_ewma_us(*card, us));
+	}
+}
+
+/*
+ * hsmg_busy_poll - spin until @cond(@arg) holds, for at most busy_poll_us,
+ * and only while nothing else wants this CPU (as KVM's halt polling and the
+ * network stack's busy polling do).  A card that answers within a few
+ * microseconds is then served without the two cross-CPU wake-ups a sleeping
+ * client and a sleeping card worker cost: one for the worker to take the
+ * request, one for the client to take the answer.  @cond must not sleep; it
+ * is a hint read without the group lock, the caller takes the lock after.
+ * Return: @cond held.
+ */
+bool hsmg_busy_poll(bool (*cond)(void *arg), void *arg)
+{
+	u32 window = READ_ONCE(hsmg_busy_poll_us);
+	u64 end;
+
+	if (!window)
+		return false;
+	end = local_clock() + (u64)window * NSEC_PER_USEC;
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (need_resched() || !single_task_running() ||
+		    signal_pending(current) || local_clock() > end)
+			return false;
+		cpu_relax();
+	}
 }
 
 /**
@@ -964,6 +1009,16 @@ bool hsmg_queue_has_work(struct hsmg_queue *q)
 }
 EXPORT_SYMBOL_GPL(hsmg_queue_has_work);
 
+/*
+ * hsmg_queue_may_have_work - hsmg_queue_has_work() without the group lock:
+ * a hint for a spinning card worker, which fetches under the lock after.
+ */
+bool hsmg_queue_may_have_work(struct hsmg_queue *q)
+{
+	return READ_ONCE(q->attached) && READ_ONCE(q->npending) &&
+	       READ_ONCE(q->ninflight) < READ_ONCE(q->max_inflight);
+}
+
 /**
  * hsmg_queue_fetch - take the next requests of @q.
  * @q: the queue.
@@ -1004,6 +1059,7 @@ int hsmg_queue_fetch(struct hsmg_queue *q, struct hsmg_work *work,
 		q->npending--;
 		q->ninflight++;
 		req->state = HSMG_RS_INFLIGHT;
+		req->fetched_ns = ktime_get_ns();
 		kref_get(&req->ref);
 		work[n] = (struct hsmg_work) {
 			.tag = req->tag,
@@ -1118,7 +1174,7 @@ int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 	req->answered_by = q->id;
 	switch (status) {
 	case HSMG_BE_OK:
-		hsmg_queue_account_latency(q, req->assigned_ns);
+		hsmg_queue_account_latency(q, req);
 		req->resp = buf;
 		req->resp_len = buf ? len : 0;
 		buf = NULL;

@@ -72,6 +72,11 @@ struct hsmg_request;
  * @admin_speed: speed set by an admin (0 = the provider's).
  * @lat_avg_us: moving average of successful attempts' service time.
  * @lat_total_us: sum of those service times.
+ * @card_us: per enum hsmg_op_class, moving average of the time its card
+ *	took from fetch to answer (0: none seen); read without the lock to
+ *	decide whether a waiter spins (hsmg_busy_poll()).
+ * @polling: a thread of its provider spins for its next request now
+ *	(written without the lock; the scheduler prefers it among equals).
  * @flaps: failures in a row, each within the stable time (the group's
  *	recovery_backoff_max_ms) of the member's last rejoin.
  * @damp_ms: how long the member is held back before its next rejoin
@@ -126,6 +131,8 @@ struct hsmg_queue {
 	u32 admin_speed;
 	u32 lat_avg_us;
 	u64 lat_total_us;
+	u32 card_us[HSMG_OP_NR];
+	bool polling;
 	u32 flaps;
 	u32 damp_ms;
 	unsigned long online_at;
@@ -149,7 +156,10 @@ struct hsmg_queue *hsmg_queue_runnable(struct hsmg_request *req);
 void hsmg_queue_run(struct hsmg_queue *q);
 u32 hsmg_queue_visible_state(struct hsmg_queue *q);
 void hsmg_queue_check_drained(struct hsmg_queue *q);
-void hsmg_queue_account_latency(struct hsmg_queue *q, u64 since_ns);
+void hsmg_queue_account_latency(struct hsmg_queue *q,
+				struct hsmg_request *req);
+bool hsmg_queue_may_have_work(struct hsmg_queue *q);
+bool hsmg_busy_poll(bool (*cond)(void *arg), void *arg);
 int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed);
 u32 hsmg_queue_flaps(struct hsmg_queue *q);
 u32 hsmg_queue_damp_ms(struct hsmg_queue *q);

@@ -294,16 +294,39 @@ static bool hsmg_request_moved(struct hsmg_request *req)
 	       READ_ONCE(req->state) == HSMG_RS_BACKLOG;
 }
 
+static bool hsmg_request_moved_cond(void *req)
+{
+	return hsmg_request_moved(req);
+}
+
+/*
+ * Spin for the answer instead of sleeping when the card that has @req
+ * usually answers its kind within busy_poll_us (group lock not held; queue
+ * records live until the module goes).
+ */
+static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q)
+{
+	u32 c = req->op_class < HSMG_OP_NR ? req->op_class : 0;
+	u32 card = READ_ONCE(q->card_us[c]);
+
+	if (card > READ_ONCE(hsmg_busy_poll_us))
+		return false;
+	return hsmg_busy_poll(hsmg_request_moved_cond, req);
+}
+
 /*
  * hsmg_request_wait - wait for a client request until @deadline (jiffies).
  * Returns its result; -ETIMEDOUT, -EINTR or -ENODEV (no member within the
  * hold time) cancel it.  While the request waits in the backlog the waiter
  * checks the hold time every 100 ms; while a queue has it, it sleeps until
- * the request is done or sent back to the backlog (which wakes it).
+ * the request is done or sent back to the backlog (which wakes it), after
+ * spinning for it first if that card answers such requests fast.
  */
 int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 {
 	struct hsmg_group *g = req->group;
+	struct hsmg_queue *q = NULL;
+	u32 attempt, polled = 0; /* the attempt spun for */
 	bool backlog;
 	int err = 0;
 	long left, t;
@@ -315,6 +338,8 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 			return req->result;
 		}
 		backlog = req->state == HSMG_RS_BACKLOG;
+		q = backlog ? NULL : req->queue;
+		attempt = req->attempts;
 		if (backlog && hsmg_request_hold_expired(req)) {
 			hsmg_request_finish(req, -ENODEV);
 			spin_unlock(&g->lock);
@@ -326,6 +351,11 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 		if (left <= 0) {
 			err = -ETIMEDOUT;
 			break;
+		}
+		if (q && polled != attempt) {
+			polled = attempt;
+			if (hsmg_request_poll(req, q))
+				continue;
 		}
 		if (backlog)
 			t = wait_event_interruptible_timeout(req->wq,

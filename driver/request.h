@@ -57,6 +57,7 @@ enum hsmg_req_state {
  * @attempts: attempts made.
  * @deadline: end of the current attempt (jiffies).
  * @assigned_ns: when the current attempt was dispatched (ktime_get_ns()).
+ * @fetched_ns: when its card fetched the current attempt (ktime_get_ns()).
  * @hold_since: see @holding.
  * @msg: payload.
  * @msg_len: bytes at @msg.
@@ -95,6 +96,7 @@ struct hsmg_request {
 	u32 attempts;
 	unsigned long deadline;
 	u64 assigned_ns;
+	u64 fetched_ns;
 	unsigned long hold_since;
 	void *msg;
 	u32 msg_len;

@@ -76,6 +76,24 @@ bool hsmg_sched_eligible(struct hsmg_group *g, struct hsmg_request *req)
 	return false;
 }
 
+/*
+ * hsmg_sched_prefer - between two members of equal cost, @q rather than
+ * @best.  A member whose card spins for its next request now takes the
+ * request without being woken (hsmg_busy_poll()), so it goes first: an idle
+ * group answers a lone client from one warm card.  Otherwise the member
+ * picked longest ago: round robin among equals.  (Not the one with fewer
+ * lifetime requests: a member back from an outage would take every tie
+ * until it caught up.)
+ */
+static bool hsmg_sched_prefer(struct hsmg_queue *q, struct hsmg_queue *best)
+{
+	bool hot = READ_ONCE(q->polling);
+
+	if (hot != READ_ONCE(best->polling))
+		return hot;
+	return q->last_pick < best->last_pick;
+}
+
 static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 					  struct hsmg_request *req, bool active)
 {
@@ -89,15 +107,8 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 			continue;
 		cost = div_u64((q->assigned_weight + req->weight) * 100,
 			       q->speed);
-		/*
-		 * Ties go to the member picked longest ago: round robin among
-		 * equals.  (Not to the one with fewer lifetime requests: a
-		 * member back from an outage would take every tie until it
-		 * caught up.)
-		 */
 		if (cost < best_cost ||
-		    (best && cost == best_cost &&
-		     q->last_pick < best->last_pick)) {
+		    (best && cost == best_cost && hsmg_sched_prefer(q, best))) {
 			best = q;
 			best_cost = cost;
 		}
