@@ -3,12 +3,16 @@
  * Scheduler.  A request goes to the eligible member with the lowest expected
  * completion time, (assigned weight + request weight) * 100 / speed, like
  * zcrypt's queue picking.  Eligible: online, serves the operation class, has
- * room (2 * max_inflight assigned at most), is a standby member only when no
+ * room (fewer than max_inflight assigned), is a standby member only when no
  * active member is online, and, for a logged in session, has the session
  * logged in.  Requests that find no room wait in their client's backlog;
  * backlogs are served round-robin and each client has at most
  * client_inflight_cap requests assigned at once, so a flooding client cannot
- * starve a light one.  Everything here runs under the group lock.
+ * starve a light one.  A member holds no more than its card serves at once:
+ * requests wait where the scheduler still chooses among clients, not in a
+ * member's FIFO (a completion assigns the next request before its card
+ * fetches again, so the card does not idle for it).  Everything here runs
+ * under the group lock.
  */
 #include "main.h"
 
@@ -103,7 +107,7 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 	list_for_each_entry(q, &g->members, group_node) {
 		if (!hsmg_sched_can_serve(q, req, active))
 			continue;
-		if (q->npending + q->ninflight >= 2 * q->max_inflight)
+		if (q->npending + q->ninflight >= q->max_inflight)
 			continue;
 		cost = div_u64((q->assigned_weight + req->weight) * 100,
 			       q->speed);

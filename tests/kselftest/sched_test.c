@@ -2,8 +2,11 @@
 /*
  * Queue picking: requests that cost the same on every member are spread
  * round robin, whatever each member served before (a member back from an
- * outage must not take every request until its lifetime count catches up).
+ * outage must not take every request until its lifetime count catches up),
+ * and a card holds no more requests than it serves at once, so a light
+ * client waits for a slot, not behind a flood's queued requests.
  */
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,6 +62,103 @@ TEST(equal_costs_alternate_after_a_member_joins)
 	close(cfd);
 	tq_destroy(&q2);
 	tq_destroy(&q1);
+}
+
+struct marked {
+	int fd;
+	uint32_t group_id;
+	uint8_t mark;
+	int ret;
+	pthread_t t;
+};
+
+static void *marked_submit(void *arg)
+{
+	struct marked *m = arg;
+	uint8_t req[16], resp[16];
+	uint32_t rlen = sizeof(resp);
+
+	memset(req, m->mark, sizeof(req));
+	m->ret = hsmg_submit(m->fd, m->group_id, 0, 0, HSMG_OP_SYMMETRIC, req, sizeof(req), resp,
+			     &rlen, NULL);
+	return NULL;
+}
+
+/* Answer the request the card has held longest. */
+static int complete_oldest(struct tq *q)
+{
+	struct hsmg_be_completion c = {.status = HSMG_BE_OK, .len = 8};
+	struct hsmg_be_complete cp = {.argsz = sizeof(cp), .count = 1};
+
+	pthread_mutex_lock(&q->lock);
+	if (!q->nheld) {
+		pthread_mutex_unlock(&q->lock);
+		return -ENOENT;
+	}
+	c.tag = q->held[0];
+	memmove(q->held, q->held + 1, --q->nheld * sizeof(q->held[0]));
+	pthread_mutex_unlock(&q->lock);
+	c.data = (uintptr_t) "slotfree";
+	cp.entries = (uintptr_t)&c;
+	return hsmg_ioctl(q->fd, HSMG_IOC_BE_COMPLETE, &cp);
+}
+
+/*
+ * One card serving 2 at a time, a client with 6 requests waiting: a light
+ * client's request is the next or the one after to reach the card once a
+ * slot frees (backlogs take turns), not behind requests queued at the card.
+ */
+TEST(light_client_waits_for_a_slot_not_behind_a_flood)
+{
+	struct marked flood[6], light;
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	struct tq_event ev;
+	unsigned int i, at = 99;
+	int ffd;
+	struct tq q;
+
+	HSMG_REQUIRE_DEVICES();
+	hsmg_random_mkvp(mkvp);
+	tq_init(&q);
+	q.max_inflight = 2;
+	ASSERT_EQ(0, tq_attach(&q, mkvp, 0, 0, 0));
+	ASSERT_EQ(0, hsmg_wait_state(q.group_id, q.queue_id, HSMG_QS_ONLINE, 5000));
+	tq_set_mode(&q, TQ_HOLD);
+	ffd = hsmg_open_client();
+	ASSERT_LE(0, ffd);
+	for (i = 0; i < 6; i++) {
+		flood[i] = (struct marked){.fd = ffd, .group_id = q.group_id, .mark = 0xf1};
+		ASSERT_EQ(0, pthread_create(&flood[i].t, NULL, marked_submit, &flood[i]));
+	}
+	ASSERT_EQ(0, tq_wait_held(&q, 2, 10000));
+	hsmg_sleep_ms(200); /* the other 4 wait */
+	light = (struct marked){.fd = hsmg_open_client(), .group_id = q.group_id, .mark = 0x11};
+	ASSERT_LE(0, light.fd);
+	ASSERT_EQ(0, pthread_create(&light.t, NULL, marked_submit, &light));
+	hsmg_sleep_ms(200);
+	EXPECT_EQ(2, tq_count(&q, HSMG_BE_REQ_CRYPTO));
+	for (i = 0; i < 7; i++) {
+		ASSERT_EQ(0, complete_oldest(&q));
+		if (i < 5)
+			ASSERT_EQ(0, tq_wait_held(&q, 2, 10000));
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(flood[i].t, NULL);
+		EXPECT_EQ(0, flood[i].ret);
+	}
+	pthread_join(light.t, NULL);
+	EXPECT_EQ(0, light.ret);
+	for (i = 0; i < 7; i++) {
+		ASSERT_EQ(0, tq_find_event(&q, HSMG_BE_REQ_CRYPTO, i, &ev));
+		if (ev.data[0] == 0x11)
+			at = i;
+	}
+	/* fetched 3rd or 4th; behind the flood's queued ones it would be 5th */
+	EXPECT_GE(3, at);
+	TH_LOG("light request fetched as number %u of 7", at + 1);
+	close(light.fd);
+	close(ffd);
+	tq_destroy(&q);
 }
 
 TEST_HARNESS_MAIN
