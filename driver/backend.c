@@ -168,9 +168,12 @@ static int hsmg_be_fetch_args(struct hsmg_be_fetch *fe, unsigned long uarg)
 	return argsz;
 }
 
-static bool hsmg_be_work_cond(void *q)
+/* Something to do: a request to fetch, or the queue went (-ENODEV). */
+static bool hsmg_be_work_cond(void *arg)
 {
-	return hsmg_queue_may_have_work(q);
+	struct hsmg_queue *q = arg;
+
+	return !READ_ONCE(q->attached) || hsmg_queue_may_have_work(q);
 }
 
 /*

@@ -1167,4 +1167,120 @@ TEST_F(backend, detach_wakes_fetch)
 	}
 }
 
+/* A card thread: blocks in COMPLETE + FETCH, echoes each request. */
+struct echo_card {
+	int fd;
+	uint8_t buf[4096], ans[256];
+	unsigned int served;
+	int ret;
+	pthread_t t;
+};
+
+static void *echo_card_thread(void *arg)
+{
+	struct echo_card *e = arg;
+	struct hsmg_be_completion c;
+	struct hsmg_be_complete cp;
+	struct hsmg_be_fetch f;
+	bool have = false;
+
+	for (;;) {
+		if (have)
+			cf_prepare(&c, c.tag, HSMG_BE_OK, e->ans, c.len, 0, e->buf, &cp, &f);
+		else
+			cf_prepare(&c, 0, HSMG_BE_OK, NULL, 0, 0, e->buf, &cp, &f);
+		cp.count = have ? 1 : 0;
+		e->ret = hsmg_ioctl(e->fd, HSMG_IOC_BE_COMPLETE, &cp);
+		if (e->ret)
+			return NULL; /* the detach at the end */
+		have = f.nreqs == 1;
+		if (have) {
+			struct hsmg_be_req *r = (void *)e->buf;
+			uint32_t len = r->len < sizeof(e->ans) ? r->len : sizeof(e->ans);
+
+			memcpy(e->ans, r + 1, len);
+			c.tag = r->tag;
+			c.len = r->type == HSMG_BE_REQ_LOGIN ? HSMG_PIN_BLOB_LEN :
+				r->type == HSMG_BE_REQ_CRYPTO ? len : 0;
+			if (r->type == HSMG_BE_REQ_LOGIN)
+				memset(e->ans, 0, HSMG_PIN_BLOB_LEN);
+			e->served++;
+		}
+	}
+}
+
+/* A client thread: @n echo requests in a row on its own file. */
+struct echo_client {
+	uint32_t group_id;
+	unsigned int n, ok;
+	pthread_t t;
+};
+
+static void *echo_client_thread(void *arg)
+{
+	struct echo_client *e = arg;
+	uint8_t req[24], resp[64];
+	int fd = hsmg_open_client();
+	unsigned int i;
+
+	for (i = 0; fd >= 0 && i < e->n; i++) {
+		uint32_t rlen = sizeof(resp);
+
+		hsmg_random(req, sizeof(req));
+		if (!hsmg_submit(fd, e->group_id, 0, 0, HSMG_OP_SYMMETRIC, req, sizeof(req), resp,
+				 &rlen, NULL) &&
+		    rlen == sizeof(req) && !memcmp(req, resp, rlen))
+			e->ok++;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * Four threads blocking in COMPLETE + FETCH on one file (as hsmsimd's
+ * workers do) and eight clients: every request is answered, whether the
+ * waiters only sleep (busy_poll_us 0), spin briefly, or one of them would
+ * spin for a second (requests queued meanwhile wake nobody; the fetch that
+ * leaves work behind wakes the next sleeper).
+ */
+TEST_F(backend, blocking_fetchers_strand_nothing)
+{
+	static const long polls[] = {0, 200, 1000000};
+	struct echo_client cl[8];
+	struct echo_card card[4];
+	struct hsmg_be_attach a;
+	unsigned int i, p, ok;
+
+	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));
+	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
+	for (i = 0; i < 4; i++) {
+		card[i] = (struct echo_card){.fd = self->bfd};
+		ASSERT_EQ(0, pthread_create(&card[i].t, NULL, echo_card_thread, &card[i]));
+	}
+	for (p = 0; p < sizeof(polls) / sizeof(polls[0]); p++) {
+		if (hsmg_param_set("busy_poll_us", polls[p]))
+			SKIP(break, "no busy_poll_us parameter");
+		for (i = 0; i < 8; i++) {
+			cl[i] = (struct echo_client){.group_id = a.group_id, .n = 100};
+			ASSERT_EQ(0, pthread_create(&cl[i].t, NULL, echo_client_thread, &cl[i]));
+		}
+		for (ok = 0, i = 0; i < 8; i++) {
+			pthread_join(cl[i].t, NULL);
+			ok += cl[i].ok;
+		}
+		EXPECT_EQ(800, ok)
+		{
+			TH_LOG("busy_poll_us %ld: %u of 800 answered", polls[p], ok);
+		}
+	}
+	hsmg_params_restore();
+	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_DETACH, NULL);
+	for (ok = 0, i = 0; i < 4; i++) {
+		pthread_join(card[i].t, NULL);
+		ok += card[i].served;
+	}
+	EXPECT_LE(2400, ok);
+}
+
 TEST_HARNESS_MAIN
