@@ -1200,8 +1200,9 @@ static void *echo_card_thread(void *arg)
 
 			memcpy(e->ans, r + 1, len);
 			c.tag = r->tag;
-			c.len = r->type == HSMG_BE_REQ_LOGIN ? HSMG_PIN_BLOB_LEN :
-				r->type == HSMG_BE_REQ_CRYPTO ? len : 0;
+			c.len = r->type == HSMG_BE_REQ_LOGIN	? HSMG_PIN_BLOB_LEN
+				: r->type == HSMG_BE_REQ_CRYPTO ? len
+								: 0;
 			if (r->type == HSMG_BE_REQ_LOGIN)
 				memset(e->ans, 0, HSMG_PIN_BLOB_LEN);
 			e->served++;
