@@ -65,6 +65,7 @@ struct hsmg_request;
  * @transitions: state changes.
  * @last_pick: &hsmg_group.picks when it was last given a request; equal
  *	costs go to the member picked longest ago (round robin).
+ * @picked_at: jiffies when it was last given a request.
  * @admin: admin hold, enum hsmg_admin_state (NONE, DRAIN or DISABLE): an
  *	online transition lands in DISABLED instead while held.
  * @role_override: 0, or the role an admin set (HSMG_ADMIN_STANDBY or
@@ -126,6 +127,7 @@ struct hsmg_queue {
 	u64 errors;
 	u64 transitions;
 	u64 last_pick;
+	unsigned long picked_at;
 	u8 admin;
 	u8 role_override;
 	u32 admin_speed;

@@ -80,20 +80,27 @@ bool hsmg_sched_eligible(struct hsmg_group *g, struct hsmg_request *req)
 	return false;
 }
 
+/* A member given nothing for this long takes the next tie, warm card or not. */
+#define HSMG_SCHED_WARM_HOLD (HZ / 10)
+
 /*
  * hsmg_sched_prefer - between two members of equal cost, @q rather than
  * @best.  A member whose card spins for its next request now takes the
- * request without being woken (hsmg_busy_poll()), so it goes first: an idle
- * group answers a lone client from one warm card.  Otherwise the member
- * picked longest ago: round robin among equals.  (Not the one with fewer
- * lifetime requests: a member back from an outage would take every tie
- * until it caught up.)
+ * request without being woken (hsmg_busy_poll()), so it goes first, and an
+ * idle group answers a lone client from one warm card; but a member given
+ * nothing for HSMG_SCHED_WARM_HOLD takes its turn anyway, so every member
+ * (also one back from an outage) keeps serving under any load.  Otherwise
+ * the member picked longest ago: round robin among equals.  (Not the one
+ * with fewer lifetime requests: a member back from an outage would take
+ * every tie until it caught up.)
  */
 static bool hsmg_sched_prefer(struct hsmg_queue *q, struct hsmg_queue *best)
 {
 	bool hot = READ_ONCE(q->polling);
+	struct hsmg_queue *cold = hot ? best : q;
 
-	if (hot != READ_ONCE(best->polling))
+	if (hot != READ_ONCE(best->polling) &&
+	    time_before(jiffies, cold->picked_at + HSMG_SCHED_WARM_HOLD))
 		return hot;
 	return q->last_pick < best->last_pick;
 }
@@ -117,8 +124,10 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 			best_cost = cost;
 		}
 	}
-	if (best)
+	if (best) {
 		best->last_pick = ++g->picks;
+		best->picked_at = jiffies;
+	}
 	return best;
 }
 
