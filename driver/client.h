@@ -15,6 +15,8 @@
  * @sessions: session handle -> &struct hsmg_session (holds a reference).
  * @lock: protects @backlogs and serializes session handle changes.
  * @backlogs: &struct hsmg_backlog.client_node, one per group used.
+ * @last_backlog: the backlog found or made last, read without @lock (a
+ *	backlog lives as long as its client).
  * @assigned: requests of this client assigned to queues now.
  * @requests: requests completed.
  * @errors: requests ended with an error.
@@ -24,6 +26,7 @@ struct hsmg_client {
 	struct xarray sessions;
 	struct mutex lock; /* @backlogs, session handles */
 	struct list_head backlogs;
+	struct hsmg_backlog *last_backlog;
 	atomic_t assigned;
 	atomic64_t requests;
 	atomic64_t errors;

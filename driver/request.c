@@ -207,7 +207,8 @@ void hsmg_request_finish(struct hsmg_request *req, int err)
 		 req->attempts);
 	if (req->end)
 		req->end(req);
-	req->done = true;
+	/* After the result and answer: hsmg_request_wait() reads them unlocked. */
+	smp_store_release(&req->done, true);
 	wake_up(&req->wq);
 	hsmg_request_put(req);
 }
@@ -332,6 +333,9 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 	long left, t;
 
 	for (;;) {
+		/* Answered (often while spinning): no need for the lock. */
+		if (smp_load_acquire(&req->done))
+			return req->result;
 		spin_lock(&g->lock);
 		if (req->done) {
 			spin_unlock(&g->lock);

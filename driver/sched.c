@@ -133,13 +133,18 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 
 /*
  * hsmg_sched_backlog - the backlog of @c in @g, created at first use.
- * Process context, group lock not held.
+ * Process context, group lock not held.  The client's threads submitting to
+ * the group they used last do not take the client lock.
  */
 struct hsmg_backlog *hsmg_sched_backlog(struct hsmg_client *c,
 					struct hsmg_group *g)
 {
 	struct hsmg_backlog *bl;
 
+	/* Pairs with the release below: a published backlog is complete. */
+	bl = smp_load_acquire(&c->last_backlog);
+	if (bl && bl->group == g)
+		return bl;
 	mutex_lock(&c->lock);
 	list_for_each_entry(bl, &c->backlogs, client_node)
 		if (bl->group == g)
@@ -154,6 +159,8 @@ struct hsmg_backlog *hsmg_sched_backlog(struct hsmg_client *c,
 	spin_lock(&g->lock);
 	list_add_tail(&bl->group_node, &g->backlogs);
 	spin_unlock(&g->lock);
+	/* Complete and listed before lockless readers see it. */
+	smp_store_release(&c->last_backlog, bl);
 out:
 	mutex_unlock(&c->lock);
 	return bl;
