@@ -624,8 +624,7 @@ static void hsmg_queue_heartbeat_end(struct hsmg_request *req)
 static unsigned long hsmg_queue_heartbeat(struct hsmg_queue *q,
 					  unsigned long now)
 {
-	unsigned long rt = max(1UL, msecs_to_jiffies(hsmg_policy(q->group,
-					HSMG_POLICY_A_REQUEST_TIMEOUT_MS)));
+	unsigned long rt = hsmg_attempt_jiffies(q->group);
 	struct hsmg_request *req;
 
 	if (q->heartbeat || !q->attached ||

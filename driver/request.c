@@ -98,11 +98,24 @@ struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 	return req;
 }
 
-static unsigned int hsmg_request_timeout(struct hsmg_request *req)
+static unsigned long hsmg_policy_jiffies(struct hsmg_group *g, int attr)
+{
+	return max(1UL, msecs_to_jiffies(hsmg_policy(g, attr)));
+}
+
+/* hsmg_attempt_jiffies - request_timeout_ms of @g in jiffies (at least 1). */
+unsigned long hsmg_attempt_jiffies(struct hsmg_group *g)
+{
+	return hsmg_policy_jiffies(g, HSMG_POLICY_A_REQUEST_TIMEOUT_MS);
+}
+
+/* The deadline of one attempt of @req, in jiffies from now. */
+static unsigned long hsmg_request_timeout(struct hsmg_request *req)
 {
 	if (req->type == HSMG_BE_REQ_CRYPTO && req->op_class == HSMG_OP_KEYGEN)
-		return hsmg_policy(req->group, HSMG_POLICY_A_KEYGEN_TIMEOUT_MS);
-	return hsmg_policy(req->group, HSMG_POLICY_A_REQUEST_TIMEOUT_MS);
+		return hsmg_policy_jiffies(req->group,
+					   HSMG_POLICY_A_KEYGEN_TIMEOUT_MS);
+	return hsmg_attempt_jiffies(req->group);
 }
 
 /* hsmg_request_assign - start an attempt of @req on @q. */
@@ -118,8 +131,7 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	req->state = HSMG_RS_PENDING;
 	req->holding = false;
 	req->assigned_ns = ktime_get_ns();
-	req->deadline = jiffies +
-		max(1UL, msecs_to_jiffies(hsmg_request_timeout(req)));
+	req->deadline = jiffies + hsmg_request_timeout(req);
 	list_add_tail(&req->node, &q->pending);
 	q->npending++;
 	q->assigned_weight += req->weight;
@@ -134,8 +146,7 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	 * A long attempt (a key generation): the watchdog looks at the
 	 * card's liveness after request_timeout_ms (hsmg_queue_heartbeat).
 	 */
-	check = jiffies + max(1UL, msecs_to_jiffies(hsmg_policy(req->group,
-					HSMG_POLICY_A_REQUEST_TIMEOUT_MS)));
+	check = jiffies + hsmg_attempt_jiffies(req->group);
 	hsmg_queue_arm_watchdog(q, time_before(req->deadline, check) ?
 				req->deadline : check);
 	hsmg_queue_notify(q);

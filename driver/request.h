@@ -116,6 +116,7 @@ void hsmg_request_finish(struct hsmg_request *req, int err);
 void hsmg_request_requeue(struct hsmg_request *req, bool fetched);
 void hsmg_request_cancel(struct hsmg_request *req, int err);
 int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline);
+unsigned long hsmg_attempt_jiffies(struct hsmg_group *g);
 struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 					 u64 session_id, u32 session_flags,
 					 void *msg, u32 len);

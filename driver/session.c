@@ -602,8 +602,7 @@ int hsmg_session_logout(struct hsmg_session *s, bool wait)
 	spin_unlock(&g->lock);
 	kfree_sensitive(msg);
 
-	end = jiffies + msecs_to_jiffies(hsmg_policy(g,
-						   HSMG_POLICY_A_REQUEST_TIMEOUT_MS));
+	end = jiffies + hsmg_attempt_jiffies(g);
 	hsmg_session_wait_list(&fan, end);
 	mutex_unlock(&s->op_lock);
 	return 0;
