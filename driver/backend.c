@@ -21,16 +21,15 @@
 #include "queue.h"
 
 /**
- * struct hsmg_backend - per open file.
+ * struct hsmg_backend - per open file: one attached queue, any number of
+ * card threads fetching on it.  They sleep as exclusive waiters: a new
+ * request wakes one of them, not all (a fetch that leaves work behind wakes
+ * the next).  While one of them spins for the next request (hsmg_be_poll()),
+ * new requests wake nobody.
  * @lock: protects @q; held across attach, detach and complete.
  * @q: attached queue, or NULL.
  * @wq: fetch and poll wait here.
- */
-/*
- * One attached queue per open file; any number of card threads fetch on it.
- * They sleep as exclusive waiters: a new request wakes one of them, not all
- * (a fetch that leaves work behind wakes the next).  While one of them spins
- * for the next request (hsmg_be_poll()), new requests wake nobody.
+ * @polling: a thread spins in hsmg_be_poll().
  */
 struct hsmg_backend {
 	struct mutex lock; /* protects @q */

@@ -63,6 +63,8 @@ struct hsmg_queue *hsmg_queue_alloc(u32 adapter, u32 domain)
 	q->adapter = adapter;
 	q->domain = domain;
 	q->state = HSMG_QS_OFFLINE;
+	/* Never picked: long enough ago to take the next tie (sched.c). */
+	q->picked_at = jiffies - HZ;
 	INIT_LIST_HEAD(&q->group_node);
 	INIT_LIST_HEAD(&q->pending);
 	INIT_LIST_HEAD(&q->inflight);
