@@ -76,6 +76,7 @@ FIXTURE_TEARDOWN(backend)
 	if (self->cfd >= 0)
 		close(self->cfd);
 	free(self->buf);
+	hsmg_params_restore(); /* also after a failed assertion */
 }
 
 /* Attach @fd at a random free APQN with @mkvp; fills @a. */
