@@ -8,6 +8,7 @@
 #ifndef _HSMG_GROUP_H
 #define _HSMG_GROUP_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -31,6 +32,11 @@ struct hsmg_queue;
  * @errors: client requests that ended with an error.
  * @failovers: attempts re-sent to another member.
  * @picks: requests assigned to members; stamps &hsmg_queue.last_pick.
+ * @assigned: requests pending or in flight at the members; a client spins
+ *	for its answer only while its request is the only one (the CPUs are
+ *	otherwise busy with the others).
+ * @busy_polls: client waits that spun for the answer (no lock).
+ * @busy_poll_hits: of those, the ones the answer ended (no lock).
  * @policy: values set for this group, by enum hsmg_policy_attr (valid
  *	where @overrides has the bit; read with hsmg_policy()).
  * @overrides: bit (1 << attr) per value set for this group; the others
@@ -52,6 +58,9 @@ struct hsmg_group {
 	u64 errors;
 	u64 failovers;
 	u64 picks;
+	u32 assigned;
+	atomic64_t busy_polls;
+	atomic64_t busy_poll_hits;
 	u32 policy[HSMG_POLICY_NVALUES + 1];
 	u32 overrides;
 	bool any_online;

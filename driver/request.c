@@ -135,6 +135,7 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	list_add_tail(&req->node, &q->pending);
 	q->npending++;
 	q->assigned_weight += req->weight;
+	req->group->assigned++;
 	if (req->client) {
 		atomic_inc(&req->client->assigned);
 		req->counted = true;
@@ -173,6 +174,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 				hsmg_queue_notify(q);
 		}
 		q->assigned_weight -= req->weight;
+		req->group->assigned--;
 		if (req->counted) {
 			atomic_dec(&req->client->assigned);
 			req->counted = false;
@@ -306,24 +308,36 @@ static bool hsmg_request_moved(struct hsmg_request *req)
 	       READ_ONCE(req->state) == HSMG_RS_BACKLOG;
 }
 
-static bool hsmg_request_moved_cond(void *req)
+/* Spinning: stop when @req moved or another request joins the members. */
+static bool hsmg_request_poll_cond(void *arg)
 {
-	return hsmg_request_moved(req);
+	struct hsmg_request *req = arg;
+
+	return hsmg_request_moved(req) || READ_ONCE(req->group->assigned) > 1;
 }
 
 /*
  * Spin for the answer instead of sleeping when the card that has @req
- * usually answers its kind within busy_poll_us (group lock not held; queue
- * records live until the module goes).
+ * usually answers its kind within busy_poll_us and @req is the only request
+ * at the members (@alone): with others in flight, the CPU is better spent
+ * on them (group lock not held; queue records live until the module goes).
+ * Returns whether @req moved meanwhile.
  */
-static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q)
+static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q,
+			      bool alone)
 {
+	struct hsmg_group *g = req->group;
 	u32 c = req->op_class < HSMG_OP_NR ? req->op_class : 0;
 	u32 card = READ_ONCE(q->card_us[c]);
 
-	if (card > READ_ONCE(hsmg_busy_poll_us))
+	if (!alone || card > READ_ONCE(hsmg_busy_poll_us))
 		return false;
-	return hsmg_busy_poll(hsmg_request_moved_cond, req);
+	atomic64_inc(&g->busy_polls);
+	hsmg_busy_poll(hsmg_request_poll_cond, req);
+	if (!hsmg_request_moved(req))
+		return false;
+	atomic64_inc(&g->busy_poll_hits);
+	return true;
 }
 
 /*
@@ -332,14 +346,15 @@ static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q)
  * hold time) cancel it.  While the request waits in the backlog the waiter
  * checks the hold time every 100 ms; while a queue has it, it sleeps until
  * the request is done or sent back to the backlog (which wakes it), after
- * spinning for it first if that card answers such requests fast.
+ * spinning for it first if that card answers such requests fast and no
+ * other request is at the members.
  */
 int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 {
 	struct hsmg_group *g = req->group;
 	struct hsmg_queue *q = NULL;
 	u32 attempt, polled = 0; /* the attempt spun for */
-	bool backlog;
+	bool backlog, alone;
 	int err = 0;
 	long left, t;
 
@@ -355,6 +370,7 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 		backlog = req->state == HSMG_RS_BACKLOG;
 		q = backlog ? NULL : req->queue;
 		attempt = req->attempts;
+		alone = g->assigned == 1;
 		if (backlog && hsmg_request_hold_expired(req)) {
 			hsmg_request_finish(req, -ENODEV);
 			spin_unlock(&g->lock);
@@ -369,7 +385,7 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 		}
 		if (q && polled != attempt) {
 			polled = attempt;
-			if (hsmg_request_poll(req, q))
+			if (hsmg_request_poll(req, q, alone))
 				continue;
 		}
 		if (backlog)

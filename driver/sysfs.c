@@ -219,6 +219,8 @@ HSMG_G_ATTR(sessions, "%u", c.sessions);
 HSMG_G_ATTR(requests, "%llu", g->requests);
 HSMG_G_ATTR(errors, "%llu", g->errors);
 HSMG_G_ATTR(failovers, "%llu", g->failovers);
+HSMG_G_ATTR(busy_polls, "%lld", atomic64_read(&g->busy_polls));
+HSMG_G_ATTR(busy_poll_hits, "%lld", atomic64_read(&g->busy_poll_hits));
 
 static struct attribute *hsmg_group_attrs[] = {
 	&dev_attr_g_id.attr,
@@ -230,6 +232,8 @@ static struct attribute *hsmg_group_attrs[] = {
 	&dev_attr_g_requests.attr,
 	&dev_attr_g_errors.attr,
 	&dev_attr_g_failovers.attr,
+	&dev_attr_g_busy_polls.attr,
+	&dev_attr_g_busy_poll_hits.attr,
 	NULL
 };
 

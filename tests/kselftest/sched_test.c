@@ -6,7 +6,9 @@
  * and a card holds no more requests than it serves at once, so a light
  * client waits for a slot, not behind a flood's queued requests.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,6 +71,7 @@ struct marked {
 	uint32_t group_id;
 	uint8_t mark;
 	int ret;
+	pid_t tid;
 	pthread_t t;
 };
 
@@ -78,6 +81,7 @@ static void *marked_submit(void *arg)
 	uint8_t req[16], resp[16];
 	uint32_t rlen = sizeof(resp);
 
+	__atomic_store_n(&m->tid, gettid(), __ATOMIC_RELEASE);
 	memset(req, m->mark, sizeof(req));
 	m->ret = hsmg_submit(m->fd, m->group_id, 0, 0, HSMG_OP_SYMMETRIC, req, sizeof(req), resp,
 			     &rlen, NULL);
@@ -159,6 +163,130 @@ TEST(light_client_waits_for_a_slot_not_behind_a_flood)
 	close(light.fd);
 	close(ffd);
 	tq_destroy(&q);
+}
+
+/* A group attribute from /sys/class/hsmgroup/groupN/@name; -1 if missing. */
+static long g_attr(uint32_t group_id, const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/hsmgroup/group%u/%s", group_id, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Wait up to @ms for group attribute @name to read @want. */
+static int g_attr_wait(uint32_t group_id, const char *name, long want, unsigned int ms)
+{
+	uint64_t end = hsmg_now_ms() + ms;
+
+	while (g_attr(group_id, name) != want) {
+		if (hsmg_now_ms() > end)
+			return -ETIMEDOUT;
+		hsmg_sleep_ms(5);
+	}
+	return 0;
+}
+
+/* Wait up to @ms for the thread of @m to sleep (state S: in its wait). */
+static int wait_sleeping(struct marked *m, unsigned int ms)
+{
+	uint64_t end = hsmg_now_ms() + ms;
+	char path[64], buf[256], *p;
+	pid_t tid;
+	FILE *f;
+
+	for (;;) {
+		tid = __atomic_load_n(&m->tid, __ATOMIC_ACQUIRE);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		f = tid ? fopen(path, "r") : NULL;
+		p = NULL;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				p = strrchr(buf, ')');
+			fclose(f);
+		}
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return 0;
+		if (hsmg_now_ms() > end)
+			return -ETIMEDOUT;
+		hsmg_sleep_ms(5);
+	}
+}
+
+FIXTURE(spin)
+{
+	struct tq q;
+	struct marked a, b;
+};
+
+FIXTURE_SETUP(spin)
+{
+	uint8_t mkvp[HSMG_MKVP_LEN];
+
+	self->a.fd = self->b.fd = -1;
+	tq_init(&self->q);
+	HSMG_REQUIRE_DEVICES();
+	hsmg_random_mkvp(mkvp);
+	self->q.max_inflight = 4;
+	ASSERT_EQ(0, tq_attach(&self->q, mkvp, 0, 0, 0));
+	ASSERT_EQ(0, hsmg_wait_state(self->q.group_id, self->q.queue_id, HSMG_QS_ONLINE, 5000));
+}
+
+FIXTURE_TEARDOWN(spin)
+{
+	tq_destroy(&self->q);
+	if (self->a.fd >= 0)
+		close(self->a.fd);
+	if (self->b.fd >= 0)
+		close(self->b.fd);
+	hsmg_params_restore(); /* also after a failed assertion */
+}
+
+/*
+ * A client spins for its answer while its request is the only one at the
+ * members; a second client's request ends that spin and does not spin
+ * itself: with two requests in flight the CPUs serve them.
+ */
+TEST_F_TIMEOUT(spin, only_a_lone_request_spins, 60)
+{
+	struct tq *q = &self->q;
+	uint32_t gid = q->group_id;
+
+	if (hsmg_param_set("busy_poll_us", 100000))
+		HSMG_SKIP("no busy_poll_us parameter");
+	ASSERT_EQ(0, g_attr(gid, "busy_polls"));
+	ASSERT_EQ(0, g_attr(gid, "busy_poll_hits"));
+	tq_set_mode(q, TQ_HOLD);
+	self->a = (struct marked){.fd = hsmg_open_client(), .group_id = gid, .mark = 0xa1};
+	self->b = (struct marked){.fd = hsmg_open_client(), .group_id = gid, .mark = 0xb2};
+	ASSERT_LE(0, self->a.fd);
+	ASSERT_LE(0, self->b.fd);
+	ASSERT_EQ(0, pthread_create(&self->a.t, NULL, marked_submit, &self->a));
+	ASSERT_EQ(0, tq_wait_held(q, 1, 10000));
+	/* Alone at the card: A spins (counted before it starts). */
+	ASSERT_EQ(0, g_attr_wait(gid, "busy_polls", 1, 10000));
+	ASSERT_EQ(0, pthread_create(&self->b.t, NULL, marked_submit, &self->b));
+	ASSERT_EQ(0, tq_wait_held(q, 2, 10000));
+	/* Both sleep well before the 100 ms window ends for either. */
+	ASSERT_EQ(0, wait_sleeping(&self->b, 10000));
+	ASSERT_EQ(0, wait_sleeping(&self->a, 10000));
+	EXPECT_EQ(1, g_attr(gid, "busy_polls"));
+	EXPECT_EQ(0, g_attr(gid, "busy_poll_hits"));
+	ASSERT_EQ(0, complete_oldest(q));
+	ASSERT_EQ(0, complete_oldest(q));
+	pthread_join(self->a.t, NULL);
+	pthread_join(self->b.t, NULL);
+	EXPECT_EQ(0, self->a.ret);
+	EXPECT_EQ(0, self->b.ret);
+	EXPECT_EQ(1, g_attr(gid, "busy_polls"));
 }
 
 TEST_HARNESS_MAIN
