@@ -8,6 +8,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/capability.h>
+#include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -16,6 +17,7 @@
 #include <linux/slab.h>
 
 #include "backend.h"
+#include "group.h"
 #include "ioctl.h"
 #include "provider.h"
 #include "queue.h"
@@ -167,23 +169,35 @@ static int hsmg_be_fetch_args(struct hsmg_be_fetch *fe, unsigned long uarg)
 	return argsz;
 }
 
-/* Something to do: a request to fetch, or the queue went (-ENODEV). */
+/*
+ * The group has at least as many requests at its members as there are CPUs:
+ * a card thread spinning for more would keep a CPU from them (and from the
+ * scheduler's load balancing, to which a spinning CPU looks busy).
+ */
+static bool hsmg_be_group_busy(struct hsmg_queue *q)
+{
+	return READ_ONCE(q->group->assigned) >= num_online_cpus();
+}
+
+/* Something to do: a request to fetch, or the queue went (-ENODEV); or stop. */
 static bool hsmg_be_work_cond(void *arg)
 {
 	struct hsmg_queue *q = arg;
 
-	return !READ_ONCE(q->attached) || hsmg_queue_may_have_work(q);
+	return !READ_ONCE(q->attached) || hsmg_queue_may_have_work(q) ||
+	       hsmg_be_group_busy(q);
 }
 
 /*
  * Spin for the next request of @q before sleeping, one thread per file at a
- * time.  Requests queued meanwhile wake nobody (hsmg_backend_notify()); the
- * caller fetches again after this returns, and a fetch that leaves work
- * behind wakes a sleeper, so none is stranded.
+ * time, unless the group is busy (hsmg_be_group_busy()).  Requests queued
+ * meanwhile wake nobody (hsmg_backend_notify()); the caller fetches again
+ * after this returns, and a fetch that leaves work behind wakes a sleeper,
+ * so none is stranded.
  */
 static void hsmg_be_poll(struct hsmg_backend *be, struct hsmg_queue *q)
 {
-	if (atomic_cmpxchg(&be->polling, 0, 1))
+	if (hsmg_be_group_busy(q) || atomic_cmpxchg(&be->polling, 0, 1))
 		return;
 	WRITE_ONCE(q->polling, true);
 	hsmg_busy_poll(hsmg_be_work_cond, q);

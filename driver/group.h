@@ -33,8 +33,9 @@ struct hsmg_queue;
  * @failovers: attempts re-sent to another member.
  * @picks: requests assigned to members; stamps &hsmg_queue.last_pick.
  * @assigned: requests pending or in flight at the members; a client spins
- *	for its answer only while its request is the only one (the CPUs are
- *	otherwise busy with the others).
+ *	for its answer only while its request is the only one, a card thread
+ *	for its next request only while they are fewer than the CPUs (the
+ *	CPUs are otherwise busy with them).
  * @busy_polls: client waits that spun for the answer (no lock).
  * @busy_poll_hits: of those, the ones the answer ended (no lock).
  * @policy: values set for this group, by enum hsmg_policy_attr (valid
