@@ -200,6 +200,7 @@ static void hsmg_be_poll(struct hsmg_backend *be, struct hsmg_queue *q)
 	if (hsmg_be_group_busy(q) || atomic_cmpxchg(&be->polling, 0, 1))
 		return;
 	WRITE_ONCE(q->polling, true);
+	atomic64_inc(&q->busy_polls);
 	hsmg_busy_poll(hsmg_be_work_cond, q);
 	WRITE_ONCE(q->polling, false);
 	atomic_set(&be->polling, 0);

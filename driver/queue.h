@@ -7,6 +7,7 @@
 #ifndef _HSMG_QUEUE_H
 #define _HSMG_QUEUE_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/workqueue.h>
 #include <linux/hsmgroup.h>
@@ -78,6 +79,8 @@ struct hsmg_request;
  *	decide whether a waiter spins (hsmg_busy_poll()).
  * @polling: a thread of its provider spins for its next request now
  *	(written without the lock; the scheduler prefers it among equals).
+ * @busy_polls: times a thread of its provider spun for its next request
+ *	(no lock).
  * @flaps: failures in a row, each within the stable time (the group's
  *	recovery_backoff_max_ms) of the member's last rejoin.
  * @damp_ms: how long the member is held back before its next rejoin
@@ -135,6 +138,7 @@ struct hsmg_queue {
 	u64 lat_total_us;
 	u32 card_us[HSMG_OP_NR];
 	bool polling;
+	atomic64_t busy_polls;
 	u32 flaps;
 	u32 damp_ms;
 	unsigned long online_at;

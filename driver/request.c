@@ -135,7 +135,8 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	list_add_tail(&req->node, &q->pending);
 	q->npending++;
 	q->assigned_weight += req->weight;
-	req->group->assigned++;
+	/* Read unlocked by spinning waiters. */
+	WRITE_ONCE(req->group->assigned, req->group->assigned + 1);
 	if (req->client) {
 		atomic_inc(&req->client->assigned);
 		req->counted = true;
@@ -174,7 +175,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 				hsmg_queue_notify(q);
 		}
 		q->assigned_weight -= req->weight;
-		req->group->assigned--;
+		WRITE_ONCE(req->group->assigned, req->group->assigned - 1);
 		if (req->counted) {
 			atomic_dec(&req->client->assigned);
 			req->counted = false;

@@ -135,6 +135,7 @@ HSMG_Q_ATTR(load, "%llu", q->assigned_weight);
 HSMG_Q_ATTR(flaps, "%u", hsmg_queue_flaps(q));
 HSMG_Q_ATTR(damp_ms, "%u", hsmg_queue_damp_ms(q));
 HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_queue_damped_left_ms(q));
+HSMG_Q_ATTR(busy_polls, "%lld", atomic64_read(&q->busy_polls));
 
 static struct attribute *hsmg_queue_attrs[] = {
 	&dev_attr_state.attr,
@@ -158,6 +159,7 @@ static struct attribute *hsmg_queue_attrs[] = {
 	&dev_attr_flaps.attr,
 	&dev_attr_damp_ms.attr,
 	&dev_attr_damped_left_ms.attr,
+	&dev_attr_busy_polls.attr,
 	NULL
 };
 

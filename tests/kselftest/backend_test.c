@@ -1285,4 +1285,101 @@ TEST_F(backend, blocking_fetchers_strand_nothing)
 	EXPECT_LE(2400, ok);
 }
 
+/* A card thread that fetches and holds @want crypto requests, then fetches on. */
+struct holding_card {
+	int fd;
+	char dev[16];
+	unsigned int want, nheld;
+	uint64_t tags[8];
+	uint8_t data[8][24];
+	uint32_t len[8];
+	long polls; /* the member's busy_polls before the last fetch, -2 before */
+	pid_t tid;
+	int ret;
+	pthread_t t;
+	uint8_t buf[4096];
+};
+
+static void *holding_card_thread(void *arg)
+{
+	struct holding_card *h = arg;
+	struct hsmg_be_fetch f;
+
+	__atomic_store_n(&h->tid, gettid(), __ATOMIC_RELEASE);
+	while (h->nheld < h->want) {
+		struct hsmg_be_req *r = (void *)h->buf;
+
+		h->ret = fetch(h->fd, 0, 1, h->buf, sizeof(h->buf), &f);
+		if (h->ret)
+			return NULL;
+		if (f.nreqs != 1 || r->type != HSMG_BE_REQ_CRYPTO)
+			continue;
+		h->len[h->nheld] = r->len < sizeof(h->data[0]) ? r->len : sizeof(h->data[0]);
+		memcpy(h->data[h->nheld], r + 1, h->len[h->nheld]);
+		h->tags[h->nheld++] = r->tag;
+	}
+	__atomic_store_n(&h->polls, hsmg_sysfs_attr(h->dev, "busy_polls"), __ATOMIC_RELEASE);
+	h->ret = fetch(h->fd, 0, 1, h->buf, sizeof(h->buf), &f); /* until the detach */
+	return NULL;
+}
+
+/*
+ * A card thread spins for its next request only while the group has fewer
+ * requests at its members than there are CPUs: holding one per CPU, its
+ * next fetch sleeps at once (the member's busy_polls does not move), and
+ * the held requests are answered as usual afterwards.
+ */
+TEST_F(backend, card_thread_does_not_spin_while_the_group_is_busy)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct hsmg_be_completion c[8];
+	struct hsmg_be_complete cp = {.argsz = sizeof(cp)};
+	struct echo_client cl[8];
+	struct holding_card h;
+	struct hsmg_be_attach a;
+	unsigned int i, ok;
+
+	if (ncpu < 1 || ncpu > 8)
+		SKIP(return, "%ld CPUs: the test holds one request per CPU, at most 8", ncpu);
+	if (hsmg_param_set("busy_poll_us", 200))
+		SKIP(return, "no busy_poll_us parameter");
+	ASSERT_OK(attach_raw(self->bfd, self->mkvp, &a));
+	ASSERT_OK(bring_online(self->bfd, &a, self->buf, self->buf_len));
+	memset(&h, 0, sizeof(h));
+	h.fd = self->bfd;
+	h.want = ncpu;
+	h.polls = -2;
+	snprintf(h.dev, sizeof(h.dev), "%02x.%04x", a.adapter, a.domain);
+	ASSERT_LE(0, hsmg_sysfs_attr(h.dev, "busy_polls"));
+	ASSERT_EQ(0, pthread_create(&h.t, NULL, holding_card_thread, &h));
+	for (i = 0; i < ncpu; i++) {
+		cl[i] = (struct echo_client){.group_id = a.group_id, .n = 1};
+		ASSERT_EQ(0, pthread_create(&cl[i].t, NULL, echo_client_thread, &cl[i]));
+	}
+	/* It holds one request per CPU and sleeps in its next fetch. */
+	for (i = 0; i < 1000 && __atomic_load_n(&h.polls, __ATOMIC_ACQUIRE) == -2; i++)
+		hsmg_sleep_ms(10);
+	ASSERT_NE(-2, __atomic_load_n(&h.polls, __ATOMIC_ACQUIRE))
+	{
+		TH_LOG("the card holds %u of %ld requests (fetch: %d)", h.nheld, ncpu, h.ret);
+	}
+	ASSERT_EQ(0, hsmg_wait_sleeping(&h.tid, 10000));
+	EXPECT_EQ(h.polls, hsmg_sysfs_attr(h.dev, "busy_polls"));
+	for (i = 0; i < ncpu; i++)
+		c[i] = (struct hsmg_be_completion){.tag = h.tags[i],
+						   .status = HSMG_BE_OK,
+						   .len = h.len[i],
+						   .data = (uintptr_t)h.data[i]};
+	cp.count = ncpu;
+	cp.entries = (uintptr_t)c;
+	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_COMPLETE, &cp);
+	for (ok = 0, i = 0; i < ncpu; i++) {
+		pthread_join(cl[i].t, NULL);
+		ok += cl[i].ok;
+	}
+	EXPECT_EQ(ncpu, ok);
+	ASSERT_IOCTL_OK(self->bfd, HSMG_IOC_BE_DETACH, NULL);
+	pthread_join(h.t, NULL);
+}
+
 TEST_HARNESS_MAIN

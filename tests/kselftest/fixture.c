@@ -135,6 +135,47 @@ int hsmg_param_get(const char *name, long *val)
 	return 0;
 }
 
+long hsmg_sysfs_attr(const char *dev, const char *name)
+{
+	char path[192];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/hsmgroup/%s/%s", dev, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+int hsmg_wait_sleeping(const pid_t *tid, unsigned int ms)
+{
+	uint64_t end = hsmg_now_ms() + ms;
+	char path[64], buf[256], *p;
+	pid_t t;
+	FILE *f;
+
+	for (;;) {
+		t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t);
+		f = t ? fopen(path, "r") : NULL;
+		p = NULL;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				p = strrchr(buf, ')');
+			fclose(f);
+		}
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return 0;
+		if (hsmg_now_ms() > end)
+			return -ETIMEDOUT;
+		hsmg_sleep_ms(5);
+	}
+}
+
 static int param_write(const char *name, long val)
 {
 	char path[128], buf[32];

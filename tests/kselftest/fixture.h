@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/hsmgroup.h>
 
 /* Every class a test queue serves. */
@@ -121,6 +122,13 @@ void hsmg_sleep_ms(unsigned int ms);
  * them all back.  -ENOENT when the parameter does not exist.
  */
 int hsmg_param_get(const char *name, long *val);
+/* The number in /sys/class/hsmgroup/@dev/@name; -1 if missing. */
+long hsmg_sysfs_attr(const char *dev, const char *name);
+/*
+ * Wait up to @ms for the thread whose id another thread stores at @tid
+ * (atomically, 0 until then) to sleep (state S in /proc/self/task).
+ */
+int hsmg_wait_sleeping(const pid_t *tid, unsigned int ms);
 int hsmg_param_set(const char *name, long val);
 void hsmg_params_restore(void);
 

@@ -43,19 +43,10 @@ FIXTURE_TEARDOWN(ha)
 /* A queue attribute from /sys/class/hsmgroup/AA.DDDD/@name; -1 if missing. */
 static long q_attr(const struct tq *q, const char *name)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
+	char dev[16];
 
-	snprintf(path, sizeof(path), "/sys/class/hsmgroup/%02x.%04x/%s", q->adapter, q->domain,
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	snprintf(dev, sizeof(dev), "%02x.%04x", q->adapter, q->domain);
+	return hsmg_sysfs_attr(dev, name);
 }
 
 /* Submit NULL requests until @q answered one (at most @n tries). */

@@ -168,18 +168,10 @@ TEST(light_client_waits_for_a_slot_not_behind_a_flood)
 /* A group attribute from /sys/class/hsmgroup/groupN/@name; -1 if missing. */
 static long g_attr(uint32_t group_id, const char *name)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
+	char dev[24];
 
-	snprintf(path, sizeof(path), "/sys/class/hsmgroup/group%u/%s", group_id, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	snprintf(dev, sizeof(dev), "group%u", group_id);
+	return hsmg_sysfs_attr(dev, name);
 }
 
 /* Wait up to @ms for group attribute @name to read @want. */
@@ -193,32 +185,6 @@ static int g_attr_wait(uint32_t group_id, const char *name, long want, unsigned 
 		hsmg_sleep_ms(5);
 	}
 	return 0;
-}
-
-/* Wait up to @ms for the thread of @m to sleep (state S: in its wait). */
-static int wait_sleeping(struct marked *m, unsigned int ms)
-{
-	uint64_t end = hsmg_now_ms() + ms;
-	char path[64], buf[256], *p;
-	pid_t tid;
-	FILE *f;
-
-	for (;;) {
-		tid = __atomic_load_n(&m->tid, __ATOMIC_ACQUIRE);
-		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-		f = tid ? fopen(path, "r") : NULL;
-		p = NULL;
-		if (f) {
-			if (fgets(buf, sizeof(buf), f))
-				p = strrchr(buf, ')');
-			fclose(f);
-		}
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return 0;
-		if (hsmg_now_ms() > end)
-			return -ETIMEDOUT;
-		hsmg_sleep_ms(5);
-	}
 }
 
 FIXTURE(spin)
@@ -276,8 +242,8 @@ TEST_F_TIMEOUT(spin, only_a_lone_request_spins, 60)
 	ASSERT_EQ(0, pthread_create(&self->b.t, NULL, marked_submit, &self->b));
 	ASSERT_EQ(0, tq_wait_held(q, 2, 10000));
 	/* Both sleep well before the 100 ms window ends for either. */
-	ASSERT_EQ(0, wait_sleeping(&self->b, 10000));
-	ASSERT_EQ(0, wait_sleeping(&self->a, 10000));
+	ASSERT_EQ(0, hsmg_wait_sleeping(&self->b.tid, 10000));
+	ASSERT_EQ(0, hsmg_wait_sleeping(&self->a.tid, 10000));
 	EXPECT_EQ(1, g_attr(gid, "busy_polls"));
 	EXPECT_EQ(0, g_attr(gid, "busy_poll_hits"));
 	ASSERT_EQ(0, complete_oldest(q));
