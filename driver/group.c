@@ -44,7 +44,7 @@ void hsmg_groups_exit(void)
 		}
 		hsmg_sysfs_group_del(g);
 		WARN_ON_ONCE(!list_empty(&g->backlogs) ||
-			     !list_empty(&g->sessions));
+			     !list_empty(&g->sessions) || g->assigned);
 		kfree(g);
 	}
 	xa_destroy(&hsmg_groups);
