@@ -68,7 +68,7 @@ MODULE_PARM_DESC(client_inflight_cap,
 unsigned int hsmg_busy_poll_us = 200;
 module_param_named(busy_poll_us, hsmg_busy_poll_us, uint, 0644);
 MODULE_PARM_DESC(busy_poll_us,
-		 "spin this long for a fast card's answer, or a card worker's next request, before sleeping, while the CPU has nothing else to run; 0 = always sleep (200 us)");
+		 "spin this long for a fast card's answer (a group's only request) or a card worker's next request (a group with fewer requests than CPUs) before sleeping, while the CPU has nothing else to run; 0 = always sleep (200 us)");
 
 static int __init hsmg_init(void)
 {
