@@ -309,29 +309,34 @@ static bool hsmg_request_moved(struct hsmg_request *req)
 	       READ_ONCE(req->state) == HSMG_RS_BACKLOG;
 }
 
+/* Another request is at the group's members besides @req (no lock). */
+static bool hsmg_request_not_alone(struct hsmg_request *req)
+{
+	return READ_ONCE(req->group->assigned) > 1;
+}
+
 /* Spinning: stop when @req moved or another request joins the members. */
 static bool hsmg_request_poll_cond(void *arg)
 {
 	struct hsmg_request *req = arg;
 
-	return hsmg_request_moved(req) || READ_ONCE(req->group->assigned) > 1;
+	return hsmg_request_moved(req) || hsmg_request_not_alone(req);
 }
 
 /*
  * Spin for the answer instead of sleeping when the card that has @req
  * usually answers its kind within busy_poll_us and @req is the only request
- * at the members (@alone): with others in flight, the CPU is better spent
- * on them (group lock not held; queue records live until the module goes).
+ * at the members: with others in flight, the CPU is better spent on them
+ * (group lock not held; queue records live until the module goes).
  * Returns whether @req moved meanwhile.
  */
-static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q,
-			      bool alone)
+static bool hsmg_request_poll(struct hsmg_request *req, struct hsmg_queue *q)
 {
 	struct hsmg_group *g = req->group;
 	u32 c = req->op_class < HSMG_OP_NR ? req->op_class : 0;
 	u32 card = READ_ONCE(q->card_us[c]);
 
-	if (!alone || card > READ_ONCE(hsmg_busy_poll_us))
+	if (hsmg_request_not_alone(req) || card > READ_ONCE(hsmg_busy_poll_us))
 		return false;
 	atomic64_inc(&g->busy_polls);
 	hsmg_busy_poll(hsmg_request_poll_cond, req);
@@ -355,7 +360,7 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 	struct hsmg_group *g = req->group;
 	struct hsmg_queue *q = NULL;
 	u32 attempt, polled = 0; /* the attempt spun for */
-	bool backlog, alone;
+	bool backlog;
 	int err = 0;
 	long left, t;
 
@@ -371,7 +376,6 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 		backlog = req->state == HSMG_RS_BACKLOG;
 		q = backlog ? NULL : req->queue;
 		attempt = req->attempts;
-		alone = g->assigned == 1;
 		if (backlog && hsmg_request_hold_expired(req)) {
 			hsmg_request_finish(req, -ENODEV);
 			spin_unlock(&g->lock);
@@ -386,7 +390,7 @@ int hsmg_request_wait(struct hsmg_request *req, unsigned long deadline)
 		}
 		if (q && polled != attempt) {
 			polled = attempt;
-			if (hsmg_request_poll(req, q, alone))
+			if (hsmg_request_poll(req, q))
 				continue;
 		}
 		if (backlog)

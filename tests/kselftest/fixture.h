@@ -122,6 +122,9 @@ void hsmg_sleep_ms(unsigned int ms);
  * them all back.  -ENOENT when the parameter does not exist.
  */
 int hsmg_param_get(const char *name, long *val);
+int hsmg_param_set(const char *name, long val);
+void hsmg_params_restore(void);
+
 /* The number in /sys/class/hsmgroup/@dev/@name; -1 if missing. */
 long hsmg_sysfs_attr(const char *dev, const char *name);
 /*
@@ -129,8 +132,6 @@ long hsmg_sysfs_attr(const char *dev, const char *name);
  * (atomically, 0 until then) to sleep (state S in /proc/self/task).
  */
 int hsmg_wait_sleeping(const pid_t *tid, unsigned int ms);
-int hsmg_param_set(const char *name, long val);
-void hsmg_params_restore(void);
 
 /* ---- test queues ---- */
 
