@@ -19,6 +19,7 @@
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
+#include "compat.h"
 #include "event.h"
 #include "group.h"
 #include "netlink.h"
@@ -484,7 +485,6 @@ static int hsmg_nl_get_queue_doit(struct sk_buff *skb, struct genl_info *info)
 static int hsmg_nl_get_queue_dumpit(struct sk_buff *skb,
 				    struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *dinfo = genl_dumpit_info(cb);
 	struct hsmg_group *g;
 	struct hsmg_queue *q;
 	unsigned long id;
@@ -493,7 +493,7 @@ static int hsmg_nl_get_queue_dumpit(struct sk_buff *skb,
 	int err;
 
 	if (!cb->args[3]) {
-		g = hsmg_nl_group(dinfo->attrs, cb->extack, false, &err);
+		g = hsmg_nl_group(hsmg_dump_attrs(cb), cb->extack, false, &err);
 		if (err)
 			return err;
 		cb->args[2] = g ? g->id : 0;
@@ -619,13 +619,12 @@ static int hsmg_nl_get_session_doit(struct sk_buff *skb,
 static int hsmg_nl_get_session_dumpit(struct sk_buff *skb,
 				      struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *dinfo = genl_dumpit_info(cb);
 	struct hsmg_session *s;
 	struct hsmg_group *g;
 	int err;
 
 	if (!cb->args[2]) {
-		g = hsmg_nl_group(dinfo->attrs, cb->extack, false, &err);
+		g = hsmg_nl_group(hsmg_dump_attrs(cb), cb->extack, false, &err);
 		if (err)
 			return err;
 		cb->args[1] = g ? g->id : 0;

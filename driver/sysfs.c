@@ -17,6 +17,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#include "compat.h"
 #include "event.h"
 #include "group.h"
 #include "queue.h"
@@ -53,12 +54,25 @@ static bool hsmg_env_has(struct kobj_uevent_env *env, const char *prefix)
 	return false;
 }
 
-static int hsmg_dev_uevent(struct device *dev, struct kobj_uevent_env *env);
+static int hsmg_dev_uevent(const struct device *dev,
+			   struct kobj_uevent_env *env);
+
+#ifndef HSMG_HAVE_CONST_DEV_UEVENT
+/* Before 6.3 the class callback takes a mutable device (compat.h). */
+static int hsmg_dev_uevent_mut(struct device *dev, struct kobj_uevent_env *env)
+{
+	return hsmg_dev_uevent(dev, env);
+}
+
+#define hsmg_dev_uevent_cb hsmg_dev_uevent_mut
+#else
+#define hsmg_dev_uevent_cb hsmg_dev_uevent
+#endif
 
 static struct class hsmg_class = {
 	.name = HSMG_SYSFS_CLASS,
-	.owner = THIS_MODULE,
-	.dev_uevent = hsmg_dev_uevent,
+	HSMG_CLASS_OWNER
+	.dev_uevent = hsmg_dev_uevent_cb,
 };
 
 static const struct device_type hsmg_group_type = {
@@ -70,7 +84,8 @@ static const struct device_type hsmg_queue_type = {
 };
 
 /* Identity of every uevent; the state unless the event carries its own. */
-static int hsmg_dev_uevent(struct device *dev, struct kobj_uevent_env *env)
+static int hsmg_dev_uevent(const struct device *dev,
+			   struct kobj_uevent_env *env)
 {
 	struct hsmg_queue *q;
 	struct hsmg_group *g;
