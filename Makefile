@@ -27,10 +27,33 @@ all: module user tests
 deps:
 	@scripts/install-deps --if-missing
 
+# The fragments compute their compiler flags with pkg-config and the kernel
+# build directory with scripts/kdir when make reads them, so the Debian
+# packages must be there before they are read, whatever the first command
+# typed on a fresh machine is.  $(DEPS_STAMP) is an included makefile with a
+# rule: make installs what is missing (scripts/install-deps), then restarts
+# and reads the fragments with the packages present.  Until the stamp exists
+# the fragments are not read at all.  Goals that need no package skip this.
+DEPS_STAMP := $(B)/.deps-installed
+NO_DEPS_GOALS := clean dkms-uninstall uninstall
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NO_DEPS_GOALS),$(MAKECMDGOALS)),)
+HSMG_SKIP_DEPS := 1
+endif
+endif
+ifndef HSMG_SKIP_DEPS
+include $(DEPS_STAMP)
+endif
+$(DEPS_STAMP): scripts/install-deps
+	@scripts/install-deps --if-missing
+	@mkdir -p $(dir $@) && touch $@
+
+ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
 include common/build.mk
 -include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
 include $(sort $(wildcard tests/*/build.mk))
+endif
 
 module: | deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -113,6 +136,20 @@ check: check-host check-vm
 # The VM checks on a debug kernel (KASAN, lockdep, kmemleak, UBSAN), built from
 # linux-source-6.1 once and cached (scripts/build-debug-kernel).  Not part of
 # check: it does not fit the 40 min (docs/reliability.md has the times).
+# The module against every Debian 12 kernel in the archive (headers unpacked
+# into a cache), and the kselftest, failover and chaos tiers booted on the
+# oldest 6.1, the newest 6.12 and the newest 6.12 PREEMPT_RT kernel
+# (tests/kernels/run).
+.PHONY: check-kernels
+check-kernels: all
+	@tests/kernels/run
+
+# The README's commands as a newcomer types them, on a freshly debootstrapped
+# Debian 12 root (tests/fresh/run): make demo, then make check-host.
+.PHONY: check-fresh
+check-fresh: | deps
+	@tests/fresh/run
+
 .PHONY: check-debug
 check-debug: all
 	@scripts/check-debug
@@ -130,12 +167,16 @@ uninstall: uninstall-hsmgroupctl
 
 # DKMS (dkms.conf): dkms-install copies the module's source to
 # $(DKMS_SRCTREE)/hsmgroup-<version> and has dkms add, build and install it for
-# DKMS_KERNEL (default: the release of KDIR); dkms-uninstall removes it from
-# every kernel and deletes the source.  DKMS_FLAGS go to every dkms call
-# (tests/dkms/run: a temporary DKMS tree, so that the host is not changed).
+# DKMS_KERNELS: by default the running kernel and every other kernel whose
+# headers are installed (with KDIR given: that kernel only); DKMS rebuilds it
+# for kernels installed later.  dkms-uninstall removes it from every kernel and
+# deletes the source.  DKMS_FLAGS go to every dkms call (tests/dkms/run: a
+# temporary DKMS tree, so that the host is not changed).
 HSMG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMS_SRCTREE ?= /usr/src
-DKMS_KERNEL ?= $(patsubst /lib/modules/%/build,%,$(KDIR))
+DKMS_KERNELS ?= $(if $(filter command line environment,$(origin KDIR)),\
+	$(patsubst /lib/modules/%/build,%,$(KDIR)),\
+	$(patsubst /lib/modules/%/build,%,$(wildcard /lib/modules/*/build)))
 DKMS_FLAGS ?=
 DKMS_MV := -m hsmgroup -v $(HSMG_VERSION)
 DKMS_DIR = $(DKMS_SRCTREE)/hsmgroup-$(HSMG_VERSION)
@@ -145,11 +186,17 @@ dkms-src:
 	rm -rf $(DKMS_DIR)
 	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DKMS_DIR)/$$f || exit 1; done
 dkms-install: dkms-src
+	@[ -n "$(strip $(DKMS_KERNELS))" ] || { echo "dkms-install: no kernel headers installed" \
+		"(scripts/install-deps installs those of the running kernel)" >&2; exit 1; }
+	@[ -n "$(filter command line environment,$(origin KDIR))" ] || \
+		[ -d /lib/modules/$$(uname -r)/build ] || echo "dkms-install: the running kernel" \
+		"$$(uname -r) has no headers: not built for it (scripts/install-deps says why)" >&2
 	if dkms status $(DKMS_MV) $(DKMS_FLAGS) | grep -q .; then \
 		dkms remove $(DKMS_MV) --all $(DKMS_FLAGS); fi
 	dkms add $(DKMS_MV) $(DKMS_FLAGS)
-	dkms build $(DKMS_MV) -k $(DKMS_KERNEL) $(DKMS_FLAGS)
-	dkms install $(DKMS_MV) -k $(DKMS_KERNEL) $(DKMS_FLAGS)
+	for k in $(DKMS_KERNELS); do \
+		dkms build $(DKMS_MV) -k $$k $(DKMS_FLAGS) && \
+		dkms install $(DKMS_MV) -k $$k $(DKMS_FLAGS) || exit 1; done
 dkms-uninstall:
 	if dkms status $(DKMS_MV) $(DKMS_FLAGS) | grep -q .; then \
 		dkms remove $(DKMS_MV) --all $(DKMS_FLAGS); fi
