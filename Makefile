@@ -2,6 +2,8 @@
 #   make            module + userspace        make check   every test tier
 #   make demo       the main job in a VM      make style   checkpatch + clang-format
 #   make bench      performance (docs/perf.md) make fuzz    longer fuzzing runs (host, guest)
+#   make check-fresh  the README on a debootstrapped Debian 12 root
+#   make check-kernels  the module on every Debian 12 kernel (check-kernels-all: 3 booted)
 # Fragments (*/build.mk) add userspace programs and tests to the lists below.
 
 KDIR ?= $(shell scripts/kdir)
@@ -133,16 +135,15 @@ check-vm: all
 
 check: check-host check-vm
 
-# The VM checks on a debug kernel (KASAN, lockdep, kmemleak, UBSAN), built from
-# linux-source-6.1 once and cached (scripts/build-debug-kernel).  Not part of
-# check: it does not fit the 40 min (docs/reliability.md has the times).
 # The module against every Debian 12 kernel in the archive (headers unpacked
 # into a cache), and the kselftest, failover and chaos tiers booted on the
-# oldest 6.1, the newest 6.12 and the newest 6.12 PREEMPT_RT kernel
-# (tests/kernels/run).
-.PHONY: check-kernels
+# newest 6.12 PREEMPT_RT kernel (tests/kernels/run; in CI); check-kernels-all
+# boots the oldest 6.1 and the newest 6.12 generic kernel too.
+.PHONY: check-kernels check-kernels-all
 check-kernels: all
 	@tests/kernels/run
+check-kernels-all: all
+	@tests/kernels/run --all-runs
 
 # The README's commands as a newcomer types them, on a freshly debootstrapped
 # Debian 12 root (tests/fresh/run): make demo, then make check-host.
@@ -150,6 +151,9 @@ check-kernels: all
 check-fresh: | deps
 	@tests/fresh/run
 
+# The VM checks on a debug kernel (KASAN, lockdep, kmemleak, UBSAN), built from
+# linux-source-6.1 once and cached (scripts/build-debug-kernel).  Not part of
+# check: it does not fit the 40 min (docs/reliability.md has the times).
 .PHONY: check-debug
 check-debug: all
 	@scripts/check-debug
