@@ -32,10 +32,10 @@ deps:
 # The fragments compute their compiler flags with pkg-config and the kernel
 # build directory with scripts/kdir when make reads them, so the Debian
 # packages must be there before they are read, whatever the first command
-# typed on a fresh machine is.  $(DEPS_STAMP) is an included makefile with a
-# rule: make installs what is missing (scripts/install-deps), then restarts
-# and reads the fragments with the packages present.  Until the stamp exists
-# the fragments are not read at all.  Goals that need no package skip this.
+# typed on a fresh machine is: before reading them, make runs
+# scripts/install-deps (its output goes to the terminal) unless $(DEPS_STAMP)
+# is newer than it, and stops there with one line when that fails (not root).
+# Goals that need no package skip this.
 DEPS_STAMP := $(B)/.deps-installed
 NO_DEPS_GOALS := clean dkms-uninstall uninstall
 ifneq ($(MAKECMDGOALS),)
@@ -44,11 +44,14 @@ HSMG_SKIP_DEPS := 1
 endif
 endif
 ifndef HSMG_SKIP_DEPS
-include $(DEPS_STAMP)
+ifneq ($(shell [ $(DEPS_STAMP) -nt scripts/install-deps ] && echo y),y)
+$(shell scripts/install-deps --if-missing >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error the Debian packages above are needed first (scripts/install-deps))
 endif
-$(DEPS_STAMP): scripts/install-deps
-	@scripts/install-deps --if-missing
-	@mkdir -p $(dir $@) && touch $@
+$(shell mkdir -p $(B) && touch $(DEPS_STAMP))
+endif
+endif
 
 ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
 include common/build.mk
