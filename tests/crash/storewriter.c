@@ -216,20 +216,35 @@ enum want { W_PRESENT, W_EITHER, W_ABSENT };
 struct expect {
 	char label[128];
 	enum want want;
+	size_t seq; /* the line's place in the logs: the last line of a label wins */
 	bool seen;
 };
 
 static struct expect *exp_v;
 static size_t exp_n, exp_cap;
 
+static int expect_cmp(const void *a, const void *b)
+{
+	const struct expect *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int expect_cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct expect *)a)->label, ((const struct expect *)b)->label);
+}
+
+/* exp_v is sorted by label once every log is read (expect_index()). */
 static struct expect *expect_find(const char *label)
 {
-	size_t i;
+	struct expect key = {.seq = 0};
 
-	for (i = exp_n; i-- > 0;)
-		if (!strcmp(exp_v[i].label, label))
-			return &exp_v[i];
-	return NULL;
+	snprintf(key.label, sizeof(key.label), "%s", label);
+	return bsearch(&key, exp_v, exp_n, sizeof(*exp_v), expect_cmp_label);
 }
 
 static void read_log(const char *path)
@@ -244,27 +259,43 @@ static void read_log(const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		size_t n = strlen(line);
 		struct expect *e;
-		char *label;
 
 		if (n < 3 || line[n - 1] != '\n')
 			continue; /* cut short by the kill */
 		line[n - 1] = '\0';
-		label = line + 2;
-		e = expect_find(label);
-		if (!e) {
-			if (exp_n == exp_cap) {
-				exp_cap = exp_cap ? 2 * exp_cap : 1024;
-				exp_v = realloc(exp_v, exp_cap * sizeof(*exp_v));
-				if (!exp_v)
-					exit(1);
-			}
-			e = &exp_v[exp_n++];
-			memset(e, 0, sizeof(*e));
-			snprintf(e->label, sizeof(e->label), "%s", label);
+		if (exp_n == exp_cap) {
+			exp_cap = exp_cap ? 2 * exp_cap : 1024;
+			exp_v = realloc(exp_v, exp_cap * sizeof(*exp_v));
+			if (!exp_v)
+				exit(1);
 		}
+		e = &exp_v[exp_n];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->label, sizeof(e->label), "%s", line + 2);
 		e->want = line[0] == 'c' ? W_PRESENT : line[0] == 'D' ? W_EITHER : W_ABSENT;
+		e->seq = exp_n++;
 	}
 	fclose(f);
+}
+
+/*
+ * One entry per label, the state of its last log line, sorted by label: the
+ * logs of a fast store hold hundreds of thousands of lines, too many for a
+ * linear search per line or per object.
+ */
+static void expect_index(void)
+{
+	size_t i, out = 0;
+
+	if (!exp_n)
+		return;
+	qsort(exp_v, exp_n, sizeof(*exp_v), expect_cmp);
+	for (i = 1; i <= exp_n; i++) {
+		if (i < exp_n && !strcmp(exp_v[i].label, exp_v[i - 1].label))
+			continue;
+		exp_v[out++] = exp_v[i - 1];
+	}
+	exp_n = out;
 }
 
 /* PRAGMA integrity_check on every token-*.db of the directory. */
@@ -327,6 +358,7 @@ static int cmd_check(int nlogs, char **logs)
 		return 1;
 	for (j = 0; j < nlogs; j++)
 		read_log(logs[j]);
+	expect_index();
 	setup();
 	h = user_session();
 	rv = fl->C_FindObjectsInit(h, NULL, 0);
