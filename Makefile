@@ -4,7 +4,8 @@
 #   make bench      performance (docs/perf.md) make fuzz    longer fuzzing runs (host, guest)
 #   make check-fresh  the README on a debootstrapped Debian 12 root
 #   make check-kernels  the module on every Debian 12 kernel (check-kernels-all: 3 booted)
-# Fragments (*/build.mk) add userspace programs and tests to the lists below.
+# Fragments (*/build.mk): each builds one library (lib/*) or program from
+# the libraries it names, and adds itself to the lists below.
 
 KDIR ?= $(shell scripts/kdir)
 B := build
@@ -12,8 +13,18 @@ CC ?= gcc
 CFLAGS ?= -O2 -g
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Werror=implicit-function-declaration -fstack-protector-strong \
-	-Iuapi -Icommon $(EXTRA_CFLAGS)
+	-Iuapi $(EXTRA_CFLAGS)
 HOST_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
+# make install: where the fragments install their parts.
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Libraries (lib/*/build.mk): position-independent objects with hidden
+# symbols in one archive each, linked into programs and into the PKCS#11
+# module alike.
+LIB_PIC := -fPIC -fvisibility=hidden
+AR ?= ar
+LIB_AR = @rm -f $@; $(AR) rcs $@ $^
 
 # Filled by the fragments.
 USER_BINS :=
@@ -54,8 +65,9 @@ endif
 endif
 
 ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
-include common/build.mk
--include libp11shim/build.mk
+# Libraries first, each after those it needs; then the programs.
+include lib/log/build.mk lib/msg/build.mk lib/store/build.mk lib/card/build.mk
+include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
 include $(sort $(wildcard tests/*/build.mk))
 endif

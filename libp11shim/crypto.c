@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* pkcs11.h first: its compat macros rename fields of the message structs. */
 #include <p11-kit/pkcs11.h>
 
-#include <linux/hsmgroup_msg.h>
+#include "hsmgroup_msg.h"
 
 #include "crypto.h"
 #include "keys.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * crypto - the cryptographic calls of PKCS#11 turned into card messages
- * (uapi/linux/hsmgroup_msg.h): random, encrypt/decrypt, sign/verify,
+ * (lib/msg/hsmgroup_msg.h): random, encrypt/decrypt, sign/verify,
  * digest.  Mechanisms: mech.h; keys and objects made by the card: keys.c.
  *
  * Multi-part operations keep no data on the host: *Init stores the key

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* pkcs11.h first: its compat macros rename fields of the message structs. */
 #include <p11-kit/pkcs11.h>
 
-#include <linux/hsmgroup_msg.h>
+#include "hsmgroup_msg.h"
 
 #include "mech.h"
 
@@ -207,7 +206,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		if (pl != sizeof(*c) || c->counter_bits < 1 || c->counter_bits > 128)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(&cp, 0, sizeof(cp));
-		cp.counter_bits = (uint32_t)c->counter_bits;
+		cp.ctr_nbits = (uint32_t)c->counter_bits;
 		memcpy(cp.cb, c->cb, sizeof(cp.cb));
 		return dup2(&cp, sizeof(cp), NULL, 0, out, len);
 	}
@@ -221,9 +220,9 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		    g->aad_len > 65536 || g->tag_bits < 32 || g->tag_bits > 128 || g->tag_bits % 8)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(&gp, 0, sizeof(gp));
-		gp.iv_len = (uint32_t)g->iv_len;
-		gp.aad_len = (uint32_t)g->aad_len;
-		gp.tag_bits = (uint32_t)g->tag_bits;
+		gp.iv_bytes = (uint32_t)g->iv_len;
+		gp.aad_bytes = (uint32_t)g->aad_len;
+		gp.tag_nbits = (uint32_t)g->tag_bits;
 		*tag_len = g->tag_bits / 8;
 		*len = sizeof(gp) + g->iv_len + g->aad_len;
 		*out = malloc(*len);
@@ -243,7 +242,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		if (pl != sizeof(*ps) || !hash_ok(ps->hash_alg) || !mgf_ok(ps->mgf) ||
 		    (pss_hash(m->type) && ps->hash_alg != pss_hash(m->type)) || ps->s_len > 512)
 			return CKR_MECHANISM_PARAM_INVALID;
-		pp.hash_alg = ps->hash_alg;
+		pp.hash = ps->hash_alg;
 		pp.mgf = ps->mgf;
 		pp.salt_len = ps->s_len;
 		return dup2(&pp, sizeof(pp), NULL, 0, out, len);
@@ -258,7 +257,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		    o->source_data_len > HSMG_MSG_MAX_LABEL)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(&op, 0, sizeof(op));
-		op.hash_alg = o->hash_alg;
+		op.hash = o->hash_alg;
 		op.mgf = o->mgf;
 		op.source = o->source_data_len ? CKZ_DATA_SPECIFIED : o->source;
 		op.label_len = (uint32_t)o->source_data_len;

@@ -2,7 +2,7 @@
 /*
  * mech - the mechanisms of the module (what C_GetMechanismList and
  * C_GetMechanismInfo report, exactly what crypto.c and keys.c do), their
- * key types, parameters in message form (uapi/linux/hsmgroup_msg.h), and
+ * key types, parameters in message form (lib/msg/hsmgroup_msg.h), and
  * the curves.
  */
 #ifndef SHIM_MECH_H

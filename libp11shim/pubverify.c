@@ -2,16 +2,15 @@
 /*
  * pubverify - verification with public key objects in the module (see
  * pubverify.h).  The checks mirror the card's VERIFY with a PUBKEY
- * (tools/hsmsimd/card.c): the key's form, the mechanism's parameter, then
+ * (lib/card/card.c): the key's form, the mechanism's parameter, then
  * the signature by pk_verify().
  */
 #include <string.h>
 
-/* pkcs11.h first: its compat macros rename fields of the message structs. */
+#include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
-#include <linux/hsmgroup_msg.h>
-#include <openssl/evp.h>
+#include "hsmgroup_msg.h"
 
 #include "module.h"
 #include "pk.h"
@@ -92,11 +91,11 @@ static CK_RV pv_sig(const struct shim_op *op, const struct pv_mech *pm, struct p
 	if (op->param_len != sizeof(pp))
 		return CKR_MECHANISM_PARAM_INVALID;
 	memcpy(&pp, op->param, sizeof(pp));
-	if (!pk_md(pp.hash_alg) || !pk_mgf_md(pp.mgf) || (pm->hash && pp.hash_alg != pm->hash) ||
+	if (!pk_md(pp.hash) || !pk_mgf_md(pp.mgf) || (pm->hash && pp.hash != pm->hash) ||
 	    pp.salt_len > PK_RSA_MAX_BYTES)
 		return CKR_MECHANISM_PARAM_INVALID;
 	ps->pss = 1;
-	ps->md = pk_md(pp.hash_alg);
+	ps->md = pk_md(pp.hash);
 	ps->mgf = pk_mgf_md(pp.mgf);
 	ps->salt = pp.salt_len;
 	return CKR_OK;

@@ -3,7 +3,7 @@
  * pubverify - single-part C_Verify with a public key object, done in the
  * module: no secret is involved, so no card, no kernel round trip, and it
  * works while no member is online.  The verification is the emulated
- * card's own code (tools/hsmsimd/pk.c, linked in), so results and return
+ * card's own code (lib/card/pk.c, linked in), so results and return
  * values are the card's.  Setting local_verify = 0 sends every verify to a
  * card instead.
  */

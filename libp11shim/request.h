@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * request - one message to the card (common/hsmg_msg.h) sent with
+ * request - one message to the card (lib/msg/hsmg_msg.h) sent with
  * HSMG_IOC_SUBMIT on the kernel session of a PKCS#11 session, WITHOUT the
  * module lock while the card works (see module.h for what keeps that safe).
  */

@@ -9,7 +9,7 @@
 # (against openssl), digests (against openssl), objects, 'pkcs11-tool --test'.
 # Each operation is tested when the token lists its mechanism; the last
 # check, "required mechanisms present", fails naming every mechanism of the
-# card message format (uapi/linux/hsmgroup_msg.h) the token does not list.
+# card message format (lib/msg/hsmgroup_msg.h) the token does not list.
 set -uo pipefail
 E2E_NAME=pkcs11-tool
 # shellcheck source=tests/e2e/lib.sh
@@ -299,7 +299,7 @@ check "pkcs11-tool --test --login" sh -c "pkcs11-tool --module '$MODULE' --test 
 sed 's/^/    /' test.out 2>/dev/null | tail -n 25
 
 # --- required mechanisms ------------------------------------------------------------------
-# Every mechanism the card message format defines (uapi/linux/hsmgroup_msg.h),
+# Every mechanism the card message format defines (lib/msg/hsmgroup_msg.h),
 # by pkcs11-tool name (or its mechtype-0x... form for names it does not know).
 required=(
 	RSA-PKCS-KEY-PAIR-GEN RSA-PKCS SHA1-RSA-PKCS SHA256-RSA-PKCS SHA384-RSA-PKCS SHA512-RSA-PKCS

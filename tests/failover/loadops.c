@@ -119,9 +119,9 @@ long load_sign(void *ctx, const struct load_keys *k, const uint8_t dig[32], uint
 static void put_gcm_param(struct hsmg_msg_builder *b, const uint8_t *iv, const uint8_t *aad)
 {
 	struct hsmg_msg_gcm_param p = {
-	    .iv_len = LOAD_GCM_IV,
-	    .aad_len = LOAD_GCM_AAD,
-	    .tag_bits = LOAD_GCM_TAG * 8,
+	    .iv_bytes = LOAD_GCM_IV,
+	    .aad_bytes = LOAD_GCM_AAD,
+	    .tag_nbits = LOAD_GCM_TAG * 8,
 	};
 	uint8_t *dst =
 	    hsmg_msg_put_begin(b, HSMG_TAG_PARAM, sizeof(p) + LOAD_GCM_IV + LOAD_GCM_AAD);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The card operations of hsmg-load, built with the message codec
- * (common/hsmg_msg.h).  Each returns 0, a negative errno of the SUBMIT
+ * (lib/msg/hsmg_msg.h).  Each returns 0, a negative errno of the SUBMIT
  * ioctl, a positive CKR_* value the card returned, or LOAD_E_* for an
  * answer that is not what the format promises.
  */

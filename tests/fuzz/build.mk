@@ -6,13 +6,13 @@
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
-	-Wno-unused-parameter -Iuapi -Icommon -Itools/hsmsimd -Ilibp11shim \
+	-Wno-unused-parameter -Iuapi -Ilib/msg -Ilib/card -Ilib/store -Ilib/log -Ilibp11shim \
 	$(shell pkg-config --cflags libcrypto p11-kit-1 sqlite3 2>/dev/null)
 FUZZ_NAMES := msg card object store config
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SHIM := $(B)/fuzz/libp11shim
-# object.c needs the mechanism and curve tables (mech.c) once they exist.
-FUZZ_OBJECT := $(FUZZ_SHIM)/object.o $(if $(wildcard libp11shim/mech.c),$(FUZZ_SHIM)/mech.o)
+# object.c needs the mechanism and curve tables (mech.c).
+FUZZ_OBJECT := $(FUZZ_SHIM)/object.o $(FUZZ_SHIM)/mech.o
 
 $(B)/fuzz/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -21,11 +21,11 @@ $(B)/fuzz/%.o: %.c | deps
 $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS_$*)
 
-$(B)/fuzz/fuzz_msg: $(B)/fuzz/common/hsmg_msg.o
-$(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(HSMSIMD_CARD_OBJS)) $(B)/fuzz/common/hsmg_msg.o
+$(B)/fuzz/fuzz_msg: $(B)/fuzz/lib/msg/hsmg_msg.o
+$(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(LIB_CARD_OBJS)) $(B)/fuzz/lib/msg/hsmg_msg.o
 $(B)/fuzz/fuzz_object: $(FUZZ_OBJECT)
-$(B)/fuzz/fuzz_store: $(FUZZ_SHIM)/store.o $(FUZZ_OBJECT) $(FUZZ_SHIM)/log.o
-$(B)/fuzz/fuzz_config: $(FUZZ_SHIM)/config.o $(FUZZ_SHIM)/log.o
+$(B)/fuzz/fuzz_store: $(B)/fuzz/lib/store/store.o $(FUZZ_OBJECT) $(B)/fuzz/lib/log/log.o
+$(B)/fuzz/fuzz_config: $(B)/fuzz/lib/store/config.o $(B)/fuzz/lib/log/log.o
 FUZZ_LIBS_card := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
 FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 2>/dev/null)
 
@@ -34,5 +34,6 @@ fuzz-bins: $(FUZZ_BINS)
 
 # hsmg-ioctl-fuzz: the ioctl fuzzer of the test guest (tests/fuzz/run-vm).
 TEST_BINS += $(B)/tests/hsmg-ioctl-fuzz
-$(B)/tests/hsmg-ioctl-fuzz: $(B)/tests/fuzz/ioctl_fuzz.o $(COMMON_OBJS)
+$(B)/tests/fuzz/ioctl_fuzz.o: HOST_CFLAGS += $(LIB_MSG_CFLAGS)
+$(B)/tests/hsmg-ioctl-fuzz: $(B)/tests/fuzz/ioctl_fuzz.o $(LIB_MSG)
 	$(CC) $(HOST_CFLAGS) -pthread -o $@ $^ $(HOST_LDFLAGS) -pthread

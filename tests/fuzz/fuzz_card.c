@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz_card - libFuzzer target of hsmsimd's request processing
- * (tools/hsmsimd/card.c) with a fixed master key.
+ * (lib/card/card.c) with a fixed master key.
  *
  * Input: 4 bytes of request context, then the payload:
  *   [0] request type (low 2 bits: CRYPTO, LOGIN, LOGOUT, PING; bit 7: an

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz_config - libFuzzer target of the PKCS#11 module's configuration file
- * parser (libp11shim/config.c).  The input is the file, handed over through
+ * parser (lib/store/config.c).  The input is the file, handed over through
  * HSMGROUP_CONFIG as a memfd.  Checked: no crash or leak, and whatever the
  * file says the result is sane (terminated strings, limits kept).
  */

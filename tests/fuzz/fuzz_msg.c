@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_msg - libFuzzer target of the message codec (common/hsmg_msg.c).
+ * fuzz_msg - libFuzzer target of the message codec (lib/msg/hsmg_msg.c).
  *
  * Any input: hsmg_msg_parse() must not read outside it.  An input that
  * parses must rebuild, through the builder, into the same bytes (the format

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_store - libFuzzer target of what the token store (libp11shim/store.c)
+ * fuzz_store - libFuzzer target of what the token store (lib/store/store.c)
  * and the objects in it (object.c) decode from a database that another
  * process, a crash or a hostile user with write access may have left: any
  * label, PIN record, failure count, MKVP and object row, with any SQLite

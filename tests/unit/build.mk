@@ -1,16 +1,16 @@
 # tests/unit: host unit tests (Check), run by `make unit` through scripts/run-unit.
-#   test_msg   the message codec (common/hsmg_msg.c)
-#   test_card  hsmsimd's request processing (tools/hsmsimd/card.c)
+#   test_msg   the message codec (lib/msg/hsmg_msg.c)
+#   test_card  hsmsimd's request processing (lib/card/card.c)
 
-UNIT_CFLAGS := $(shell pkg-config --cflags check libcrypto p11-kit-1 2>/dev/null) -Itools/hsmsimd
-UNIT_LIBS := $(shell pkg-config --libs check libcrypto 2>/dev/null) -lpthread
+UNIT_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null) $(LIB_CARD_CFLAGS)
+UNIT_LIBS := $(shell pkg-config --libs check 2>/dev/null) $(LIB_CARD_LIBS)
 
 $(B)/tests/unit/%.o: HOST_CFLAGS += $(UNIT_CFLAGS)
 
-$(B)/tests/unit/test_msg: $(B)/tests/unit/test_msg.o $(COMMON_OBJS)
+$(B)/tests/unit/test_msg: $(B)/tests/unit/test_msg.o $(LIB_MSG)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
 
-$(B)/tests/unit/test_card: $(B)/tests/unit/test_card.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
+$(B)/tests/unit/test_card: $(B)/tests/unit/test_card.o $(LIB_CARD) $(LIB_MSG)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
 
 UNIT_TESTS += $(B)/tests/unit/test_msg $(B)/tests/unit/test_card
@@ -18,7 +18,7 @@ UNIT_TESTS += $(B)/tests/unit/test_msg $(B)/tests/unit/test_card
 # Per-mechanism card tests (test_card_<family>), helpers in card_util.h.
 CARD_UNIT_TESTS := $(B)/tests/unit/test_card_aes $(B)/tests/unit/test_card_mac \
 	$(B)/tests/unit/test_card_wrap $(B)/tests/unit/test_card_rsa $(B)/tests/unit/test_card_ec
-$(CARD_UNIT_TESTS): $(B)/tests/unit/%: $(B)/tests/unit/%.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
+$(CARD_UNIT_TESTS): $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB_CARD) $(LIB_MSG)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
 
 UNIT_TESTS += $(CARD_UNIT_TESTS)

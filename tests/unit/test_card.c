@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_card - hsmsimd's request processing (tools/hsmsimd/card.c) without
+ * test_card - hsmsimd's request processing (lib/card/card.c) without
  * the kernel: key generation, AES-GCM, ECDSA (checked against OpenSSL),
  * digests and their state blobs, blob tampering, master key groups,
  * strict/VHSM binding, pin-blobs, session quota, malformed requests.

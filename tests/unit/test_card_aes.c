@@ -133,7 +133,7 @@ START_TEST(modes_vs_openssl)
 	static const char *const cbc[] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"};
 	static const char *const ctr[] = {"AES-128-CTR", "AES-192-CTR", "AES-256-CTR"};
 	uint8_t pt[1001], exp[1100], iv[16];
-	struct hsmg_msg_ctr_param cp = {.counter_bits = 64};
+	struct hsmg_msg_ctr_param cp = {.ctr_nbits = 64};
 	size_t kl, i, n;
 
 	fill(pt, sizeof(pt), 7);
@@ -307,7 +307,7 @@ END_TEST
 START_TEST(errors)
 {
 	struct blob k = aes_key(16, 0), enc_only = aes_key(16, HSMG_KEY_USE_ENCRYPT), ec;
-	struct hsmg_msg_ctr_param cp = {.counter_bits = 1};
+	struct hsmg_msg_ctr_param cp = {.ctr_nbits = 1};
 	uint8_t iv[16] = {0}, data[64] = {0}, blk[16] = {0}, *ct;
 	size_t clen;
 
@@ -343,7 +343,7 @@ START_TEST(errors)
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_AES_ECB, &k, iv, 16, data, 16,
 				 NULL, 0, NULL, NULL),
 			  CKR_MECHANISM_PARAM_INVALID);
-	cp.counter_bits = 129;
+	cp.ctr_nbits = 129;
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_AES_CTR, &k, &cp, sizeof(cp),
 				 data, 16, NULL, 0, NULL, NULL),
 			  CKR_MECHANISM_PARAM_INVALID);

@@ -202,11 +202,11 @@ START_TEST(pss)
 		    CKR_SIGNATURE_INVALID);
 	}
 	/* hash of the parameter must be the mechanism's */
-	p.hash_alg = CKM_SHA384;
+	p.hash = CKM_SHA384;
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_SHA256_RSA_PKCS_PSS, &rsa, &p,
 				 sizeof(p), data, 10, NULL, 0, NULL, NULL),
 			  CKR_MECHANISM_PARAM_INVALID);
-	p.hash_alg = CKM_SHA256;
+	p.hash = CKM_SHA256;
 	p.mgf = 77;
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_SIGN, CKM_SHA256_RSA_PKCS_PSS, &rsa, &p,
 				 sizeof(p), data, 10, NULL, 0, NULL, NULL),
@@ -311,7 +311,7 @@ START_TEST(encryption)
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_RSA_PKCS_OAEP, &rsa, &op,
 				 sizeof(op), msg, 191, NULL, 0, NULL, NULL),
 			  CKR_DATA_LEN_RANGE);
-	op.hash_alg = CKM_MD5;
+	op.hash = CKM_MD5;
 	ck_assert_uint_eq(single(cards[0], HSMG_MSG_OP_ENCRYPT, CKM_RSA_PKCS_OAEP, &rsa, &op,
 				 sizeof(op), msg, 10, NULL, 0, NULL, NULL),
 			  CKR_MECHANISM_PARAM_INVALID);

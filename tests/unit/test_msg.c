@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_msg - the message codec (common/hsmg_msg.c): round trips, builder
+ * test_msg - the message codec (lib/msg/hsmg_msg.c): round trips, builder
  * limits, and every rejection of malformed input.
  */
 #include <check.h>

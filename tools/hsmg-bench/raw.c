@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hsmg-bench: the raw target.  The same operations as the PKCS#11 target,
- * as hsmgroup messages built with the one codec (common/hsmg_msg.h) and sent
+ * as hsmgroup messages built with the one codec (lib/msg/hsmg_msg.h) and sent
  * with HSMG_IOC_SUBMIT on /dev/hsmgroup, without the shim: raw vs PKCS#11
  * through hsmgroup-pkcs11.so is the shim's cost, raw vs the floors the
  * kernel's and the card's.
@@ -454,7 +454,7 @@ static int raw_op_run(struct worker *w, enum op op)
 	struct hsmg_gcm {
 		struct hsmg_msg_gcm_param p;
 		uint8_t iv[BENCH_GCM_IV_LEN];
-	} gp = {.p = {.iv_len = BENCH_GCM_IV_LEN, .tag_bits = BENCH_GCM_TAG * 8}};
+	} gp = {.p = {.iv_bytes = BENCH_GCM_IV_LEN, .tag_nbits = BENCH_GCM_TAG * 8}};
 	struct hsmg_msg_key_attrs aes = {.key_type = CKK_AES,
 					 .value_len = 32,
 					 .usage = HSMG_KEY_USE_ENCRYPT | HSMG_KEY_USE_DECRYPT};

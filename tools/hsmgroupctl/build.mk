@@ -4,14 +4,13 @@ HSMGROUPCTL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 libudev 2>/dev/
 HSMGROUPCTL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 libudev 2>/dev/null)
 HSMGROUPCTL_OBJS := $(B)/tools/hsmgroupctl/main.o $(B)/tools/hsmgroupctl/nl.o \
 	$(B)/tools/hsmgroupctl/out.o $(B)/tools/hsmgroupctl/token.o
-# "token cardpin" uses the PKCS#11 module's own token store code.
-HSMGROUPCTL_OBJS += $(patsubst %,$(B)/libp11shim/%.o,store pin cardpin config log)
-HSMGROUPCTL_LIBS += $(P11SHIM_LIBS)
+# "token cardpin" uses the token store of lib/store.
+HSMGROUPCTL_LIBS += $(LIB_STORE_LIBS)
 
 $(B)/tools/hsmgroupctl/%.o: HOST_CFLAGS += $(HSMGROUPCTL_CFLAGS)
-$(B)/tools/hsmgroupctl/token.o: HOST_CFLAGS += -Ilibp11shim $(P11SHIM_CFLAGS)
+$(B)/tools/hsmgroupctl/token.o: HOST_CFLAGS += $(LIB_STORE_CFLAGS)
 
-$(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS)
+$(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS) $(LIB_STORE) $(LIB_LOG)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMGROUPCTL_LIBS)
 
 USER_BINS += $(B)/hsmgroupctl
@@ -20,8 +19,6 @@ USER_BINS += $(B)/hsmgroupctl
 # udev rules (udev reads /lib/udev/rules.d whatever PREFIX is) and the
 # sysusers.d entry of the hsmgroup group, created at once on a live system
 # (no DESTDIR) by systemd-sysusers when it is there.
-PREFIX ?= /usr/local
-DESTDIR ?=
 UDEVRULESDIR ?= /lib/udev/rules.d
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 .PHONY: install-hsmgroupctl uninstall-hsmgroupctl

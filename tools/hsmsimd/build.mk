@@ -1,17 +1,12 @@
-# tools/hsmsimd: the emulated coprocessor card (build/hsmsimd).
-# card.o + hashstate.o hold the request processing (also linked by the unit
-# tests through HSMSIMD_CARD_OBJS); main.o is the daemon around them.
+# tools/hsmsimd: the emulated coprocessor card (build/hsmsimd): the card of
+# lib/card served on /dev/hsmgroup-backend (main.c is the daemon around it).
 
-HSMSIMD_CFLAGS := $(shell pkg-config --cflags libcrypto p11-kit-1 2>/dev/null)
-HSMSIMD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
-HSMSIMD_CARD_OBJS := $(B)/tools/hsmsimd/card.o $(B)/tools/hsmsimd/hashstate.o \
-	$(B)/tools/hsmsimd/aesmode.o $(B)/tools/hsmsimd/pk.o
-HSMSIMD_OBJS := $(B)/tools/hsmsimd/main.o $(HSMSIMD_CARD_OBJS) $(COMMON_OBJS)
+HSMSIMD_OBJS := $(B)/tools/hsmsimd/main.o
 
-$(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(HSMSIMD_CFLAGS)
+$(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(LIB_CARD_CFLAGS)
 
-$(B)/hsmsimd: $(HSMSIMD_OBJS)
-	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMSIMD_LIBS)
+$(B)/hsmsimd: $(HSMSIMD_OBJS) $(LIB_CARD) $(LIB_MSG)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(LIB_CARD_LIBS)
 
 USER_BINS += $(B)/hsmsimd
 

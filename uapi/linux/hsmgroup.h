@@ -508,7 +508,7 @@ struct hsmg_be_attach {
 /**
  * enum hsmg_be_req_type - what the kernel asks the card to do.
  * @HSMG_BE_REQ_CRYPTO: a client's message (struct hsmg_msg_hdr, in
- *	hsmgroup_msg.h); the card answers with a response message.
+ *	lib/msg/hsmgroup_msg.h, not kernel ABI); the card answers.
  * @HSMG_BE_REQ_LOGIN: log coprocessor session @session in; the payload is
  *	&struct hsmg_be_login; the card answers with %HSMG_PIN_BLOB_LEN bytes.
  * @HSMG_BE_REQ_LOGOUT: log coprocessor session @session out; no payload,

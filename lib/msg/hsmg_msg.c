@@ -280,7 +280,7 @@ static int parse(struct hsmg_msg_view *v, const void *buf, size_t len)
 	if (len > HSMG_MAX_MSG_SIZE || v->hdr.length != len || len % HSMG_MSG_ALIGN)
 		return -HSMG_MSG_ELENGTH;
 	/* From here on the header is usable: a card can answer. */
-	if (v->hdr.flags || v->hdr.reserved || (v->hdr.type == HSMG_MSG_REQUEST && v->hdr.rv))
+	if (v->hdr.flags || v->hdr.rsvd || (v->hdr.type == HSMG_MSG_REQUEST && v->hdr.rv))
 		return -HSMG_MSG_ERESERVED;
 	if (v->hdr.ntlv > HSMG_MSG_MAX_TLVS)
 		return -HSMG_MSG_ECOUNT;

@@ -63,7 +63,7 @@
 #include <stdint.h>
 
 #include <linux/hsmgroup.h>
-#include <linux/hsmgroup_msg.h>
+#include "hsmgroup_msg.h"
 
 /** HSMG_CARD_MK_LEN - master key length. */
 #define HSMG_CARD_MK_LEN 32

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hsmg_msg - the one codec of the hsmgroup message format
- * (uapi/linux/hsmgroup_msg.h), used by the PKCS#11 shim, hsmsimd and the
+ * (lib/msg/hsmgroup_msg.h), used by the PKCS#11 shim, hsmsimd and the
  * test clients.
  *
  * Building a request:
@@ -39,7 +39,7 @@
 #include <sys/types.h>
 
 #include <linux/hsmgroup.h>
-#include <linux/hsmgroup_msg.h>
+#include "hsmgroup_msg.h"
 
 /* Error codes, returned negated (-HSMG_MSG_E...). */
 enum hsmg_msg_err {

@@ -1,14 +1,16 @@
-/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * hsmgroup message format, version 1: what the PKCS#11 shim (or any client)
- * sends to a coprocessor card through %HSMG_IOC_SUBMIT, and what the card
- * answers.  The kernel does not look inside; it only checks the length.
+ * hsmgroup message format, version 1 (%HSMG_MSG_VERSION): what the PKCS#11
+ * module (or any client) sends to a coprocessor card through
+ * %HSMG_IOC_SUBMIT, and what the card answers.  It is a contract between the
+ * client library and the card core (lib/), not kernel ABI: the kernel does
+ * not look inside a message, it only checks its length against
+ * %HSMG_MAX_MSG_SIZE (uapi/linux/hsmgroup.h), and no driver file includes
+ * this header.  A change of layout or meaning bumps %HSMG_MSG_VERSION.
  *
- * Include order: p11-kit's <p11-kit/pkcs11.h> (in its default compatibility
- * mode) defines lower-case macros such as iv_len, aad_len, tag_bits,
- * hash_alg and reserved, which rename fields of the structs below.  A file
- * that uses both headers includes pkcs11.h first, so that declaration and
- * use are renamed alike (the layout is the same either way).
+ * No field is named like one of the lower-case compatibility macros of
+ * p11-kit's <p11-kit/pkcs11.h> (iv_len, aad_len, tag_bits, hash_alg,
+ * reserved, ...), so the two headers may be included in any order.
  *
  * Layout of one message (every integer in host byte order, the message never
  * leaves the host; a driver for a real card converts):
@@ -18,7 +20,7 @@
  *                                  padding up to the next multiple of 8
  *   TLV 1 ...
  *
- * Rules a valid message keeps (the codec in common/hsmg_msg.c enforces them
+ * Rules a valid message keeps (the codec in lib/msg/hsmg_msg.c enforces them
  * on both sides; a card answers violations as described at enum
  * hsmg_msg_op):
  *
@@ -33,14 +35,14 @@
  *   (%HSMG_TAG_KEY .. %HSMG_TAG_SIGNATURE), a response only response tags
  *   (%HSMG_TAG_OUT_DATA .. %HSMG_TAG_OUT_STATE); tag 0 and unknown tags are
  *   rejected.  A later version that adds tags bumps %HSMG_MSG_VERSION.
- * - @flags and @reserved are zero; @rv is zero in a request.
+ * - @flags and @rsvd are zero; @rv is zero in a request.
  *
  * Key blobs and state blobs are opaque to everybody but the card: they are
  * encrypted and authenticated under the card's master key, so any member of
  * a group can use them and the host can keep them anywhere.
  */
-#ifndef _UAPI_LINUX_HSMGROUP_MSG_H
-#define _UAPI_LINUX_HSMGROUP_MSG_H
+#ifndef HSMG_LIB_MSG_HSMGROUP_MSG_H
+#define HSMG_LIB_MSG_HSMGROUP_MSG_H
 
 #include <linux/types.h>
 
@@ -85,7 +87,7 @@ enum hsmg_msg_type {
  * - header unusable (shorter than the header, wrong magic, version, type,
  *   length field not equal to the received length): no response message,
  *   the transport status is %HSMG_BE_BADREQ (the client gets -EPROTO);
- * - header usable but the rest malformed (flags/reserved/rv not zero, TLV
+ * - header usable but the rest malformed (flags/rsvd/rv not zero, TLV
  *   framing, duplicate or unknown tags, a tag the op does not take, a
  *   missing or wrongly sized TLV): a response with rv %CKR_ARGUMENTS_BAD
  *   and no TLVs;
@@ -143,8 +145,8 @@ enum hsmg_msg_type {
  *   %CKM_SHA384_RSA_PKCS, %CKM_SHA512_RSA_PKCS: SIGN/VERIFY, single and
  *   multi-part, no PARAM.
  * - %CKM_RSA_PKCS_PSS (single-part, DATA is the hash, as long as
- *   @hash_alg's output) and %CKM_SHA1_RSA_PKCS_PSS .. %CKM_SHA512_RSA_PKCS_PSS
- *   (single and multi-part; @hash_alg must be the mechanism's hash):
+ *   @hash's output) and %CKM_SHA1_RSA_PKCS_PSS .. %CKM_SHA512_RSA_PKCS_PSS
+ *   (single and multi-part; @hash must be the mechanism's hash):
  *   SIGN/VERIFY with &struct hsmg_msg_pss_param.
  * - %CKM_RSA_PKCS_OAEP: ENCRYPT/DECRYPT single-part with
  *   &struct hsmg_msg_oaep_param + label.
@@ -315,7 +317,7 @@ enum hsmg_msg_op {
  * @length: bytes of the whole message including this header, a multiple
  *	of %HSMG_MSG_ALIGN, %HSMG_MSG_HDR_SIZE..%HSMG_MAX_MSG_SIZE.
  * @ntlv: number of TLVs after the header, 0..%HSMG_MSG_MAX_TLVS.
- * @reserved: must be 0.
+ * @rsvd: must be 0.
  */
 struct hsmg_msg_hdr {
 	__u32 magic;
@@ -327,7 +329,7 @@ struct hsmg_msg_hdr {
 	__u64 rv;
 	__u32 length;
 	__u32 ntlv;
-	__u64 reserved;
+	__u64 rsvd;
 };
 
 /**
@@ -401,12 +403,12 @@ struct hsmg_msg_tlv {
 /* Key usage bits of &struct hsmg_msg_key_attrs.usage. */
 #define HSMG_KEY_USE_ENCRYPT (1U << 0)
 #define HSMG_KEY_USE_DECRYPT (1U << 1)
-#define HSMG_KEY_USE_SIGN (1U << 2)
-#define HSMG_KEY_USE_VERIFY (1U << 3)
-#define HSMG_KEY_USE_WRAP (1U << 4)
-#define HSMG_KEY_USE_UNWRAP (1U << 5)
-#define HSMG_KEY_USE_DERIVE (1U << 6)
-#define HSMG_KEY_USE_ALL ((1U << 7) - 1)
+#define HSMG_KEY_USE_SIGN    (1U << 2)
+#define HSMG_KEY_USE_VERIFY  (1U << 3)
+#define HSMG_KEY_USE_WRAP    (1U << 4)
+#define HSMG_KEY_USE_UNWRAP  (1U << 5)
+#define HSMG_KEY_USE_DERIVE  (1U << 6)
+#define HSMG_KEY_USE_ALL     ((1U << 7) - 1)
 
 /* Key flags of &struct hsmg_msg_key_attrs.flags. */
 /**
@@ -424,7 +426,7 @@ struct hsmg_msg_tlv {
  * the flag existed) the value never leaves the card in clear.
  */
 #define HSMG_KEY_NOT_SENSITIVE (1U << 2)
-#define HSMG_KEY_ALL_FLAGS (HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE)
+#define HSMG_KEY_ALL_FLAGS     (HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE)
 
 /**
  * struct hsmg_msg_key_attrs - attributes of a key to generate (value of
@@ -444,7 +446,7 @@ struct hsmg_msg_tlv {
  *	EC: SIGN, VERIFY, DERIVE; RSA: ENCRYPT, DECRYPT, SIGN, VERIFY, WRAP,
  *	UNWRAP).
  * @flags: HSMG_KEY_* bits; unknown bits give %CKR_ATTRIBUTE_VALUE_INVALID.
- * @reserved: must be 0.
+ * @rsvd: must be 0.
  */
 struct hsmg_msg_key_attrs {
 	__u64 key_type;
@@ -452,24 +454,24 @@ struct hsmg_msg_key_attrs {
 	__u32 curve;
 	__u32 usage;
 	__u32 flags;
-	__u64 reserved;
+	__u64 rsvd;
 };
 
 /**
  * struct hsmg_msg_gcm_param - head of %HSMG_TAG_PARAM for %CKM_AES_GCM,
- * followed by @iv_len bytes of IV and @aad_len bytes of additional
+ * followed by @iv_bytes bytes of IV and @aad_bytes bytes of additional
  * authenticated data; the TLV is exactly that long.
- * @iv_len: IV bytes, 1..%HSMG_MSG_GCM_MAX_IV (12 recommended).
- * @aad_len: AAD bytes (may be 0).
- * @tag_bits: tag length in bits, 32..128, a multiple of 8 (PKCS#11
+ * @iv_bytes: IV bytes, 1..%HSMG_MSG_GCM_MAX_IV (12 recommended).
+ * @aad_bytes: AAD bytes (may be 0).
+ * @tag_nbits: tag length in bits, 32..128, a multiple of 8 (PKCS#11
  *	ulTagBits).
- * @reserved: must be 0.
+ * @rsvd: must be 0.
  */
 struct hsmg_msg_gcm_param {
-	__u32 iv_len;
-	__u32 aad_len;
-	__u32 tag_bits;
-	__u32 reserved;
+	__u32 iv_bytes;
+	__u32 aad_bytes;
+	__u32 tag_nbits;
+	__u32 rsvd;
 };
 
 /** HSMG_MSG_GCM_MAX_IV - longest GCM IV accepted. */
@@ -481,27 +483,27 @@ struct hsmg_msg_gcm_param {
 /**
  * struct hsmg_msg_ctr_param - %HSMG_TAG_PARAM of %CKM_AES_CTR (exactly
  * this size; CK_AES_CTR_PARAMS).
- * @counter_bits: how many low-order bits of @cb are the counter, 1..128.
+ * @ctr_nbits: how many low-order bits of @cb are the counter, 1..128.
  *	The counter may not wrap back to its start (%CKR_DATA_LEN_RANGE).
- * @reserved: must be 0.
+ * @rsvd: must be 0.
  * @cb: the initial counter block.
  */
 struct hsmg_msg_ctr_param {
-	__u32 counter_bits;
-	__u32 reserved;
+	__u32 ctr_nbits;
+	__u32 rsvd;
 	__u8 cb[16];
 };
 
 /**
  * struct hsmg_msg_pss_param - %HSMG_TAG_PARAM of the RSA PSS mechanisms
  * (exactly this size; CK_RSA_PKCS_PSS_PARAMS with 64-bit fields).
- * @hash_alg: %CKM_SHA_1, %CKM_SHA224, %CKM_SHA256, %CKM_SHA384 or
+ * @hash: %CKM_SHA_1, %CKM_SHA224, %CKM_SHA256, %CKM_SHA384 or
  *	%CKM_SHA512; for CKM_SHAx_RSA_PKCS_PSS it must be that x.
- * @mgf: %CKG_MGF1_SHA1 .. %CKG_MGF1_SHA512 (any, independent of @hash_alg).
+ * @mgf: %CKG_MGF1_SHA1 .. %CKG_MGF1_SHA512 (any, independent of @hash).
  * @salt_len: salt bytes, 0..(modulus bytes - hash length - 2).
  */
 struct hsmg_msg_pss_param {
-	__u64 hash_alg;
+	__u64 hash;
 	__u64 mgf;
 	__u64 salt_len;
 };
@@ -510,18 +512,18 @@ struct hsmg_msg_pss_param {
  * struct hsmg_msg_oaep_param - head of %HSMG_TAG_PARAM of
  * %CKM_RSA_PKCS_OAEP, followed by @label_len bytes of label; the TLV is
  * exactly that long (CK_RSA_PKCS_OAEP_PARAMS).
- * @hash_alg: %CKM_SHA_1 .. %CKM_SHA512 (as for PSS).
+ * @hash: %CKM_SHA_1 .. %CKM_SHA512 (as for PSS).
  * @mgf: %CKG_MGF1_SHA1 .. %CKG_MGF1_SHA512.
  * @source: %CKZ_DATA_SPECIFIED, or 0 when @label_len is 0.
  * @label_len: label bytes, 0..%HSMG_MSG_MAX_LABEL.
- * @reserved: must be 0.
+ * @rsvd: must be 0.
  */
 struct hsmg_msg_oaep_param {
-	__u64 hash_alg;
+	__u64 hash;
 	__u64 mgf;
 	__u64 source;
 	__u32 label_len;
-	__u32 reserved;
+	__u32 rsvd;
 };
 
 /** HSMG_MSG_MAX_LABEL - longest OAEP label accepted. */
@@ -586,4 +588,4 @@ struct hsmg_msg_rsa_priv {
 	__u32 len[8];
 };
 
-#endif /* _UAPI_LINUX_HSMGROUP_MSG_H */
+#endif /* HSMG_LIB_MSG_HSMGROUP_MSG_H */

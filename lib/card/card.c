@@ -935,7 +935,7 @@ static CK_RV get_attrs(struct req_ctx *c, struct hsmg_msg_key_attrs *a)
 {
 	if (hsmg_msg_get_fixed(c->v, HSMG_TAG_ATTRS, a, sizeof(*a)))
 		return CKR_ARGUMENTS_BAD;
-	if (a->reserved)
+	if (a->rsvd)
 		return CKR_ARGUMENTS_BAD;
 	if (a->flags & ~HSMG_KEY_ALL_FLAGS)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
@@ -1396,9 +1396,9 @@ static CK_RV do_rsa_crypt(struct req_ctx *c, bool enc)
 		if (plen < sizeof(op))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&op, param, sizeof(op));
-		md = pk_md(op.hash_alg);
+		md = pk_md(op.hash);
 		mgf = pk_mgf_md(op.mgf);
-		if (!md || !mgf || op.reserved || op.label_len > HSMG_MSG_MAX_LABEL ||
+		if (!md || !mgf || op.rsvd || op.label_len > HSMG_MSG_MAX_LABEL ||
 		    (op.source != CKZ_DATA_SPECIFIED && !(op.source == 0 && !op.label_len)) ||
 		    (uint64_t)sizeof(op) + op.label_len != plen)
 			return CKR_MECHANISM_PARAM_INVALID;
@@ -1609,10 +1609,10 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 		if (plen != sizeof(pp))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&pp, param, sizeof(pp));
-		if (!pk_md(pp.hash_alg) || !pk_mgf_md(pp.mgf) ||
-		    (sm->hash && pp.hash_alg != sm->hash) || pp.salt_len > PK_RSA_MAX_BYTES)
+		if (!pk_md(pp.hash) || !pk_mgf_md(pp.mgf) || (sm->hash && pp.hash != sm->hash) ||
+		    pp.salt_len > PK_RSA_MAX_BYTES)
 			return CKR_MECHANISM_PARAM_INVALID;
-		st->pss_hash = pp.hash_alg;
+		st->pss_hash = pp.hash;
 		st->pss_mgf = pp.mgf;
 		st->pss_salt = pp.salt_len;
 	} else if (sm->general) {

@@ -303,37 +303,37 @@ CK_RV aes_init(struct aes_state *st, uint64_t mech, bool enc, const uint8_t *key
 		if (plen != sizeof(cp))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&cp, param, sizeof(cp));
-		if (cp.reserved || cp.counter_bits < 1 || cp.counter_bits > 128)
+		if (cp.rsvd || cp.ctr_nbits < 1 || cp.ctr_nbits > 128)
 			return CKR_MECHANISM_PARAM_INVALID;
-		st->ctr_bits = cp.counter_bits;
+		st->ctr_bits = cp.ctr_nbits;
 		memcpy(st->iv, cp.cb, AES_BLOCK);
 		return CKR_OK;
 	case CKM_AES_GCM:
 		if (plen < sizeof(gp))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&gp, param, sizeof(gp));
-		if (gp.reserved || gp.iv_len < 1 || gp.iv_len > HSMG_MSG_GCM_MAX_IV ||
-		    gp.tag_bits < 32 || gp.tag_bits > 128 || gp.tag_bits % 8 ||
-		    (uint64_t)sizeof(gp) + gp.iv_len + gp.aad_len != plen)
+		if (gp.rsvd || gp.iv_bytes < 1 || gp.iv_bytes > HSMG_MSG_GCM_MAX_IV ||
+		    gp.tag_nbits < 32 || gp.tag_nbits > 128 || gp.tag_nbits % 8 ||
+		    (uint64_t)sizeof(gp) + gp.iv_bytes + gp.aad_bytes != plen)
 			return CKR_MECHANISM_PARAM_INVALID;
 		param += sizeof(gp);
-		st->tag_len = (uint8_t)(gp.tag_bits / 8);
+		st->tag_len = (uint8_t)(gp.tag_nbits / 8);
 		st->ctr_bits = 32;
 		if (ecb1(key, keylen, zero, h))
 			return CKR_DEVICE_ERROR;
-		if (gp.iv_len == 12) {
+		if (gp.iv_bytes == 12) {
 			memcpy(st->j0, param, 12);
 			st->j0[15] = 1;
 		} else {
-			ghash_padded(st->j0, h, param, gp.iv_len);
+			ghash_padded(st->j0, h, param, gp.iv_bytes);
 			memset(lens, 0, 8);
-			put_be64(lens + 8, (uint64_t)gp.iv_len * 8);
+			put_be64(lens + 8, (uint64_t)gp.iv_bytes * 8);
 			ghash_block(st->j0, h, lens);
 		}
 		memcpy(st->iv, st->j0, AES_BLOCK);
 		ctr_inc(st->iv, 32);
-		ghash_padded(st->y, h, param + gp.iv_len, gp.aad_len);
-		st->aad_len = gp.aad_len;
+		ghash_padded(st->y, h, param + gp.iv_bytes, gp.aad_bytes);
+		st->aad_len = gp.aad_bytes;
 		OPENSSL_cleanse(h, sizeof(h));
 		return CKR_OK;
 	default:
