@@ -66,7 +66,8 @@ endif
 
 ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
 # Libraries first, each after those it needs; then the programs.
-include lib/log/build.mk lib/msg/build.mk lib/store/build.mk lib/card/build.mk
+include lib/log/build.mk lib/msg/build.mk lib/client/build.mk lib/store/build.mk \
+	lib/card/build.mk
 include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
 include $(sort $(wildcard tests/*/build.mk))

@@ -5,9 +5,9 @@
 # unit tests (tests/shim), which plug in a mock transport.
 
 # Libraries it links: the token store, the message codec, the card's
-# public-key code (verification in the module) and the log.
-P11SHIM_LIBDEPS := $(LIB_STORE) $(LIB_CARD) $(LIB_MSG) $(LIB_LOG)
-P11SHIM_CFLAGS := $(LIB_PIC) $(LIB_STORE_CFLAGS) $(LIB_CARD_CFLAGS) \
+# public-key code (verification in the module), the device client and the log.
+P11SHIM_LIBDEPS := $(LIB_STORE) $(LIB_CARD) $(LIB_MSG) $(LIB_CLIENT) $(LIB_LOG)
+P11SHIM_CFLAGS := $(LIB_PIC) $(LIB_STORE_CFLAGS) $(LIB_CARD_CFLAGS) $(LIB_CLIENT_CFLAGS) \
 	$(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 P11SHIM_LIBS := $(LIB_STORE_LIBS) $(LIB_CARD_LIBS) -lpthread
 P11SHIM_SRCS := module slot session crypto mech keys request transport pubverify object objmgr

@@ -6,5 +6,6 @@ $(B)/tests/chaos/chaos.o: HOST_CFLAGS += $(shell pkg-config --cflags p11-kit-1)
 $(B)/tests/hsmg-chaos: $(B)/tests/chaos/chaos.o
 	$(CC) $(HOST_CFLAGS) -pthread -o $@ $^ $(HOST_LDFLAGS) \
 		$(shell pkg-config --libs libcrypto) -ldl -pthread
-$(B)/tests/hsmg-rejoin: $(B)/tests/chaos/rejoin.o $(B)/tests/failover/dev.o
+$(B)/tests/chaos/rejoin.o: HOST_CFLAGS += $(LIB_CLIENT_CFLAGS)
+$(B)/tests/hsmg-rejoin: $(B)/tests/chaos/rejoin.o $(LIB_CLIENT)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS)

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../failover/dev.h"
+#include "client.h"
 
 static int64_t now_ns(void)
 {
@@ -101,8 +101,8 @@ int main(int argc, char **argv)
 		usage();
 	if (!since)
 		since = now_ns();
-	fd = hsmg_dev_open();
-	if (fd < 0 || (!group && hsmg_dev_first_group(fd, &group))) {
+	fd = hsmg_client_open(NULL, NULL);
+	if (fd < 0 || (!group && hsmg_client_first_group(fd, &group))) {
 		fprintf(stderr, "hsmg-rejoin: no hsmgroup device or group\n");
 		return 1;
 	}
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 		struct hsmg_member_info *m;
 		int64_t t = now_ns();
 
-		ret = hsmg_dev_list_members(fd, group, &m, &n);
+		ret = hsmg_client_members(fd, group, &m, &n);
 		if (ret) {
 			fprintf(stderr, "hsmg-rejoin: LIST_MEMBERS: %d\n", ret);
 			return 1;

@@ -34,7 +34,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "dev.h"
+#include "client.h"
 #include "loadops.h"
 
 #define MAX_MEMBERS	  32
@@ -209,12 +209,19 @@ int load_submit(void *ctx, uint32_t op_class, const void *req, size_t req_len, v
 		size_t resp_cap, size_t *resp_len)
 {
 	struct worker *w = ctx;
-	struct hsmg_dev_result res;
+	struct hsmg_client_req res = {
+	    .group_id = w->c->group,
+	    .session_id = w->c->session,
+	    .op_class = op_class,
+	    .req = req,
+	    .req_len = (uint32_t)req_len,
+	    .resp = resp,
+	    .resp_cap = (uint32_t)resp_cap,
+	};
 	uint64_t t0 = mono_us(), lat;
 	int ret;
 
-	ret = hsmg_dev_submit(w->c->fd, w->c->group, w->c->session, op_class, req, req_len, resp,
-			      resp_cap, &res);
+	ret = hsmg_client_submit(w->c->fd, &res);
 	if (ret)
 		return ret;
 	lat = mono_us() - t0;
@@ -402,14 +409,14 @@ static int client_setup(struct client *c, struct worker *w0)
 	size_t pub_len = sizeof(pub);
 	int ret;
 
-	c->fd = hsmg_dev_open();
+	c->fd = hsmg_client_open(NULL, NULL);
 	if (c->fd < 0) {
 		report_error(c, &w0->st, "open %s: %s", HSMG_CLIENT_DEVICE, strerror(-c->fd));
 		return -1;
 	}
 	c->group = opt.group;
 	if (!c->group) {
-		ret = hsmg_dev_first_group(c->fd, &c->group);
+		ret = hsmg_client_first_group(c->fd, &c->group);
 		if (ret) {
 			report_error(c, &w0->st, "no group: %s", strerror(-ret));
 			return -1;
@@ -419,13 +426,13 @@ static int client_setup(struct client *c, struct worker *w0)
 		char pin[32];
 		uint32_t members = 0;
 
-		ret = hsmg_dev_session_open(c->fd, c->group, HSMG_SESSION_RW, &c->session);
+		ret = hsmg_client_session_open(c->fd, c->group, HSMG_SESSION_RW, &c->session);
 		if (ret) {
 			report_error(c, &w0->st, "SESSION_OPEN: %s", strerror(-ret));
 			return -1;
 		}
 		snprintf(pin, sizeof(pin), "load-pin-%04d", c->index);
-		ret = hsmg_dev_login(c->fd, c->session, pin, &members);
+		ret = hsmg_client_login(c->fd, c->session, 0, pin, strlen(pin), NULL, 0, &members);
 		explicit_bzero(pin, sizeof(pin));
 		if (ret) {
 			report_error(c, &w0->st, "LOGIN: %s", strerror(-ret));

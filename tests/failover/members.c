@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "client.h"
 
 static void usage(void)
 {
@@ -68,16 +68,16 @@ static void print_members(struct hsmg_member_info *m, unsigned int n, bool json)
 			       "\"requests\":%llu,\"errors\":%llu,\"sessions\":%u,"
 			       "\"inflight\":%u,\"pending\":%u,\"speed\":%u}\n",
 			       m[i].queue_id, m[i].adapter, m[i].domain,
-			       hsmg_dev_state_name(m[i].state), (unsigned long long)m[i].requests,
-			       (unsigned long long)m[i].errors, m[i].sessions, m[i].inflight,
-			       m[i].pending, m[i].speed);
+			       hsmg_client_state_name(m[i].state),
+			       (unsigned long long)m[i].requests, (unsigned long long)m[i].errors,
+			       m[i].sessions, m[i].inflight, m[i].pending, m[i].speed);
 		else
 			printf("%u %02x.%04x %s requests=%llu errors=%llu sessions=%u inflight=%u "
 			       "pending=%u\n",
 			       m[i].queue_id, m[i].adapter, m[i].domain,
-			       hsmg_dev_state_name(m[i].state), (unsigned long long)m[i].requests,
-			       (unsigned long long)m[i].errors, m[i].sessions, m[i].inflight,
-			       m[i].pending);
+			       hsmg_client_state_name(m[i].state),
+			       (unsigned long long)m[i].requests, (unsigned long long)m[i].errors,
+			       m[i].sessions, m[i].inflight, m[i].pending);
 	}
 }
 
@@ -146,13 +146,13 @@ int main(int argc, char **argv)
 	if (!since)
 		since = now_ns();
 
-	fd = hsmg_dev_open();
+	fd = hsmg_client_open(NULL, NULL);
 	if (fd < 0) {
 		fprintf(stderr, "hsmg-members: open %s: %s\n", HSMG_CLIENT_DEVICE, strerror(-fd));
 		return 1;
 	}
 	if (!group) {
-		ret = hsmg_dev_first_group(fd, &group);
+		ret = hsmg_client_first_group(fd, &group);
 		if (ret) {
 			fprintf(stderr, "hsmg-members: no group: %s\n", strerror(-ret));
 			return 1;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		unsigned int n;
 		int64_t t = now_ns();
 
-		ret = hsmg_dev_list_members(fd, group, &m, &n);
+		ret = hsmg_client_members(fd, group, &m, &n);
 		if (ret) {
 			fprintf(stderr, "hsmg-members: LIST_MEMBERS group %u: %s\n", group,
 				strerror(-ret));

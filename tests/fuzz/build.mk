@@ -6,7 +6,7 @@
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
-	-Wno-unused-parameter -Iuapi -Ilib/msg -Ilib/card -Ilib/store -Ilib/log -Ilibp11shim \
+	-Wno-unused-parameter -Iuapi -Ilib/msg -Ilib/card -Ilib/store -Ilib/log -Ilib/client -Ilibp11shim \
 	$(shell pkg-config --cflags libcrypto p11-kit-1 sqlite3 2>/dev/null)
 FUZZ_NAMES := msg card object store config
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))

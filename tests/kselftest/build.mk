@@ -17,10 +17,11 @@ $(KSFT_HDR)/kselftest_harness.h:
 		'*/tools/testing/selftests/kselftest_harness.h'
 	@touch $@
 
-$(KSFT_OBJS): HOST_CFLAGS += -isystem $(KSFT_HDR) -pthread
+$(KSFT_OBJS): HOST_CFLAGS += -isystem $(KSFT_HDR) -pthread $(LIB_CLIENT_CFLAGS)
 $(KSFT_OBJS): | $(KSFT_HDR)/kselftest_harness.h
 
-$(B)/tests/kselftest/%_test: $(B)/tests/kselftest/%_test.o $(B)/tests/kselftest/fixture.o
+$(B)/tests/kselftest/%_test: $(B)/tests/kselftest/%_test.o $(B)/tests/kselftest/fixture.o \
+		$(LIB_CLIENT)
 	$(CC) -pthread -o $@ $^ $(HOST_LDFLAGS)
 
 .PHONY: kselftest

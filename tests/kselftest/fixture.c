@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "client.h"
 #include "fixture.h"
 
 #define PARAM_DIR      "/sys/module/hsmgroup/parameters/"
@@ -863,22 +864,33 @@ int hsmg_submit(int cfd, uint32_t group_id, uint32_t sid, uint32_t flags, uint32
 		const void *req, uint32_t req_len, void *resp, uint32_t *resp_len,
 		struct hsmg_submit *out)
 {
-	struct hsmg_submit s = {0};
-	int ret;
+	struct hsmg_client_req r = {
+	    .group_id = group_id,
+	    .session_id = sid,
+	    .op_class = op_class,
+	    .flags = flags,
+	    .req = req,
+	    .req_len = req_len,
+	    .resp = resp,
+	    .resp_cap = *resp_len,
+	};
+	int ret = hsmg_client_submit(cfd, &r);
 
-	s.argsz = sizeof(s);
-	s.flags = flags;
-	s.group_id = group_id;
-	s.session_id = sid;
-	s.op_class = op_class;
-	s.req_len = req_len;
-	s.req = (uintptr_t)req;
-	s.resp_len = *resp_len;
-	s.resp = (uintptr_t)resp;
-	ret = hsmg_ioctl(cfd, HSMG_IOC_SUBMIT, &s);
-	*resp_len = s.resp_len;
+	*resp_len = r.resp_len;
 	if (out)
-		*out = s;
+		*out = (struct hsmg_submit){
+		    .argsz = sizeof(*out),
+		    .flags = flags,
+		    .group_id = group_id,
+		    .session_id = sid,
+		    .op_class = op_class,
+		    .req_len = req_len,
+		    .req = (uintptr_t)req,
+		    .resp_len = r.resp_len,
+		    .member = r.member,
+		    .resp = (uintptr_t)resp,
+		    .attempts = r.attempts,
+		};
 	return ret;
 }
 

@@ -4,5 +4,6 @@
 TEST_BINS += $(B)/tests/limits/limits_test
 $(B)/tests/limits/limits_test.o: HOST_CFLAGS += -isystem $(KSFT_HDR) -Itests/kselftest -pthread
 $(B)/tests/limits/limits_test.o: | $(KSFT_HDR)/kselftest_harness.h
-$(B)/tests/limits/limits_test: $(B)/tests/limits/limits_test.o $(B)/tests/kselftest/fixture.o
+$(B)/tests/limits/limits_test: $(B)/tests/limits/limits_test.o $(B)/tests/kselftest/fixture.o \
+		$(LIB_CLIENT)
 	$(CC) -pthread -o $@ $^ $(HOST_LDFLAGS)

@@ -4,7 +4,9 @@
 TEST_BINS += $(B)/tests/perm/perm_test $(B)/tests/hsmg-permtool
 $(B)/tests/perm/perm_test.o: HOST_CFLAGS += -isystem $(KSFT_HDR) -Itests/kselftest -pthread
 $(B)/tests/perm/perm_test.o: | $(KSFT_HDR)/kselftest_harness.h
-$(B)/tests/perm/perm_test: $(B)/tests/perm/perm_test.o $(B)/tests/kselftest/fixture.o
+$(B)/tests/perm/perm_test: $(B)/tests/perm/perm_test.o $(B)/tests/kselftest/fixture.o \
+		$(LIB_CLIENT)
 	$(CC) -pthread -o $@ $^ $(HOST_LDFLAGS)
-$(B)/tests/hsmg-permtool: $(B)/tests/perm/permtool.o $(B)/tests/failover/dev.o
+$(B)/tests/perm/permtool.o: HOST_CFLAGS += $(LIB_CLIENT_CFLAGS)
+$(B)/tests/hsmg-permtool: $(B)/tests/perm/permtool.o $(LIB_CLIENT)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS)

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#include "../failover/dev.h"
+#include "client.h"
 
 static int fail(const char *what, int err)
 {
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 			fd = open(HSMG_CLIENT_DEVICE, O_RDWR | O_CLOEXEC);
 			if (fd < 0)
 				break;
-			if (!f && hsmg_dev_first_group(fd, &group))
+			if (!f && hsmg_client_first_group(fd, &group))
 				return fail("group", EINVAL);
 			so.group_id = group;
 			for (k = 0; k < n; k++) {
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 	fd = open(HSMG_CLIENT_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return fail("open", errno);
-	ret = hsmg_dev_first_group(fd, &group);
+	ret = hsmg_client_first_group(fd, &group);
 	if (ret)
 		return fail("group", -ret);
 	so.group_id = group;

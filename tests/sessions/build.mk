@@ -1,7 +1,8 @@
 # tests/sessions: hsmg-holder, a client that holds sessions on command, for
 # tests/sessions/run.
 TEST_BINS += $(B)/tests/hsmg-holder
-$(B)/tests/hsmg-holder: $(B)/tests/sessions/holder.o $(B)/tests/failover/dev.o
+$(B)/tests/sessions/holder.o: HOST_CFLAGS += $(LIB_CLIENT_CFLAGS)
+$(B)/tests/hsmg-holder: $(B)/tests/sessions/holder.o $(LIB_CLIENT)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS)
 
 # hsmg-presence: a PKCS#11 application keeping one session while every card

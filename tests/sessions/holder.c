@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../failover/dev.h"
+#include "client.h"
 
 static void reply_err(int err, const char *what)
 {
@@ -40,13 +40,13 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	fd = hsmg_dev_open();
+	fd = hsmg_client_open(NULL, NULL);
 	if (fd < 0) {
 		fprintf(stderr, "hsmg-holder: open %s: %s\n", HSMG_CLIENT_DEVICE, strerror(-fd));
 		return 1;
 	}
 	if (!group) {
-		ret = hsmg_dev_first_group(fd, &group);
+		ret = hsmg_client_first_group(fd, &group);
 		if (ret) {
 			fprintf(stderr, "hsmg-holder: no group: %s\n", strerror(-ret));
 			return 1;
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 				else if (!strcmp(a, "strict"))
 					flags |= HSMG_SESSION_STRICT;
 			}
-			ret = hsmg_dev_session_open(fd, group, flags, &sid);
+			ret = hsmg_client_session_open(fd, group, flags, &sid);
 			if (ret)
 				reply_err(ret, "SESSION_OPEN");
 			else
@@ -78,20 +78,20 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "login") && arg1 && arg2) {
 			uint32_t members = 0;
 
-			ret = hsmg_dev_login(fd, sid, arg2, &members);
+			ret = hsmg_client_login(fd, sid, 0, arg2, strlen(arg2), NULL, 0, &members);
 			explicit_bzero(arg2, strlen(arg2));
 			if (ret)
 				reply_err(ret, "LOGIN");
 			else
 				printf("ok members=%u\n", members);
 		} else if (!strcmp(cmd, "logout") && arg1) {
-			ret = hsmg_dev_logout(fd, sid);
+			ret = hsmg_client_logout(fd, sid);
 			if (ret)
 				reply_err(ret, "LOGOUT");
 			else
 				printf("ok\n");
 		} else if (!strcmp(cmd, "close") && arg1) {
-			ret = hsmg_dev_session_close(fd, sid);
+			ret = hsmg_client_session_close(fd, sid);
 			if (ret)
 				reply_err(ret, "SESSION_CLOSE");
 			else

@@ -45,7 +45,7 @@ unsigned int mock_event_waits, mock_wake_fd_wakeups;
 static int event_fd = -1;
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
 static uint64_t offline_since_ms;
-static unsigned int parallel;
+unsigned int mock_in_card;
 static pthread_mutex_t rv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rv_cond = PTHREAD_COND_INITIALIZER;
 
@@ -62,7 +62,7 @@ static void rendezvous(unsigned int inside)
 	end.tv_sec += 10;
 	pthread_mutex_lock(&rv_lock);
 	pthread_cond_broadcast(&rv_cond);
-	while (__atomic_load_n(&parallel, __ATOMIC_SEQ_CST) < mock_rendezvous &&
+	while (__atomic_load_n(&mock_in_card, __ATOMIC_SEQ_CST) < mock_rendezvous &&
 	       inside < mock_rendezvous && pthread_cond_timedwait(&rv_cond, &rv_lock, &end) == 0)
 		;
 	pthread_mutex_unlock(&rv_lock);
@@ -373,7 +373,7 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 	req.session_flags = s ? s->flags : 0;
 	req.len = req_len;
 	{
-		unsigned int now = __atomic_add_fetch(&parallel, 1, __ATOMIC_SEQ_CST), max;
+		unsigned int now = __atomic_add_fetch(&mock_in_card, 1, __ATOMIC_SEQ_CST), max;
 
 		max = __atomic_load_n(&mock_max_parallel, __ATOMIC_SEQ_CST);
 		while (now > max &&
@@ -387,7 +387,7 @@ static int m_submit(struct shim_transport *t, uint32_t group_id, uint32_t sessio
 		pthread_rwlock_rdlock(&lock);
 		hsmg_card_process(card, 0, &req, reqbuf, ans, HSMG_MAX_MSG_SIZE, &res);
 		pthread_rwlock_unlock(&lock);
-		__atomic_sub_fetch(&parallel, 1, __ATOMIC_SEQ_CST);
+		__atomic_sub_fetch(&mock_in_card, 1, __ATOMIC_SEQ_CST);
 	}
 	__atomic_add_fetch(&mock_submits, 1, __ATOMIC_SEQ_CST);
 	if (res.status != HSMG_BE_OK) {

@@ -25,6 +25,7 @@ extern unsigned int mock_cardpin_logins; /* ... of them with a card-PIN (VHSM) *
 extern unsigned int mock_open_sessions;	 /* kernel sessions open now */
 extern unsigned int mock_delay_us;	 /* added to every submit (concurrency) */
 extern unsigned int mock_max_parallel;	 /* most submits seen at once */
+extern unsigned int mock_in_card;	 /* submits inside the card now */
 extern unsigned int mock_rendezvous;	 /* submits wait until this many are inside */
 extern int mock_submit_errno;		 /* != 0: every submit fails with it */
 /*

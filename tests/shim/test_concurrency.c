@@ -24,6 +24,18 @@ struct job {
 	int n;
 };
 
+/*
+ * Wait until a request is inside the card (its submit sleeps there for
+ * mock_delay_us): a sleep of a fraction of the delay was not enough on a
+ * loaded machine, where the job had not even started.
+ */
+static void wait_in_card(void)
+{
+	for (int i = 0; i < 10000 && !__atomic_load_n(&mock_in_card, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	ck_assert_uint_ge(__atomic_load_n(&mock_in_card, __ATOMIC_SEQ_CST), 1);
+}
+
 static void *digest_job(void *arg)
 {
 	struct job *j = arg;
@@ -136,7 +148,7 @@ START_TEST(close_while_waiting)
 
 	mock_delay_us = DELAY_US;
 	pthread_create(&t, NULL, digest_job, &j);
-	usleep(DELAY_US / 4);
+	wait_in_card();
 	/* The operation is busy: a second call on it is refused. */
 	CK_RV_IS(p11->C_Digest(j.h, (CK_BYTE_PTR) "x", 1, md, &n), CKR_OPERATION_ACTIVE);
 	CK_RV_IS(p11->C_DigestInit(j.h, &m), CKR_OPERATION_ACTIVE);
@@ -155,7 +167,7 @@ START_TEST(finalize_waits)
 
 	mock_delay_us = DELAY_US;
 	pthread_create(&t, NULL, digest_job, &j);
-	usleep(DELAY_US / 4);
+	wait_in_card();
 	CK_OK(p11->C_Finalize(NULL));
 	pthread_join(t, NULL);
 	ck_assert(j.rv == CKR_SESSION_CLOSED || j.rv == CKR_OK);

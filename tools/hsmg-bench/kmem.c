@@ -17,17 +17,17 @@
  * per-CPU slabs as active: each cache is exact to about one slab per CPU.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/hsmgroup.h>
+
+#include "client.h"
 
 #define MAX_CACHES 512
 #define HELD_FILE  "/sys/module/hsmgroup_noop/parameters/held"
@@ -135,10 +135,11 @@ static int sessions(int fd, long n, uint32_t group)
 	if (snapshot(&a))
 		return 1;
 	for (long i = 0; i < n; i++) {
-		struct hsmg_session_open so = {.argsz = sizeof(so), .group_id = group};
+		uint32_t sid;
+		int err = hsmg_client_session_open(fd, group, 0, &sid);
 
-		if (ioctl(fd, HSMG_IOC_SESSION_OPEN, &so)) {
-			fprintf(stderr, "hsmg-kmem: SESSION_OPEN %ld: %s\n", i, strerror(errno));
+		if (err) {
+			fprintf(stderr, "hsmg-kmem: SESSION_OPEN %ld: %s\n", i, strerror(-err));
 			return 1;
 		}
 	}
@@ -157,14 +158,13 @@ static int go, failed;
 static void *holder(void *arg)
 {
 	uint8_t req[64] = {0}, resp[64];
-	struct hsmg_submit s = {
-	    .argsz = sizeof(s),
+	struct hsmg_client_req r = {
 	    .group_id = req_group,
 	    .op_class = HSMG_OP_NULL,
+	    .req = req,
 	    .req_len = sizeof(req),
-	    .req = (uintptr_t)req,
-	    .resp_len = sizeof(resp),
-	    .resp = (uintptr_t)resp,
+	    .resp = resp,
+	    .resp_cap = sizeof(resp),
 	};
 
 	(void)arg;
@@ -172,7 +172,7 @@ static void *holder(void *arg)
 	while (!go)
 		pthread_cond_wait(&go_cond, &go_lock);
 	pthread_mutex_unlock(&go_lock);
-	if (ioctl(dev_fd, HSMG_IOC_SUBMIT, &s))
+	if (hsmg_client_submit(dev_fd, &r))
 		__atomic_fetch_add(&failed, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
@@ -272,9 +272,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hsmg-kmem: bad group id '%s'\n", argv[3]);
 		return 2;
 	}
-	fd = open("/dev/hsmgroup", O_RDWR | O_CLOEXEC);
+	fd = hsmg_client_open(NULL, NULL);
 	if (fd < 0) {
-		fprintf(stderr, "hsmg-kmem: /dev/hsmgroup: %s\n", strerror(errno));
+		fprintf(stderr, "hsmg-kmem: %s: %s\n", HSMG_CLIENT_DEVICE, strerror(-fd));
 		return 3;
 	}
 	if (!strcmp(argv[1], "sessions"))

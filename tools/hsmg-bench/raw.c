@@ -25,13 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "bench.h"
 #include "card.h"
+#include "client.h"
 #include "hsmg_msg.h"
 
 #define RAW_BUF	     (16 * 1024)
@@ -51,38 +51,34 @@ static char key_err[OP_NR][128];
 /* --raw-local: the card in this process. */
 static struct hsmg_card *card;
 
-static int open_dev(void)
+static int open_dev(struct hsmg_info *info)
 {
-	int f = open(HSMG_CLIENT_DEVICE, O_RDWR | O_CLOEXEC);
+	int f = hsmg_client_open(NULL, info);
 
 	if (f < 0)
-		fprintf(stderr, "hsmg-bench: %s: %s\n", HSMG_CLIENT_DEVICE, strerror(errno));
+		fprintf(stderr, "hsmg-bench: %s: %s\n", HSMG_CLIENT_DEVICE, strerror(-f));
 	return f;
 }
 
 static int first_group(int f, uint32_t *gid, struct hsmg_group_info *out)
 {
-	struct hsmg_group_info g[64];
-	struct hsmg_group_list gl = {
-	    .argsz = sizeof(gl),
-	    .count = 64,
-	    .elem_size = sizeof(g[0]),
-	    .groups = (uintptr_t)g,
-	};
+	struct hsmg_group_info *g;
+	unsigned int n;
+	int err = hsmg_client_groups(f, &g, &n);
 
-	if (ioctl(f, HSMG_IOC_LIST_GROUPS, &gl)) {
-		fprintf(stderr, "hsmg-bench: LIST_GROUPS: %s\n", strerror(errno));
+	if (err) {
+		fprintf(stderr, "hsmg-bench: LIST_GROUPS: %s\n", strerror(-err));
 		return -1;
 	}
-	for (uint32_t i = 0; i < gl.count && i < 64; i++) {
-		/* LIST_GROUPS wrote gl.count elements. */
-		// cppcheck-suppress uninitvar
+	for (unsigned int i = 0; i < n; i++) {
 		if (*gid && g[i].group_id != *gid)
 			continue;
 		*gid = g[i].group_id;
 		*out = g[i];
+		free(g);
 		return 0;
 	}
+	free(g);
 	if (*gid)
 		fprintf(stderr, "hsmg-bench: no group %u\n", *gid);
 	else
@@ -92,7 +88,7 @@ static int first_group(int f, uint32_t *gid, struct hsmg_group_info *out)
 
 static int raw_parent_init(void)
 {
-	struct hsmg_info info = {.argsz = sizeof(info)};
+	struct hsmg_info info;
 	struct hsmg_group_info g;
 	int f;
 
@@ -102,15 +98,9 @@ static int raw_parent_init(void)
 			 "no kernel, no session");
 		return 0;
 	}
-	f = open_dev();
-
+	f = open_dev(&info);
 	if (f < 0)
 		return -1;
-	if (ioctl(f, HSMG_IOC_GET_INFO, &info)) {
-		fprintf(stderr, "hsmg-bench: GET_INFO: %s\n", strerror(errno));
-		close(f);
-		return -1;
-	}
 	group_id = cfg.group;
 	if (first_group(f, &group_id, &g)) {
 		close(f);
@@ -158,23 +148,23 @@ static int submit_local(uint32_t op_class, const void *req, size_t req_len, void
 static int submit(uint32_t sid, uint32_t op_class, const void *req, size_t req_len, void *resp,
 		  uint32_t *resp_len)
 {
-	struct hsmg_submit s = {
-	    .argsz = sizeof(s),
+	struct hsmg_client_req r = {
 	    .group_id = group_id,
 	    .session_id = sid,
 	    .op_class = op_class,
+	    .req = req,
 	    .req_len = (uint32_t)req_len,
-	    .req = (uintptr_t)req,
-	    .resp_len = *resp_len,
-	    .resp = (uintptr_t)resp,
+	    .resp = resp,
+	    .resp_cap = *resp_len,
 	};
+	int err;
 
 	if (card)
 		return submit_local(op_class, req, req_len, resp, resp_len);
-	if (ioctl(fd, HSMG_IOC_SUBMIT, &s))
-		return -errno;
-	*resp_len = s.resp_len;
-	return 0;
+	err = hsmg_client_submit(fd, &r);
+	if (!err)
+		*resp_len = r.resp_len;
+	return err;
 }
 
 static const char *err_text(long err, char *buf, size_t len)
@@ -262,27 +252,16 @@ static long sign_once(uint8_t *req, uint8_t *resp)
 
 static int open_session(uint32_t *sid)
 {
-	struct hsmg_session_open so = {.argsz = sizeof(so), .flags = HSMG_SESSION_RW};
-	struct hsmg_login li = {.argsz = sizeof(li)};
+	int err;
 
 	if (card) {
 		*sid = 0;
 		return 0;
 	}
-
-	so.group_id = group_id;
-	if (ioctl(fd, HSMG_IOC_SESSION_OPEN, &so))
-		return -errno;
-	*sid = so.session_id;
-	if (!cfg.pin)
-		return 0;
-	li.session_id = so.session_id;
-	li.pin_len = (uint32_t)strlen(cfg.pin);
-	li.pin = (uintptr_t)cfg.pin;
-	if (ioctl(fd, HSMG_IOC_LOGIN, &li))
-		return -errno;
-	explicit_bzero(li.pin_blob, sizeof(li.pin_blob));
-	return 0;
+	err = hsmg_client_session_open(fd, group_id, HSMG_SESSION_RW, sid);
+	if (err || !cfg.pin)
+		return err;
+	return hsmg_client_login(fd, *sid, 0, cfg.pin, (uint32_t)strlen(cfg.pin), NULL, 0, NULL);
 }
 
 static int raw_proc_init(const bool *ops)
@@ -317,7 +296,7 @@ static int raw_proc_init(const bool *ops)
 			goto fail;
 		}
 	} else {
-		fd = open_dev();
+		fd = open_dev(NULL);
 		if (fd < 0)
 			goto fail;
 	}
@@ -384,10 +363,8 @@ static int raw_thread_init(struct worker *w)
 
 static void raw_thread_fini(struct worker *w)
 {
-	struct hsmg_session_close sc = {.argsz = sizeof(sc), .session_id = w->session_id};
-
 	if (w->session_id && fd >= 0)
-		ioctl(fd, HSMG_IOC_SESSION_CLOSE, &sc);
+		hsmg_client_session_close(fd, w->session_id);
 	if (w->resp)
 		explicit_bzero(w->resp, RAW_BUF);
 	free(w->req);
