@@ -59,7 +59,7 @@ static const CK_FLAGS op_flag[SHIM_OP_NR] = {
 
 static bool is_mac(const struct shim_op *op)
 {
-	return op->m->kf == SHIM_KF_AES || op->m->kf == SHIM_KF_GENERIC;
+	return op->m->key == HSMG_MECH_KEY_AES || op->m->key == HSMG_MECH_KEY_GENERIC;
 }
 
 static uint32_t op_class(const struct shim_op *op, enum shim_op_kind kind)
@@ -343,7 +343,7 @@ static bool mech_allowed(const struct shim_object *k, CK_MECHANISM_TYPE mech)
 
 /* Take the key material of @h for @kind with mechanism @m into @op. */
 static CK_RV op_key(struct shim_session *s, struct shim_op *op, enum shim_op_kind kind,
-		    const struct shim_mech *m, CK_OBJECT_HANDLE h)
+		    const struct hsmg_mech *m, CK_OBJECT_HANDLE h)
 {
 	bool pub_op = kind == SHIM_OP_ENCRYPT || kind == SHIM_OP_VERIFY;
 	struct shim_object *k;
@@ -358,16 +358,16 @@ static CK_RV op_key(struct shim_session *s, struct shim_op *op, enum shim_op_kin
 		return rv;
 	cls = shim_obj_class(k);
 	kt = shim_obj_ulong(k, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
-	switch (m->kf) {
-	case SHIM_KF_AES:
+	switch (m->key) {
+	case HSMG_MECH_KEY_AES:
 		want_cls = CKO_SECRET_KEY;
 		want_kt = CKK_AES;
 		break;
-	case SHIM_KF_GENERIC:
+	case HSMG_MECH_KEY_GENERIC:
 		want_cls = CKO_SECRET_KEY;
 		want_kt = CKK_GENERIC_SECRET;
 		break;
-	case SHIM_KF_RSA:
+	case HSMG_MECH_KEY_RSA:
 		want_cls = pub_op ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
 		want_kt = CKK_RSA;
 		break;
@@ -401,7 +401,7 @@ static CK_RV op_key(struct shim_session *s, struct shim_op *op, enum shim_op_kin
 static CK_RV op_init(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_MECHANISM_PTR pm,
 		     CK_OBJECT_HANDLE key)
 {
-	const struct shim_mech *m;
+	const struct hsmg_mech *m;
 	struct shim_session *s;
 	struct shim_op *op;
 	CK_RV rv;
@@ -418,7 +418,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, enum shim_op_kind kind, CK_MECHANISM_P
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	m = shim_mech_find(pm->mechanism);
+	m = hsmg_mech_find(pm->mechanism);
 	if (!m || !(m->flags & op_flag[kind])) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;

@@ -650,12 +650,12 @@ static CK_RV blob_dup(const struct shim_object *k, uint8_t **b, size_t *len)
 
 static CK_RV kw_mech(const CK_MECHANISM *pm, CK_FLAGS need, uint8_t **param, size_t *plen)
 {
-	const struct shim_mech *m;
+	const struct hsmg_mech *m;
 	CK_ULONG dummy = 0;
 
 	if (!pm)
 		return CKR_ARGUMENTS_BAD;
-	m = shim_mech_find(pm->mechanism);
+	m = hsmg_mech_find(pm->mechanism);
 	if (!m || !(m->flags & need))
 		return CKR_MECHANISM_INVALID;
 	return shim_mech_param(m, pm, param, plen, &dummy, &dummy);

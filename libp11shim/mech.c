@@ -11,102 +11,27 @@
 
 #include "mech.h"
 
-#define EC_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
-#define ENC	 (CKF_ENCRYPT | CKF_DECRYPT)
-#define SIG	 (CKF_SIGN | CKF_VERIFY)
-
-/* Everything the card of message version 1 does for PKCS#11. */
-static const struct shim_mech mechs[] = {
-    /* RSA */
-    {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 4096, CKF_HW | CKF_GENERATE_KEY_PAIR, SHIM_KF_RSA,
-     SHIM_P_NONE, false, 0},
-    {CKM_RSA_PKCS, 2048, 4096, CKF_HW | ENC | SIG, SHIM_KF_RSA, SHIM_P_NONE, false, 0},
-    {CKM_RSA_PKCS_OAEP, 2048, 4096, CKF_HW | ENC, SHIM_KF_RSA, SHIM_P_OAEP, false, 0},
-    {CKM_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, false, 0},
-    {CKM_SHA1_RSA_PKCS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_NONE, true, 0},
-    {CKM_SHA224_RSA_PKCS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_NONE, true, 0},
-    {CKM_SHA256_RSA_PKCS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_NONE, true, 0},
-    {CKM_SHA384_RSA_PKCS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_NONE, true, 0},
-    {CKM_SHA512_RSA_PKCS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_NONE, true, 0},
-    {CKM_SHA1_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, true, 0},
-    {CKM_SHA224_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, true, 0},
-    {CKM_SHA256_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, true, 0},
-    {CKM_SHA384_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, true, 0},
-    {CKM_SHA512_RSA_PKCS_PSS, 2048, 4096, CKF_HW | SIG, SHIM_KF_RSA, SHIM_P_PSS, true, 0},
-    /* EC */
-    {CKM_EC_KEY_PAIR_GEN, 256, 521, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS, SHIM_KF_EC,
-     SHIM_P_NONE, false, 0},
-    {CKM_ECDSA, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, false, 0},
-    {CKM_ECDSA_SHA1, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDSA_SHA224, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDSA_SHA256, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDSA_SHA384, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDSA_SHA512, 256, 521, CKF_HW | SIG | EC_FLAGS, SHIM_KF_EC, SHIM_P_NONE, true, 0},
-    {CKM_ECDH1_DERIVE, 256, 521, CKF_HW | CKF_DERIVE | EC_FLAGS, SHIM_KF_EC, SHIM_P_ECDH, false, 0},
-    /* AES */
-    {CKM_AES_KEY_GEN, 16, 32, CKF_HW | CKF_GENERATE, SHIM_KF_AES, SHIM_P_NONE, false, 0},
-    {CKM_AES_ECB, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_NONE, true, 0},
-    {CKM_AES_CBC, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_IV16, true, 0},
-    {CKM_AES_CBC_PAD, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_IV16, true, 0},
-    {CKM_AES_CTR, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_CTR, true, 0},
-    {CKM_AES_GCM, 16, 32, CKF_HW | ENC, SHIM_KF_AES, SHIM_P_GCM, true, 0},
-    {CKM_AES_KEY_WRAP, 16, 32, CKF_HW | CKF_WRAP | CKF_UNWRAP, SHIM_KF_AES, SHIM_P_KW, false, 0},
-    {CKM_AES_KEY_WRAP_PAD, 16, 32, CKF_HW | CKF_WRAP | CKF_UNWRAP, SHIM_KF_AES, SHIM_P_KWP, false,
-     0},
-    {CKM_AES_CMAC, 16, 32, CKF_HW | SIG, SHIM_KF_AES, SHIM_P_NONE, true, 16},
-    {CKM_AES_CMAC_GENERAL, 16, 32, CKF_HW | SIG, SHIM_KF_AES, SHIM_P_MACLEN, true, 16},
-    /* Generic secrets and HMAC (key sizes in bits) */
-    {CKM_GENERIC_SECRET_KEY_GEN, 8, 4096, CKF_HW | CKF_GENERATE, SHIM_KF_GENERIC, SHIM_P_NONE,
-     false, 0},
-    {CKM_SHA_1_HMAC, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_NONE, true, 20},
-    {CKM_SHA224_HMAC, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_NONE, true, 28},
-    {CKM_SHA256_HMAC, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_NONE, true, 32},
-    {CKM_SHA384_HMAC, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_NONE, true, 48},
-    {CKM_SHA512_HMAC, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_NONE, true, 64},
-    {CKM_SHA_1_HMAC_GENERAL, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_MACLEN, true, 20},
-    {CKM_SHA224_HMAC_GENERAL, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_MACLEN, true, 28},
-    {CKM_SHA256_HMAC_GENERAL, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_MACLEN, true, 32},
-    {CKM_SHA384_HMAC_GENERAL, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_MACLEN, true, 48},
-    {CKM_SHA512_HMAC_GENERAL, 8, 4096, CKF_HW | SIG, SHIM_KF_GENERIC, SHIM_P_MACLEN, true, 64},
-    /* Digests */
-    {CKM_SHA_1, 0, 0, CKF_HW | CKF_DIGEST, SHIM_KF_NONE, SHIM_P_NONE, true, 20},
-    {CKM_SHA224, 0, 0, CKF_HW | CKF_DIGEST, SHIM_KF_NONE, SHIM_P_NONE, true, 28},
-    {CKM_SHA256, 0, 0, CKF_HW | CKF_DIGEST, SHIM_KF_NONE, SHIM_P_NONE, true, 32},
-    {CKM_SHA384, 0, 0, CKF_HW | CKF_DIGEST, SHIM_KF_NONE, SHIM_P_NONE, true, 48},
-    {CKM_SHA512, 0, 0, CKF_HW | CKF_DIGEST, SHIM_KF_NONE, SHIM_P_NONE, true, 64},
-};
-
-#define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
-
-const struct shim_mech *shim_mech_find(CK_MECHANISM_TYPE type)
-{
-	size_t i;
-
-	for (i = 0; i < NMECHS; i++)
-		if (mechs[i].type == type)
-			return &mechs[i];
-	return NULL;
-}
-
 CK_RV shim_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count)
 {
 	size_t i;
 
+	size_t n = hsmg_mech_count();
+
 	if (list) {
-		if (*count < NMECHS) {
-			*count = NMECHS;
+		if (*count < n) {
+			*count = n;
 			return CKR_BUFFER_TOO_SMALL;
 		}
-		for (i = 0; i < NMECHS; i++)
-			list[i] = mechs[i].type;
+		for (i = 0; i < n; i++)
+			list[i] = hsmg_mech_at(i)->type;
 	}
-	*count = NMECHS;
+	*count = n;
 	return CKR_OK;
 }
 
 CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
-	const struct shim_mech *m = shim_mech_find(type);
+	const struct hsmg_mech *m = hsmg_mech_find(type);
 
 	if (!m)
 		return CKR_MECHANISM_INVALID;
@@ -130,25 +55,6 @@ static bool mgf_ok(CK_ULONG mgf)
 	       mgf == CKG_MGF1_SHA384 || mgf == CKG_MGF1_SHA512;
 }
 
-/* The hash a CKM_SHAx_RSA_PKCS_PSS fixes (0 for CKM_RSA_PKCS_PSS). */
-static CK_MECHANISM_TYPE pss_hash(CK_MECHANISM_TYPE m)
-{
-	switch (m) {
-	case CKM_SHA1_RSA_PKCS_PSS:
-		return CKM_SHA_1;
-	case CKM_SHA224_RSA_PKCS_PSS:
-		return CKM_SHA224;
-	case CKM_SHA256_RSA_PKCS_PSS:
-		return CKM_SHA256;
-	case CKM_SHA384_RSA_PKCS_PSS:
-		return CKM_SHA384;
-	case CKM_SHA512_RSA_PKCS_PSS:
-		return CKM_SHA512;
-	default:
-		return 0;
-	}
-}
-
 static CK_RV dup2(const void *a, size_t alen, const void *b, size_t blen, uint8_t **out,
 		  size_t *len)
 {
@@ -162,7 +68,7 @@ static CK_RV dup2(const void *a, size_t alen, const void *b, size_t blen, uint8_
 	return CKR_OK;
 }
 
-CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
+CK_RV shim_mech_param(const struct hsmg_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
 		      CK_ULONG *mac_len, CK_ULONG *tag_len)
 {
 	const void *p = pm->pParameter;
@@ -173,20 +79,20 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 	if (!p && pl)
 		return CKR_MECHANISM_PARAM_INVALID;
 	switch (m->param) {
-	case SHIM_P_NONE:
+	case HSMG_MECH_P_NONE:
 		return pl ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
-	case SHIM_P_IV16:
+	case HSMG_MECH_P_IV16:
 		if (pl != 16)
 			return CKR_MECHANISM_PARAM_INVALID;
 		return dup2(p, 16, NULL, 0, out, len);
-	case SHIM_P_KW:
-	case SHIM_P_KWP:
+	case HSMG_MECH_P_KW:
+	case HSMG_MECH_P_KWP:
 		if (!pl)
 			return CKR_OK;
-		if (pl != (m->param == SHIM_P_KW ? 8U : 4U))
+		if (pl != (m->param == HSMG_MECH_P_KW ? 8U : 4U))
 			return CKR_MECHANISM_PARAM_INVALID;
 		return dup2(p, pl, NULL, 0, out, len);
-	case SHIM_P_MACLEN: {
+	case HSMG_MECH_P_MACLEN: {
 		CK_ULONG v;
 		uint32_t u;
 
@@ -199,7 +105,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		*mac_len = v;
 		return dup2(&u, sizeof(u), NULL, 0, out, len);
 	}
-	case SHIM_P_CTR: {
+	case HSMG_MECH_P_CTR: {
 		const CK_AES_CTR_PARAMS *c = p;
 		struct hsmg_msg_ctr_param cp;
 
@@ -210,7 +116,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		memcpy(cp.cb, c->cb, sizeof(cp.cb));
 		return dup2(&cp, sizeof(cp), NULL, 0, out, len);
 	}
-	case SHIM_P_GCM: {
+	case HSMG_MECH_P_GCM: {
 		const CK_GCM_PARAMS *g = p;
 		struct hsmg_msg_gcm_param gp;
 		CK_RV rv;
@@ -235,19 +141,19 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		}
 		return rv;
 	}
-	case SHIM_P_PSS: {
+	case HSMG_MECH_P_PSS: {
 		const CK_RSA_PKCS_PSS_PARAMS *ps = p;
 		struct hsmg_msg_pss_param pp;
 
 		if (pl != sizeof(*ps) || !hash_ok(ps->hash_alg) || !mgf_ok(ps->mgf) ||
-		    (pss_hash(m->type) && ps->hash_alg != pss_hash(m->type)) || ps->s_len > 512)
+		    (m->hash && ps->hash_alg != m->hash) || ps->s_len > 512)
 			return CKR_MECHANISM_PARAM_INVALID;
 		pp.hash = ps->hash_alg;
 		pp.mgf = ps->mgf;
 		pp.salt_len = ps->s_len;
 		return dup2(&pp, sizeof(pp), NULL, 0, out, len);
 	}
-	case SHIM_P_OAEP: {
+	case HSMG_MECH_P_OAEP: {
 		const CK_RSA_PKCS_OAEP_PARAMS *o = p;
 		struct hsmg_msg_oaep_param op;
 
@@ -263,7 +169,7 @@ CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t
 		op.label_len = (uint32_t)o->source_data_len;
 		return dup2(&op, sizeof(op), o->source_data, o->source_data_len, out, len);
 	}
-	case SHIM_P_ECDH: {
+	case HSMG_MECH_P_ECDH: {
 		const CK_ECDH1_DERIVE_PARAMS *e = p;
 		struct hsmg_msg_ecdh_param ep;
 		CK_RV rv;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mech - the mechanisms of the module (what C_GetMechanismList and
- * C_GetMechanismInfo report, exactly what crypto.c and keys.c do), their
- * key types, parameters in message form (lib/msg/hsmgroup_msg.h), and
- * the curves.
+ * mech - the module's side of the mechanism table (lib/msg/hsmg_mech.h):
+ * what C_GetMechanismList and C_GetMechanismInfo report (exactly what
+ * crypto.c and keys.c do), parameters in message form
+ * (lib/msg/hsmgroup_msg.h), and the curves.
  */
 #ifndef SHIM_MECH_H
 #define SHIM_MECH_H
@@ -14,34 +14,9 @@
 
 #include <p11-kit/pkcs11.h>
 
-/* Key a mechanism takes. */
-enum shim_kf { SHIM_KF_NONE, SHIM_KF_AES, SHIM_KF_GENERIC, SHIM_KF_RSA, SHIM_KF_EC };
+#include "hsmg_mech.h"
 
-/* Parameter a mechanism takes. */
-enum shim_param {
-	SHIM_P_NONE,
-	SHIM_P_IV16,   /* CBC, CBC_PAD */
-	SHIM_P_CTR,    /* CK_AES_CTR_PARAMS */
-	SHIM_P_GCM,    /* CK_GCM_PARAMS */
-	SHIM_P_PSS,    /* CK_RSA_PKCS_PSS_PARAMS */
-	SHIM_P_OAEP,   /* CK_RSA_PKCS_OAEP_PARAMS */
-	SHIM_P_MACLEN, /* CK_MAC_GENERAL_PARAMS */
-	SHIM_P_KW,     /* optional 8-byte IV */
-	SHIM_P_KWP,    /* optional 4-byte AIV */
-	SHIM_P_ECDH,   /* CK_ECDH1_DERIVE_PARAMS */
-};
-
-struct shim_mech {
-	CK_MECHANISM_TYPE type;
-	CK_ULONG min, max; /* key sizes: bytes (AES), bits (RSA, EC, generic) */
-	CK_FLAGS flags;
-	enum shim_kf kf;
-	enum shim_param param;
-	bool multi;	  /* multi-part allowed */
-	CK_ULONG out_len; /* digest / MAC length (full) */
-};
-
-const struct shim_mech *shim_mech_find(CK_MECHANISM_TYPE type);
+/* The mechanisms themselves are the one table of lib/msg/hsmg_mech.h. */
 CK_RV shim_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 
@@ -51,7 +26,7 @@ CK_RV shim_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
  * output length a *_GENERAL parameter asks for (else untouched);
  * *@tag_len the GCM tag bytes.
  */
-CK_RV shim_mech_param(const struct shim_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
+CK_RV shim_mech_param(const struct hsmg_mech *m, const CK_MECHANISM *pm, uint8_t **out, size_t *len,
 		      CK_ULONG *mac_len, CK_ULONG *tag_len);
 
 /* Curves: HSMG_CURVE_* of a DER OID (CKA_EC_PARAMS), 0 if unsupported. */

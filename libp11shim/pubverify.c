@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
+#include "hsmg_mech.h"
 #include "hsmgroup_msg.h"
 
 #include "module.h"
@@ -17,41 +18,15 @@
 #include "pubverify.h"
 #include "session.h"
 
-enum { ALG_RSA, ALG_PSS, ALG_ECDSA };
-
-static const struct pv_mech {
-	CK_MECHANISM_TYPE mech;
-	int alg;
-	CK_MECHANISM_TYPE hash; /* 0: the data is signed as is */
-} pv_mechs[] = {
-    {CKM_RSA_PKCS, ALG_RSA, 0},
-    {CKM_SHA1_RSA_PKCS, ALG_RSA, CKM_SHA_1},
-    {CKM_SHA224_RSA_PKCS, ALG_RSA, CKM_SHA224},
-    {CKM_SHA256_RSA_PKCS, ALG_RSA, CKM_SHA256},
-    {CKM_SHA384_RSA_PKCS, ALG_RSA, CKM_SHA384},
-    {CKM_SHA512_RSA_PKCS, ALG_RSA, CKM_SHA512},
-    {CKM_RSA_PKCS_PSS, ALG_PSS, 0},
-    {CKM_SHA1_RSA_PKCS_PSS, ALG_PSS, CKM_SHA_1},
-    {CKM_SHA224_RSA_PKCS_PSS, ALG_PSS, CKM_SHA224},
-    {CKM_SHA256_RSA_PKCS_PSS, ALG_PSS, CKM_SHA256},
-    {CKM_SHA384_RSA_PKCS_PSS, ALG_PSS, CKM_SHA384},
-    {CKM_SHA512_RSA_PKCS_PSS, ALG_PSS, CKM_SHA512},
-    {CKM_ECDSA, ALG_ECDSA, 0},
-    {CKM_ECDSA_SHA1, ALG_ECDSA, CKM_SHA_1},
-    {CKM_ECDSA_SHA224, ALG_ECDSA, CKM_SHA224},
-    {CKM_ECDSA_SHA256, ALG_ECDSA, CKM_SHA256},
-    {CKM_ECDSA_SHA384, ALG_ECDSA, CKM_SHA384},
-    {CKM_ECDSA_SHA512, ALG_ECDSA, CKM_SHA512},
-};
-
-static const struct pv_mech *pv_mech(CK_MECHANISM_TYPE mech)
+/* The public-key signature mechanisms of the one table (lib/msg/hsmg_mech.c). */
+static const struct hsmg_mech *pv_mech(CK_MECHANISM_TYPE mech)
 {
-	size_t i;
+	const struct hsmg_mech *m = hsmg_mech_find(mech);
 
-	for (i = 0; i < sizeof(pv_mechs) / sizeof(pv_mechs[0]); i++)
-		if (pv_mechs[i].mech == mech)
-			return &pv_mechs[i];
-	return NULL;
+	return m && (m->sig == HSMG_MECH_SIG_RSA || m->sig == HSMG_MECH_SIG_PSS ||
+		     m->sig == HSMG_MECH_SIG_ECDSA)
+		   ? m
+		   : NULL;
 }
 
 bool shim_pubverify_applies(const struct shim_op *op)
@@ -77,12 +52,12 @@ static CK_RV pv_key(const struct shim_op *op, EVP_PKEY **pkey, uint32_t *curve)
 }
 
 /* The signature's settings from the mechanism and its parameter. */
-static CK_RV pv_sig(const struct shim_op *op, const struct pv_mech *pm, struct pk_sig *ps)
+static CK_RV pv_sig(const struct shim_op *op, const struct hsmg_mech *pm, struct pk_sig *ps)
 {
 	struct hsmg_msg_pss_param pp;
 
 	memset(ps, 0, sizeof(*ps));
-	if (pm->alg != ALG_PSS) {
+	if (pm->sig != HSMG_MECH_SIG_PSS) {
 		if (op->param_len)
 			return CKR_MECHANISM_PARAM_INVALID;
 		ps->md = pm->hash ? pk_md(pm->hash) : NULL;
@@ -104,7 +79,7 @@ static CK_RV pv_sig(const struct shim_op *op, const struct pv_mech *pm, struct p
 CK_RV shim_pubverify(const struct shim_op *op, const uint8_t *data, size_t len, const uint8_t *sig,
 		     size_t sig_len)
 {
-	const struct pv_mech *pm = pv_mech(op->mech);
+	const struct hsmg_mech *pm = pv_mech(op->mech);
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	EVP_PKEY *pkey = NULL;
@@ -116,7 +91,7 @@ CK_RV shim_pubverify(const struct shim_op *op, const uint8_t *data, size_t len, 
 		return CKR_MECHANISM_INVALID;
 	/* In the card's order: the key, its type, the parameter. */
 	rv = pv_key(op, &pkey, &curve);
-	if (rv == CKR_OK && (op->key_type == CKK_RSA) != (pm->alg != ALG_ECDSA))
+	if (rv == CKR_OK && (op->key_type == CKK_RSA) != (pm->sig != HSMG_MECH_SIG_ECDSA))
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 	if (rv == CKR_OK)
 		rv = pv_sig(op, pm, &ps);

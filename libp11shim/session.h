@@ -24,7 +24,7 @@ enum shim_op_kind {
 	SHIM_OP_NR
 };
 
-struct shim_mech;
+struct hsmg_mech;
 
 /*
  * One active cryptographic operation (crypto.c owns the meaning).  Every
@@ -38,7 +38,7 @@ struct shim_op {
 	bool cancel;  /* ended (logout) while busy: the busy call ends it */
 	bool started; /* the card's *_INIT was done (op->state valid) */
 	CK_MECHANISM_TYPE mech;
-	const struct shim_mech *m;
+	const struct hsmg_mech *m;
 	uint8_t *key; /* key blob, or public key in message form */
 	size_t key_len;
 	bool pubkey;

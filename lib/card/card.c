@@ -24,6 +24,7 @@
 #include "aesmode.h"
 #include "card.h"
 #include "hashstate.h"
+#include "hsmg_mech.h"
 #include "pk.h"
 #include "hsmg_msg.h"
 
@@ -1506,54 +1507,12 @@ done:
 
 /* ------------------------------------------------- signatures and MACs */
 
-enum sig_alg { ALG_RSA = 1, ALG_PSS, ALG_ECDSA, ALG_HMAC, ALG_CMAC };
-
-static const struct sigmech {
-	uint64_t mech;
-	uint8_t alg;
-	bool general; /* PARAM = __u32 MAC length */
-	uint64_t hash;
-} sigmechs[] = {
-    {CKM_RSA_PKCS, ALG_RSA, false, 0},
-    {CKM_SHA1_RSA_PKCS, ALG_RSA, false, CKM_SHA_1},
-    {CKM_SHA224_RSA_PKCS, ALG_RSA, false, CKM_SHA224},
-    {CKM_SHA256_RSA_PKCS, ALG_RSA, false, CKM_SHA256},
-    {CKM_SHA384_RSA_PKCS, ALG_RSA, false, CKM_SHA384},
-    {CKM_SHA512_RSA_PKCS, ALG_RSA, false, CKM_SHA512},
-    {CKM_RSA_PKCS_PSS, ALG_PSS, false, 0},
-    {CKM_SHA1_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA_1},
-    {CKM_SHA224_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA224},
-    {CKM_SHA256_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA256},
-    {CKM_SHA384_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA384},
-    {CKM_SHA512_RSA_PKCS_PSS, ALG_PSS, false, CKM_SHA512},
-    {CKM_ECDSA, ALG_ECDSA, false, 0},
-    {CKM_ECDSA_SHA1, ALG_ECDSA, false, CKM_SHA_1},
-    {CKM_ECDSA_SHA224, ALG_ECDSA, false, CKM_SHA224},
-    {CKM_ECDSA_SHA256, ALG_ECDSA, false, CKM_SHA256},
-    {CKM_ECDSA_SHA384, ALG_ECDSA, false, CKM_SHA384},
-    {CKM_ECDSA_SHA512, ALG_ECDSA, false, CKM_SHA512},
-    {CKM_SHA_1_HMAC, ALG_HMAC, false, CKM_SHA_1},
-    {CKM_SHA224_HMAC, ALG_HMAC, false, CKM_SHA224},
-    {CKM_SHA256_HMAC, ALG_HMAC, false, CKM_SHA256},
-    {CKM_SHA384_HMAC, ALG_HMAC, false, CKM_SHA384},
-    {CKM_SHA512_HMAC, ALG_HMAC, false, CKM_SHA512},
-    {CKM_SHA_1_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA_1},
-    {CKM_SHA224_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA224},
-    {CKM_SHA256_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA256},
-    {CKM_SHA384_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA384},
-    {CKM_SHA512_HMAC_GENERAL, ALG_HMAC, true, CKM_SHA512},
-    {CKM_AES_CMAC, ALG_CMAC, false, 0},
-    {CKM_AES_CMAC_GENERAL, ALG_CMAC, true, 0},
-};
-
-static const struct sigmech *sigmech_of(uint64_t mech)
+/* The signature and MAC mechanisms of the one table (lib/msg/hsmg_mech.c). */
+static const struct hsmg_mech *sigmech_of(uint64_t mech)
 {
-	size_t i;
+	const struct hsmg_mech *m = hsmg_mech_find(mech);
 
-	for (i = 0; i < sizeof(sigmechs) / sizeof(sigmechs[0]); i++)
-		if (sigmechs[i].mech == mech)
-			return &sigmechs[i];
-	return NULL;
+	return m && m->sig != HSMG_MECH_SIG_NONE ? m : NULL;
 }
 
 /* Running state of a SIGN/VERIFY (fixed size, card-private). */
@@ -1593,19 +1552,19 @@ static CK_RV hmac_pad(uint64_t hash, const struct key *k, uint8_t pad, uint8_t *
 }
 
 /* Parse PARAM and set up @st for @sm. */
-static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct key *k,
+static CK_RV sig_start(struct req_ctx *c, const struct hsmg_mech *sm, const struct key *k,
 		       struct sig_state *st)
 {
 	struct hsmg_msg_pss_param pp;
 	const uint8_t *param;
 	uint8_t k0[128];
 	uint32_t plen, ml;
-	size_t max = sm->alg == ALG_HMAC ? hs_md_len(sm->hash) : AES_BLOCK;
+	size_t max = sm->sig == HSMG_MECH_SIG_HMAC ? hs_md_len(sm->hash) : AES_BLOCK;
 	CK_RV rv = CKR_OK;
 
 	get_param(c, &param, &plen);
-	st->mech = sm->mech;
-	if (sm->alg == ALG_PSS) {
+	st->mech = sm->type;
+	if (sm->sig == HSMG_MECH_SIG_PSS) {
 		if (plen != sizeof(pp))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&pp, param, sizeof(pp));
@@ -1615,7 +1574,7 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 		st->pss_hash = pp.hash;
 		st->pss_mgf = pp.mgf;
 		st->pss_salt = pp.salt_len;
-	} else if (sm->general) {
+	} else if (sm->param == HSMG_MECH_P_MACLEN) {
 		if (plen != sizeof(ml))
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(&ml, param, sizeof(ml));
@@ -1627,7 +1586,7 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 	} else {
 		st->mac_len = (uint32_t)max;
 	}
-	if (sm->alg == ALG_CMAC) {
+	if (sm->sig == HSMG_MECH_SIG_CMAC) {
 		cmac_init(&st->cm);
 	} else if (sm->hash) {
 		size_t hl = 0;
@@ -1635,7 +1594,7 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 		if (hs_init(sm->hash, st->hs, &hl))
 			return CKR_DEVICE_ERROR;
 		st->hs_len = (uint32_t)hl;
-		if (sm->alg == ALG_HMAC) {
+		if (sm->sig == HSMG_MECH_SIG_HMAC) {
 			rv = hmac_pad(sm->hash, k, 0x36, k0);
 			if (rv == CKR_OK &&
 			    hs_update(sm->hash, st->hs, st->hs_len, k0, hmac_block(sm->hash)))
@@ -1646,10 +1605,10 @@ static CK_RV sig_start(struct req_ctx *c, const struct sigmech *sm, const struct
 	return rv;
 }
 
-static CK_RV sig_absorb(const struct sigmech *sm, const struct key *k, struct sig_state *st,
+static CK_RV sig_absorb(const struct hsmg_mech *sm, const struct key *k, struct sig_state *st,
 			const void *data, size_t len)
 {
-	if (sm->alg == ALG_CMAC)
+	if (sm->sig == HSMG_MECH_SIG_CMAC)
 		return cmac_update(&st->cm, k->secret, k->secret_len, data, len);
 	if (hs_update(sm->hash, st->hs, st->hs_len, data, len))
 		return CKR_SAVED_STATE_INVALID;
@@ -1657,7 +1616,7 @@ static CK_RV sig_absorb(const struct sigmech *sm, const struct key *k, struct si
 }
 
 /* The MAC of a finished HMAC/CMAC state (full length, @out 64 bytes). */
-static CK_RV mac_final(const struct sigmech *sm, const struct key *k, struct sig_state *st,
+static CK_RV mac_final(const struct hsmg_mech *sm, const struct key *k, struct sig_state *st,
 		       uint8_t *out)
 {
 	uint8_t inner[HS_MAX_MD], k0[128 + HS_MAX_MD];
@@ -1665,7 +1624,7 @@ static CK_RV mac_final(const struct sigmech *sm, const struct key *k, struct sig
 	unsigned int n = 0;
 	CK_RV rv;
 
-	if (sm->alg == ALG_CMAC)
+	if (sm->sig == HSMG_MECH_SIG_CMAC)
 		return cmac_final(&st->cm, k->secret, k->secret_len, out);
 	if (hs_final(sm->hash, st->hs, st->hs_len, inner, &il))
 		return CKR_SAVED_STATE_INVALID;
@@ -1682,7 +1641,7 @@ static CK_RV mac_final(const struct sigmech *sm, const struct key *k, struct sig
 
 static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 {
-	const struct sigmech *sm = sigmech_of(c->v->hdr.mechanism);
+	const struct hsmg_mech *sm = sigmech_of(c->v->hdr.mechanism);
 	uint16_t skind = sign ? STATE_SIGN : STATE_VERIFY;
 	uint32_t use = sign ? HSMG_KEY_USE_SIGN : HSMG_KEY_USE_VERIFY;
 	const void *data = NULL, *sig = NULL, *id = NULL;
@@ -1701,7 +1660,7 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 	memset(&pr, 0, sizeof(pr));
 	if (!sm)
 		return CKR_MECHANISM_INVALID;
-	mac_alg = sm->alg == ALG_HMAC || sm->alg == ALG_CMAC;
+	mac_alg = sm->sig == HSMG_MECH_SIG_HMAC || sm->sig == HSMG_MECH_SIG_CMAC;
 	if (part != PART_SINGLE && !mac_alg && !sm->hash)
 		return CKR_MECHANISM_INVALID; /* raw RSA/PSS/ECDSA: single-part only */
 	has_data = hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len);
@@ -1713,10 +1672,10 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 
 	/* The key. */
 	if (mac_alg || sign) {
-		uint32_t kinds = sm->alg == ALG_HMAC	? KM(KIND_SECRET)
-				 : sm->alg == ALG_CMAC	? KM(KIND_AES)
-				 : sm->alg == ALG_ECDSA ? KM(KIND_EC_PRIV)
-							: KM(KIND_RSA_PRIV);
+		uint32_t kinds = sm->sig == HSMG_MECH_SIG_HMAC	  ? KM(KIND_SECRET)
+				 : sm->sig == HSMG_MECH_SIG_CMAC  ? KM(KIND_AES)
+				 : sm->sig == HSMG_MECH_SIG_ECDSA ? KM(KIND_EC_PRIV)
+								  : KM(KIND_RSA_PRIV);
 
 		if (hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL) ||
 		    hsmg_msg_get(c->v, HSMG_TAG_ATTRS, NULL, NULL))
@@ -1733,7 +1692,7 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 		rv = pub_get(c, use, &pr);
 		if (rv != CKR_OK)
 			goto out;
-		if (pr.rsa != (sm->alg == ALG_RSA || sm->alg == ALG_PSS)) {
+		if (pr.rsa != (sm->sig == HSMG_MECH_SIG_RSA || sm->sig == HSMG_MECH_SIG_PSS)) {
 			rv = CKR_KEY_TYPE_INCONSISTENT;
 			goto out;
 		}
@@ -1757,7 +1716,7 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 		}
 		rv = state_open(c, skind, st, sizeof(*st), sizeof(*st), &st_len);
 		if (rv == CKR_OK && (!ct_equal(st->keyhash, kh, sizeof(kh)) ||
-				     st->mech != sm->mech || st->hs_len > HS_MAX_STATE))
+				     st->mech != sm->type || st->hs_len > HS_MAX_STATE))
 			rv = CKR_SAVED_STATE_INVALID;
 	}
 	if (rv != CKR_OK)
@@ -1801,12 +1760,12 @@ static CK_RV do_sigop(struct req_ctx *c, bool sign, enum part part)
 	}
 	memset(&ps, 0, sizeof(ps));
 	ps.curve = pr.curve;
-	if (sm->alg == ALG_PSS) {
+	if (sm->sig == HSMG_MECH_SIG_PSS) {
 		ps.pss = 1;
 		ps.md = pk_md(st->pss_hash);
 		ps.mgf = pk_mgf_md(st->pss_mgf);
 		ps.salt = st->pss_salt;
-	} else if (sm->alg == ALG_RSA || sm->alg == ALG_ECDSA) {
+	} else if (sm->sig == HSMG_MECH_SIG_RSA || sm->sig == HSMG_MECH_SIG_ECDSA) {
 		ps.md = sm->hash ? pk_md(sm->hash) : NULL;
 	}
 	if (sign) {

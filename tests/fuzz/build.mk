@@ -12,7 +12,7 @@ FUZZ_NAMES := msg card object store config
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SHIM := $(B)/fuzz/libp11shim
 # object.c needs the mechanism and curve tables (mech.c).
-FUZZ_OBJECT := $(FUZZ_SHIM)/object.o $(FUZZ_SHIM)/mech.o
+FUZZ_OBJECT := $(FUZZ_SHIM)/object.o $(FUZZ_SHIM)/mech.o $(B)/fuzz/lib/msg/hsmg_mech.o
 
 $(B)/fuzz/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -22,7 +22,8 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS_$*)
 
 $(B)/fuzz/fuzz_msg: $(B)/fuzz/lib/msg/hsmg_msg.o
-$(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(LIB_CARD_OBJS)) $(B)/fuzz/lib/msg/hsmg_msg.o
+$(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(LIB_CARD_OBJS)) $(B)/fuzz/lib/msg/hsmg_msg.o \
+		$(B)/fuzz/lib/msg/hsmg_mech.o
 $(B)/fuzz/fuzz_object: $(FUZZ_OBJECT)
 $(B)/fuzz/fuzz_store: $(B)/fuzz/lib/store/store.o $(FUZZ_OBJECT) $(B)/fuzz/lib/log/log.o
 $(B)/fuzz/fuzz_config: $(B)/fuzz/lib/store/config.o $(B)/fuzz/lib/log/log.o

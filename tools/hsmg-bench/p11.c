@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "hsmg_mech.h"
 
 static void *dl;
 static CK_FUNCTION_LIST_PTR fl;
@@ -380,21 +381,21 @@ static const char *p11_describe(void)
 
 static int p11_supported(enum op op, char *why, size_t len)
 {
+	/* What each operation needs of the token; names from the one table. */
 	static const struct {
 		enum op op;
 		CK_MECHANISM_TYPE mech;
-		const char *name;
 	} needs[] = {
-	    {OP_ECDSA, CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
-	    {OP_ECDSA, CKM_ECDSA, "CKM_ECDSA"},
-	    {OP_ECVERIFY, CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
-	    {OP_ECVERIFY, CKM_ECDSA, "CKM_ECDSA"},
-	    {OP_RSA, CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN"},
-	    {OP_RSA, CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS"},
-	    {OP_GCM, CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN"},
-	    {OP_GCM, CKM_AES_GCM, "CKM_AES_GCM"},
-	    {OP_SHA256, CKM_SHA256, "CKM_SHA256"},
-	    {OP_AESKEYGEN, CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN"},
+	    {OP_ECDSA, CKM_EC_KEY_PAIR_GEN},
+	    {OP_ECDSA, CKM_ECDSA},
+	    {OP_ECVERIFY, CKM_EC_KEY_PAIR_GEN},
+	    {OP_ECVERIFY, CKM_ECDSA},
+	    {OP_RSA, CKM_RSA_PKCS_KEY_PAIR_GEN},
+	    {OP_RSA, CKM_SHA256_RSA_PKCS},
+	    {OP_GCM, CKM_AES_KEY_GEN},
+	    {OP_GCM, CKM_AES_GCM},
+	    {OP_SHA256, CKM_SHA256},
+	    {OP_AESKEYGEN, CKM_AES_KEY_GEN},
 	};
 	CK_MECHANISM_INFO mi;
 	CK_TOKEN_INFO ti;
@@ -419,7 +420,7 @@ static int p11_supported(enum op op, char *why, size_t len)
 			continue;
 		rv = fl->C_GetMechanismInfo(cfg.slot_id, needs[i].mech, &mi);
 		if (rv != CKR_OK) {
-			snprintf(why, len, "%s: %s", needs[i].name, ckr_name(rv));
+			snprintf(why, len, "%s: %s", hsmg_mech_name(needs[i].mech), ckr_name(rv));
 			return -1;
 		}
 	}
