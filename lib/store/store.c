@@ -1,487 +1,119 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * store - SQLite token store (see store.h).
+ * store - the token store's interface: choose an implementation, then
+ * call through its operations (see store.h).
  */
-#include <errno.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include <sqlite3.h>
 
 #include "log.h"
 #include "store.h"
 
-struct shim_store {
-	sqlite3 *db;
-	char path[PATH_MAX];
-	struct shim_store *abandoned_next; /* list of abandoned stores */
+static const struct shim_store_ops *const impls[] = {
+    &shim_store_sqlite,
 };
 
-/* Stores dropped in a forked child: kept reachable, so that leak checkers
- * (valgrind, LSan) see a deliberate leak as still reachable. */
-static struct shim_store *abandoned;
-
-#define BUSY_TIMEOUT_MS 10000
-
-static const char schema_v1[] =
-    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB);"
-    "CREATE TABLE IF NOT EXISTS pins(user INTEGER PRIMARY KEY, record BLOB NOT NULL,"
-    " failures INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS objects(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " private INTEGER NOT NULL, attrs BLOB NOT NULL);"
-    "PRAGMA user_version = 1;";
-
-static CK_RV db_err(struct shim_store *s, const char *what)
+CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
+		      struct shim_store **out)
 {
-	shim_err("token store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-	return CKR_DEVICE_ERROR;
-}
+	const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
 
-static CK_RV exec(struct shim_store *s, const char *sql)
-{
-	char *msg = NULL;
+	/* "NAME:" before any '/': an implementation by name. */
+	if (colon && (!slash || colon < slash)) {
+		size_t n = (size_t)(colon - location);
 
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		shim_err("token store %s: %s", s->path, msg ? msg : "?");
-		sqlite3_free(msg);
-		return CKR_DEVICE_ERROR;
+		for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
+			if (strlen(impls[i]->name) == n && !memcmp(impls[i]->name, location, n))
+				return impls[i]->open(colon + 1, mkvp, out);
+		shim_err("token store %.*s: no such store (known: sqlite)", (int)n, location);
+		return CKR_ARGUMENTS_BAD;
 	}
-	return CKR_OK;
-}
-
-static CK_RV prepare(struct shim_store *s, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_err(s, "prepare");
-	return CKR_OK;
-}
-
-/* Run a statement that returns no row; finalizes it. */
-static CK_RV step_done(struct shim_store *s, sqlite3_stmt *st)
-{
-	int r = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return db_err(s, "step");
-	return CKR_OK;
-}
-
-static CK_RV begin(struct shim_store *s)
-{
-	return exec(s, "BEGIN IMMEDIATE");
-}
-
-static CK_RV end(struct shim_store *s, CK_RV rv)
-{
-	if (rv == CKR_OK)
-		return exec(s, "COMMIT");
-	exec(s, "ROLLBACK");
-	return rv;
-}
-
-static CK_RV check_mkvp(struct shim_store *s, const uint8_t mkvp[HSMG_MKVP_LEN])
-{
-	sqlite3_stmt *st;
-	CK_RV rv;
-	int r;
-
-	rv = prepare(s, "SELECT value FROM meta WHERE name = 'mkvp'", &st);
-	if (rv != CKR_OK)
-		return rv;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != HSMG_MKVP_LEN ||
-		    memcmp(sqlite3_column_blob(st, 0), mkvp, HSMG_MKVP_LEN)) {
-			shim_err("token store %s belongs to another master key", s->path);
-			rv = CKR_DEVICE_ERROR;
-		}
-		sqlite3_finalize(st);
-		return rv;
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return db_err(s, "read mkvp");
-	rv = prepare(s, "INSERT INTO meta(name, value) VALUES('mkvp', ?)", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_blob(st, 1, mkvp, HSMG_MKVP_LEN, SQLITE_STATIC);
-	return step_done(s, st);
-}
-
-CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out)
-{
-	struct shim_store *s;
-	sqlite3_stmt *st;
-	char hex[2 * HSMG_MKVP_LEN + 1];
-	int version = -1, i, n;
-	CK_RV rv;
-
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return CKR_HOST_MEMORY;
-	for (i = 0; i < HSMG_MKVP_LEN; i++)
-		sprintf(hex + 2 * i, "%02x", mkvp[i]);
-	n = snprintf(s->path, sizeof(s->path), "%s/token-%s.db", dir, hex);
-	if (n < 0 || (size_t)n >= sizeof(s->path)) {
-		free(s);
-		return CKR_GENERAL_ERROR;
-	}
-	if (mkdir(dir, 0770) && errno != EEXIST)
-		shim_warn("token dir %s: %s", dir, strerror(errno));
-	if (sqlite3_open_v2(s->path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		shim_err("token store %s: %s", s->path,
-			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		sqlite3_close(s->db);
-		free(s);
-		return CKR_DEVICE_ERROR;
-	}
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	rv = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-		     " PRAGMA foreign_keys = ON;");
-	if (rv == CKR_OK)
-		rv = begin(s);
-	if (rv == CKR_OK) {
-		rv = prepare(s, "PRAGMA user_version", &st);
-		if (rv == CKR_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				version = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
-		if (rv == CKR_OK && version == 0)
-			rv = exec(s, schema_v1);
-		else if (rv == CKR_OK && version != SHIM_STORE_SCHEMA) {
-			shim_err("token store %s: schema %d, this module knows %d", s->path,
-				 version, SHIM_STORE_SCHEMA);
-			rv = CKR_DEVICE_ERROR;
-		}
-		if (rv == CKR_OK)
-			rv = check_mkvp(s, mkvp);
-		rv = end(s, rv);
-	}
-	if (rv != CKR_OK) {
-		sqlite3_close(s->db);
-		free(s);
-		return rv;
-	}
-	*out = s;
-	return CKR_OK;
+	return shim_store_sqlite.open(location, mkvp, out);
 }
 
 void shim_store_close(struct shim_store *s)
 {
-	if (!s)
-		return;
-	sqlite3_close(s->db);
-	free(s);
+	if (s)
+		s->ops->close(s);
 }
 
 void shim_store_abandon(struct shim_store *s)
 {
-	/* Deliberately leaks the connection: closing it could checkpoint or
-	 * unlink files the parent is using. */
-	if (s) {
-		s->abandoned_next = abandoned;
-		abandoned = s;
-	}
+	if (s)
+		s->ops->abandon(s);
 }
 
 bool shim_store_initialized(struct shim_store *s, uint8_t label[32])
 {
-	sqlite3_stmt *st;
-	bool ok = false;
-
-	memset(label, ' ', 32);
-	if (prepare(s,
-		    "SELECT value, (SELECT count(*) FROM pins WHERE user = 0)"
-		    " FROM meta WHERE name = 'label'",
-		    &st) != CKR_OK)
-		return false;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) == 1 &&
-	    sqlite3_column_bytes(st, 0) == 32) {
-		memcpy(label, sqlite3_column_blob(st, 0), 32);
-		ok = true;
-	}
-	sqlite3_finalize(st);
-	return ok;
-}
-
-static CK_RV put_pin_locked(struct shim_store *s, CK_USER_TYPE user,
-			    const struct shim_pin_record *r)
-{
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = prepare(s, "INSERT OR REPLACE INTO pins(user, record, failures) VALUES(?, ?, 0)", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-	sqlite3_bind_blob(st, 2, r, sizeof(*r), SQLITE_STATIC);
-	return step_done(s, st);
+	return s->ops->initialized(s, label);
 }
 
 CK_RV shim_store_init_token(struct shim_store *s, const uint8_t label[32],
 			    const struct shim_pin_record *so)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = begin(s);
-	if (rv != CKR_OK)
-		return rv;
-	rv = exec(
-	    s, "DELETE FROM objects; DELETE FROM pins; DELETE FROM meta WHERE name = 'cardpin';");
-	if (rv == CKR_OK)
-		rv = prepare(s, "INSERT OR REPLACE INTO meta(name, value) VALUES('label', ?)", &st);
-	if (rv == CKR_OK) {
-		sqlite3_bind_blob(st, 1, label, 32, SQLITE_STATIC);
-		rv = step_done(s, st);
-	}
-	if (rv == CKR_OK)
-		rv = put_pin_locked(s, CKU_SO, so);
-	return end(s, rv);
+	return s->ops->init_token(s, label, so);
 }
 
 CK_RV shim_store_get_pin(struct shim_store *s, CK_USER_TYPE user, struct shim_pin_record *r,
 			 uint32_t *failures)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-	int step;
-
-	rv = prepare(s, "SELECT record, failures FROM pins WHERE user = ?", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == sizeof(*r)) {
-		memcpy(r, sqlite3_column_blob(st, 0), sizeof(*r));
-		if (failures)
-			*failures = (uint32_t)sqlite3_column_int64(st, 1);
-		rv = CKR_OK;
-	} else if (step == SQLITE_ROW || step == SQLITE_DONE) {
-		rv = CKR_USER_PIN_NOT_INITIALIZED;
-	} else {
-		rv = db_err(s, "read pin");
-	}
-	sqlite3_finalize(st);
-	return rv;
+	return s->ops->get_pin(s, user, r, failures);
 }
 
 CK_RV shim_store_put_pin(struct shim_store *s, CK_USER_TYPE user, const struct shim_pin_record *r)
 {
-	CK_RV rv = begin(s);
-
-	if (rv != CKR_OK)
-		return rv;
-	return end(s, put_pin_locked(s, user, r));
+	return s->ops->put_pin(s, user, r);
 }
 
 CK_RV shim_store_pin_failed(struct shim_store *s, CK_USER_TYPE user, uint32_t *failures)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = begin(s);
-	if (rv != CKR_OK)
-		return rv;
-	rv = prepare(s, "UPDATE pins SET failures = failures + 1 WHERE user = ?", &st);
-	if (rv == CKR_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-		rv = step_done(s, st);
-	}
-	if (rv == CKR_OK)
-		rv = prepare(s, "SELECT failures FROM pins WHERE user = ?", &st);
-	if (rv == CKR_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*failures = (uint32_t)sqlite3_column_int64(st, 0);
-		else
-			rv = CKR_USER_PIN_NOT_INITIALIZED;
-		sqlite3_finalize(st);
-	}
-	return end(s, rv);
+	return s->ops->pin_failed(s, user, failures);
 }
 
 CK_RV shim_store_pin_reset(struct shim_store *s, CK_USER_TYPE user)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = prepare(s, "UPDATE pins SET failures = 0 WHERE user = ? AND failures != 0", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-	return step_done(s, st);
+	return s->ops->pin_reset(s, user);
 }
 
 CK_RV shim_store_get_cardpin(struct shim_store *s, struct shim_cardpin_record *r)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-	int step;
-
-	rv = prepare(s, "SELECT value FROM meta WHERE name = 'cardpin'", &st);
-	if (rv != CKR_OK)
-		return rv;
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == sizeof(*r)) {
-		memcpy(r, sqlite3_column_blob(st, 0), sizeof(*r));
-	} else if (step == SQLITE_ROW) {
-		shim_err("token store %s: card-PIN record of a wrong size", s->path);
-		rv = CKR_DEVICE_ERROR;
-	} else if (step == SQLITE_DONE) {
-		rv = CKR_USER_PIN_NOT_INITIALIZED;
-	} else {
-		rv = db_err(s, "read card-PIN");
-	}
-	sqlite3_finalize(st);
-	return rv;
-}
-
-static CK_RV put_cardpin_locked(struct shim_store *s, const struct shim_cardpin_record *r)
-{
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	if (!r)
-		return exec(s, "DELETE FROM meta WHERE name = 'cardpin'");
-	rv = prepare(s, "INSERT OR REPLACE INTO meta(name, value) VALUES('cardpin', ?)", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_blob(st, 1, r, sizeof(*r), SQLITE_STATIC);
-	return step_done(s, st);
+	return s->ops->get_cardpin(s, r);
 }
 
 CK_RV shim_store_put_cardpin(struct shim_store *s, const struct shim_cardpin_record *r)
 {
-	CK_RV rv = begin(s);
-
-	if (rv != CKR_OK)
-		return rv;
-	return end(s, put_cardpin_locked(s, r));
+	return s->ops->put_cardpin(s, r);
 }
 
 CK_RV shim_store_put_user_pin(struct shim_store *s, const struct shim_pin_record *r,
 			      const struct shim_cardpin_record *cp)
 {
-	CK_RV rv = begin(s);
-
-	if (rv != CKR_OK)
-		return rv;
-	rv = put_pin_locked(s, CKU_USER, r);
-	if (rv == CKR_OK)
-		rv = put_cardpin_locked(s, cp);
-	return end(s, rv);
+	return s->ops->put_user_pin(s, r, cp);
 }
 
 CK_RV shim_store_obj_insert(struct shim_store *s, bool priv, const uint8_t *blob, size_t len,
 			    int64_t *id)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = prepare(s, "INSERT INTO objects(private, attrs) VALUES(?, ?)", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int(st, 1, priv);
-	sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
-	rv = step_done(s, st);
-	if (rv == CKR_OK)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return rv;
+	return s->ops->obj_insert(s, priv, blob, len, id);
 }
 
 CK_RV shim_store_obj_update(struct shim_store *s, int64_t id, bool priv, const uint8_t *blob,
 			    size_t len)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = prepare(s, "UPDATE objects SET private = ?, attrs = ? WHERE id = ?", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int(st, 1, priv);
-	sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	rv = step_done(s, st);
-	if (rv == CKR_OK && sqlite3_changes(s->db) != 1)
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	return rv;
+	return s->ops->obj_update(s, id, priv, blob, len);
 }
 
 CK_RV shim_store_obj_delete(struct shim_store *s, int64_t id)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-
-	rv = prepare(s, "DELETE FROM objects WHERE id = ?", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int64(st, 1, id);
-	rv = step_done(s, st);
-	if (rv == CKR_OK && sqlite3_changes(s->db) != 1)
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	return rv;
+	return s->ops->obj_delete(s, id);
 }
 
 CK_RV shim_store_obj_get(struct shim_store *s, int64_t id, uint8_t **blob, size_t *len)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-	int step, n;
-
-	rv = prepare(s, "SELECT attrs FROM objects WHERE id = ?", &st);
-	if (rv != CKR_OK)
-		return rv;
-	sqlite3_bind_int64(st, 1, id);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		n = sqlite3_column_bytes(st, 0);
-		*blob = malloc(n ? (size_t)n : 1);
-		if (!*blob) {
-			rv = CKR_HOST_MEMORY;
-		} else {
-			/* An empty BLOB reads as NULL: no memcpy from it. */
-			if (n)
-				memcpy(*blob, sqlite3_column_blob(st, 0), (size_t)n);
-			*len = (size_t)n;
-		}
-	} else if (step == SQLITE_DONE) {
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	} else {
-		rv = db_err(s, "read object");
-	}
-	sqlite3_finalize(st);
-	return rv;
+	return s->ops->obj_get(s, id, blob, len);
 }
 
 CK_RV shim_store_obj_foreach(struct shim_store *s, bool with_private, shim_store_obj_fn fn,
 			     void *ctx)
 {
-	sqlite3_stmt *st;
-	CK_RV rv;
-	int step;
-
-	rv = prepare(s,
-		     with_private ? "SELECT id, attrs FROM objects ORDER BY id"
-				  : "SELECT id, attrs FROM objects WHERE private = 0 ORDER BY id",
-		     &st);
-	if (rv != CKR_OK)
-		return rv;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		rv = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
-			(size_t)sqlite3_column_bytes(st, 1));
-		if (rv != CKR_OK)
-			break;
-	}
-	if (rv == CKR_OK && step != SQLITE_DONE)
-		rv = db_err(s, "list objects");
-	sqlite3_finalize(st);
-	return rv;
+	return s->ops->obj_foreach(s, with_private, fn, ctx);
 }

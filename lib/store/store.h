@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * store - the token store: one SQLite database per token (group), named
- * after the group's MKVP: <token_dir>/token-<64 hex digits of the MKVP>.db.
- * WAL mode, a busy timeout, so several processes share it; every change is
- * one transaction, so a crash leaves either the old or the new state.
+ * store - the token store's interface: where a token (a group, named by
+ * its master key's MKVP) keeps its label, its PINs' verification records,
+ * the sealed card-PIN of a VHSM token and its objects.  Used by the
+ * PKCS#11 module and hsmgroupctl.
  *
- * Schema version 1 (PRAGMA user_version = 1):
- *   meta(name TEXT PRIMARY KEY, value BLOB)     "mkvp", "label", "cardpin"
- *                                               cardpin: a VHSM token's sealed
- *                                               card-PIN (cardpin.h)
- *   pins(user INTEGER PRIMARY KEY, record BLOB, failures INTEGER)
- *                                               user = CKU_SO / CKU_USER
- *   objects(id INTEGER PRIMARY KEY AUTOINCREMENT, private INTEGER,
- *           attrs BLOB)                         attrs: shim_obj_serialize()
- * AUTOINCREMENT: an id (and so an object handle) is never reused.
+ * One implementation provides struct shim_store_ops; a store handle
+ * starts with struct shim_store, whose @ops the calls below go through.
+ * shim_store_open() picks the implementation from the location:
+ * "NAME:REST" for a known implementation NAME, anything else a directory
+ * of the SQLite store (store_sqlite.c, the embedded default).
+ *
+ * What every implementation keeps (the module relies on it):
+ * - every change is atomic and durable when the call returns CKR_OK, and
+ *   several processes (and hosts, where the implementation is shared) may
+ *   use one token at once; a crash leaves the old or the new state;
+ * - object ids are positive, never reused (an id names an object handle);
+ * - a PIN's failure count is incremented atomically across processes;
+ * - errors of the storage itself are CKR_DEVICE_ERROR (logged with the
+ *   cause), a missing PIN CKR_USER_PIN_NOT_INITIALIZED, a missing object
+ *   CKR_OBJECT_HANDLE_INVALID;
+ * - opening with an MKVP records it, opening a store that holds another
+ *   MKVP fails.
  */
 #ifndef SHIM_STORE_H
 #define SHIM_STORE_H
@@ -28,12 +36,60 @@
 #include "cardpin.h"
 #include "pin.h"
 
-#define SHIM_STORE_SCHEMA 1
+/* Call @fn for every object; stop and return its result when not CKR_OK. */
+typedef CK_RV (*shim_store_obj_fn)(void *ctx, int64_t id, const uint8_t *blob, size_t len);
 
 struct shim_store;
 
-/* Open (creating dir entries and schema as needed) the store of @mkvp. */
-CK_RV shim_store_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out);
+/**
+ * struct shim_store_ops - one implementation of the token store; each
+ * call is as documented for the shim_store_*() function of the same name.
+ * @name: what a location starts with ("NAME:") to choose it.
+ * @open: open the store of @mkvp at @location (the part after "NAME:").
+ */
+struct shim_store_ops {
+	const char *name;
+	CK_RV(*open)
+	(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out);
+	void (*close)(struct shim_store *s);
+	void (*abandon)(struct shim_store *s);
+	bool (*initialized)(struct shim_store *s, uint8_t label[32]);
+	CK_RV(*init_token)
+	(struct shim_store *s, const uint8_t label[32], const struct shim_pin_record *so);
+	CK_RV(*get_pin)
+	(struct shim_store *s, CK_USER_TYPE user, struct shim_pin_record *r, uint32_t *failures);
+	CK_RV (*put_pin)(struct shim_store *s, CK_USER_TYPE user, const struct shim_pin_record *r);
+	CK_RV (*pin_failed)(struct shim_store *s, CK_USER_TYPE user, uint32_t *failures);
+	CK_RV (*pin_reset)(struct shim_store *s, CK_USER_TYPE user);
+	CK_RV (*get_cardpin)(struct shim_store *s, struct shim_cardpin_record *r);
+	CK_RV (*put_cardpin)(struct shim_store *s, const struct shim_cardpin_record *r);
+	CK_RV(*put_user_pin)
+	(struct shim_store *s, const struct shim_pin_record *r,
+	 const struct shim_cardpin_record *cp);
+	CK_RV(*obj_insert)
+	(struct shim_store *s, bool priv, const uint8_t *blob, size_t len, int64_t *id);
+	CK_RV(*obj_update)
+	(struct shim_store *s, int64_t id, bool priv, const uint8_t *blob, size_t len);
+	CK_RV (*obj_delete)(struct shim_store *s, int64_t id);
+	CK_RV (*obj_get)(struct shim_store *s, int64_t id, uint8_t **blob, size_t *len);
+	CK_RV(*obj_foreach)
+	(struct shim_store *s, bool with_private, shim_store_obj_fn fn, void *ctx);
+};
+
+/** struct shim_store - the start of every implementation's handle. */
+struct shim_store {
+	const struct shim_store_ops *ops;
+};
+
+/* The implementations. */
+extern const struct shim_store_ops shim_store_sqlite;
+
+/*
+ * Open the store of @mkvp at @location ("NAME:REST", or a directory of
+ * the SQLite store); CKR_ARGUMENTS_BAD for an unknown NAME.
+ */
+CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
+		      struct shim_store **out);
 void shim_store_close(struct shim_store *s);
 /* In a forked child: forget the connection without closing it (SQLite
  * connections must not cross fork()). */
@@ -73,9 +129,7 @@ CK_RV shim_store_obj_update(struct shim_store *s, int64_t id, bool priv, const u
 CK_RV shim_store_obj_delete(struct shim_store *s, int64_t id);
 CK_RV shim_store_obj_get(struct shim_store *s, int64_t id, uint8_t **blob, size_t *len);
 
-/* Call @fn for every object (public ones only unless @with_private); stop
- * and return its result when it is not CKR_OK. */
-typedef CK_RV (*shim_store_obj_fn)(void *ctx, int64_t id, const uint8_t *blob, size_t len);
+/* Call @fn for every object (public ones only unless @with_private). */
 CK_RV shim_store_obj_foreach(struct shim_store *s, bool with_private, shim_store_obj_fn fn,
 			     void *ctx);
 

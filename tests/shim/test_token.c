@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "mock_transport.h"
 #include "pin.h"
+#include "store.h"
 
 static CK_FLAGS token_flags(void)
 {
@@ -323,6 +324,46 @@ START_TEST(session_limits)
 }
 END_TEST
 
+/*
+ * The store interface: a location "NAME:" chooses an implementation,
+ * "sqlite:DIR" and DIR are the same SQLite store, an unknown NAME is
+ * refused and a store of another MKVP does not open.
+ */
+START_TEST(store_locations)
+{
+	char dir[] = "/tmp/hsmg-store.XXXXXX", loc[64];
+	uint8_t mkvp[HSMG_MKVP_LEN] = {1, 2, 3}, other[HSMG_MKVP_LEN] = {9}, label[32];
+	struct shim_pin_record so = {.version = 1, .iterations = 1};
+	struct shim_store *s = NULL;
+	char cmd[96];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(loc, sizeof(loc), "sqlite:%s", dir);
+	CK_RV_IS(shim_store_open("nosuch:/x", mkvp, &s), CKR_ARGUMENTS_BAD);
+	ck_assert_ptr_null(s);
+	CK_OK(shim_store_open(loc, mkvp, &s));
+	ck_assert_ptr_eq(s->ops, &shim_store_sqlite);
+	ck_assert(!shim_store_initialized(s, label));
+	memset(label, 'L', sizeof(label));
+	CK_OK(shim_store_init_token(s, label, &so));
+	shim_store_close(s);
+	s = NULL;
+	/* The same database through the plain directory. */
+	CK_OK(shim_store_open(dir, mkvp, &s));
+	memset(label, 0, sizeof(label));
+	ck_assert(shim_store_initialized(s, label));
+	ck_assert_int_eq(label[0], 'L');
+	shim_store_close(s);
+	s = NULL;
+	/* Another MKVP names another database: not initialized. */
+	CK_OK(shim_store_open(loc, other, &s));
+	ck_assert(!shim_store_initialized(s, label));
+	shim_store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim-token");
@@ -343,6 +384,7 @@ int main(void)
 	tcase_add_test(tc, pins_not_stored);
 	tcase_add_test(tc, session_limits);
 	tcase_add_test(tc, pin_record_iterations_bounded);
+	tcase_add_test(tc, store_locations);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }
