@@ -2,7 +2,7 @@
 /*
  * pubverify - verification with public key objects in the module (see
  * pubverify.h).  The checks mirror the card's VERIFY with a PUBKEY
- * (lib/card/card.c): the key's form, the mechanism's parameter, then
+ * (lib/card/ossl_sig.c): the key's form, the mechanism's parameter, then
  * the signature by pk_verify().
  */
 #include <string.h>

@@ -9,7 +9,7 @@
  * A state holds no key (the caller passes the key on every call) and no
  * data beyond one partial block (GCM decryption: the last tag-length bytes,
  * which may be the tag).  The struct is the card's private format; it only
- * leaves the card encrypted and authenticated (card.c), so its fields are
+ * leaves the card encrypted and authenticated (blob.c), so its fields are
  * trusted, but aes_check() still rejects impossible values.
  *
  * Cipher mechanisms: CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * card - the emulated coprocessor's request processing, without any I/O:
+ * card - the coprocessor card's request processing, without any I/O:
  * given the master key, a backend request header (struct hsmg_be_req) and
- * its payload, produce a transport status and an answer.  main.c feeds it
+ * its payload, produce a transport status and an answer.  hsmsimd feeds it
  * from /dev/hsmgroup-backend; tests/unit/test_card.c calls it directly.
  *
  * Secrets derived from the 32-byte master key MK (HKDF-SHA256, no salt,

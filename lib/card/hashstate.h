@@ -3,7 +3,7 @@
  * hashstate - hash contexts as byte strings, so that a multi-part digest can
  * leave the card inside a state blob between parts and continue on any
  * member.  The byte string is the card's private format: it is only ever
- * seen encrypted and authenticated (see card.c), never parsed from the host.
+ * seen encrypted and authenticated (see blob.c), never parsed from the host.
  *
  * Supported: CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512.
  * HMAC and CBC states can follow the same pattern (inner hash state + key

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * pk - the emulated card's public-key primitives (RSA, ECDSA, ECDH) over
- * OpenSSL 3 EVP, with plain arguments and CK_RV results, so that card.c
+ * OpenSSL 3 EVP, with plain arguments and CK_RV results, so that the card
  * only deals with messages, blobs and states.
  *
  * Stored forms (inside key blobs, see card.h): an RSA private key is its

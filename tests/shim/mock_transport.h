@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mock_transport - a shim transport (libp11shim/transport.h) that plays the
- * kernel module with one emulated card (lib/card/card.c) in-process:
+ * kernel module with one emulated card (lib/card) in-process:
  * one group (id MOCK_GROUP_ID), kernel sessions, login, submit.
  */
 #ifndef MOCK_TRANSPORT_H

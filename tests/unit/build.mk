@@ -1,6 +1,6 @@
 # tests/unit: host unit tests (Check), run by `make unit` through scripts/run-unit.
 #   test_msg   the message codec (lib/msg/hsmg_msg.c)
-#   test_card  hsmsimd's request processing (lib/card/card.c)
+#   test_card  the card's request processing (lib/card)
 
 UNIT_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null) $(LIB_CARD_CFLAGS)
 UNIT_LIBS := $(shell pkg-config --libs check 2>/dev/null) $(LIB_CARD_LIBS)

@@ -2,7 +2,7 @@
 /*
  * hsmsimd - emulated HSM coprocessor serving one or more hsmgroup queues.
  *
- * One process: one master key (--mk-file), one card object (card.c, with the
+ * One process: one master key (--mk-file), one card object (lib/card, with the
  * session table), one /dev/hsmgroup-backend file per --queue, and per queue
  * min(max_inflight, 64) worker threads that each fetch one request, serve
  * it and complete it.  A control socket (--ctl) reports status and injects

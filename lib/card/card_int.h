@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * card_int - what the files of the card share, not for users of the
+ * library (card.h is their interface).
+ *
+ * The card is cut in two along the line a second crypto backend (a vendor
+ * token reached through its PKCS#11 library) will be plugged in at:
+ *
+ * - the core (core.c, blob.c): the card object and its master key check
+ *   value, sessions and pin-blobs (login/logout, quotas), the request's
+ *   message (decode, allowed tags, answer), key blobs (seal/open, binding
+ *   to a session or card-PIN, usage) and state blobs, and the dispatch of
+ *   each message operation;
+ * - the crypto backend, today OpenSSL (ossl_*.c with aesmode.c,
+ *   hashstate.c, pk.c): what the core's master key derives (key-wrap,
+ *   state-wrap and pin-blob keys), AES-GCM sealing, and each operation:
+ *   generate, encrypt/decrypt, sign/verify and MACs, digest, wrap/unwrap,
+ *   import/export, derive, random, with the parsed-key cache.
+ *
+ * The functions below are the whole traffic across that line: the core
+ * calls the card_op_*() of the backend, the backend calls the core's
+ * services (card_key_get(), card_state_seal(), card_get_param(), ...).
+ */
+#ifndef HSMG_LIB_CARD_INT_H
+#define HSMG_LIB_CARD_INT_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <p11-kit/pkcs11.h>
+
+#include "aesmode.h"
+#include "card.h"
+#include "hashstate.h"
+#include "hsmg_mech.h"
+#include "pk.h"
+#include "hsmg_msg.h"
+
+#define KEYLEN	     32
+#define IVLEN	     12
+#define TAGLEN	     16
+#define SESS_BUCKETS 1024
+
+#define KBLOB_MAGIC  0x424b5348U /* "HSKB" */
+#define SBLOB_MAGIC  0x42535348U /* "HSSB" */
+#define BLOB_VERSION 1
+
+enum key_kind { KIND_AES = 1, KIND_EC_PRIV = 2, KIND_RSA_PRIV = 3, KIND_SECRET = 4 };
+
+#define BIND_SESSION (1U << 0)
+#define BIND_CARDPIN (1U << 1)
+
+struct kblob_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t kind;
+	struct hsmg_msg_key_attrs attrs;
+	uint32_t bind;
+	uint32_t secret_len;
+	uint8_t session_bind[HSMG_PIN_BLOB_LEN];
+	uint8_t cardpin_bind[HSMG_PIN_BLOB_LEN];
+	uint8_t iv[IVLEN];
+	uint8_t reserved[4];
+};
+_Static_assert(sizeof(struct kblob_hdr) == 128, "key blob header");
+
+#define MAX_SECRET  PK_RSA_MAX_DER
+#define MAX_GENERIC 512
+#define RSA_PUB_MAX (sizeof(struct hsmg_msg_rsa_pub) + PK_RSA_MAX_BYTES + 8)
+
+enum state_kind {
+	STATE_DIGEST = 1,
+	STATE_ENCRYPT = 2,
+	STATE_DECRYPT = 3,
+	STATE_SIGN = 4,
+	STATE_VERIFY = 5,
+};
+
+struct sblob_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t kind;
+	uint64_t mechanism;
+	uint64_t session;
+	uint32_t state_len;
+	uint8_t iv[IVLEN];
+};
+_Static_assert(sizeof(struct sblob_hdr) == 40, "state blob header");
+
+struct sess {
+	struct sess *next;
+	uint64_t id;
+	uint64_t queues[HSMG_CARD_MAX_QUEUES / 64]; /* bit per local queue logged in on */
+	unsigned int nlogged;			    /* bits set in @queues */
+	uint32_t login_flags;
+	bool has_cardpin;
+	uint8_t pin_blob[HSMG_PIN_BLOB_LEN];
+	uint8_t cardpin_blob[HSMG_PIN_BLOB_LEN];
+};
+
+struct hsmg_card {
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	uint8_t k_wrap[KEYLEN];
+	uint8_t k_state[KEYLEN];
+	uint8_t k_pin[KEYLEN];
+	unsigned int nqueues;
+	unsigned int quota; /* accessed atomically */
+
+	pthread_mutex_t lock; /* sessions */
+	struct sess *buckets[SESS_BUCKETS];
+	unsigned int nsess;
+	unsigned int qsess[HSMG_CARD_MAX_QUEUES];
+
+	/* Parsed private keys (see pkc_get()), under @pkc_lock. */
+	pthread_mutex_t pkc_lock;
+	struct pkc_ent *pkc;
+	unsigned int pkc_cap;
+	uint64_t pkc_clock;
+	uint64_t pkc_hits, pkc_misses;
+};
+
+/* A copy of a session's login, taken under the lock. */
+struct login_view {
+	bool logged_in;
+	uint32_t login_flags;
+	bool has_cardpin;
+	uint8_t pin_blob[HSMG_PIN_BLOB_LEN];
+	uint8_t cardpin_blob[HSMG_PIN_BLOB_LEN];
+};
+
+/* A decoded key. */
+struct key {
+	uint16_t kind;
+	struct hsmg_msg_key_attrs attrs;
+	uint32_t bind;
+	uint8_t session_bind[HSMG_PIN_BLOB_LEN];
+	uint8_t cardpin_bind[HSMG_PIN_BLOB_LEN];
+	uint32_t secret_len;
+	uint8_t secret[MAX_SECRET];
+};
+
+/*
+ * One parsed private key: the sealed blob it came from (ciphertext and
+ * clear header, nothing secret), its decoded header (struct key without the
+ * secret) and the EVP_PKEY.  A request whose blob is byte for byte one that
+ * opened under the current master key skips the unsealing and the parsing;
+ * binding, kind and usage are still checked on every request.
+ */
+struct pkc_ent {
+	uint8_t *blob; /* NULL: free slot */
+	uint32_t blob_len;
+	uint64_t used;	/* LRU clock */
+	struct key hdr; /* secret all zero */
+	EVP_PKEY *pkey;
+};
+
+/* Everything one crypto request needs. */
+struct req_ctx {
+	struct hsmg_card *card;
+	unsigned int queue;
+	const struct hsmg_be_req *req;
+	const struct hsmg_msg_view *v;
+	struct hsmg_msg_builder *b;
+};
+
+/* Which part of a multi-part operation an op is. */
+enum part { PART_SINGLE, PART_INIT, PART_UPDATE, PART_FINAL };
+
+/* The bit of a key kind in a mask of kinds. */
+#define KM(kind) (1U << (kind))
+
+/* A public key for VERIFY/ENCRYPT: from a private key blob (usage @use)
+ * or from PUBKEY (+ATTRS).  @id/@id_len: the bytes that name the key (for
+ * binding states). */
+struct pubref {
+	EVP_PKEY *pkey;
+	uint32_t curve; /* EC */
+	bool rsa;
+	const uint8_t *id;
+	uint32_t id_len;
+};
+
+/* ---- the core: the card and its sessions (core.c) */
+
+void card_login_lookup(struct hsmg_card *card, unsigned int queue, uint64_t id,
+		       struct login_view *lv);
+
+/* ---- the core: key and state blobs, request services (blob.c) */
+
+enum part card_part_of(uint32_t op);
+CK_RV card_key_allowed(struct req_ctx *c, const struct key *k, uint32_t kinds, uint32_t use);
+CK_RV card_key_get(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k);
+CK_RV card_get_attrs(struct req_ctx *c, struct hsmg_msg_key_attrs *a);
+CK_RV card_usage_fix(struct hsmg_msg_key_attrs *a, uint16_t kind);
+void card_get_param(struct req_ctx *c, const uint8_t **p, uint32_t *len);
+CK_RV card_finish_new_key(struct req_ctx *c, struct key *k);
+CK_RV card_state_seal(struct req_ctx *c, uint16_t kind, const void *st, size_t st_len);
+CK_RV card_state_open(struct req_ctx *c, uint16_t kind, void *st, size_t cap, size_t exact,
+		      size_t *st_len);
+void card_key_id_hash(const void *id, size_t len, uint8_t out[32]);
+
+/* ---- the OpenSSL backend */
+
+/* ossl_keys.c */
+/* ---- the OpenSSL backend (ossl_*.c) */
+
+int card_hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, uint8_t *out, size_t len);
+void card_pkc_flush_locked(struct hsmg_card *card);
+int card_gcm(bool enc, const uint8_t *key, size_t keylen, const uint8_t *iv, size_t ivlen,
+	     const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
+	     uint8_t *tag, size_t taglen);
+bool card_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+CK_RV card_put_pubkey(struct req_ctx *c, const struct key *k);
+CK_RV card_key_from_pkey(EVP_PKEY *pkey, const struct hsmg_msg_key_attrs *a, struct key *k);
+CK_RV card_key_get_pkey(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use,
+			struct key *k, EVP_PKEY **pkey);
+CK_RV card_pub_get(struct req_ctx *c, uint32_t use, struct pubref *p);
+EVP_PKEY *card_key_pkey(const struct key *k);
+
+/* ossl_gen.c */
+CK_RV card_op_generate_key(struct req_ctx *c);
+CK_RV card_op_generate_keypair(struct req_ctx *c);
+
+/* ossl_cipher.c */
+CK_RV card_op_cipher(struct req_ctx *c, bool enc, enum part part);
+
+/* ossl_sig.c */
+CK_RV card_op_sigop(struct req_ctx *c, bool sign, enum part part);
+
+/* ossl_wrap.c */
+CK_RV card_op_import(struct req_ctx *c);
+CK_RV card_op_export_pubkey(struct req_ctx *c);
+CK_RV card_op_export_key(struct req_ctx *c);
+CK_RV card_op_wrap(struct req_ctx *c);
+CK_RV card_op_unwrap(struct req_ctx *c);
+CK_RV card_op_derive(struct req_ctx *c);
+
+/* ossl_digest.c */
+CK_RV card_op_digest(struct req_ctx *c);
+CK_RV card_op_digest_part(struct req_ctx *c, uint32_t op);
+CK_RV card_op_random(struct req_ctx *c);
+
+#endif /* HSMG_LIB_CARD_INT_H */
