@@ -24,11 +24,12 @@ static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t
 	h.secret_len = k->secret_len;
 	memcpy(h.session_bind, k->session_bind, sizeof(h.session_bind));
 	memcpy(h.cardpin_bind, k->cardpin_bind, sizeof(h.cardpin_bind));
-	if (RAND_bytes(h.iv, IVLEN) != 1)
+	if (card->be->random(card->bs, h.iv, IVLEN))
 		return CKR_DEVICE_ERROR;
 	memcpy(out, &h, sizeof(h));
-	if (card_gcm(true, card->k_wrap, KEYLEN, h.iv, IVLEN, out, sizeof(h), k->secret,
-		     k->secret_len, out + sizeof(h), out + sizeof(h) + k->secret_len, TAGLEN)) {
+	if (card->be->seal(card->bs, HSMG_SEAL_KEY, h.iv, IVLEN, out, sizeof(h), k->secret,
+			   k->secret_len, out + sizeof(h), out + sizeof(h) + k->secret_len,
+			   TAGLEN)) {
 		OPENSSL_cleanse(out, need);
 		return CKR_DEVICE_ERROR;
 	}
@@ -69,8 +70,9 @@ static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t 
 	if (h.magic != KBLOB_MAGIC || h.version != BLOB_VERSION || h.secret_len > MAX_SECRET ||
 	    len != sizeof(h) + h.secret_len + TAGLEN)
 		return CKR_KEY_HANDLE_INVALID;
-	if (card_gcm(false, card->k_wrap, KEYLEN, h.iv, IVLEN, blob, sizeof(h), blob + sizeof(h),
-		     h.secret_len, k->secret, (uint8_t *)blob + sizeof(h) + h.secret_len, TAGLEN))
+	if (card->be->unseal(card->bs, HSMG_SEAL_KEY, h.iv, IVLEN, blob, sizeof(h),
+			     blob + sizeof(h), h.secret_len, k->secret,
+			     blob + sizeof(h) + h.secret_len, TAGLEN))
 		return CKR_KEY_HANDLE_INVALID;
 	k->kind = h.kind;
 	k->attrs = h.attrs;
@@ -253,14 +255,14 @@ CK_RV card_state_seal(struct req_ctx *c, uint16_t kind, const void *st, size_t s
 	h.mechanism = c->v->hdr.mechanism;
 	h.session = c->req->session;
 	h.state_len = (uint32_t)st_len;
-	if (RAND_bytes(h.iv, IVLEN) != 1)
+	if (c->card->be->random(c->card->bs, h.iv, IVLEN))
 		return CKR_DEVICE_ERROR;
 	out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_STATE, total);
 	if (!out)
 		return CKR_DEVICE_MEMORY;
 	memcpy(out, &h, sizeof(h));
-	if (card_gcm(true, c->card->k_state, KEYLEN, h.iv, IVLEN, out, sizeof(h), st, st_len,
-		     out + sizeof(h), out + sizeof(h) + st_len, TAGLEN))
+	if (c->card->be->seal(c->card->bs, HSMG_SEAL_STATE, h.iv, IVLEN, out, sizeof(h), st, st_len,
+			      out + sizeof(h), out + sizeof(h) + st_len, TAGLEN))
 		return CKR_DEVICE_ERROR;
 	return hsmg_msg_put_end(c->b, total) ? CKR_DEVICE_MEMORY : CKR_OK;
 }
@@ -286,9 +288,9 @@ CK_RV card_state_open(struct req_ctx *c, uint16_t kind, void *st, size_t cap, si
 	    len != sizeof(h) + h.state_len + TAGLEN || h.mechanism != c->v->hdr.mechanism ||
 	    h.session != c->req->session)
 		return CKR_SAVED_STATE_INVALID;
-	if (card_gcm(false, c->card->k_state, KEYLEN, h.iv, IVLEN, blob, sizeof(h),
-		     blob + sizeof(h), h.state_len, st, (uint8_t *)blob + sizeof(h) + h.state_len,
-		     TAGLEN))
+	if (c->card->be->unseal(c->card->bs, HSMG_SEAL_STATE, h.iv, IVLEN, blob, sizeof(h),
+				blob + sizeof(h), h.state_len, st, blob + sizeof(h) + h.state_len,
+				TAGLEN))
 		return CKR_SAVED_STATE_INVALID;
 	*st_len = h.state_len;
 	return CKR_OK;

@@ -3,23 +3,13 @@
  * card_int - what the files of the card share, not for users of the
  * library (card.h is their interface).
  *
- * The card is cut in two along the line a second crypto backend (a vendor
- * token reached through its PKCS#11 library) will be plugged in at:
- *
- * - the core (core.c, blob.c): the card object and its master key check
- *   value, sessions and pin-blobs (login/logout, quotas), the request's
- *   message (decode, allowed tags, answer), key blobs (seal/open, binding
- *   to a session or card-PIN, usage) and state blobs, and the dispatch of
- *   each message operation;
- * - the crypto backend, today OpenSSL (ossl_*.c with aesmode.c,
- *   hashstate.c, pk.c): what the core's master key derives (key-wrap,
- *   state-wrap and pin-blob keys), AES-GCM sealing, and each operation:
- *   generate, encrypt/decrypt, sign/verify and MACs, digest, wrap/unwrap,
- *   import/export, derive, random, with the parsed-key cache.
- *
- * The functions below are the whole traffic across that line: the core
- * calls the card_op_*() of the backend, the backend calls the core's
- * services (card_key_get(), card_state_seal(), card_get_param(), ...).
+ * The card is cut in two where a crypto backend plugs in (backend.h says
+ * what each side holds): the core (core.c, blob.c) and the backend the
+ * card was created with (card->be, its instance card->bs), today OpenSSL
+ * (ossl.c, ossl_*.c with aesmode.c, hashstate.c, pk.c).  The core calls
+ * the backend only through struct hsmg_card_backend; a backend's
+ * operations call the core's request services declared below
+ * (card_key_get(), card_state_seal(), card_get_param(), ...).
  */
 #ifndef HSMG_LIB_CARD_INT_H
 #define HSMG_LIB_CARD_INT_H
@@ -42,6 +32,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "aesmode.h"
+#include "backend.h"
 #include "card.h"
 #include "hashstate.h"
 #include "hsmg_mech.h"
@@ -112,9 +103,8 @@ struct sess {
 
 struct hsmg_card {
 	uint8_t mkvp[HSMG_MKVP_LEN];
-	uint8_t k_wrap[KEYLEN];
-	uint8_t k_state[KEYLEN];
-	uint8_t k_pin[KEYLEN];
+	const struct hsmg_card_backend *be;
+	void *bs; /* the backend's instance */
 	unsigned int nqueues;
 	unsigned int quota; /* accessed atomically */
 
@@ -122,13 +112,6 @@ struct hsmg_card {
 	struct sess *buckets[SESS_BUCKETS];
 	unsigned int nsess;
 	unsigned int qsess[HSMG_CARD_MAX_QUEUES];
-
-	/* Parsed private keys (see pkc_get()), under @pkc_lock. */
-	pthread_mutex_t pkc_lock;
-	struct pkc_ent *pkc;
-	unsigned int pkc_cap;
-	uint64_t pkc_clock;
-	uint64_t pkc_hits, pkc_misses;
 };
 
 /* A copy of a session's login, taken under the lock. */
@@ -175,9 +158,6 @@ struct req_ctx {
 	struct hsmg_msg_builder *b;
 };
 
-/* Which part of a multi-part operation an op is. */
-enum part { PART_SINGLE, PART_INIT, PART_UPDATE, PART_FINAL };
-
 /* The bit of a key kind in a mask of kinds. */
 #define KM(kind) (1U << (kind))
 
@@ -213,11 +193,35 @@ void card_key_id_hash(const void *id, size_t len, uint8_t out[32]);
 
 /* ---- the OpenSSL backend */
 
+/*
+ * struct ossl_be - an instance of the OpenSSL backend: the secrets derived
+ * from the master key (HKDF-SHA256, see card.h) and the parsed-key cache
+ * (under @pkc_lock).
+ */
+struct ossl_be {
+	uint8_t k_wrap[KEYLEN];
+	uint8_t k_state[KEYLEN];
+	uint8_t k_pin[KEYLEN];
+	pthread_mutex_t pkc_lock;
+	struct pkc_ent *pkc;
+	unsigned int pkc_cap;
+	uint64_t pkc_clock;
+	uint64_t pkc_hits, pkc_misses;
+};
+
+/* The instance of the card a request runs on. */
+static inline struct ossl_be *ossl_be_of(struct req_ctx *c)
+{
+	return c->card->bs;
+}
+
 /* ossl_keys.c */
 /* ---- the OpenSSL backend (ossl_*.c) */
 
 int card_hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, uint8_t *out, size_t len);
-void card_pkc_flush_locked(struct hsmg_card *card);
+void card_pkc_flush_locked(struct ossl_be *be);
+int ossl_set_key_cache(void *bs, unsigned int entries);
+void ossl_key_cache_stats(void *bs, struct hsmg_card_cache_stats *st);
 int card_gcm(bool enc, const uint8_t *key, size_t keylen, const uint8_t *iv, size_t ivlen,
 	     const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
 	     uint8_t *tag, size_t taglen);

@@ -36,8 +36,9 @@ struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int
 	card->nqueues = nqueues;
 	card->quota = quota;
 	pthread_mutex_init(&card->lock, NULL);
-	pthread_mutex_init(&card->pkc_lock, NULL);
-	if (hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
+	card->be = &hsmg_card_backend_openssl;
+	card->bs = card->be->create();
+	if (!card->bs || hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
 		hsmg_card_free(card);
 		return NULL;
 	}
@@ -68,8 +69,8 @@ void hsmg_card_free(struct hsmg_card *card)
 			sess_free(s);
 		}
 	}
-	hsmg_card_set_key_cache(card, 0);
-	pthread_mutex_destroy(&card->pkc_lock);
+	if (card->bs)
+		card->be->destroy(card->bs);
 	pthread_mutex_destroy(&card->lock);
 	OPENSSL_cleanse(card, sizeof(*card));
 	free(card);
@@ -205,21 +206,12 @@ void hsmg_card_drop_queue(struct hsmg_card *card, unsigned int queue)
 
 int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk)
 {
-	uint8_t x[KEYLEN], mkvp[HSMG_MKVP_LEN], kw[KEYLEN], ks[KEYLEN], kp[KEYLEN];
-	unsigned int mdlen = 0, i;
+	uint8_t mkvp[HSMG_MKVP_LEN];
 	struct sess *s, *n;
-	int ret = -1;
+	unsigned int i;
 
-	memset(mkvp, 0, sizeof(mkvp));
-	memset(kw, 0, sizeof(kw));
-	memset(ks, 0, sizeof(ks));
-	memset(kp, 0, sizeof(kp));
-	if (mk && (card_hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 mkvp", x, sizeof(x)) ||
-		   EVP_Digest(x, sizeof(x), mkvp, &mdlen, EVP_sha256(), NULL) != 1 ||
-		   card_hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 key-wrap", kw, KEYLEN) ||
-		   card_hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 state-wrap", ks, KEYLEN) ||
-		   card_hkdf(mk, HSMG_CARD_MK_LEN, "hsmsimd v1 pin-blob", kp, KEYLEN)))
-		goto out;
+	if (card->be->set_master_key(card->bs, mk, HSMG_CARD_MK_LEN, mkvp))
+		return -1;
 	pthread_mutex_lock(&card->lock);
 	/* Logins were made under the old key: they end with it. */
 	for (i = 0; i < SESS_BUCKETS; i++) {
@@ -232,21 +224,22 @@ int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk)
 	card->nsess = 0;
 	memset(card->qsess, 0, sizeof(card->qsess));
 	memcpy(card->mkvp, mkvp, HSMG_MKVP_LEN);
-	memcpy(card->k_wrap, kw, KEYLEN);
-	memcpy(card->k_state, ks, KEYLEN);
-	memcpy(card->k_pin, kp, KEYLEN);
 	pthread_mutex_unlock(&card->lock);
-	/* Blobs sealed under the old key must not open from the cache. */
-	pthread_mutex_lock(&card->pkc_lock);
-	card_pkc_flush_locked(card);
-	pthread_mutex_unlock(&card->pkc_lock);
-	ret = 0;
-out:
-	OPENSSL_cleanse(x, sizeof(x));
-	OPENSSL_cleanse(kw, sizeof(kw));
-	OPENSSL_cleanse(ks, sizeof(ks));
-	OPENSSL_cleanse(kp, sizeof(kp));
-	return ret;
+	return 0;
+}
+
+int hsmg_card_set_key_cache(struct hsmg_card *card, unsigned int entries)
+{
+	if (!card->be->set_key_cache)
+		return entries ? -1 : 0;
+	return card->be->set_key_cache(card->bs, entries);
+}
+
+void hsmg_card_key_cache_stats(struct hsmg_card *card, struct hsmg_card_cache_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (card->be->key_cache_stats)
+		card->be->key_cache_stats(card->bs, st);
 }
 
 static void put_u32(uint8_t *p, size_t *off, uint32_t v)
@@ -260,7 +253,6 @@ static int make_pin_blob(const struct hsmg_card *card, uint64_t session, uint32_
 			 uint32_t cardpin_len, uint8_t out[HSMG_PIN_BLOB_LEN])
 {
 	uint8_t buf[8 + 8 + 4 + 4 + HSMG_MAX_PIN_LEN + 4 + HSMG_MAX_PIN_LEN];
-	unsigned int mdlen = 0;
 	size_t off = 0;
 	int ret;
 
@@ -276,7 +268,7 @@ static int make_pin_blob(const struct hsmg_card *card, uint64_t session, uint32_
 	if (cardpin_len)
 		memcpy(buf + off, cardpin, cardpin_len);
 	off += cardpin_len;
-	ret = HMAC(EVP_sha256(), card->k_pin, KEYLEN, buf, off, out, &mdlen) ? 0 : -1;
+	ret = card->be->pin_mac(card->bs, buf, off, out);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret;
 }
@@ -285,7 +277,6 @@ static int make_cardpin_blob(const struct hsmg_card *card, const uint8_t *cardpi
 			     uint32_t cardpin_len, uint8_t out[HSMG_PIN_BLOB_LEN])
 {
 	uint8_t buf[8 + 4 + HSMG_MAX_PIN_LEN];
-	unsigned int mdlen = 0;
 	size_t off = 8;
 	int ret;
 
@@ -293,7 +284,7 @@ static int make_cardpin_blob(const struct hsmg_card *card, const uint8_t *cardpi
 	put_u32(buf, &off, cardpin_len);
 	memcpy(buf + off, cardpin, cardpin_len);
 	off += cardpin_len;
-	ret = HMAC(EVP_sha256(), card->k_pin, KEYLEN, buf, off, out, &mdlen) ? 0 : -1;
+	ret = card->be->pin_mac(card->bs, buf, off, out);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ret;
 }
@@ -460,49 +451,49 @@ static CK_RV dispatch(struct req_ctx *c)
 		return CKR_ARGUMENTS_BAD;
 	switch (op) {
 	case HSMG_MSG_OP_RANDOM:
-		return card_op_random(c);
+		return c->card->be->random_op(c);
 	case HSMG_MSG_OP_GENERATE_KEY:
-		return card_op_generate_key(c);
+		return c->card->be->generate_key(c);
 	case HSMG_MSG_OP_GENERATE_KEYPAIR:
-		return card_op_generate_keypair(c);
+		return c->card->be->generate_keypair(c);
 	case HSMG_MSG_OP_ENCRYPT:
 	case HSMG_MSG_OP_ENCRYPT_INIT:
 	case HSMG_MSG_OP_ENCRYPT_UPDATE:
 	case HSMG_MSG_OP_ENCRYPT_FINAL:
-		return card_op_cipher(c, true, card_part_of(op));
+		return c->card->be->cipher(c, true, card_part_of(op));
 	case HSMG_MSG_OP_DECRYPT:
 	case HSMG_MSG_OP_DECRYPT_INIT:
 	case HSMG_MSG_OP_DECRYPT_UPDATE:
 	case HSMG_MSG_OP_DECRYPT_FINAL:
-		return card_op_cipher(c, false, card_part_of(op));
+		return c->card->be->cipher(c, false, card_part_of(op));
 	case HSMG_MSG_OP_SIGN:
 	case HSMG_MSG_OP_SIGN_INIT:
 	case HSMG_MSG_OP_SIGN_UPDATE:
 	case HSMG_MSG_OP_SIGN_FINAL:
-		return card_op_sigop(c, true, card_part_of(op));
+		return c->card->be->sign_verify(c, true, card_part_of(op));
 	case HSMG_MSG_OP_VERIFY:
 	case HSMG_MSG_OP_VERIFY_INIT:
 	case HSMG_MSG_OP_VERIFY_UPDATE:
 	case HSMG_MSG_OP_VERIFY_FINAL:
-		return card_op_sigop(c, false, card_part_of(op));
+		return c->card->be->sign_verify(c, false, card_part_of(op));
 	case HSMG_MSG_OP_DIGEST:
-		return card_op_digest(c);
+		return c->card->be->digest(c);
 	case HSMG_MSG_OP_DIGEST_INIT:
 	case HSMG_MSG_OP_DIGEST_UPDATE:
 	case HSMG_MSG_OP_DIGEST_FINAL:
-		return card_op_digest_part(c, op);
+		return c->card->be->digest_part(c, op);
 	case HSMG_MSG_OP_WRAP:
-		return card_op_wrap(c);
+		return c->card->be->wrap(c);
 	case HSMG_MSG_OP_UNWRAP:
-		return card_op_unwrap(c);
+		return c->card->be->unwrap(c);
 	case HSMG_MSG_OP_DERIVE:
-		return card_op_derive(c);
+		return c->card->be->derive(c);
 	case HSMG_MSG_OP_IMPORT_KEY:
-		return card_op_import(c);
+		return c->card->be->import(c);
 	case HSMG_MSG_OP_EXPORT_PUBKEY:
-		return card_op_export_pubkey(c);
+		return c->card->be->export_pubkey(c);
 	case HSMG_MSG_OP_EXPORT_KEY:
-		return card_op_export_key(c);
+		return c->card->be->export_key(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

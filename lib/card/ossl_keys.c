@@ -96,18 +96,19 @@ static void pkc_ent_clear(struct pkc_ent *e)
 	OPENSSL_cleanse(e, sizeof(*e));
 }
 
-/* Drop every entry; with @card->pkc_lock held. */
-void card_pkc_flush_locked(struct hsmg_card *card)
+/* Drop every entry; with @be->pkc_lock held. */
+void card_pkc_flush_locked(struct ossl_be *be)
 {
 	unsigned int i;
 
-	for (i = 0; i < card->pkc_cap; i++)
-		if (card->pkc[i].blob)
-			pkc_ent_clear(&card->pkc[i]);
+	for (i = 0; i < be->pkc_cap; i++)
+		if (be->pkc[i].blob)
+			pkc_ent_clear(&be->pkc[i]);
 }
 
-int hsmg_card_set_key_cache(struct hsmg_card *card, unsigned int entries)
+int ossl_set_key_cache(void *bs, unsigned int entries)
 {
+	struct ossl_be *be = bs;
 	struct pkc_ent *n = NULL;
 
 	if (entries > HSMG_CARD_KEY_CACHE_MAX)
@@ -117,40 +118,40 @@ int hsmg_card_set_key_cache(struct hsmg_card *card, unsigned int entries)
 		if (!n)
 			return -1;
 	}
-	pthread_mutex_lock(&card->pkc_lock);
-	card_pkc_flush_locked(card);
-	free(card->pkc);
-	card->pkc = n;
-	card->pkc_cap = entries;
-	card->pkc_hits = 0;
-	card->pkc_misses = 0;
-	pthread_mutex_unlock(&card->pkc_lock);
+	pthread_mutex_lock(&be->pkc_lock);
+	card_pkc_flush_locked(be);
+	free(be->pkc);
+	be->pkc = n;
+	be->pkc_cap = entries;
+	be->pkc_hits = 0;
+	be->pkc_misses = 0;
+	pthread_mutex_unlock(&be->pkc_lock);
 	return 0;
 }
 
-void hsmg_card_key_cache_stats(struct hsmg_card *card, struct hsmg_card_cache_stats *st)
+void ossl_key_cache_stats(void *bs, struct hsmg_card_cache_stats *st)
 {
+	struct ossl_be *be = bs;
 	unsigned int i;
 
-	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&card->pkc_lock);
-	st->capacity = card->pkc_cap;
-	for (i = 0; i < card->pkc_cap; i++)
-		st->entries += card->pkc[i].blob != NULL;
-	st->hits = card->pkc_hits;
-	st->misses = card->pkc_misses;
-	pthread_mutex_unlock(&card->pkc_lock);
+	pthread_mutex_lock(&be->pkc_lock);
+	st->capacity = be->pkc_cap;
+	for (i = 0; i < be->pkc_cap; i++)
+		st->entries += be->pkc[i].blob != NULL;
+	st->hits = be->pkc_hits;
+	st->misses = be->pkc_misses;
+	pthread_mutex_unlock(&be->pkc_lock);
 }
 
 /* A reference to the parsed key of sealed @blob and its header, or NULL. */
-static EVP_PKEY *pkc_lookup(struct hsmg_card *card, const void *blob, uint32_t len, struct key *hdr)
+static EVP_PKEY *pkc_lookup(struct ossl_be *be, const void *blob, uint32_t len, struct key *hdr)
 {
 	EVP_PKEY *pkey = NULL;
 	unsigned int i;
 
-	pthread_mutex_lock(&card->pkc_lock);
-	for (i = 0; i < card->pkc_cap; i++) {
-		struct pkc_ent *e = &card->pkc[i];
+	pthread_mutex_lock(&be->pkc_lock);
+	for (i = 0; i < be->pkc_cap; i++) {
+		struct pkc_ent *e = &be->pkc[i];
 
 		if (!e->blob || e->blob_len != len || memcmp(e->blob, blob, len))
 			continue;
@@ -158,20 +159,20 @@ static EVP_PKEY *pkc_lookup(struct hsmg_card *card, const void *blob, uint32_t l
 			break;
 		pkey = e->pkey;
 		*hdr = e->hdr;
-		e->used = ++card->pkc_clock;
+		e->used = ++be->pkc_clock;
 		break;
 	}
 	if (pkey)
-		card->pkc_hits++;
-	else if (card->pkc_cap)
-		card->pkc_misses++;
-	pthread_mutex_unlock(&card->pkc_lock);
+		be->pkc_hits++;
+	else if (be->pkc_cap)
+		be->pkc_misses++;
+	pthread_mutex_unlock(&be->pkc_lock);
 	return pkey;
 }
 
 /* Remember @pkey (parsed from authentic @blob, header @k) in place of the
  * least recently used entry. */
-static void pkc_insert(struct hsmg_card *card, const void *blob, uint32_t len, const struct key *k,
+static void pkc_insert(struct ossl_be *be, const void *blob, uint32_t len, const struct key *k,
 		       EVP_PKEY *pkey)
 {
 	struct pkc_ent *victim = NULL;
@@ -182,9 +183,9 @@ static void pkc_insert(struct hsmg_card *card, const void *blob, uint32_t len, c
 	if (!copy)
 		return;
 	memcpy(copy, blob, len);
-	pthread_mutex_lock(&card->pkc_lock);
-	for (i = 0; i < card->pkc_cap; i++) {
-		struct pkc_ent *e = &card->pkc[i];
+	pthread_mutex_lock(&be->pkc_lock);
+	for (i = 0; i < be->pkc_cap; i++) {
+		struct pkc_ent *e = &be->pkc[i];
 
 		if (e->blob && e->blob_len == len && !memcmp(e->blob, blob, len)) {
 			victim = NULL; /* another thread was first */
@@ -198,13 +199,13 @@ static void pkc_insert(struct hsmg_card *card, const void *blob, uint32_t len, c
 			pkc_ent_clear(victim);
 		victim->blob = copy;
 		victim->blob_len = len;
-		victim->used = ++card->pkc_clock;
+		victim->used = ++be->pkc_clock;
 		victim->hdr = *k;
 		OPENSSL_cleanse(victim->hdr.secret, sizeof(victim->hdr.secret));
 		victim->pkey = pkey;
 		copy = NULL;
 	}
-	pthread_mutex_unlock(&card->pkc_lock);
+	pthread_mutex_unlock(&be->pkc_lock);
 	free(copy);
 }
 
@@ -283,7 +284,7 @@ CK_RV card_key_get_pkey(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_
 	memset(k, 0, sizeof(*k));
 	if (!hsmg_msg_get(c->v, tag, &blob, &len))
 		return CKR_ARGUMENTS_BAD;
-	*pkey = pkc_lookup(c->card, blob, len, k);
+	*pkey = pkc_lookup(ossl_be_of(c), blob, len, k);
 	if (*pkey) {
 		rv = card_key_allowed(c, k, kinds, use);
 	} else {
@@ -294,7 +295,7 @@ CK_RV card_key_get_pkey(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_
 		if (!*pkey)
 			rv = CKR_DEVICE_ERROR;
 		else
-			pkc_insert(c->card, blob, len, k, *pkey);
+			pkc_insert(ossl_be_of(c), blob, len, k, *pkey);
 		OPENSSL_cleanse(k->secret, sizeof(k->secret));
 	}
 	if (rv != CKR_OK) {
