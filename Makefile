@@ -57,7 +57,8 @@ ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
 include common/build.mk
 -include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
-include $(sort $(wildcard tests/*/build.mk))
+include tests/lib/build.mk
+include $(sort $(filter-out tests/lib/build.mk,$(wildcard tests/*/build.mk)))
 endif
 
 module: | deps
