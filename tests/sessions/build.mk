@@ -11,3 +11,9 @@ $(B)/tests/sessions/presence.o: HOST_CFLAGS += $(P11LOAD_CFLAGS)
 $(B)/tests/hsmg-presence: $(B)/tests/sessions/presence.o $(P11LOAD_OBJ)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ -ldl
 
+# hsmg-forkchild: a logged-in application with a pre-forked worker
+# (tests/sessions/run, issue 18).
+TEST_BINS += $(B)/tests/hsmg-forkchild
+$(B)/tests/sessions/forkchild.o: HOST_CFLAGS += $(P11LOAD_CFLAGS)
+$(B)/tests/hsmg-forkchild: $(B)/tests/sessions/forkchild.o $(P11LOAD_OBJ) $(PROCFD_OBJ)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ -ldl

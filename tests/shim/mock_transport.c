@@ -186,6 +186,14 @@ static void m_abandon(struct shim_transport *t)
 	(void)t;
 }
 
+unsigned int mock_forked_calls;
+
+static void m_forked(struct shim_transport *t)
+{
+	(void)t;
+	mock_forked_calls++;
+}
+
 static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *groups, uint32_t *count)
 {
 	(void)t;
@@ -431,6 +439,7 @@ const struct shim_transport_ops mock_transport_ops = {
     .open = m_open,
     .close = m_close,
     .abandon = m_abandon,
+    .forked = m_forked,
     .list_groups = m_list_groups,
     .session_open = m_session_open,
     .session_close = m_session_close,

@@ -23,6 +23,7 @@ extern unsigned int mock_submits;	 /* requests submitted so far */
 extern unsigned int mock_logins;	 /* successful kernel logins */
 extern unsigned int mock_cardpin_logins; /* ... of them with a card-PIN (VHSM) */
 extern unsigned int mock_open_sessions;	 /* kernel sessions open now */
+extern unsigned int mock_forked_calls;	 /* forked() ran (in a forked child) */
 extern unsigned int mock_delay_us;	 /* added to every submit (concurrency) */
 extern unsigned int mock_max_parallel;	 /* most submits seen at once */
 extern unsigned int mock_rendezvous;	 /* submits wait until this many are inside */
