@@ -61,6 +61,16 @@ void mock_set_online(uint32_t n);
  */
 void mock_failover(void);
 
+/*
+ * A slow member for logins: after mock_login_hold(), every login() waits
+ * inside (counted in mock_logins_waiting) until mock_login_release(), or
+ * 20 s as a safety valve (mock_login_valve then counts it: a test that
+ * waited for it has failed).
+ */
+extern unsigned int mock_logins_waiting, mock_login_valve;
+void mock_login_hold(void);
+void mock_login_release(void);
+
 /* Free the card (tests call it in teardown). */
 void mock_transport_reset(void);
 
