@@ -47,6 +47,53 @@ check() {
 	fi
 }
 skip() { echo "$E2E_NAME: SKIP: $*"; exit 77; }
+# refused WANT CMD...: CMD fails AND its output names WANT (a CKR_* name, a
+# message; a grep pattern).  A failure for another reason (the module not
+# loaded, the tool missing, a crash) is no refusal: '! CMD' would pass then.
+refused() {
+	local want=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		tail -n 5 <<<"$out"
+		echo "  succeeded; expected a refusal ($want)"
+		return 1
+	fi
+	grep -q -- "$want" <<<"$out" && return 0
+	tail -n 5 <<<"$out"
+	echo "  failed without saying $want"
+	return 1
+}
+# says WANT CMD...: CMD's output names WANT, whatever its exit status (tools
+# that report a result, e.g. "Invalid signature", with exit 0).
+says() {
+	local want=$1 out
+	shift
+	out=$("$@" 2>&1)
+	grep -q -- "$want" <<<"$out" && return 0
+	tail -n 5 <<<"$out"
+	echo "  no '$want' in the output"
+	return 1
+}
+# lists YES NO CMD...: CMD succeeds, its output has YES (skipped when
+# empty) and not NO: 'CMD | grep -q NO' negated passes when CMD fails.
+lists() {
+	local yes=$1 no=$2 out
+	shift 2
+	if ! out=$("$@" 2>&1); then
+		tail -n 5 <<<"$out"
+		echo "  the command failed"
+		return 1
+	fi
+	if [ -n "$yes" ] && ! grep -q -- "$yes" <<<"$out"; then
+		echo "  no '$yes' in the output"
+		return 1
+	fi
+	if grep -q -- "$no" <<<"$out"; then
+		grep -- "$no" <<<"$out" | head -n 3
+		echo "  '$no' in the output"
+		return 1
+	fi
+}
 note() { echo "  note: $*"; }
 finish() {
 	if [ "$e2e_fail" -gt 0 ]; then
