@@ -17,7 +17,6 @@ SO_PIN=87654321
 USER_PIN=12345678
 E2E_NAME=${E2E_NAME:-e2e}
 
-e2e_pass=0 e2e_fail=0 e2e_failed=()
 WORK=$(mktemp -d "/tmp/e2e-$E2E_NAME.XXXXXX")
 export HSMGROUP_TOKEN_DIR=${HSMGROUP_TOKEN_DIR:-$WORK/tokens}
 export HSMGROUP_PIN_ITERATIONS=${HSMGROUP_PIN_ITERATIONS:-1000}
@@ -28,25 +27,11 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
-t0=$(date +%s%N)
-log() {
-	local ms=$((($(date +%s%N) - t0) / 1000000))
-	printf '%s: [%3d.%01ds] %s\n' "$E2E_NAME" $((ms / 1000)) $((ms % 1000 / 100)) "$*"
-}
-ok() { e2e_pass=$((e2e_pass + 1)); echo "ok: $*"; }
-bad() { e2e_fail=$((e2e_fail + 1)); e2e_failed+=("$*"); echo "FAIL: $*"; }
-# check "what" CMD...: run CMD (output to $WORK/last.log, shown on failure).
-check() {
-	local what=$1
-	shift
-	if "$@" >"$WORK/last.log" 2>&1; then
-		ok "$what"
-	else
-		bad "$what"
-		sed 's/^/    /' "$WORK/last.log" | tail -n 15
-	fi
-}
-skip() { echo "$E2E_NAME: SKIP: $*"; exit 77; }
+# ok, bad, check (output to $WORK/last.log, shown on failure), skip, log,
+# finish (the failed checks listed first): tests/lib/harness.sh.
+HARNESS_NAME=$E2E_NAME HARNESS_LOG=$WORK/last.log HARNESS_LIST_FAILED=1
+# shellcheck source=tests/lib/harness.sh
+. "$repo/tests/lib/harness.sh"
 # refused WANT CMD...: CMD fails AND its output names WANT (a CKR_* name, a
 # message; a grep pattern).  A failure for another reason (the module not
 # loaded, the tool missing, a crash) is no refusal: '! CMD' would pass then.
@@ -95,14 +80,6 @@ lists() {
 	fi
 }
 note() { echo "  note: $*"; }
-finish() {
-	if [ "$e2e_fail" -gt 0 ]; then
-		echo "$E2E_NAME: failed checks:"
-		printf '  - %s\n' "${e2e_failed[@]}"
-	fi
-	echo "$E2E_NAME: $e2e_pass passed, $e2e_fail failed"
-	[ "$e2e_fail" -eq 0 ]
-}
 
 need_guest() {
 	[ -n "${E2E_MODULE:-}" ] && return 0
