@@ -16,6 +16,7 @@
 
 #include "helpers.h"
 #include "mock_transport.h"
+#include "module.h"
 
 #define NTHREADS 8
 #define DELAY_US 200000
@@ -129,6 +130,14 @@ START_TEST(threads_correct)
 }
 END_TEST
 
+/* Until the request of digest_job is inside the card (not a guessed
+ * time: on a loaded machine the thread may start late). */
+static void wait_inside(void)
+{
+	while (!__atomic_load_n(&mock_max_parallel, __ATOMIC_SEQ_CST))
+		usleep(1000);
+}
+
 START_TEST(close_while_waiting)
 {
 	struct job j = {.h = t_open(false)};
@@ -139,7 +148,7 @@ START_TEST(close_while_waiting)
 
 	mock_delay_us = DELAY_US;
 	pthread_create(&t, NULL, digest_job, &j);
-	usleep(DELAY_US / 4);
+	wait_inside();
 	/* The operation is busy: a second call on it is refused. */
 	CK_RV_IS(p11->C_Digest(j.h, (CK_BYTE_PTR) "x", 1, md, &n), CKR_OPERATION_ACTIVE);
 	CK_RV_IS(p11->C_DigestInit(j.h, &m), CKR_OPERATION_ACTIVE);
@@ -158,7 +167,7 @@ START_TEST(finalize_waits)
 
 	mock_delay_us = DELAY_US;
 	pthread_create(&t, NULL, digest_job, &j);
-	usleep(DELAY_US / 4);
+	wait_inside();
 	CK_OK(p11->C_Finalize(NULL));
 	pthread_join(t, NULL);
 	ck_assert(j.rv == CKR_SESSION_CLOSED || j.rv == CKR_OK);
@@ -380,7 +389,9 @@ START_TEST(finalize_during_login)
 	t_init_user();
 	start_held_login(&a, &ta);
 	pthread_create(&tf, NULL, finalize_thread, &f);
-	usleep(10000);
+	/* Until C_Finalize began (it then waits for the login). */
+	while (!__atomic_load_n(&shim_g.finalizing, __ATOMIC_SEQ_CST) && !mock_login_valve)
+		usleep(1000);
 	ck_assert_int_eq(__atomic_load_n(&f.done, __ATOMIC_SEQ_CST), 0);
 	mock_login_release();
 	pthread_join(ta, NULL);
