@@ -301,6 +301,17 @@ static bool login_idle(struct shim_slot *slot)
 	return !__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE);
 }
 
+/* shim_session_get() once no login runs on the session's slot (it may
+ * have been closed meanwhile). */
+static CK_RV session_get_idle(CK_SESSION_HANDLE h, struct shim_session **out)
+{
+	CK_RV rv = shim_session_get(h, out);
+
+	if (rv == CKR_OK && !login_idle((*out)->slot))
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	return rv == CKR_OK ? shim_session_get(h, out) : rv;
+}
+
 /* ------------------------------------------------------------ PKCS#11 */
 
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
@@ -384,11 +395,7 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv == CKR_OK && !login_idle(s->slot))
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	if (rv == CKR_OK)
-		rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv == CKR_OK) {
 		session_unlink(s);
 		session_destroy(s, false);
@@ -477,15 +484,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!login_idle(s->slot)) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-		goto out;
-	}
-	/* Closed while we waited? */
-	rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	slot = s->slot;
@@ -604,14 +603,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!login_idle(s->slot)) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-		goto out;
-	}
-	rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	slot = s->slot;
