@@ -70,9 +70,10 @@ include lib/log/build.mk lib/msg/build.mk lib/client/build.mk lib/store/build.mk
 	lib/card/build.mk
 include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
-# Then what several test tiers link (the kselftest harness and fixture, the
-# mock card of the unit tests), then the tiers.
-TEST_SHARED_MK := tests/kselftest/build.mk tests/shim/build.mk
+# Then what several test tiers link (tests/lib: the shell harness, the
+# PKCS#11 loader; the kselftest harness and fixture; the mock card of the
+# unit tests), then the tiers.
+TEST_SHARED_MK := tests/lib/build.mk tests/kselftest/build.mk tests/shim/build.mk
 include $(TEST_SHARED_MK)
 include $(filter-out $(TEST_SHARED_MK),$(sort $(wildcard tests/*/build.mk)))
 endif

@@ -26,6 +26,9 @@ struct shim_global shim_g;
 /* Serializes C_Initialize, C_Finalize and the fork reset. */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* Bumped in every forked child (p11-kit's p11_forkid); shim_g.fork_gen
+ * holds its value at C_Initialize. */
+static unsigned int fork_gen;
 
 /* ------------------------------------------------------------ locking */
 
@@ -55,11 +58,34 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&init_lock);
 }
 
+/*
+ * In the child, at fork time (init_lock held since atfork_prepare, so
+ * C_Initialize/C_Finalize are not half done): close the inherited files
+ * now, not at the child's next PKCS#11 call, which may never come.  The
+ * device files carry the parent's sessions and login: while a copy is open
+ * the kernel keeps them after the parent dies.  Closing our copy is no call
+ * on them (the parent's file stays open, nothing is released).  The rest
+ * of the inherited state (memory) is dropped by forked_reset() at the
+ * child's first call.  Only close() here: async-signal-safe.
+ */
 static void atfork_child(void)
 {
+	fork_gen++;
+	if (shim_g.tp && shim_g.tp_ops->forked)
+		shim_g.tp_ops->forked(shim_g.tp);
+	if (shim_g.wake_fd >= 0)
+		close(shim_g.wake_fd);
+	shim_g.wake_fd = -1;
 	/* Another thread of the parent may have held it: start clean. */
 	pthread_mutex_init(&shim_g.os_lock, NULL);
 	pthread_mutex_unlock(&init_lock);
+}
+
+/* Called in a child of the process that ran C_Initialize? */
+static bool forked(void)
+{
+	return shim_g.fork_gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED) ||
+	       shim_g.pid != getpid();
 }
 
 static void register_atfork(void)
@@ -70,14 +96,15 @@ static void register_atfork(void)
 /* In a forked child: drop everything inherited.  Called with init_lock. */
 static void forked_reset(void)
 {
-	if (!shim_g.initialized || shim_g.pid == getpid())
+	if (!shim_g.initialized || !forked())
 		return;
 	shim_sessions_free(true);
 	shim_slots_free(true);
 	if (shim_g.tp)
 		shim_g.tp_ops->abandon(shim_g.tp);
 	shim_g.tp = NULL;
-	/* Shared with the parent: close our copy, never read or write it. */
+	/* Shared with the parent: close our copy (atfork_child did, unless the
+	 * child was made without fork(3)), never read or write it. */
 	if (shim_g.wake_fd >= 0)
 		close(shim_g.wake_fd);
 	shim_g.wake_fd = -1;
@@ -89,7 +116,7 @@ CK_RV shim_enter(void)
 {
 	if (!__atomic_load_n(&shim_g.initialized, __ATOMIC_ACQUIRE))
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
-	if (shim_g.pid != getpid()) {
+	if (forked()) {
 		pthread_mutex_lock(&init_lock);
 		forked_reset();
 		pthread_mutex_unlock(&init_lock);
@@ -186,6 +213,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		shim_g.tp = NULL;
 	}
 	shim_g.pid = getpid();
+	shim_g.fork_gen = fork_gen;
 	shim_g.sessions = NULL;
 	shim_g.slots = NULL;
 	shim_g.next_session = 1;

@@ -21,11 +21,17 @@
  * counted in waiters; C_Finalize wakes them through wake_fd and waits for
  * waiters 0 too.
  *
- * Fork: shim_enter() compares getpid() with the pid of C_Initialize.  In a
- * forked child every inherited state is dropped without touching what the
- * parent still uses (kernel sessions belong to the parent's open file; the
- * SQLite connection is abandoned) and every call returns
- * CKR_CRYPTOKI_NOT_INITIALIZED until the child calls C_Initialize.
+ * Fork: a pthread_atfork child handler closes the inherited descriptors
+ * (the device files, which carry the parent's sessions and login, and
+ * wake_fd) at fork time, so that a child that never calls PKCS#11 does not
+ * keep the parent's sessions alive after the parent died.  shim_enter()
+ * detects the fork (a fork count bumped by that handler, as p11-kit's
+ * p11_forkid, and the pid of C_Initialize for children made without
+ * fork(3)); in a forked child the rest of the inherited state is dropped
+ * without touching what the parent still uses (kernel sessions belong to
+ * the parent's open file; the SQLite connection is abandoned) and every
+ * call returns CKR_CRYPTOKI_NOT_INITIALIZED until the child calls
+ * C_Initialize.
  */
 #ifndef SHIM_MODULE_H
 #define SHIM_MODULE_H
@@ -45,6 +51,7 @@ struct shim_session;
 struct shim_global {
 	bool initialized;
 	pid_t pid;
+	unsigned int fork_gen; /* module.c's fork count at C_Initialize */
 	struct shim_config cfg;
 
 	/* Locking chosen at C_Initialize. */

@@ -4,6 +4,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "cardpin.h"
 #include "log.h"
@@ -213,40 +216,100 @@ static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
 	return CKR_OK;
 }
 
-/* Log every kernel session of @slot in (@pin; @cardpin for a VHSM user
- * login) or out (@pin NULL). */
-static int kernel_login_all(struct shim_slot *slot, CK_USER_TYPE user, const void *pin,
-			    uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
+/* Log every kernel session of @slot out. */
+static int kernel_logout_all(struct shim_slot *slot)
 {
 	struct shim_session *o;
 	int err = 0, e;
 
-	if (!(slot->session_flags & HSMG_SESSION_STRICT)) {
-		if (pin)
-			return shim_g.tp_ops->login(shim_g.tp, slot->ksession,
-						    user == CKU_SO ? HSMG_LOGIN_SO : 0, pin,
-						    pin_len, cardpin, cardpin_len);
+	if (!(slot->session_flags & HSMG_SESSION_STRICT))
 		return shim_g.tp_ops->logout(shim_g.tp, slot->ksession);
-	}
 	for (o = shim_g.sessions; o; o = o->next) {
 		if (o->slot != slot || !o->ksession)
 			continue;
-		if (pin)
-			e = shim_g.tp_ops->login(shim_g.tp, o->ksession,
-						 user == CKU_SO ? HSMG_LOGIN_SO : 0, pin, pin_len,
-						 cardpin, cardpin_len);
-		else
-			e = shim_g.tp_ops->logout(shim_g.tp, o->ksession);
+		e = shim_g.tp_ops->logout(shim_g.tp, o->ksession);
 		if (e && !err)
 			err = e;
-		if (e && pin)
-			break;
 	}
-	if (err && pin) /* all or nothing */
-		for (o = shim_g.sessions; o; o = o->next)
-			if (o->slot == slot && o->ksession)
-				shim_g.tp_ops->logout(shim_g.tp, o->ksession);
 	return err;
+}
+
+/* The kernel sessions a login of @slot logs in (malloc'ed in *@kids). */
+static CK_RV login_targets(struct shim_slot *slot, uint32_t **kids, size_t *n)
+{
+	struct shim_session *o;
+	size_t max = 1;
+
+	*n = 0;
+	for (o = shim_g.sessions; o; o = o->next)
+		max++;
+	*kids = malloc(max * sizeof(**kids));
+	if (!*kids)
+		return CKR_HOST_MEMORY;
+	if (!(slot->session_flags & HSMG_SESSION_STRICT)) {
+		(*kids)[(*n)++] = slot->ksession;
+		return CKR_OK;
+	}
+	for (o = shim_g.sessions; o; o = o->next)
+		if (o->slot == slot && o->ksession)
+			(*kids)[(*n)++] = o->ksession;
+	return CKR_OK;
+}
+
+/* Log @kids in (@cardpin for a VHSM user login), all or none.  Touches
+ * nothing shared: called without the module lock. */
+static int kernel_login_kids(const uint32_t *kids, size_t n, CK_USER_TYPE user, const void *pin,
+			     uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
+{
+	uint32_t flags = user == CKU_SO ? HSMG_LOGIN_SO : 0;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = shim_g.tp_ops->login(shim_g.tp, kids[i], flags, pin, pin_len, cardpin,
+					   cardpin_len);
+		if (err) {
+			for (j = 0; j < i; j++)
+				shim_g.tp_ops->logout(shim_g.tp, kids[j]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * C_Login drops the module lock while it checks the PIN (PBKDF2) and logs
+ * the kernel sessions in (which waits up to the hold time for a member),
+ * so that other threads' calls go on meanwhile; it marks the slot
+ * login_busy.  The calls that change a slot's login or sessions (C_Login,
+ * C_Logout, C_OpenSession, C_CloseSession, C_CloseAllSessions) first wait
+ * here until no login runs on it: a login sees the same sessions from its
+ * start to its end, and a logout during a login comes after it.  false:
+ * C_Finalize began meanwhile (the caller returns
+ * CKR_CRYPTOKI_NOT_INITIALIZED).
+ */
+static bool login_idle(struct shim_slot *slot)
+{
+	while (slot->login_busy && !__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE)) {
+		/* Counted as in flight: C_Finalize frees nothing under us. */
+		shim_g.inflight++;
+		shim_unlock();
+		usleep(1000);
+		shim_relock();
+		shim_g.inflight--;
+	}
+	return !__atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE);
+}
+
+/* shim_session_get() once no login runs on the session's slot (it may
+ * have been closed meanwhile). */
+static CK_RV session_get_idle(CK_SESSION_HANDLE h, struct shim_session **out)
+{
+	CK_RV rv = shim_session_get(h, out);
+
+	if (rv == CKR_OK && !login_idle((*out)->slot))
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	return rv == CKR_OK ? shim_session_get(h, out) : rv;
 }
 
 /* ------------------------------------------------------------ PKCS#11 */
@@ -265,6 +328,10 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 	rv = shim_slot_token(slotID, &slot);
 	if (rv != CKR_OK)
 		goto out;
+	if (!login_idle(slot)) {
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+		goto out;
+	}
 	if (!phSession) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -328,7 +395,7 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv == CKR_OK) {
 		session_unlink(s);
 		session_destroy(s, false);
@@ -349,6 +416,10 @@ CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 	slot = shim_slot_find(slotID);
 	if (!slot) {
 		rv = CKR_SLOT_ID_INVALID;
+		goto out;
+	}
+	if (!login_idle(slot)) {
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
 	for (pp = &shim_g.sessions; *pp;) {
@@ -397,17 +468,23 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	      CK_ULONG ulPinLen)
 {
 	uint8_t cardpin[SHIM_CARDPIN_MAX];
-	size_t cardpin_len = 0;
+	size_t cardpin_len = 0, nkids = 0;
+	struct shim_cardpin_record cr;
+	struct shim_pin_record pr;
 	struct shim_session *s;
 	struct shim_store *st;
 	struct shim_slot *slot;
-	int err;
-	CK_RV rv;
+	uint32_t failures = 0, *kids = NULL;
+	bool vhsm, matched, kernel_in = false;
+	int err = 0;
+	CK_RV rv, rv2, crv = CKR_OK;
 
+	memset(&pr, 0, sizeof(pr));
+	memset(&cr, 0, sizeof(cr));
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	slot = s->slot;
@@ -444,25 +521,55 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		rv = CKR_TOKEN_NOT_PRESENT;
 		goto out;
 	}
+	/* VHSM: the card-PIN, opened with the (then verified) user PIN;
+	 * without one the login fails (logged with what to do), but a wrong
+	 * PIN is a wrong PIN first. */
+	vhsm = login_vhsm(slot, userType);
 	rv = shim_slot_store(slot, &st);
 	if (rv == CKR_OK)
-		rv = shim_pin_verify(&shim_g.cfg, st, userType, pPin, ulPinLen);
-	/* VHSM: the card-PIN, opened with the (now verified) user PIN; without
-	 * one the login fails (logged with what to do). */
-	if (rv == CKR_OK && login_vhsm(slot, userType))
-		rv = shim_cardpin_load(st, pPin, ulPinLen, cardpin, &cardpin_len);
+		rv = shim_pin_fetch(&shim_g.cfg, st, userType, &pr, &failures);
+	if (rv == CKR_OK && vhsm)
+		crv = shim_store_get_cardpin(st, &cr);
+	if (rv == CKR_OK)
+		rv = login_targets(slot, &kids, &nkids);
 	if (rv != CKR_OK)
 		goto out;
-	err = kernel_login_all(slot, userType, pPin, (uint32_t)ulPinLen, cardpin,
-			       (uint32_t)cardpin_len);
-	if (!err && (slot->session_flags & HSMG_SESSION_STRICT)) {
+
+	/* The slow part without the module lock (see login_idle). */
+	slot->login_busy = true;
+	shim_g.inflight++;
+	shim_unlock();
+	matched = shim_pin_matches(&pr, pPin, ulPinLen);
+	if (matched && vhsm && crv == CKR_OK)
+		rv = shim_cardpin_unseal(&cr, pPin, ulPinLen, cardpin, &cardpin_len);
+	else if (matched && vhsm)
+		rv = crv; /* logged below, with the lock */
+	if (matched && rv == CKR_OK) {
+		err = kernel_login_kids(kids, nkids, userType, pPin, (uint32_t)ulPinLen, cardpin,
+					(uint32_t)cardpin_len);
+		kernel_in = !err;
+	}
+	shim_relock();
+	shim_g.inflight--;
+	slot->login_busy = false;
+	if (matched && vhsm && crv != CKR_OK)
+		shim_cardpin_missing(crv);
+
+	/* The PIN check counts (reset or + 1) whatever follows. */
+	rv2 = shim_pin_result(&shim_g.cfg, st, userType, matched, failures);
+	if (rv2 != CKR_OK)
+		rv = rv2;
+	if (rv == CKR_OK && !err && __atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE))
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED; /* its close of the device logs out */
+	if (rv == CKR_OK && !err && (slot->session_flags & HSMG_SESSION_STRICT)) {
 		rv = shim_slot_keep_pin(slot, pPin, ulPinLen);
 		if (rv == CKR_OK && cardpin_len)
 			rv = shim_cardpin_keep(&slot->cardpin, &slot->cardpin_len, cardpin,
 					       cardpin_len);
 	}
 	if (rv != CKR_OK) {
-		kernel_login_all(slot, userType, NULL, 0, NULL, 0);
+		if (kernel_in)
+			kernel_logout_all(slot);
 		shim_slot_forget_pin(slot);
 		goto out;
 	}
@@ -478,7 +585,10 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		  userType == CKU_SO ? "none: SO sessions are never bound"
 				     : shim_config_mode_name(slot->session_flags));
 out:
+	free(kids);
 	explicit_bzero(cardpin, sizeof(cardpin));
+	OPENSSL_cleanse(&pr, sizeof(pr));
+	OPENSSL_cleanse(&cr, sizeof(cr));
 	shim_leave();
 	return rv;
 }
@@ -493,7 +603,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
-	rv = shim_session_get(hSession, &s);
+	rv = session_get_idle(hSession, &s);
 	if (rv != CKR_OK)
 		goto out;
 	slot = s->slot;
@@ -501,7 +611,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
-	err = kernel_login_all(slot, slot->user, NULL, 0, NULL, 0);
+	err = kernel_logout_all(slot);
 	if (err)
 		shim_warn("slot %lu: LOGOUT failed: %d", (unsigned long)slot->id, err);
 	slot->logged_in = false;

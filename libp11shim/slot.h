@@ -48,6 +48,7 @@ struct shim_slot {
 	struct shim_store *store; /* opened at first use */
 
 	bool logged_in;
+	bool login_busy; /* a C_Login runs without the module lock (session.c) */
 	CK_USER_TYPE user;
 	uint32_t ksession;	/* kernel session, 0 while no session is open */
 	uint32_t session_flags; /* HSMG_SESSION_STRICT|VHSM from the config, or 0 */

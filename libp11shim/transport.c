@@ -72,7 +72,8 @@ static void io_close(struct shim_transport *t)
 	if (!t)
 		return;
 	hsmg_client_events_close(&t->ev);
-	close(t->fd);
+	if (t->fd >= 0)
+		close(t->fd);
 	free(t->device);
 	free(t);
 }
@@ -140,9 +141,19 @@ static int io_wait_event(struct shim_transport *t, int wake_fd, int timeout_ms)
 	return err;
 }
 
+static void io_forked(struct shim_transport *t)
+{
+	/* The parent's files stay open: closing our copies ends nothing.  -1
+	 * so that abandon() does not close a number the child reused. */
+	hsmg_client_events_close(&t->ev);
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
 static void io_abandon(struct shim_transport *t)
 {
-	/* The parent's files stay open: closing our copies ends nothing. */
+	/* Closes what io_forked() did not (a child made without fork(3)). */
 	io_close(t);
 }
 
@@ -150,6 +161,7 @@ const struct shim_transport_ops shim_ioctl_transport = {
     .open = io_open,
     .close = io_close,
     .abandon = io_abandon,
+    .forked = io_forked,
     .list_groups = io_list_groups,
     .session_open = io_session_open,
     .session_close = io_session_close,

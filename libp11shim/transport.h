@@ -28,6 +28,12 @@ struct shim_transport_ops {
 	 * still uses (close the inherited descriptor, free memory).
 	 */
 	void (*abandon)(struct shim_transport *t);
+	/*
+	 * Optional.  In a forked child, at fork time (a pthread_atfork
+	 * handler): close the inherited descriptors and forget them, nothing
+	 * else (only async-signal-safe calls); abandon() follows later.
+	 */
+	void (*forked)(struct shim_transport *t);
 	/* Fill up to *@count groups; *@count = number of groups (-ENOSPC). */
 	int (*list_groups)(struct shim_transport *t, struct hsmg_group_info *groups,
 			   uint32_t *count);

@@ -119,23 +119,21 @@ CK_RV shim_cardpin_open(const struct shim_cardpin_record *r, const CK_UTF8CHAR *
 	return rv;
 }
 
-CK_RV shim_cardpin_load(struct shim_store *st, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-			uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len)
+CK_RV shim_cardpin_missing(CK_RV rv)
 {
-	struct shim_cardpin_record r;
+	if (rv == CKR_USER_PIN_NOT_INITIALIZED)
+		shim_err("VHSM mode: no card-PIN is set for this token, user login refused (set "
+			 "one with: hsmgroupctl token cardpin)");
+	return rv;
+}
+
+CK_RV shim_cardpin_unseal(const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
+			  CK_ULONG pin_len, uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len)
+{
 	CK_RV rv;
 
 	*out_len = 0;
-	rv = shim_store_get_cardpin(st, &r);
-	if (rv == CKR_USER_PIN_NOT_INITIALIZED) {
-		shim_err("VHSM mode: no card-PIN is set for this token, user login refused (set "
-			 "one with: hsmgroupctl token cardpin)");
-		return rv;
-	}
-	if (rv != CKR_OK)
-		return rv;
-	rv = shim_cardpin_open(&r, pin, pin_len, out, out_len);
-	OPENSSL_cleanse(&r, sizeof(r));
+	rv = shim_cardpin_open(r, pin, pin_len, out, out_len);
 	if (rv == CKR_PIN_INCORRECT) {
 		shim_err("VHSM mode: the card-PIN record does not open with this user PIN (damaged "
 			 "store?), user login refused (set it again with: hsmgroupctl token "
@@ -144,6 +142,20 @@ CK_RV shim_cardpin_load(struct shim_store *st, const CK_UTF8CHAR *pin, CK_ULONG 
 	}
 	if (rv != CKR_OK)
 		shim_err("VHSM mode: unknown card-PIN record version, user login refused");
+	return rv;
+}
+
+CK_RV shim_cardpin_load(struct shim_store *st, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
+			uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len)
+{
+	struct shim_cardpin_record r;
+	CK_RV rv;
+
+	*out_len = 0;
+	rv = shim_cardpin_missing(shim_store_get_cardpin(st, &r));
+	if (rv == CKR_OK)
+		rv = shim_cardpin_unseal(&r, pin, pin_len, out, out_len);
+	OPENSSL_cleanse(&r, sizeof(r));
 	return rv;
 }
 

@@ -65,6 +65,16 @@ CK_RV shim_cardpin_open(const struct shim_cardpin_record *r, const CK_UTF8CHAR *
 CK_RV shim_cardpin_load(struct shim_store *st, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
 			uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len);
 
+/*
+ * shim_cardpin_load() in steps (C_Login runs the slow one, unseal, without
+ * the module lock): read the record (shim_store_get_cardpin), pass a
+ * failure through shim_cardpin_missing (logs what to do when there is
+ * none), open it.
+ */
+CK_RV shim_cardpin_missing(CK_RV rv);
+CK_RV shim_cardpin_unseal(const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
+			  CK_ULONG pin_len, uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len);
+
 /* Keep a card-PIN in locked memory (strict+VHSM: for sessions opened
  * later); shim_cardpin_forget() wipes and frees it. */
 CK_RV shim_cardpin_keep(uint8_t **kept, size_t *kept_len, const uint8_t *cardpin, size_t len);

@@ -58,30 +58,49 @@ bool shim_pin_matches(const struct shim_pin_record *r, const CK_UTF8CHAR *pin, C
 	return ok;
 }
 
+CK_RV shim_pin_fetch(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
+		     struct shim_pin_record *r, uint32_t *failures)
+{
+	CK_RV rv;
+
+	*failures = 0;
+	rv = shim_store_get_pin(s, user, r, failures);
+	if (rv == CKR_OK && *failures >= c->pin_max_failures)
+		rv = CKR_PIN_LOCKED;
+	if (rv != CKR_OK)
+		OPENSSL_cleanse(r, sizeof(*r));
+	return rv;
+}
+
+CK_RV shim_pin_result(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
+		      bool matched, uint32_t failures)
+{
+	CK_RV rv;
+
+	if (matched)
+		return failures ? shim_store_pin_reset(s, user) : CKR_OK;
+	rv = shim_store_pin_failed(s, user, &failures);
+	if (rv == CKR_OK) {
+		shim_warn("wrong %s PIN (%u of %u)", user == CKU_SO ? "SO" : "user", failures,
+			  c->pin_max_failures);
+		rv = CKR_PIN_INCORRECT;
+	}
+	return rv;
+}
+
 CK_RV shim_pin_verify(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
 		      const CK_UTF8CHAR *pin, CK_ULONG len)
 {
 	struct shim_pin_record r;
-	uint32_t failures = 0;
+	uint32_t failures;
 	CK_RV rv;
 
 	if (!pin)
 		return CKR_ARGUMENTS_BAD;
-	rv = shim_store_get_pin(s, user, &r, &failures);
+	rv = shim_pin_fetch(c, s, user, &r, &failures);
 	if (rv != CKR_OK)
 		return rv;
-	if (failures >= c->pin_max_failures)
-		return CKR_PIN_LOCKED;
-	if (shim_pin_matches(&r, pin, len)) {
-		rv = failures ? shim_store_pin_reset(s, user) : CKR_OK;
-	} else {
-		rv = shim_store_pin_failed(s, user, &failures);
-		if (rv == CKR_OK) {
-			shim_warn("wrong %s PIN (%u of %u)", user == CKU_SO ? "SO" : "user",
-				  failures, c->pin_max_failures);
-			rv = CKR_PIN_INCORRECT;
-		}
-	}
+	rv = shim_pin_result(c, s, user, shim_pin_matches(&r, pin, len), failures);
 	OPENSSL_cleanse(&r, sizeof(r));
 	return rv;
 }

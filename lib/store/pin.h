@@ -46,6 +46,18 @@ bool shim_pin_matches(const struct shim_pin_record *r, const CK_UTF8CHAR *pin, C
 CK_RV shim_pin_verify(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
 		      const CK_UTF8CHAR *pin, CK_ULONG len);
 
+/*
+ * shim_pin_verify() in three steps, for a caller that runs the slow middle
+ * one (shim_pin_matches: PBKDF2) without its lock: fetch the record of
+ * @user and its failure count (CKR_PIN_LOCKED once the count reached
+ * pin_max_failures, CKR_USER_PIN_NOT_INITIALIZED), then record whether it
+ * @matched (CKR_OK, count reset; CKR_PIN_INCORRECT, count + 1).
+ */
+CK_RV shim_pin_fetch(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
+		     struct shim_pin_record *r, uint32_t *failures);
+CK_RV shim_pin_result(const struct shim_config *c, struct shim_store *s, CK_USER_TYPE user,
+		      bool matched, uint32_t failures);
+
 /* CKF_*_PIN_* flags of C_GetTokenInfo for both users. */
 CK_FLAGS shim_pin_token_flags(const struct shim_config *c, struct shim_store *s);
 

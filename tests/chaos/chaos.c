@@ -38,7 +38,6 @@
  *	apart in a TCG guest) is an error too.  The parent prints the totals
  *	and exits 1 on any error or client lost.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -60,7 +59,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11load.h"
 
 #define MAX_LOGGED  10
 #define MAX_DATA    4096
@@ -98,7 +97,6 @@ static volatile sig_atomic_t stopping;
 static pid_t *kids;
 static unsigned int nkids;
 
-static CK_FUNCTION_LIST *p11;
 static atomic_int logged;
 static int proc_index;
 
@@ -106,10 +104,7 @@ static int proc_index;
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)now_ms();
 }
 
 /* xorshift64*: the load is the same for the same seed. */
@@ -771,14 +766,10 @@ static CK_RV first_slot(CK_SLOT_ID *slot)
 static CK_RV load_module(void)
 {
 	CK_C_INITIALIZE_ARGS init = {.flags = CKF_OS_LOCKING_OK};
-	CK_C_GetFunctionList getfl;
-	void *dl = dlopen(opt.module, RTLD_NOW | RTLD_LOCAL);
+	char err[512];
 
-	if (!dl)
-		return wrong("%s", dlerror());
-	getfl = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
-	if (!getfl || getfl(&p11) != CKR_OK)
-		return wrong("no C_GetFunctionList in %s", opt.module);
+	if (p11_load(opt.module, err, sizeof(err)))
+		return wrong("%s", err);
 	CK(C_Initialize, &init);
 	return CKR_OK;
 }

@@ -16,15 +16,12 @@
  * the wait: "finalized", exit 0.  Any other error: a line saying which
  * call failed, exit 1.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <p11-kit/pkcs11.h>
-
-static CK_FUNCTION_LIST_PTR p11;
+#include "p11load.h"
 
 static void print_present_slots(void)
 {
@@ -59,23 +56,16 @@ int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "build/hsmgroup-pkcs11.so";
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-	CK_C_GetFunctionList get;
 	CK_SLOT_ID slot;
 	CK_SLOT_INFO si;
 	CK_TOKEN_INFO ti;
 	pthread_t t;
-	void *h;
+	char err[512];
 	CK_RV rv;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		fprintf(stderr, "hsmg-slotwait: %s\n", dlerror());
-		return 1;
-	}
-	get = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
-	if (!get || get(&p11) != CKR_OK) {
-		fprintf(stderr, "hsmg-slotwait: %s: no C_GetFunctionList\n", path);
+	if (p11_load(path, err, sizeof(err))) {
+		fprintf(stderr, "hsmg-slotwait: %s\n", err);
 		return 1;
 	}
 	rv = p11->C_Initialize(&args);

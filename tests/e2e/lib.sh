@@ -17,7 +17,6 @@ SO_PIN=87654321
 USER_PIN=12345678
 E2E_NAME=${E2E_NAME:-e2e}
 
-e2e_pass=0 e2e_fail=0 e2e_failed=()
 WORK=$(mktemp -d "/tmp/e2e-$E2E_NAME.XXXXXX")
 export HSMGROUP_TOKEN_DIR=${HSMGROUP_TOKEN_DIR:-$WORK/tokens}
 export HSMGROUP_PIN_ITERATIONS=${HSMGROUP_PIN_ITERATIONS:-1000}
@@ -28,34 +27,59 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
-t0=$(date +%s%N)
-log() {
-	local ms=$((($(date +%s%N) - t0) / 1000000))
-	printf '%s: [%3d.%01ds] %s\n' "$E2E_NAME" $((ms / 1000)) $((ms % 1000 / 100)) "$*"
-}
-ok() { e2e_pass=$((e2e_pass + 1)); echo "ok: $*"; }
-bad() { e2e_fail=$((e2e_fail + 1)); e2e_failed+=("$*"); echo "FAIL: $*"; }
-# check "what" CMD...: run CMD (output to $WORK/last.log, shown on failure).
-check() {
-	local what=$1
+# ok, bad, check (output to $WORK/last.log, shown on failure), skip, log,
+# finish (the failed checks listed first): tests/lib/harness.sh.
+HARNESS_NAME=$E2E_NAME HARNESS_LOG=$WORK/last.log HARNESS_LIST_FAILED=1
+# shellcheck source=tests/lib/harness.sh
+. "$repo/tests/lib/harness.sh"
+# refused WANT CMD...: CMD fails AND its output names WANT (a CKR_* name, a
+# message; a grep pattern).  A failure for another reason (the module not
+# loaded, the tool missing, a crash) is no refusal: '! CMD' would pass then.
+refused() {
+	local want=$1 out
 	shift
-	if "$@" >"$WORK/last.log" 2>&1; then
-		ok "$what"
-	else
-		bad "$what"
-		sed 's/^/    /' "$WORK/last.log" | tail -n 15
+	if out=$("$@" 2>&1); then
+		tail -n 5 <<<"$out"
+		echo "  succeeded; expected a refusal ($want)"
+		return 1
+	fi
+	grep -q -- "$want" <<<"$out" && return 0
+	tail -n 5 <<<"$out"
+	echo "  failed without saying $want"
+	return 1
+}
+# says WANT CMD...: CMD's output names WANT, whatever its exit status (tools
+# that report a result, e.g. "Invalid signature", with exit 0).
+says() {
+	local want=$1 out
+	shift
+	out=$("$@" 2>&1)
+	grep -q -- "$want" <<<"$out" && return 0
+	tail -n 5 <<<"$out"
+	echo "  no '$want' in the output"
+	return 1
+}
+# lists YES NO CMD...: CMD succeeds, its output has YES (skipped when
+# empty) and not NO: 'CMD | grep -q NO' negated passes when CMD fails.
+lists() {
+	local yes=$1 no=$2 out
+	shift 2
+	if ! out=$("$@" 2>&1); then
+		tail -n 5 <<<"$out"
+		echo "  the command failed"
+		return 1
+	fi
+	if [ -n "$yes" ] && ! grep -q -- "$yes" <<<"$out"; then
+		echo "  no '$yes' in the output"
+		return 1
+	fi
+	if grep -q -- "$no" <<<"$out"; then
+		grep -- "$no" <<<"$out" | head -n 3
+		echo "  '$no' in the output"
+		return 1
 	fi
 }
-skip() { echo "$E2E_NAME: SKIP: $*"; exit 77; }
 note() { echo "  note: $*"; }
-finish() {
-	if [ "$e2e_fail" -gt 0 ]; then
-		echo "$E2E_NAME: failed checks:"
-		printf '  - %s\n' "${e2e_failed[@]}"
-	fi
-	echo "$E2E_NAME: $e2e_pass passed, $e2e_fail failed"
-	[ "$e2e_fail" -eq 0 ]
-}
 
 need_guest() {
 	[ -n "${E2E_MODULE:-}" ] && return 0

@@ -16,40 +16,15 @@
  * digest, sha256=none; --ops digest: no cipher, nothing written) and exits 0, or names
  * the failing call and its CK_RV and exits 1.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <p11-kit/pkcs11.h>
-
-static CK_FUNCTION_LIST *p11;
-
-static void die_rv(const char *what, CK_RV rv)
-{
-	fprintf(stderr, "hsmg-e2e-multipart: %s failed: CK_RV 0x%lx\n", what, (unsigned long)rv);
-	exit(1);
-}
-
-#define P11(call, ...)                                                                             \
-	do {                                                                                       \
-		CK_RV rv_ = p11->call(__VA_ARGS__);                                                \
-		if (rv_ != CKR_OK)                                                                 \
-			die_rv(#call, rv_);                                                        \
-	} while (0)
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
+#include "p11load.h"
 
 static CK_SLOT_ID first_slot(void)
 {
@@ -107,7 +82,6 @@ int main(int argc, char **argv)
 	const char *half_file = NULL, *mech_name = "cbc-pad";
 	size_t chunk = 256 * 1024;
 	int decrypt = 0, c, do_digest = 1, do_cipher = 1;
-	CK_C_GetFunctionList getfl;
 	CK_C_INITIALIZE_ARGS init = {.flags = CKF_OS_LOCKING_OK};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE key;
@@ -119,7 +93,7 @@ int main(int argc, char **argv)
 	CK_ULONG olen, dlen = sizeof(digest);
 	long long total = 0, fed = 0, out_bytes = 0, parts = 0, t0;
 	int half_done = 0, in_fd, out_fd;
-	void *dl;
+	char err[512];
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -170,14 +144,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
-		fprintf(stderr, "hsmg-e2e-multipart: %s\n", dlerror());
-		return 1;
-	}
-	getfl = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
-	if (!getfl || getfl(&p11) != CKR_OK) {
-		fprintf(stderr, "hsmg-e2e-multipart: no C_GetFunctionList in %s\n", module);
+	p11_prog = "hsmg-e2e-multipart";
+	if (p11_load(module, err, sizeof(err))) {
+		fprintf(stderr, "hsmg-e2e-multipart: %s\n", err);
 		return 1;
 	}
 	P11(C_Initialize, &init);

@@ -29,10 +29,12 @@ check "token label is e2e-tool" sh -c "pkcs11-tool --module '$MODULE' -L | grep 
 check "init user PIN (--login --login-type so --init-pin)" \
 	p11 --login --login-type so --so-pin "$SO_PIN" --init-pin --pin "$USER_PIN"
 check "user login (--login --pin)" p11u --list-objects
-check "wrong user PIN is refused" sh -c "! pkcs11-tool --module '$MODULE' --login --pin 99999999 -O"
+check "wrong user PIN is refused" refused CKR_PIN_INCORRECT \
+	pkcs11-tool --module "$MODULE" --login --pin 99999999 -O
 check "change user PIN (--change-pin)" p11 --login --pin "$USER_PIN" --change-pin --new-pin 11223344
 check "login with the new PIN" p11 --login --pin 11223344 --list-objects
-check "old PIN is refused after the change" sh -c "! pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' -O"
+check "old PIN is refused after the change" refused CKR_PIN_INCORRECT \
+	pkcs11-tool --module "$MODULE" --login --pin "$USER_PIN" -O
 check "change the PIN back" p11 --login --pin 11223344 --change-pin --new-pin "$USER_PIN"
 
 load_mechs
@@ -83,9 +85,12 @@ sign_verify() { # ID MECH DGST [extra pkcs11-tool args...] -- [extra openssl arg
 	# A changed message must not verify.
 	printf x >>data.bin
 	check "openssl rejects the $mech signature of changed data (key $id)" \
-		sh -c "! openssl dgst -$dgst -verify pub-$id.pem ${osslargs[*]} -signature $sig data.bin"
+		refused "Verification failure" openssl dgst "-$dgst" -verify "pub-$id.pem" "${osslargs[@]}" \
+		-signature "$sig" data.bin
 	check "pkcs11-tool rejects the $mech signature of changed data (key $id)" \
-		sh -c "! pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' --verify --id $id -m $mech ${p11args[*]} ${fmt[*]} -i data.bin --signature-file $sig | grep -q 'Signature is valid'"
+		says "Invalid signature\|CKR_SIGNATURE_INVALID" pkcs11-tool --module "$MODULE" --login \
+		--pin "$USER_PIN" --verify --id "$id" -m "$mech" "${p11args[@]}" "${fmt[@]}" -i data.bin \
+		--signature-file "$sig"
 	truncate -s -1 data.bin
 }
 
@@ -262,7 +267,9 @@ if [ -n "$wrap_mech" ]; then
 			pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' --encrypt --id 32 -m $cm ${ivo[*]} -i p64.bin -o c32.bin &&
 			cmp c31.bin c32.bin"
 	fi
-	check "a non-extractable key cannot be wrapped" sh -c "! pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' --wrap -m $wrap_mech --id 30 ${wiv[*]} --application-id 1032 -o w2.bin"
+	check "a non-extractable key cannot be wrapped" refused CKR_KEY_UNEXTRACTABLE \
+		pkcs11-tool --module "$MODULE" --login --pin "$USER_PIN" --wrap -m "$wrap_mech" --id 30 \
+		"${wiv[@]}" --application-id 1032 -o w2.bin
 fi
 
 # --- digests against openssl ----------------------------------------------------------
@@ -286,11 +293,13 @@ check "write a data object" p11u --write-object obj.txt --type data --label e2e-
 check "read the data object back" sh -c "pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' --read-object --type data --label e2e-data -o obj.out && cmp obj.txt obj.out"
 check "--list-objects shows the EC key pair" sh -c "pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' -O | grep -q 'Private Key Object; EC'"
 check "--list-objects shows the data object" sh -c "pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' -O | grep -q e2e-data"
-check "private keys are hidden without login" sh -c "! pkcs11-tool --module '$MODULE' -O | grep -q 'Private Key Object'"
+check "private keys are hidden without login" lists 'Public Key Object' 'Private Key Object' \
+	pkcs11-tool --module "$MODULE" -O
 check "rename an object (--set-id)" p11u --type pubkey --id 01 --set-id 0a
 check "the renamed public key is found under its new id" p11u --read-object --type pubkey --id 0a -o renamed.der
 check "delete the data object" p11u --delete-object --type data --label e2e-data
-check "the deleted data object is gone" sh -c "! pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' -O | grep -q e2e-data"
+check "the deleted data object is gone" lists 'Private Key Object' e2e-data \
+	pkcs11-tool --module "$MODULE" --login --pin "$USER_PIN" -O
 check "token objects persist: a new process sees the AES key" sh -c "pkcs11-tool --module '$MODULE' --login --pin '$USER_PIN' -O --type secrkey | grep -q aes256"
 
 # --- pkcs11-tool's own test ---------------------------------------------------------------

@@ -162,6 +162,8 @@ TEST_F_TIMEOUT(ha, damped_member_waits, 60)
 
 	if (q_attr(q, "flaps") < 0)
 		HSMG_SKIP("no flaps attribute in sysfs");
+	if (!ctl)
+		HSMG_SKIP("no build/hsmgroupctl (make): the admin's online cannot be tried");
 	/* A damping far longer than the test. */
 	ASSERT_OK(hsmg_param_set("recovery_backoff_max_ms", 600000));
 	ASSERT_OK(hsmg_param_set("recovery_interval_ms", 300000));
@@ -182,10 +184,6 @@ TEST_F_TIMEOUT(ha, damped_member_waits, 60)
 	EXPECT_EQ(HSMG_QS_SUSPECT, mi.state);
 	/* The other member serves meanwhile. */
 	ASSERT_OK(served_by(self->cfd, &self->g, self->g.q[0], 0, 4));
-	if (!ctl) {
-		TH_LOG("no build/hsmgroupctl: admin online not tried");
-		return;
-	}
 	snprintf(cmd, sizeof(cmd), "%s queue set %02x.%04x state online >/dev/null", ctl,
 		 q->adapter, q->domain);
 	ASSERT_EQ(0, system(cmd));

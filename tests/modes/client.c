@@ -25,18 +25,16 @@
  * pub.s2, login); the script compares them with the table.  Exit 0 when
  * the calls could be made (whatever the card answered), 1 otherwise.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11load.h"
 
 #define SO_PIN	 "so-pin-1234"
 #define USER_PIN "user-pin-1234"
 
-static CK_FUNCTION_LIST *p11;
 static CK_SLOT_ID slot;
 
 static const char *rv_name(CK_RV rv)
@@ -91,19 +89,14 @@ static void result(const char *name, CK_RV rv)
 static void load(void)
 {
 	const char *path = getenv("HSMG_MODULE");
-	CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_SLOT_ID slots[8];
 	CK_ULONG n = 8;
-	void *h;
+	char err[512];
 
-	h = dlopen(path ? path : "build/hsmgroup-pkcs11.so", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		fprintf(stderr, "hsmg-modes: %s\n", dlerror());
+	if (p11_load(path ? path : "build/hsmgroup-pkcs11.so", err, sizeof(err))) {
+		fprintf(stderr, "hsmg-modes: %s\n", err);
 		exit(1);
 	}
-	get = (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(h, "C_GetFunctionList");
-	if (!get || get(&p11) != CKR_OK)
-		die("C_GetFunctionList", CKR_GENERAL_ERROR);
 	MUST(C_Initialize, NULL);
 	MUST(C_GetSlotList, CK_TRUE, slots, &n);
 	if (!n)

@@ -23,43 +23,19 @@
  * The times are counted from the command's arrival.  Exit 0 unless set-up
  * fails (then the failing call and CK_RV on stderr, exit 1).
  */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <p11-kit/pkcs11.h>
+#include "p11load.h"
 
 #define SO_PIN	 "presence-so"
 #define USER_PIN "presence-user"
 
-static CK_FUNCTION_LIST *p11;
 static CK_SLOT_ID slot;
 static CK_SESSION_HANDLE h;
 static CK_OBJECT_HANDLE key;
-
-static void die_rv(const char *what, CK_RV rv)
-{
-	fprintf(stderr, "hsmg-presence: %s failed: CK_RV 0x%lx\n", what, (unsigned long)rv);
-	exit(1);
-}
-
-#define P11(call, ...)                                                                             \
-	do {                                                                                       \
-		CK_RV rv_ = p11->call(__VA_ARGS__);                                                \
-		if (rv_ != CKR_OK)                                                                 \
-			die_rv(#call, rv_);                                                        \
-	} while (0)
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static CK_RV sign(void)
 {
@@ -85,35 +61,17 @@ static int present(void)
 
 static void setup(void)
 {
-	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16, len = 32;
-	CK_TOKEN_INFO ti;
+	CK_ULONG n, len = 32;
 	CK_BBOOL yes = CK_TRUE;
 	CK_MECHANISM gen = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0};
 	CK_ATTRIBUTE t[] = {
 	    {CKA_VALUE_LEN, &len, sizeof(len)},
 	    {CKA_SIGN, &yes, sizeof(yes)},
 	};
-	CK_UTF8CHAR label[32];
-	CK_SESSION_HANDLE so;
 	CK_RV rv;
 
 	P11(C_Initialize, NULL);
-	P11(C_GetSlotList, CK_TRUE, slots, &n);
-	if (!n)
-		die_rv("C_GetSlotList (no token)", CKR_TOKEN_NOT_PRESENT);
-	slot = slots[0];
-	P11(C_GetTokenInfo, slot, &ti);
-	if (!(ti.flags & CKF_TOKEN_INITIALIZED)) {
-		memset(label, ' ', sizeof(label));
-		memcpy(label, "presence", 8);
-		P11(C_InitToken, slot, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label);
-		P11(C_OpenSession, slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &so);
-		P11(C_Login, so, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN));
-		P11(C_InitPIN, so, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN));
-		P11(C_Logout, so);
-		P11(C_CloseSession, so);
-	}
+	slot = p11_token_setup("presence", SO_PIN, USER_PIN);
 	P11(C_OpenSession, slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
 	P11(C_Login, h, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN));
 	P11(C_GenerateKey, h, &gen, t, 2, &key);
@@ -128,10 +86,8 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"module", required_argument, NULL, 'm'}, {}};
-	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	const char *module = NULL;
-	char line[64];
-	void *dl;
+	char line[64], err[512];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
@@ -145,14 +101,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hsmg-presence --module SO\n");
 		return 2;
 	}
-	dl = dlopen(module, RTLD_NOW);
-	if (!dl) {
-		fprintf(stderr, "hsmg-presence: %s\n", dlerror());
-		return 1;
-	}
-	get_list = (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(dl, "C_GetFunctionList");
-	if (!get_list || get_list(&p11) != CKR_OK) {
-		fprintf(stderr, "hsmg-presence: no C_GetFunctionList\n");
+	p11_prog = "hsmg-presence";
+	if (p11_load(module, err, sizeof(err))) {
+		fprintf(stderr, "hsmg-presence: %s\n", err);
 		return 1;
 	}
 	setup();

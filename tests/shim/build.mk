@@ -5,8 +5,8 @@
 
 SHIM_TEST_NAMES := $(patsubst tests/shim/%.c,%,$(wildcard tests/shim/test_*.c))
 SHIM_TEST_BINS := $(patsubst %,$(B)/tests/shim/%,$(SHIM_TEST_NAMES))
-SHIM_TEST_LIB := $(B)/tests/shim/helpers.o $(B)/tests/shim/mock_transport.o
-SHIM_TEST_CFLAGS := -Ilibp11shim $(P11SHIM_CFLAGS) -pthread \
+SHIM_TEST_LIB := $(B)/tests/shim/helpers.o $(B)/tests/shim/mock_transport.o $(PROCFD_OBJ)
+SHIM_TEST_CFLAGS := -Ilibp11shim $(P11SHIM_CFLAGS) -Itests/lib -pthread \
 	$(shell pkg-config --cflags check 2>/dev/null)
 SHIM_TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) $(P11SHIM_LIBS) -ldl
 

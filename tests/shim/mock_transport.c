@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -136,6 +137,9 @@ void mock_transport_reset(void)
 	mock_no_events = false;
 	mock_event_waits = 0;
 	mock_wake_fd_wakeups = 0;
+	mock_login_release();
+	mock_logins_waiting = 0;
+	mock_login_valve = 0;
 }
 
 static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
@@ -184,6 +188,14 @@ static void m_close(struct shim_transport *t)
 static void m_abandon(struct shim_transport *t)
 {
 	(void)t;
+}
+
+unsigned int mock_forked_calls;
+
+static void m_forked(struct shim_transport *t)
+{
+	(void)t;
+	mock_forked_calls++;
 }
 
 static int m_list_groups(struct shim_transport *t, struct hsmg_group_info *groups, uint32_t *count)
@@ -284,6 +296,44 @@ static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags,
 	memset(payload, 0, sizeof(payload));
 }
 
+unsigned int mock_logins_waiting, mock_login_valve;
+static bool login_held;
+static pthread_mutex_t login_gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t login_open = PTHREAD_COND_INITIALIZER;
+
+void mock_login_hold(void)
+{
+	pthread_mutex_lock(&login_gate);
+	login_held = true;
+	pthread_mutex_unlock(&login_gate);
+}
+
+void mock_login_release(void)
+{
+	pthread_mutex_lock(&login_gate);
+	login_held = false;
+	pthread_cond_broadcast(&login_open);
+	pthread_mutex_unlock(&login_gate);
+}
+
+static void login_wait_gate(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&login_gate);
+	if (login_held)
+		__atomic_add_fetch(&mock_logins_waiting, 1, __ATOMIC_SEQ_CST);
+	while (login_held) {
+		if (pthread_cond_timedwait(&login_open, &login_gate, &until)) {
+			mock_login_valve++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&login_gate);
+}
+
 static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
 		   uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
 {
@@ -293,6 +343,8 @@ static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags
 	struct hsmg_card_result res;
 
 	(void)t;
+	login_wait_gate();
+	s = lookup(session_id);
 	if (!s)
 		return -ENOENT;
 	if (flags & ~HSMG_LOGIN_ALL_FLAGS)
@@ -431,6 +483,7 @@ const struct shim_transport_ops mock_transport_ops = {
     .open = m_open,
     .close = m_close,
     .abandon = m_abandon,
+    .forked = m_forked,
     .list_groups = m_list_groups,
     .session_open = m_session_open,
     .session_close = m_session_close,

@@ -23,6 +23,7 @@ extern unsigned int mock_submits;	 /* requests submitted so far */
 extern unsigned int mock_logins;	 /* successful kernel logins */
 extern unsigned int mock_cardpin_logins; /* ... of them with a card-PIN (VHSM) */
 extern unsigned int mock_open_sessions;	 /* kernel sessions open now */
+extern unsigned int mock_forked_calls;	 /* forked() ran (in a forked child) */
 extern unsigned int mock_delay_us;	 /* added to every submit (concurrency) */
 extern unsigned int mock_max_parallel;	 /* most submits seen at once */
 extern unsigned int mock_in_card;	 /* submits inside the card now */
@@ -60,6 +61,16 @@ void mock_set_online(uint32_t n);
  * blobs made by the first card must keep working.
  */
 void mock_failover(void);
+
+/*
+ * A slow member for logins: after mock_login_hold(), every login() waits
+ * inside (counted in mock_logins_waiting) until mock_login_release(), or
+ * 20 s as a safety valve (mock_login_valve then counts it: a test that
+ * waited for it has failed).
+ */
+extern unsigned int mock_logins_waiting, mock_login_valve;
+void mock_login_hold(void);
+void mock_login_release(void);
 
 /* Free the card (tests call it in teardown). */
 void mock_transport_reset(void);

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "helpers.h"
 #include "mock_transport.h"
+#include "procfd.h"
 
 #ifndef CKF_INTERFACE_FORK_SAFE
 typedef struct CK_INTERFACE {
@@ -373,12 +375,20 @@ START_TEST(fork_child)
 	CK_SESSION_HANDLE h = t_user_session(true), hc;
 	CK_SESSION_INFO si;
 	CK_INFO info;
-	int status;
+	int status, nev = procfd_count("eventfd");
 	pid_t pid;
 
+	ck_assert_int_ge(nev, 1);
+	mock_forked_calls = 0;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		/* At fork time, before any call: the inherited files are closed
+		 * (a child that never calls PKCS#11 must not keep them). */
+		if (mock_forked_calls != 1)
+			_exit(8);
+		if (procfd_count("eventfd") != nev - 1)
+			_exit(9);
 		/* The child inherits nothing usable, then starts over. */
 		if (p11->C_GetInfo(&info) != CKR_CRYPTOKI_NOT_INITIALIZED)
 			_exit(10);
@@ -397,7 +407,9 @@ START_TEST(fork_child)
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
-	/* The parent's state is untouched. */
+	/* The parent's state is untouched (the handler ran in the child only). */
+	ck_assert_uint_eq(mock_forked_calls, 0);
+	ck_assert_int_eq(procfd_count("eventfd"), nev);
 	CK_OK(p11->C_GetSessionInfo(h, &si));
 	ck_assert_uint_eq(si.state, CKS_RW_USER_FUNCTIONS);
 }
