@@ -13,6 +13,7 @@
 #include "event.h"
 #include "group.h"
 #include "netlink.h"
+#include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "session.h"
@@ -81,9 +82,6 @@ static int __init hsmg_init(void)
 	ret = hsmg_sysfs_init();
 	if (ret)
 		goto err_sysfs;
-	ret = hsmg_queue_init();
-	if (ret)
-		goto err_queue;
 	ret = hsmg_netlink_init();
 	if (ret)
 		goto err_netlink;
@@ -102,8 +100,7 @@ err_backend:
 	hsmg_event_flush();
 	hsmg_netlink_exit();
 err_netlink:
-	hsmg_queue_exit();
-err_queue:
+	hsmg_provider_exit();
 	hsmg_sysfs_exit();
 err_sysfs:
 	hsmg_groups_exit();
@@ -122,7 +119,7 @@ static void __exit hsmg_exit(void)
 	hsmg_backend_exit();
 	hsmg_event_flush();
 	hsmg_netlink_exit();
-	hsmg_queue_exit();
+	hsmg_provider_exit();
 	hsmg_groups_exit();
 	hsmg_sysfs_exit();
 	hsmg_request_exit();

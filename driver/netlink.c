@@ -23,6 +23,7 @@
 #include "event.h"
 #include "group.h"
 #include "netlink.h"
+#include "health.h"
 #include "queue.h"
 #include "sched.h"
 #include "session.h"
@@ -282,10 +283,10 @@ static int hsmg_nl_put_queue_locked(struct sk_buff *skb, struct hsmg_queue *q)
 			      HSMG_QUEUE_A_PAD) ||
 	    nla_put_u64_64bit(skb, HSMG_QUEUE_A_CAPABILITIES, q->capabilities,
 			      HSMG_QUEUE_A_PAD) ||
-	    nla_put_u32(skb, HSMG_QUEUE_A_FLAPS, hsmg_queue_flaps(q)) ||
-	    nla_put_u32(skb, HSMG_QUEUE_A_DAMP_MS, hsmg_queue_damp_ms(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_FLAPS, hsmg_health_flaps(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_DAMP_MS, hsmg_health_damp_ms(q)) ||
 	    nla_put_u32(skb, HSMG_QUEUE_A_DAMPED_LEFT_MS,
-			hsmg_queue_damped_left_ms(q))) {
+			hsmg_health_damped_left_ms(q))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

@@ -14,6 +14,8 @@
 
 #include "client.h"
 #include "group.h"
+#include "health.h"
+#include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "sched.h"
@@ -146,12 +148,12 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 		 req->op_class);
 	/*
 	 * A long attempt (a key generation): the watchdog looks at the
-	 * card's liveness after request_timeout_ms (hsmg_queue_heartbeat).
+	 * card's liveness after request_timeout_ms (hsmg_health_heartbeat).
 	 */
 	check = jiffies + hsmg_attempt_jiffies(req->group);
-	hsmg_queue_arm_watchdog(q, time_before(req->deadline, check) ?
+	hsmg_health_arm_watchdog(q, time_before(req->deadline, check) ?
 				req->deadline : check);
-	hsmg_queue_notify(q);
+	hsmg_provider_notify(q);
 }
 
 /* hsmg_request_unlink - take @req out of its backlog or queue. */
@@ -172,7 +174,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 			q->ninflight--;
 			/* Room for a waiting request: wake a blocked fetch. */
 			if (q->npending)
-				hsmg_queue_notify(q);
+				hsmg_provider_notify(q);
 		}
 		q->assigned_weight -= req->weight;
 		WRITE_ONCE(req->group->assigned, req->group->assigned - 1);

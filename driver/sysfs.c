@@ -20,6 +20,7 @@
 #include "compat.h"
 #include "event.h"
 #include "group.h"
+#include "health.h"
 #include "queue.h"
 #include "sysfs.h"
 
@@ -147,9 +148,9 @@ HSMG_Q_ATTR(attached, "%d", q->attached);
 HSMG_Q_ATTR(transitions, "%llu", q->transitions);
 HSMG_Q_ATTR(latency_us, "%u", q->lat_avg_us);
 HSMG_Q_ATTR(load, "%llu", q->assigned_weight);
-HSMG_Q_ATTR(flaps, "%u", hsmg_queue_flaps(q));
-HSMG_Q_ATTR(damp_ms, "%u", hsmg_queue_damp_ms(q));
-HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_queue_damped_left_ms(q));
+HSMG_Q_ATTR(flaps, "%u", hsmg_health_flaps(q));
+HSMG_Q_ATTR(damp_ms, "%u", hsmg_health_damp_ms(q));
+HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_health_damped_left_ms(q));
 HSMG_Q_ATTR(busy_polls, "%lld", atomic64_read(&q->busy_polls));
 
 static struct attribute *hsmg_queue_attrs[] = {
