@@ -24,11 +24,6 @@ static DEFINE_XARRAY_ALLOC1(hsmg_groups);
 /* APQN -> member record (struct hsmg_queue). */
 static DEFINE_XARRAY(hsmg_apqns);
 
-int hsmg_groups_init(void)
-{
-	return 0;
-}
-
 /* hsmg_groups_exit - free everything; no provider or client remains. */
 void hsmg_groups_exit(void)
 {

@@ -72,7 +72,6 @@ struct hsmg_group {
 /* Serializes attach, detach and group creation. */
 extern struct mutex hsmg_topology_lock;
 
-int hsmg_groups_init(void);
 void hsmg_groups_exit(void);
 struct hsmg_group *hsmg_group_find(u32 id);
 struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp);
