@@ -12,6 +12,7 @@
 #include <linux/string.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "group.h"
 #include "queue.h"
 #include "sysfs.h"
@@ -209,9 +210,9 @@ u32 hsmg_group_count(void)
  */
 int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count)
 {
+	struct hsmg_group_counts c;
 	struct hsmg_group_info *gi;
 	struct hsmg_group *g;
-	struct hsmg_queue *q;
 	unsigned long id;
 	u32 n = 0;
 
@@ -223,15 +224,10 @@ int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count)
 			gi->group_id = g->id;
 			memcpy(gi->mkvp, g->mkvp, HSMG_MKVP_LEN);
 			spin_lock(&g->lock);
-			list_for_each_entry(q, &g->members, group_node) {
-				if (q->state == HSMG_QS_MISMATCH) {
-					gi->nmismatch++;
-					continue;
-				}
-				gi->nmembers++;
-				if (q->state == HSMG_QS_ONLINE)
-					gi->nonline++;
-			}
+			hsmg_group_counts(g, &c);
+			gi->nmembers = c.members;
+			gi->nmismatch = c.mismatch;
+			gi->nonline = c.online;
 			gi->requests = g->requests;
 			gi->errors = g->errors;
 			gi->failovers = g->failovers;
@@ -281,12 +277,43 @@ int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
 	return n > cap ? -ENOSPC : 0;
 }
 
+/*
+ * hsmg_group_member_online - @q serves: attached and ONLINE (a standby
+ * member too, also while it idles).  The one definition of "online" that
+ * every count, the token's presence and the hold time use.  Group lock held.
+ */
+bool hsmg_group_member_online(const struct hsmg_queue *q)
+{
+	lockdep_assert_held(&q->group->lock);
+	return q->attached && q->state == HSMG_QS_ONLINE;
+}
+
+/* hsmg_group_counts - count the members and sessions of @g.  Lock held. */
+void hsmg_group_counts(struct hsmg_group *g, struct hsmg_group_counts *c)
+{
+	struct hsmg_queue *q;
+
+	lockdep_assert_held(&g->lock);
+	memset(c, 0, sizeof(*c));
+	list_for_each_entry(q, &g->members, group_node) {
+		c->attached += q->attached;
+		c->online += hsmg_group_member_online(q);
+		c->transitions += q->transitions;
+		if (q->state == HSMG_QS_MISMATCH)
+			c->mismatch++;
+		else
+			c->members++;
+	}
+	c->sessions = list_count_nodes(&g->sessions);
+}
+
 static bool hsmg_group_online_locked(struct hsmg_group *g)
 {
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
-		if (q->state == HSMG_QS_ONLINE && q->attached)
+		if (hsmg_group_member_online(q))
 			return true;
 	return false;
 }

@@ -190,29 +190,19 @@ cancel:
 /* Group attributes; group lock held. */
 static int hsmg_nl_put_group_locked(struct sk_buff *skb, struct hsmg_group *g)
 {
-	u32 members = 0, online = 0, mismatch = 0;
-	struct hsmg_queue *q;
+	struct hsmg_group_counts c;
 	struct nlattr *nest;
 
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state == HSMG_QS_MISMATCH) {
-			mismatch++;
-			continue;
-		}
-		members++;
-		if (q->state == HSMG_QS_ONLINE && q->attached)
-			online++;
-	}
+	hsmg_group_counts(g, &c);
 	nest = nla_nest_start(skb, HSMG_A_GROUP);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, HSMG_GROUP_A_ID, g->id) ||
 	    nla_put(skb, HSMG_GROUP_A_MKVP, HSMG_MKVP_LEN, g->mkvp) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_MEMBERS, members) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_ONLINE, online) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_MISMATCH, mismatch) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_SESSIONS,
-			list_count_nodes(&g->sessions)) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_MEMBERS, c.members) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_ONLINE, c.online) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_MISMATCH, c.mismatch) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_SESSIONS, c.sessions) ||
 	    nla_put_u64_64bit(skb, HSMG_GROUP_A_REQUESTS, g->requests,
 			      HSMG_GROUP_A_PAD) ||
 	    nla_put_u64_64bit(skb, HSMG_GROUP_A_ERRORS, g->errors,
@@ -598,15 +588,11 @@ static int hsmg_nl_get_session_doit(struct sk_buff *skb,
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	ret = -ENOENT;
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
-		if (s->id != id)
-			continue;
-		ret = hsmg_nl_fill_session(msg, s, info->snd_portid,
-					   info->snd_seq, 0);
-		break;
-	}
+	s = hsmg_session_find(id);
+	ret = s ? hsmg_nl_fill_session(msg, s, info->snd_portid,
+				       info->snd_seq, 0) :
+		  -ENOENT;
 	mutex_unlock(&hsmg_sessions_mutex);
 	if (ret == -ENOENT)
 		NL_SET_ERR_MSG(info->extack, "no such session");
@@ -632,7 +618,7 @@ static int hsmg_nl_get_session_dumpit(struct sk_buff *skb,
 		cb->args[2] = 1;
 	}
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s)) {
 		if (cb->args[0] && s->id <= (u64)cb->args[0])
 			continue;
 		if (cb->args[1] && s->group->id != cb->args[1])
@@ -668,10 +654,10 @@ static int hsmg_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 groups = 0, queues = 0, attached = 0, online = 0;
 	u32 sessions = 0, logged_in = 0;
 	u64 requests = 0, errors = 0, failovers = 0, transitions = 0;
+	struct hsmg_group_counts c;
 	unsigned long id = 0;
 	struct hsmg_session *s;
 	struct hsmg_group *g;
-	struct hsmg_queue *q;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
@@ -679,20 +665,19 @@ static int hsmg_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	while ((g = hsmg_group_next(&id))) {
 		groups++;
 		spin_lock(&g->lock);
-		list_for_each_entry(q, &g->members, group_node) {
-			queues++;
-			attached += q->attached;
-			online += q->attached && q->state == HSMG_QS_ONLINE;
-			transitions += q->transitions;
-		}
-		logged_in += list_count_nodes(&g->sessions);
+		hsmg_group_counts(g, &c);
+		queues += c.members + c.mismatch;
+		attached += c.attached;
+		online += c.online;
+		transitions += c.transitions;
+		logged_in += c.sessions;
 		requests += g->requests;
 		errors += g->errors;
 		failovers += g->failovers;
 		spin_unlock(&g->lock);
 	}
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node)
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s))
 		sessions++;
 	mutex_unlock(&hsmg_sessions_mutex);
 

@@ -46,7 +46,34 @@ void hsmg_session_exit(void)
 
 /* Every open session, in id order (listing, admin end). */
 DEFINE_MUTEX(hsmg_sessions_mutex);
-LIST_HEAD(hsmg_sessions_all);
+static LIST_HEAD(hsmg_sessions_all);
+
+/*
+ * hsmg_session_next - the listed session after @s (NULL: the first), in id
+ * order, or NULL.  hsmg_sessions_mutex held; walk with
+ * for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s)).
+ */
+struct hsmg_session *hsmg_session_next(struct hsmg_session *s)
+{
+	struct list_head *next;
+
+	lockdep_assert_held(&hsmg_sessions_mutex);
+	next = s ? s->all_node.next : hsmg_sessions_all.next;
+	if (next == &hsmg_sessions_all)
+		return NULL;
+	return list_entry(next, struct hsmg_session, all_node);
+}
+
+/* hsmg_session_find - the listed session @id, or NULL.  Mutex held. */
+struct hsmg_session *hsmg_session_find(u64 id)
+{
+	struct hsmg_session *s;
+
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s))
+		if (s->id == id)
+			return s;
+	return NULL;
+}
 
 /*
  * hsmg_session_new - a session of the calling process on @g, listed (in id
@@ -104,16 +131,12 @@ void hsmg_session_end(struct hsmg_session *s, bool wait)
  */
 int hsmg_session_revoke(u64 id)
 {
-	struct hsmg_session *s, *found = NULL;
+	struct hsmg_session *found;
 
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
-		if (s->id == id) {
-			found = s;
-			hsmg_session_get(s);
-			break;
-		}
-	}
+	found = hsmg_session_find(id);
+	if (found)
+		hsmg_session_get(found);
 	mutex_unlock(&hsmg_sessions_mutex);
 	if (!found)
 		return -ENOENT;

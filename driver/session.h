@@ -102,6 +102,7 @@ int hsmg_session_revoke(u64 id);
 
 /* Every open session, by id; lock order: this mutex -> group lock. */
 extern struct mutex hsmg_sessions_mutex;
-extern struct list_head hsmg_sessions_all;
+struct hsmg_session *hsmg_session_next(struct hsmg_session *s);
+struct hsmg_session *hsmg_session_find(u64 id);
 
 #endif /* _HSMG_SESSION_H */

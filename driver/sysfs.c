@@ -190,27 +190,6 @@ static const struct attribute_group *hsmg_queue_groups[] = {
 
 /* ---- group attributes ---- */
 
-struct hsmg_group_counts {
-	u32 members, online, mismatch, sessions;
-};
-
-static void hsmg_group_counts(struct hsmg_group *g, struct hsmg_group_counts *c)
-{
-	struct hsmg_queue *q;
-
-	memset(c, 0, sizeof(*c));
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state == HSMG_QS_MISMATCH) {
-			c->mismatch++;
-			continue;
-		}
-		c->members++;
-		if (q->state == HSMG_QS_ONLINE)
-			c->online++;
-	}
-	c->sessions = list_count_nodes(&g->sessions);
-}
-
 #define HSMG_G_ATTR(_name, _fmt, ...)					\
 static ssize_t g_##_name##_show(struct device *dev,			\
 				struct device_attribute *attr, char *buf) \
