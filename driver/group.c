@@ -8,6 +8,7 @@
 #include "main.h"
 
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xarray.h>
@@ -337,6 +338,7 @@ void hsmg_group_update_online(struct hsmg_group *g)
 {
 	bool on = hsmg_group_online_locked(g);
 
+	lockdep_assert_held(&g->lock);
 	if (g->any_online && !on)
 		g->offline_since = jiffies;
 	g->any_online = on;
@@ -345,6 +347,7 @@ void hsmg_group_update_online(struct hsmg_group *g)
 /* hsmg_group_offline_ms - ms without an online member, 0 with one.  Lock. */
 u32 hsmg_group_offline_ms(struct hsmg_group *g)
 {
+	lockdep_assert_held(&g->lock);
 	if (hsmg_group_online_locked(g))
 		return 0;
 	return min_t(u64, jiffies_to_msecs(jiffies - g->offline_since),

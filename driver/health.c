@@ -6,6 +6,7 @@
 #include "main.h"
 
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 
 #include "event.h"
 #include "group.h"
@@ -20,6 +21,7 @@ void hsmg_health_arm_watchdog(struct hsmg_queue *q, unsigned long deadline)
 {
 	unsigned long now = jiffies;
 
+	lockdep_assert_held(&q->group->lock);
 	if (q->wd_armed && !time_before(deadline, q->wd_at))
 		return;
 	q->wd_at = deadline;
@@ -38,6 +40,7 @@ static bool hsmg_health_damp_hold(struct hsmg_queue *q)
 	unsigned long now = jiffies;
 	char why[HSMG_EVENT_REASON_LEN];
 
+	lockdep_assert_held(&q->group->lock);
 	if (q->damp_armed) {
 		q->damp_armed = false;
 		q->damped = true;
@@ -72,6 +75,7 @@ void hsmg_health_flapped(struct hsmg_queue *q,
 	u32 max_ms = max(base, hsmg_policy(q->group,
 					   HSMG_POLICY_A_RECOVERY_BACKOFF_MAX_MS));
 
+	lockdep_assert_held(&q->group->lock);
 	if (old == HSMG_QS_ONLINE &&
 	    time_after_eq(jiffies, q->online_at + msecs_to_jiffies(max_ms)))
 		q->flaps = 0;
@@ -98,12 +102,14 @@ static bool hsmg_health_stable(struct hsmg_queue *q)
 /* hsmg_health_flaps - flaps in a row, 0 once stable.  Group lock held. */
 u32 hsmg_health_flaps(struct hsmg_queue *q)
 {
+	lockdep_assert_held(&q->group->lock);
 	return hsmg_health_stable(q) ? 0 : q->flaps;
 }
 
 /* hsmg_health_damp_ms - damping of the next (or last) rejoin.  Lock held. */
 u32 hsmg_health_damp_ms(struct hsmg_queue *q)
 {
+	lockdep_assert_held(&q->group->lock);
 	return hsmg_health_stable(q) ? 0 : q->damp_ms;
 }
 
@@ -112,6 +118,7 @@ u32 hsmg_health_damped_left_ms(struct hsmg_queue *q)
 {
 	unsigned long now = jiffies;
 
+	lockdep_assert_held(&q->group->lock);
 	if (q->damp_armed)
 		return q->damp_ms;
 	if (!q->damped || !time_before(now, q->damped_until))
@@ -125,6 +132,7 @@ u32 hsmg_health_damped_left_ms(struct hsmg_queue *q)
  */
 void hsmg_health_start_recovery(struct hsmg_queue *q, const char *reason)
 {
+	lockdep_assert_held(&q->group->lock);
 	if (hsmg_health_damp_hold(q))
 		return;
 	hsmg_queue_set_state(q, HSMG_QS_RECOVERING, reason);
@@ -138,6 +146,7 @@ void hsmg_health_start_recovery(struct hsmg_queue *q, const char *reason)
  */
 void hsmg_health_attempt_done(struct hsmg_queue *q, bool ok, bool broken)
 {
+	lockdep_assert_held(&q->group->lock);
 	q->requests++;
 	if (ok) {
 		q->fail_streak = 0;
@@ -170,6 +179,7 @@ static void hsmg_health_expire_list(struct hsmg_queue *q, struct list_head *list
 {
 	struct hsmg_request *req, *tmp;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry_safe(req, tmp, list, node) {
 		if (!time_after_eq(now, req->deadline))
 			continue;
@@ -210,6 +220,7 @@ static void hsmg_health_heartbeat_end(struct hsmg_request *req)
 {
 	struct hsmg_queue *q = req->pin;
 
+	lockdep_assert_held(&req->group->lock);
 	if (q->heartbeat == req)
 		q->heartbeat = NULL;
 }
@@ -231,6 +242,7 @@ static unsigned long hsmg_health_heartbeat(struct hsmg_queue *q,
 	unsigned long rt = hsmg_attempt_jiffies(q->group);
 	struct hsmg_request *req;
 
+	lockdep_assert_held(&q->group->lock);
 	if (q->heartbeat || !q->attached ||
 	    (q->state != HSMG_QS_ONLINE && q->state != HSMG_QS_DRAINING))
 		return 0;
@@ -297,6 +309,7 @@ static void hsmg_health_probe_end(struct hsmg_request *req)
 	struct hsmg_queue *q = req->pin;
 	u32 max_ms, retries;
 
+	lockdep_assert_held(&req->group->lock);
 	if (q->probe == req)
 		q->probe = NULL;
 	if (q->state != HSMG_QS_SUSPECT)
@@ -332,6 +345,7 @@ static void hsmg_health_probe_end(struct hsmg_request *req)
  */
 void hsmg_health_alive(struct hsmg_queue *q)
 {
+	lockdep_assert_held(&q->group->lock);
 	if (!q->unanswered || q->state != HSMG_QS_SUSPECT || q->probe)
 		return;
 	q->unanswered = false;

@@ -14,6 +14,7 @@
 #include "main.h"
 
 #include <linux/cred.h>
+#include <linux/lockdep.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <net/genetlink.h>
@@ -193,6 +194,7 @@ static int hsmg_nl_put_group_locked(struct sk_buff *skb, struct hsmg_group *g)
 	struct hsmg_group_counts c;
 	struct nlattr *nest;
 
+	lockdep_assert_held(&g->lock);
 	hsmg_group_counts(g, &c);
 	nest = nla_nest_start(skb, HSMG_A_GROUP);
 	if (!nest)
@@ -243,6 +245,7 @@ static int hsmg_nl_put_queue_locked(struct sk_buff *skb, struct hsmg_queue *q)
 {
 	struct nlattr *nest = nla_nest_start(skb, HSMG_A_QUEUE);
 
+	lockdep_assert_held(&q->group->lock);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u16(skb, HSMG_QUEUE_A_ADAPTER, q->adapter) ||
@@ -314,6 +317,7 @@ static int hsmg_nl_fill_session(struct sk_buff *skb, struct hsmg_session *s,
 	u32 members = 0;
 	void *hdr;
 
+	lockdep_assert_held(&hsmg_sessions_mutex);
 	hdr = genlmsg_put(skb, portid, seq, &hsmg_genl_family, flags,
 			  HSMG_CMD_GET_SESSION);
 	if (!hdr)

@@ -7,6 +7,7 @@
 
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -29,6 +30,7 @@ static u32 hsmg_qid_next;
 /* hsmg_provider_notify - tell the provider that work waits (group lock). */
 void hsmg_provider_notify(struct hsmg_queue *q)
 {
+	lockdep_assert_held(&q->group->lock);
 	if (q->ops && q->ops->notify)
 		q->ops->notify(q, q->priv);
 }
@@ -44,6 +46,7 @@ struct hsmg_queue *hsmg_provider_runnable(struct hsmg_request *req)
 {
 	struct hsmg_queue *q = req->queue;
 
+	lockdep_assert_held(&req->group->lock);
 	if (req->state != HSMG_RS_PENDING || !q->ops || !q->ops->run)
 		return NULL;
 	return q;

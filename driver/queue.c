@@ -9,6 +9,7 @@
 
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/math64.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
@@ -88,6 +89,7 @@ u32 hsmg_queue_visible_state(struct hsmg_queue *q)
  */
 void hsmg_queue_check_drained(struct hsmg_queue *q)
 {
+	lockdep_assert_held(&q->group->lock);
 	if (q->state == HSMG_QS_DRAINING && !q->npending && !q->ninflight)
 		hsmg_queue_set_state(q, HSMG_QS_DISABLED, "drained");
 }
@@ -109,6 +111,7 @@ void hsmg_queue_account_latency(struct hsmg_queue *q, struct hsmg_request *req)
 	u64 us = div_u64(now - req->assigned_ns, NSEC_PER_USEC);
 	u32 *card = &q->card_us[req->op_class < HSMG_OP_NR ? req->op_class : 0];
 
+	lockdep_assert_held(&q->group->lock);
 	q->lat_total_us += us;
 	q->lat_avg_us = hsmg_ewma_us(q->lat_avg_us, us);
 	if (req->fetched_ns) {
@@ -256,6 +259,7 @@ static void hsmg_queue_flush(struct hsmg_queue *q, bool keep_pinned)
 	LIST_HEAD(pending);
 	LIST_HEAD(inflight);
 
+	lockdep_assert_held(&q->group->lock);
 	list_splice_init(&q->pending, &pending);
 	list_splice_init(&q->inflight, &inflight);
 
@@ -287,6 +291,7 @@ static void hsmg_queue_unassign(struct hsmg_queue *q)
 {
 	struct hsmg_request *req, *tmp;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry_safe(req, tmp, &q->pending, node)
 		if (!req->pin)
 			hsmg_request_requeue(req, false);
@@ -301,6 +306,7 @@ void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 {
 	enum hsmg_queue_state old = q->state;
 
+	lockdep_assert_held(&q->group->lock);
 	/* An admin hold keeps a member that recovers out of service. */
 	if (state == HSMG_QS_ONLINE && q->admin != HSMG_ADMIN_NONE) {
 		state = HSMG_QS_DISABLED;

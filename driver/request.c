@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -84,6 +85,7 @@ struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 {
 	struct hsmg_request *req = hsmg_request_alloc(q->group, GFP_ATOMIC);
 
+	lockdep_assert_held(&q->group->lock);
 	if (!req) {
 		kfree_sensitive(msg);
 		return NULL;
@@ -125,6 +127,7 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 {
 	unsigned long check;
 
+	lockdep_assert_held(&req->group->lock);
 	if (req->state == HSMG_RS_BACKLOG)
 		list_del_init(&req->node);
 	req->tag = atomic64_inc_return(&hsmg_next_tag);
@@ -161,6 +164,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 {
 	struct hsmg_queue *q = req->queue;
 
+	lockdep_assert_held(&req->group->lock);
 	switch (req->state) {
 	case HSMG_RS_BACKLOG:
 		list_del_init(&req->node);
@@ -194,6 +198,7 @@ static void hsmg_request_count(struct hsmg_request *req, int err)
 {
 	struct hsmg_group *g = req->group;
 
+	lockdep_assert_held(&req->group->lock);
 	if (!req->client)
 		return;
 	if (err) {
@@ -211,6 +216,7 @@ static void hsmg_request_count(struct hsmg_request *req, int err)
  */
 void hsmg_request_finish(struct hsmg_request *req, int err)
 {
+	lockdep_assert_held(&req->group->lock);
 	if (WARN_ON_ONCE(req->state == HSMG_RS_DONE))
 		return;
 	hsmg_request_unlink(req);
@@ -239,6 +245,7 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
 	struct hsmg_group *g = req->group;
 	u64 tag = req->tag;
 
+	lockdep_assert_held(&req->group->lock);
 	hsmg_request_unlink(req);
 	if (req->cancelled || req->pin) {
 		hsmg_request_finish(req, -EIO);
@@ -264,6 +271,7 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
  */
 void hsmg_request_cancel(struct hsmg_request *req, int err)
 {
+	lockdep_assert_held(&req->group->lock);
 	if (req->state == HSMG_RS_DONE)
 		return;
 	if (req->state != HSMG_RS_INFLIGHT) {
@@ -290,6 +298,7 @@ static bool hsmg_request_hold_expired(struct hsmg_request *req)
 {
 	u32 hold;
 
+	lockdep_assert_held(&req->group->lock);
 	if (req->state != HSMG_RS_BACKLOG ||
 	    hsmg_sched_eligible(req->group, req)) {
 		req->holding = false;

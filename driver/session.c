@@ -12,10 +12,11 @@
 #include "main.h"
 
 #include <linux/atomic.h>
-#include <linux/jiffies.h>
-#include <linux/random.h>
 #include <linux/cred.h>
+#include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/pid.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -178,6 +179,7 @@ bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q)
 {
 	struct hsmg_login_rec *rec;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry(rec, &s->logins, s_node)
 		if (rec->queue == q)
 			return rec->done;
@@ -230,6 +232,7 @@ static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
 {
 	struct hsmg_request *req;
 
+	lockdep_assert_held(&q->group->lock);
 	if (!q->attached)
 		return;
 	req = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, id, flags, NULL, 0);
@@ -253,6 +256,7 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	struct hsmg_queue *q = req->pin;
 	bool ok = !req->result && req->resp_len == HSMG_PIN_BLOB_LEN;
 
+	lockdep_assert_held(&req->group->lock);
 	if (!req->result && !ok)
 		pr_warn("queue %02x.%04x group %u: login answer of %u bytes, treated as failed\n",
 			q->adapter, q->domain, q->group->id, req->resp_len);
@@ -303,6 +307,7 @@ static struct hsmg_request *hsmg_session_login_req(struct hsmg_session *s,
 	struct hsmg_request *req;
 	void *copy;
 
+	lockdep_assert_held(&s->group->lock);
 	copy = kmemdup(msg, len, GFP_ATOMIC);
 	if (!copy)
 		return NULL;
@@ -338,6 +343,7 @@ bool hsmg_session_recover_queue(struct hsmg_queue *q)
 	struct hsmg_request *req;
 	struct hsmg_session *s;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry(s, &g->sessions, group_node) {
 		if (hsmg_session_has_rec(s, q))
 			continue;
@@ -367,6 +373,7 @@ void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout)
 {
 	struct hsmg_login_rec *rec, *tmp;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry_safe(rec, tmp, &q->logins, q_node) {
 		if (logout && rec->done)
 			hsmg_session_send_logout(q, rec->session->id,
@@ -381,6 +388,7 @@ static void hsmg_session_drop_all(struct hsmg_session *s,
 {
 	struct hsmg_login_rec *rec, *tmp;
 
+	lockdep_assert_held(&s->group->lock);
 	list_for_each_entry_safe(rec, tmp, &s->logins, s_node) {
 		if (rec->done)
 			hsmg_session_send_logout(rec->queue, s->id, s->flags,

@@ -13,6 +13,7 @@
 
 #include <linux/device.h>
 #include <linux/kobject.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -341,6 +342,7 @@ void hsmg_sysfs_group_add(struct hsmg_group *g)
 {
 	char name[24];
 
+	lockdep_assert_held(&hsmg_topology_lock);
 	snprintf(name, sizeof(name), "group%u", g->id);
 	g->dev = hsmg_sysfs_add(NULL, &hsmg_group_type, hsmg_group_groups, g,
 				NULL, name);
@@ -358,6 +360,7 @@ void hsmg_sysfs_queue_add(struct hsmg_queue *q)
 {
 	char name[16];
 
+	lockdep_assert_held(&hsmg_topology_lock);
 	snprintf(name, sizeof(name), "%02x.%04x", q->adapter, q->domain);
 	q->dev = hsmg_sysfs_add(q->group->dev, &hsmg_queue_type,
 				hsmg_queue_groups, q,
