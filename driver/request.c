@@ -58,6 +58,8 @@ static void hsmg_request_release(struct kref *ref)
 	}
 	if (req->session)
 		hsmg_session_put(req->session);
+	if (req->logout)
+		hsmg_request_put(req->logout);
 	kfree(req);
 	atomic_dec(&hsmg_requests_live);
 }
@@ -76,8 +78,9 @@ void hsmg_request_exit(void)
 
 /*
  * hsmg_request_kernel - a request the kernel sends to one queue (LOGIN,
- * LOGOUT, PING); takes ownership of @msg, also on failure.  It is assigned
- * to @q at once; the group holds the only reference.
+ * LOGOUT, PING); takes ownership of @msg, also on failure.  The caller
+ * assigns it to @q, at once or (a LOGOUT allocated at login) when it is
+ * sent; from then on the group holds the only reference.
  */
 struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 					 u64 session_id, u32 session_flags,

@@ -196,6 +196,11 @@ static bool hsmg_session_has_rec(struct hsmg_session *s, struct hsmg_queue *q)
 	return false;
 }
 
+/*
+ * A login record of @s on @q, with the LOGOUT that will end it: a login
+ * that cannot have its LOGOUT fails here instead of leaving a session on
+ * the card that nothing could end.
+ */
 static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
 						 struct hsmg_queue *q)
 {
@@ -203,6 +208,12 @@ static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
 
 	if (!rec)
 		return NULL;
+	rec->logout = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, s->id,
+					  s->flags, NULL, 0);
+	if (!rec->logout) {
+		kfree(rec);
+		return NULL;
+	}
 	atomic_inc(&hsmg_recs_live);
 	rec->session = s;
 	rec->queue = q;
@@ -217,28 +228,31 @@ static void hsmg_login_rec_del(struct hsmg_login_rec *rec)
 	list_del(&rec->s_node);
 	list_del(&rec->q_node);
 	rec->queue->sessions--;
-	if (rec->req)
+	if (rec->req) {
+		/* The LOGIN answers later: it logs out if it worked. */
 		rec->req->login_rec = NULL;
+		swap(rec->req->logout, rec->logout);
+	}
+	if (rec->logout)
+		hsmg_request_put(rec->logout);
 	kfree_sensitive(rec);
 	atomic_dec(&hsmg_recs_live);
 }
 
 /*
- * hsmg_session_send_logout - send LOGOUT of session @id to @q; with @wait
- * the caller gets a reference and the request on its list.  Group lock.
+ * hsmg_session_send_logout - send the LOGOUT @req, allocated at login, to
+ * its queue (its reference goes to the group; to nobody when the queue is
+ * detached); with @wait the caller gets a reference and the request on its
+ * list.  Group lock.  Needs no memory: release cannot fail to log out.
  */
-static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
+static void hsmg_session_send_logout(struct hsmg_request *req,
 				     struct list_head *wait)
 {
-	struct hsmg_request *req;
+	struct hsmg_queue *q = req->pin;
 
 	lockdep_assert_held(&q->group->lock);
-	if (!q->attached)
-		return;
-	req = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, id, flags, NULL, 0);
-	if (!req) {
-		pr_warn("queue %02x.%04x: no memory to log session %llx out\n",
-			q->adapter, q->domain, id);
+	if (!q->attached) {
+		hsmg_request_put(req);
 		return;
 	}
 	if (wait) {
@@ -246,6 +260,15 @@ static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
 		list_add_tail(&req->fan_node, wait);
 	}
 	hsmg_request_assign(req, q);
+}
+
+/* The LOGOUT of @rec, to send: the record no longer frees it. */
+static struct hsmg_request *hsmg_login_rec_logout(struct hsmg_login_rec *rec)
+{
+	struct hsmg_request *req = rec->logout;
+
+	rec->logout = NULL;
+	return req;
 }
 
 /* Called under the group lock when a LOGIN (explicit or eager) is done. */
@@ -266,8 +289,10 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	}
 	if (!rec) {
 		/* Logged out or detached meanwhile: undo a login that worked. */
-		if (ok)
-			hsmg_session_send_logout(q, s->id, s->flags, NULL);
+		if (ok && req->logout) {
+			hsmg_session_send_logout(req->logout, NULL);
+			req->logout = NULL;
+		}
 	} else if (!ok) {
 		if (req->result == -EDQUOT)
 			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
@@ -376,8 +401,7 @@ void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout)
 	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry_safe(rec, tmp, &q->logins, q_node) {
 		if (logout && rec->done)
-			hsmg_session_send_logout(q, rec->session->id,
-						 rec->session->flags, NULL);
+			hsmg_session_send_logout(hsmg_login_rec_logout(rec), NULL);
 		hsmg_login_rec_del(rec);
 	}
 }
@@ -391,8 +415,7 @@ static void hsmg_session_drop_all(struct hsmg_session *s,
 	lockdep_assert_held(&s->group->lock);
 	list_for_each_entry_safe(rec, tmp, &s->logins, s_node) {
 		if (rec->done)
-			hsmg_session_send_logout(rec->queue, s->id, s->flags,
-						 wait);
+			hsmg_session_send_logout(hsmg_login_rec_logout(rec), wait);
 		hsmg_login_rec_del(rec);
 	}
 }
