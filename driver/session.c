@@ -455,8 +455,9 @@ static bool hsmg_session_any_online(struct hsmg_group *g)
 {
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
-		if (q->state == HSMG_QS_ONLINE && q->attached)
+		if (hsmg_group_member_online(q))
 			return true;
 	return false;
 }
@@ -479,6 +480,145 @@ static int hsmg_session_wait_online(struct hsmg_group *g, unsigned long end)
 	return 0;
 }
 
+/* The LOGIN payload: struct hsmg_be_login, the PIN, the card-PIN. */
+static u8 *hsmg_session_login_msg(u32 flags, const u8 *pin, u32 pin_len,
+				  const u8 *cardpin, u32 cardpin_len, u32 *len)
+{
+	struct hsmg_be_login *hdr;
+	u8 *msg;
+
+	*len = sizeof(*hdr) + pin_len + cardpin_len;
+	msg = kzalloc(*len, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	hdr = (struct hsmg_be_login *)msg;
+	hdr->flags = flags;
+	hdr->pin_len = pin_len;
+	hdr->cardpin_len = cardpin_len;
+	memcpy(msg + sizeof(*hdr), pin, pin_len);
+	if (cardpin_len)
+		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
+	return msg;
+}
+
+/* Whether @s may log in now.  s->op_lock held. */
+static int hsmg_session_may_login(struct hsmg_session *s)
+{
+	lockdep_assert_held(&s->op_lock);
+	if (s->closed)
+		return -ENOENT;
+	if (READ_ONCE(s->revoked))
+		return -EKEYREVOKED;
+	if (s->logged_in)
+		return -EBUSY;
+	return 0;
+}
+
+/*
+ * Send a LOGIN of @s to every online member, each on @fan with a reference
+ * for the caller; none when a member's session quota is full (-EDQUOT).
+ * Group lock held.  Returns 0, -EDQUOT, or -ENOMEM when not every member
+ * got its LOGIN (those on @fan are under way).
+ */
+static int hsmg_session_login_send(struct hsmg_session *s, const u8 *msg,
+				   u32 len, struct list_head *fan)
+{
+	struct hsmg_group *g = s->group;
+	struct hsmg_request *req;
+	struct hsmg_queue *q;
+	bool quota = false;
+
+	lockdep_assert_held(&g->lock);
+	list_for_each_entry(q, &g->members, group_node) {
+		if (!hsmg_group_member_online(q))
+			continue;
+		if (hsmg_quota_full(q)) {
+			pr_info("queue %02x.%04x group %u: session quota full (%u)\n",
+				q->adapter, q->domain, g->id, q->max_sessions);
+			quota = true;
+		}
+	}
+	if (quota)
+		return -EDQUOT;
+	list_for_each_entry(q, &g->members, group_node) {
+		if (!hsmg_group_member_online(q))
+			continue;
+		req = hsmg_session_login_req(s, q, msg, len);
+		if (!req)
+			return -ENOMEM;
+		kref_get(&req->ref);
+		list_add_tail(&req->fan_node, fan);
+		hsmg_request_assign(req, q);
+	}
+	return 0;
+}
+
+/*
+ * The outcome once every LOGIN on @fan is done: -EDQUOT when a member's
+ * quota was full, -EKEYREJECTED when the members' pin-blobs differ (logged),
+ * -ENODEV when no member logged in, else 0 with *@first the first member's
+ * record.  *@n: members logged in.  Group lock held.
+ */
+static int hsmg_session_login_outcome(struct hsmg_session *s,
+				      struct list_head *fan,
+				      struct hsmg_login_rec **first, u32 *n)
+{
+	struct hsmg_login_rec *rec;
+	struct hsmg_request *req;
+	bool quota = false, differ = false;
+
+	lockdep_assert_held(&s->group->lock);
+	list_for_each_entry(req, fan, fan_node)
+		if (req->result == -EDQUOT)
+			quota = true;
+	*first = NULL;
+	*n = 0;
+	list_for_each_entry(rec, &s->logins, s_node) {
+		if (!rec->done)
+			continue;
+		(*n)++;
+		if (!*first)
+			*first = rec;
+		else if (memcmp(rec->blob, (*first)->blob, HSMG_PIN_BLOB_LEN))
+			differ = true;
+	}
+	if (differ)
+		hsmg_session_log_disagreement(s);
+	if (quota)
+		return -EDQUOT;
+	if (differ)
+		return -EKEYREJECTED;
+	if (!*n)
+		return -ENODEV;
+	return 0;
+}
+
+/*
+ * @s is logged in with @blob; it keeps @msg to log in members that join
+ * later.  Group lock held.
+ */
+static void hsmg_session_logged_in(struct hsmg_session *s, const u8 *blob,
+				   u8 *msg, u32 len)
+{
+	lockdep_assert_held(&s->group->lock);
+	memcpy(s->pin_blob, blob, HSMG_PIN_BLOB_LEN);
+	s->logged_in = true;
+	list_add_tail(&s->group_node, &s->group->sessions);
+	s->login_msg = msg;
+	s->login_len = len;
+}
+
+/* Drop the caller's references on the requests of @fan. */
+static void hsmg_session_fan_put(struct list_head *fan)
+{
+	struct hsmg_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, fan, fan_node) {
+		list_del_init(&req->fan_node);
+		hsmg_request_put(req);
+	}
+}
+
 /**
  * hsmg_session_login - log @s in on every online member.
  * @s: the session.
@@ -499,42 +639,23 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		       u32 *members, u8 *pin_blob)
 {
 	struct hsmg_group *g = s->group;
-	struct hsmg_login_rec *rec, *first;
-	struct hsmg_request *req, *tmp;
-	struct hsmg_be_login *hdr;
-	struct hsmg_queue *q;
-	bool quota = false, differ = false;
+	struct hsmg_login_rec *first;
+	struct hsmg_request *req;
 	unsigned long end;
 	LIST_HEAD(fan);
-	u32 len, n = 0;
-	int ret = 0;
+	int ret, err;
+	u32 len, n;
 	u8 *msg;
 
-	len = sizeof(*hdr) + pin_len + cardpin_len;
-	msg = kzalloc(len, GFP_KERNEL);
+	msg = hsmg_session_login_msg(flags, pin, pin_len, cardpin, cardpin_len,
+				     &len);
 	if (!msg)
 		return -ENOMEM;
-	hdr = (struct hsmg_be_login *)msg;
-	hdr->flags = flags;
-	hdr->pin_len = pin_len;
-	hdr->cardpin_len = cardpin_len;
-	memcpy(msg + sizeof(*hdr), pin, pin_len);
-	if (cardpin_len)
-		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
 
 	mutex_lock(&s->op_lock);
-	if (s->closed) {
-		ret = -ENOENT;
+	ret = hsmg_session_may_login(s);
+	if (ret)
 		goto out;
-	}
-	if (READ_ONCE(s->revoked)) {
-		ret = -EKEYREVOKED;
-		goto out;
-	}
-	if (s->logged_in) {
-		ret = -EBUSY;
-		goto out;
-	}
 	end = jiffies +
 		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
 	for (;;) {
@@ -546,80 +667,30 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		if (ret)
 			goto out;
 	}
-	/* Group lock held from here. */
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state != HSMG_QS_ONLINE || !q->attached)
-			continue;
-		if (hsmg_quota_full(q)) {
-			pr_info("queue %02x.%04x group %u: session quota full (%u)\n",
-				q->adapter, q->domain, g->id, q->max_sessions);
-			quota = true;
-		}
-	}
-	if (quota) {
-		spin_unlock(&g->lock);
-		ret = -EDQUOT;
-		goto out;
-	}
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state != HSMG_QS_ONLINE || !q->attached)
-			continue;
-		req = hsmg_session_login_req(s, q, msg, len);
-		if (!req) {
-			ret = -ENOMEM;
-			break;
-		}
-		kref_get(&req->ref);
-		list_add_tail(&req->fan_node, &fan);
-		hsmg_request_assign(req, q);
-	}
+	ret = hsmg_session_login_send(s, msg, len, &fan);
 	spin_unlock(&g->lock);
+	if (ret == -EDQUOT)
+		goto out;
 
 	/* Bounded: every attempt ends by its deadline at the latest. */
 	list_for_each_entry(req, &fan, fan_node)
 		wait_event(req->wq, READ_ONCE(req->done));
 
 	spin_lock(&g->lock);
-	list_for_each_entry(req, &fan, fan_node)
-		if (req->result == -EDQUOT)
-			quota = true;
-	first = NULL;
-	list_for_each_entry(rec, &s->logins, s_node) {
-		if (!rec->done)
-			continue;
-		n++;
-		if (!first)
-			first = rec;
-		else if (memcmp(rec->blob, first->blob, HSMG_PIN_BLOB_LEN))
-			differ = true;
-	}
-	if (differ)
-		hsmg_session_log_disagreement(s);
-	if (!ret && quota)
-		ret = -EDQUOT;
-	if (!ret && differ)
-		ret = -EKEYREJECTED;
-	if (!ret && !n)
-		ret = -ENODEV;
+	err = hsmg_session_login_outcome(s, &fan, &first, &n);
+	if (!ret)
+		ret = err;
 	if (ret) {
 		hsmg_session_drop_all(s, NULL);
 	} else {
-		memcpy(s->pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
+		hsmg_session_logged_in(s, first->blob, msg, len);
 		memcpy(pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
-		s->logged_in = true;
-		list_add_tail(&s->group_node, &g->sessions);
-		s->login_msg = msg;
-		s->login_len = len;
 		msg = NULL;
 		*members = n;
 	}
 	hsmg_sched_dispatch(g);
 	spin_unlock(&g->lock);
-
-	list_for_each_entry_safe(req, tmp, &fan, fan_node) {
-		list_del_init(&req->fan_node);
-		hsmg_request_put(req);
-	}
+	hsmg_session_fan_put(&fan);
 out:
 	mutex_unlock(&s->op_lock);
 	kfree_sensitive(msg);
