@@ -120,7 +120,7 @@ static long hsmg_be_attach(struct hsmg_backend *be, unsigned long uarg)
 	if (ret)
 		hsmg_provider_unregister(q);
 	else
-		be->q = q;
+		WRITE_ONCE(be->q, q);
 unlock:
 	mutex_unlock(&be->lock);
 	return ret;

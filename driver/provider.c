@@ -153,13 +153,13 @@ struct hsmg_queue *hsmg_provider_register(const struct hsmg_queue_desc *desc,
 	q->standby = q->role_override ?
 		     q->role_override == HSMG_ADMIN_STANDBY : desc->standby;
 	q->capabilities = desc->capabilities;
-	q->max_inflight = desc->max_inflight;
+	WRITE_ONCE(q->max_inflight, desc->max_inflight);
 	q->speed = q->admin_speed ?: desc->speed;
 	q->max_sessions = desc->max_sessions;
 	memcpy(q->mkvp, desc->mkvp, HSMG_MKVP_LEN);
-	q->ops = ops;
-	q->priv = priv;
-	q->attached = true;
+	WRITE_ONCE(q->ops, ops);
+	WRITE_ONCE(q->priv, priv);
+	WRITE_ONCE(q->attached, true);
 	q->fail_streak = 0;
 	q->probe = NULL;
 	q->heartbeat = NULL;
@@ -203,15 +203,15 @@ void hsmg_provider_unregister(struct hsmg_queue *q)
 	mutex_lock(&hsmg_topology_lock);
 	spin_lock(&g->lock);
 	/* Nothing new goes to it from here on (see hsmg_session_send_logout). */
-	q->attached = false;
+	WRITE_ONCE(q->attached, false);
 	had_run = q->ops && q->ops->run;
 	hsmg_event_queue(q, HSMG_EVENT_DETACH, q->state, HSMG_QS_OFFLINE,
 			 "detached");
 	hsmg_queue_set_state(q, HSMG_QS_OFFLINE, "detached");
 	/* Listings keep showing the last id of an offline member. */
 	id = q->id;
-	q->ops = NULL;
-	q->priv = NULL;
+	WRITE_ONCE(q->ops, NULL);
+	WRITE_ONCE(q->priv, NULL);
 	q->probe = NULL;
 	q->heartbeat = NULL;
 	hsmg_sched_dispatch(g);
@@ -362,9 +362,9 @@ int hsmg_provider_fetch(struct hsmg_queue *q, struct hsmg_work *work,
 			break;
 		}
 		list_move_tail(&req->node, &q->inflight);
-		q->npending--;
-		q->ninflight++;
-		req->state = HSMG_RS_INFLIGHT;
+		WRITE_ONCE(q->npending, q->npending - 1);
+		WRITE_ONCE(q->ninflight, q->ninflight + 1);
+		WRITE_ONCE(req->state, HSMG_RS_INFLIGHT);
 		req->fetched_ns = ktime_get_ns();
 		kref_get(&req->ref);
 		work[n] = (struct hsmg_work) {
@@ -407,9 +407,9 @@ void hsmg_provider_unfetch(struct hsmg_queue *q, struct hsmg_work *work,
 		    req->tag != work[i].tag)
 			continue;
 		list_move(&req->node, &q->pending);
-		q->ninflight--;
-		q->npending++;
-		req->state = HSMG_RS_PENDING;
+		WRITE_ONCE(q->ninflight, q->ninflight - 1);
+		WRITE_ONCE(q->npending, q->npending + 1);
+		WRITE_ONCE(req->state, HSMG_RS_PENDING);
 	}
 	hsmg_provider_notify(q);
 	spin_unlock(&g->lock);

@@ -136,12 +136,12 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 	req->tag = atomic64_inc_return(&hsmg_next_tag);
 	req->attempts++;
 	req->queue = q;
-	req->state = HSMG_RS_PENDING;
+	WRITE_ONCE(req->state, HSMG_RS_PENDING);
 	req->holding = false;
 	req->assigned_ns = ktime_get_ns();
 	req->deadline = jiffies + hsmg_request_timeout(req);
 	list_add_tail(&req->node, &q->pending);
-	q->npending++;
+	WRITE_ONCE(q->npending, q->npending + 1);
 	q->assigned_weight += req->weight;
 	/* Read unlocked by spinning waiters. */
 	WRITE_ONCE(req->group->assigned, req->group->assigned + 1);
@@ -176,9 +176,9 @@ void hsmg_request_unlink(struct hsmg_request *req)
 	case HSMG_RS_INFLIGHT:
 		list_del_init(&req->node);
 		if (req->state == HSMG_RS_PENDING) {
-			q->npending--;
+			WRITE_ONCE(q->npending, q->npending - 1);
 		} else {
-			q->ninflight--;
+			WRITE_ONCE(q->ninflight, q->ninflight - 1);
 			/* Room for a waiting request: wake a blocked fetch. */
 			if (q->npending)
 				hsmg_provider_notify(q);
@@ -194,7 +194,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 	default:
 		break;
 	}
-	req->state = HSMG_RS_NEW;
+	WRITE_ONCE(req->state, HSMG_RS_NEW);
 }
 
 static void hsmg_request_count(struct hsmg_request *req, int err)
@@ -223,7 +223,7 @@ void hsmg_request_finish(struct hsmg_request *req, int err)
 	if (WARN_ON_ONCE(req->state == HSMG_RS_DONE))
 		return;
 	hsmg_request_unlink(req);
-	req->state = HSMG_RS_DONE;
+	WRITE_ONCE(req->state, HSMG_RS_DONE);
 	if (!req->cancelled) {
 		req->result = err;
 		hsmg_request_count(req, err);
@@ -289,7 +289,7 @@ void hsmg_request_cancel(struct hsmg_request *req, int err)
 	}
 	req->client = NULL;
 	req->cancelled = true;
-	req->done = true;
+	WRITE_ONCE(req->done, true);
 	pr_debug("request %llx: cancelled in flight (%d)\n", req->tag, err);
 }
 

@@ -191,7 +191,7 @@ void hsmg_sched_enqueue(struct hsmg_request *req, bool front)
 		list_add(&req->node, &req->backlog->reqs);
 	else
 		list_add_tail(&req->node, &req->backlog->reqs);
-	req->state = HSMG_RS_BACKLOG;
+	WRITE_ONCE(req->state, HSMG_RS_BACKLOG);
 }
 
 /*
