@@ -172,8 +172,9 @@ check-kernels-all: all
 check-fresh: | deps
 	@tests/fresh/run
 
-# The VM checks on a debug kernel (KASAN, lockdep, kmemleak, UBSAN), built from
-# linux-source-6.1 once and cached (scripts/build-debug-kernel).  Not part of
+# The VM checks on two debug kernels (KASAN, lockdep, kmemleak, UBSAN; and the
+# same with KCSAN for KASAN), built from linux-source-6.1 once and cached
+# (scripts/build-debug-kernel [--kcsan]).  Not part of
 # check: it does not fit the 40 min (docs/reliability.md has the times).
 .PHONY: check-debug
 check-debug: all

@@ -75,7 +75,7 @@ static int hsmg_backend_release(struct inode *inode, struct file *file)
 	struct hsmg_backend *be = file->private_data;
 
 	if (be->q)
-		hsmg_queue_unregister(be->q);
+		hsmg_provider_unregister(be->q);
 	mutex_destroy(&be->lock);
 	kfree(be);
 	return 0;
@@ -110,17 +110,17 @@ static long hsmg_be_attach(struct hsmg_backend *be, unsigned long uarg)
 		ret = -EBUSY;
 		goto unlock;
 	}
-	q = hsmg_queue_register(&desc, &hsmg_backend_ops, be);
+	q = hsmg_provider_register(&desc, &hsmg_backend_ops, be);
 	if (IS_ERR(q)) {
 		ret = PTR_ERR(q);
 		goto unlock;
 	}
-	hsmg_queue_ids(q, &at.queue_id, &at.group_id, &at.state);
+	hsmg_provider_ids(q, &at.queue_id, &at.group_id, &at.state);
 	ret = hsmg_copy_result(uarg, &at, sizeof(at), argsz);
 	if (ret)
-		hsmg_queue_unregister(q);
+		hsmg_provider_unregister(q);
 	else
-		be->q = q;
+		WRITE_ONCE(be->q, q);
 unlock:
 	mutex_unlock(&be->lock);
 	return ret;
@@ -184,7 +184,7 @@ static bool hsmg_be_work_cond(void *arg)
 {
 	struct hsmg_queue *q = arg;
 
-	return !READ_ONCE(q->attached) || hsmg_queue_may_have_work(q) ||
+	return !READ_ONCE(q->attached) || hsmg_provider_may_have_work(q) ||
 	       hsmg_be_group_busy(q);
 }
 
@@ -227,7 +227,7 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 	for (;;) {
 		mutex_lock(&be->lock);
 		q = be->q;
-		n = q ? hsmg_queue_fetch(q, work, fe.max_reqs, fe.buf_len) :
+		n = q ? hsmg_provider_fetch(q, work, fe.max_reqs, fe.buf_len) :
 			-ENODEV;
 		mutex_unlock(&be->lock);
 		if (n)
@@ -243,7 +243,7 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 		}
 		if (wait_event_interruptible_exclusive(be->wq,
 						       READ_ONCE(be->q) != q ||
-						       hsmg_queue_has_work(q))) {
+						       hsmg_provider_has_work(q))) {
 			n = -EINTR;
 			break;
 		}
@@ -252,16 +252,16 @@ static long hsmg_be_fetch_run(struct hsmg_backend *be, struct file *file,
 		ret = n;
 		goto out;
 	}
-	if (hsmg_queue_may_have_work(q))
+	if (hsmg_provider_may_have_work(q))
 		wake_up(&be->wq);
 	for (i = 0; i < n; i++) {
 		ret = hsmg_be_copy_work(fe.buf, &work[i], &off);
 		if (ret) {
-			hsmg_queue_unfetch(q, work, n);
+			hsmg_provider_unfetch(q, work, n);
 			goto out;
 		}
 	}
-	hsmg_work_release(work, n);
+	hsmg_provider_release(work, n);
 	fe.nreqs = n;
 	fe.used = off;
 	ret = hsmg_copy_result(uarg, &fe, sizeof(fe), argsz);
@@ -303,8 +303,8 @@ static int hsmg_be_complete_one(struct hsmg_queue *q, u64 uentry, u32 *stale)
 			return -EFAULT;
 		}
 	}
-	ret = hsmg_request_complete_buf(q, e.tag, e.status, buf,
-					buf ? e.len : 0);
+	ret = hsmg_provider_complete_buf(q, e.tag, e.status, buf,
+					 buf ? e.len : 0);
 	if (ret == -ENOENT) {
 		(*stale)++;
 		ret = 0;
@@ -376,7 +376,7 @@ static long hsmg_be_set_mkvp(struct hsmg_backend *be, unsigned long uarg)
 		if (sm.reserved[i])
 			return -EINVAL;
 	mutex_lock(&be->lock);
-	ret = be->q ? hsmg_queue_set_mkvp(be->q, sm.mkvp, &sm.state) : -ENODEV;
+	ret = be->q ? hsmg_provider_set_mkvp(be->q, sm.mkvp, &sm.state) : -ENODEV;
 	mutex_unlock(&be->lock);
 	if (ret)
 		return ret;
@@ -390,7 +390,7 @@ static long hsmg_be_detach(struct hsmg_backend *be)
 	mutex_lock(&be->lock);
 	q = be->q;
 	if (q) {
-		hsmg_queue_unregister(q);
+		hsmg_provider_unregister(q);
 		WRITE_ONCE(be->q, NULL);
 	}
 	mutex_unlock(&be->lock);
@@ -430,7 +430,7 @@ static __poll_t hsmg_backend_poll(struct file *file, poll_table *wait)
 
 	poll_wait(file, &be->wq, wait);
 	mutex_lock(&be->lock);
-	if (be->q && hsmg_queue_has_work(be->q))
+	if (be->q && hsmg_provider_has_work(be->q))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	mutex_unlock(&be->lock);
 	return mask;

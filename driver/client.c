@@ -28,6 +28,7 @@
 #include "event.h"
 #include "group.h"
 #include "ioctl.h"
+#include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "sched.h"
@@ -446,11 +447,11 @@ static long hsmg_ioc_submit(struct hsmg_client *c, unsigned long uarg)
 	pr_debug("request: submit class %u len %u group %u\n", req->op_class,
 		 req->msg_len, g->id);
 	hsmg_sched_dispatch(g);
-	runq = hsmg_queue_runnable(req);
+	runq = hsmg_provider_runnable(req);
 	spin_unlock(&g->lock);
 	/* A provider that answers at once does it here, without wake-ups. */
 	if (runq)
-		hsmg_queue_run(runq);
+		hsmg_provider_run(runq);
 
 	ret = hsmg_request_wait(req, jiffies + msecs_to_jiffies(ms));
 	if (s && atomic_dec_and_test(&s->active))

@@ -11,6 +11,7 @@
 #include "main.h"
 
 #include <linux/atomic.h>
+#include <linux/lockdep.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -84,8 +85,11 @@ static void hsmg_event_add(struct hsmg_event *ev, const char *reason)
 void hsmg_event_queue(struct hsmg_queue *q, u32 type, u32 old_state,
 		      u32 new_state, const char *reason)
 {
-	struct hsmg_event *ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
+	struct hsmg_event *ev;
 
+	lockdep_assert(lockdep_is_held(&q->group->lock) ||
+		       lockdep_is_held(&hsmg_topology_lock));
+	ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
 	if (!ev) {
 		atomic64_inc(&hsmg_events_dropped);
 		hsmg_event_signal();

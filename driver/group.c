@@ -8,10 +8,12 @@
 #include "main.h"
 
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "group.h"
 #include "queue.h"
 #include "sysfs.h"
@@ -23,11 +25,6 @@ DEFINE_MUTEX(hsmg_topology_lock);
 static DEFINE_XARRAY_ALLOC1(hsmg_groups);
 /* APQN -> member record (struct hsmg_queue). */
 static DEFINE_XARRAY(hsmg_apqns);
-
-int hsmg_groups_init(void)
-{
-	return 0;
-}
 
 /* hsmg_groups_exit - free everything; no provider or client remains. */
 void hsmg_groups_exit(void)
@@ -214,9 +211,9 @@ u32 hsmg_group_count(void)
  */
 int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count)
 {
+	struct hsmg_group_counts c;
 	struct hsmg_group_info *gi;
 	struct hsmg_group *g;
-	struct hsmg_queue *q;
 	unsigned long id;
 	u32 n = 0;
 
@@ -228,15 +225,10 @@ int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count)
 			gi->group_id = g->id;
 			memcpy(gi->mkvp, g->mkvp, HSMG_MKVP_LEN);
 			spin_lock(&g->lock);
-			list_for_each_entry(q, &g->members, group_node) {
-				if (q->state == HSMG_QS_MISMATCH) {
-					gi->nmismatch++;
-					continue;
-				}
-				gi->nmembers++;
-				if (q->state == HSMG_QS_ONLINE)
-					gi->nonline++;
-			}
+			hsmg_group_counts(g, &c);
+			gi->nmembers = c.members;
+			gi->nmismatch = c.mismatch;
+			gi->nonline = c.online;
 			gi->requests = g->requests;
 			gi->errors = g->errors;
 			gi->failovers = g->failovers;
@@ -286,12 +278,43 @@ int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
 	return n > cap ? -ENOSPC : 0;
 }
 
+/*
+ * hsmg_group_member_online - @q serves: attached and ONLINE (a standby
+ * member too, also while it idles).  The one definition of "online" that
+ * every count, the token's presence and the hold time use.  Group lock held.
+ */
+bool hsmg_group_member_online(const struct hsmg_queue *q)
+{
+	lockdep_assert_held(&q->group->lock);
+	return q->attached && q->state == HSMG_QS_ONLINE;
+}
+
+/* hsmg_group_counts - count the members and sessions of @g.  Lock held. */
+void hsmg_group_counts(struct hsmg_group *g, struct hsmg_group_counts *c)
+{
+	struct hsmg_queue *q;
+
+	lockdep_assert_held(&g->lock);
+	memset(c, 0, sizeof(*c));
+	list_for_each_entry(q, &g->members, group_node) {
+		c->attached += q->attached;
+		c->online += hsmg_group_member_online(q);
+		c->transitions += q->transitions;
+		if (q->state == HSMG_QS_MISMATCH)
+			c->mismatch++;
+		else
+			c->members++;
+	}
+	c->sessions = list_count_nodes(&g->sessions);
+}
+
 static bool hsmg_group_online_locked(struct hsmg_group *g)
 {
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
-		if (q->state == HSMG_QS_ONLINE && q->attached)
+		if (hsmg_group_member_online(q))
 			return true;
 	return false;
 }
@@ -315,6 +338,7 @@ void hsmg_group_update_online(struct hsmg_group *g)
 {
 	bool on = hsmg_group_online_locked(g);
 
+	lockdep_assert_held(&g->lock);
 	if (g->any_online && !on)
 		g->offline_since = jiffies;
 	g->any_online = on;
@@ -323,6 +347,7 @@ void hsmg_group_update_online(struct hsmg_group *g)
 /* hsmg_group_offline_ms - ms without an online member, 0 with one.  Lock. */
 u32 hsmg_group_offline_ms(struct hsmg_group *g)
 {
+	lockdep_assert_held(&g->lock);
 	if (hsmg_group_online_locked(g))
 		return 0;
 	return min_t(u64, jiffies_to_msecs(jiffies - g->offline_since),

@@ -72,7 +72,6 @@ struct hsmg_group {
 /* Serializes attach, detach and group creation. */
 extern struct mutex hsmg_topology_lock;
 
-int hsmg_groups_init(void);
 void hsmg_groups_exit(void);
 struct hsmg_group *hsmg_group_find(u32 id);
 struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp);
@@ -82,6 +81,29 @@ u32 hsmg_group_count(void);
 int hsmg_group_list(struct hsmg_group_info *out, u32 cap, u32 *count);
 int hsmg_group_list_members(struct hsmg_group *g, struct hsmg_member_info *out,
 			    u32 cap, u32 *count);
+/**
+ * struct hsmg_group_counts - what a group's listings count.
+ * @members: members not in mismatch (they belong to the group's key).
+ * @mismatch: members held in mismatch (another master key).
+ * @attached: members a provider has attached now.
+ * @online: members that serve: attached and ONLINE.  An online standby
+ *	member counts, also while it idles behind an active one (listings
+ *	show it as STANDBY): it serves the moment no active member does.  The
+ *	token is present exactly while this is not 0 (hsmg_group_has_online).
+ * @sessions: sessions logged in on the group.
+ * @transitions: state changes of all members.
+ */
+struct hsmg_group_counts {
+	u32 members;
+	u32 mismatch;
+	u32 attached;
+	u32 online;
+	u32 sessions;
+	u64 transitions;
+};
+
+bool hsmg_group_member_online(const struct hsmg_queue *q);
+void hsmg_group_counts(struct hsmg_group *g, struct hsmg_group_counts *c);
 bool hsmg_group_has_online(struct hsmg_group *g);
 void hsmg_group_update_online(struct hsmg_group *g);
 u32 hsmg_group_offline_ms(struct hsmg_group *g);

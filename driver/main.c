@@ -13,6 +13,7 @@
 #include "event.h"
 #include "group.h"
 #include "netlink.h"
+#include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "session.h"
@@ -70,20 +71,23 @@ module_param_named(busy_poll_us, hsmg_busy_poll_us, uint, 0644);
 MODULE_PARM_DESC(busy_poll_us,
 		 "spin this long for a fast card's answer (a group's only request) or a card worker's next request (a group with fewer requests than CPUs) before sleeping, while the CPU has nothing else to run; 0 = always sleep (200 us)");
 
+/*
+ * Init in order, unwind in exact reverse order: hsmg_exit() is the ladder
+ * below run from its top.  The groups, member records and queue ids that
+ * providers created while the devices were registered go with the backend
+ * stage: once no provider and no client is left, no event can be produced,
+ * so the queued ones are sent before the groups (and their sysfs devices),
+ * the netlink family and the sysfs class go.  The last step of each path
+ * checks that no request or session leaked.
+ */
 static int __init hsmg_init(void)
 {
 	int ret;
 
 	hsmg_session_init();
-	ret = hsmg_groups_init();
-	if (ret)
-		goto err_groups;
 	ret = hsmg_sysfs_init();
 	if (ret)
 		goto err_sysfs;
-	ret = hsmg_queue_init();
-	if (ret)
-		goto err_queue;
 	ret = hsmg_netlink_init();
 	if (ret)
 		goto err_netlink;
@@ -99,31 +103,26 @@ static int __init hsmg_init(void)
 err_client:
 	hsmg_backend_exit();
 err_backend:
+	hsmg_provider_exit();
 	hsmg_event_flush();
+	hsmg_groups_exit();
 	hsmg_netlink_exit();
 err_netlink:
-	hsmg_queue_exit();
-err_queue:
 	hsmg_sysfs_exit();
 err_sysfs:
-	hsmg_groups_exit();
-err_groups:
+	hsmg_request_exit();
+	hsmg_session_exit();
 	return ret;
 }
 
-/*
- * Reverse order.  Once the devices are gone no queue is attached and no
- * client is left, so no event can be produced: the queued ones are sent
- * before the netlink family and the sysfs devices go (with the groups).
- */
 static void __exit hsmg_exit(void)
 {
 	hsmg_client_exit();
 	hsmg_backend_exit();
+	hsmg_provider_exit();
 	hsmg_event_flush();
-	hsmg_netlink_exit();
-	hsmg_queue_exit();
 	hsmg_groups_exit();
+	hsmg_netlink_exit();
 	hsmg_sysfs_exit();
 	hsmg_request_exit();
 	hsmg_session_exit();

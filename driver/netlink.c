@@ -14,6 +14,7 @@
 #include "main.h"
 
 #include <linux/cred.h>
+#include <linux/lockdep.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <net/genetlink.h>
@@ -23,6 +24,7 @@
 #include "event.h"
 #include "group.h"
 #include "netlink.h"
+#include "health.h"
 #include "queue.h"
 #include "sched.h"
 #include "session.h"
@@ -189,29 +191,20 @@ cancel:
 /* Group attributes; group lock held. */
 static int hsmg_nl_put_group_locked(struct sk_buff *skb, struct hsmg_group *g)
 {
-	u32 members = 0, online = 0, mismatch = 0;
-	struct hsmg_queue *q;
+	struct hsmg_group_counts c;
 	struct nlattr *nest;
 
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state == HSMG_QS_MISMATCH) {
-			mismatch++;
-			continue;
-		}
-		members++;
-		if (q->state == HSMG_QS_ONLINE && q->attached)
-			online++;
-	}
+	lockdep_assert_held(&g->lock);
+	hsmg_group_counts(g, &c);
 	nest = nla_nest_start(skb, HSMG_A_GROUP);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, HSMG_GROUP_A_ID, g->id) ||
 	    nla_put(skb, HSMG_GROUP_A_MKVP, HSMG_MKVP_LEN, g->mkvp) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_MEMBERS, members) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_ONLINE, online) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_MISMATCH, mismatch) ||
-	    nla_put_u32(skb, HSMG_GROUP_A_SESSIONS,
-			list_count_nodes(&g->sessions)) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_MEMBERS, c.members) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_ONLINE, c.online) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_MISMATCH, c.mismatch) ||
+	    nla_put_u32(skb, HSMG_GROUP_A_SESSIONS, c.sessions) ||
 	    nla_put_u64_64bit(skb, HSMG_GROUP_A_REQUESTS, g->requests,
 			      HSMG_GROUP_A_PAD) ||
 	    nla_put_u64_64bit(skb, HSMG_GROUP_A_ERRORS, g->errors,
@@ -252,6 +245,7 @@ static int hsmg_nl_put_queue_locked(struct sk_buff *skb, struct hsmg_queue *q)
 {
 	struct nlattr *nest = nla_nest_start(skb, HSMG_A_QUEUE);
 
+	lockdep_assert_held(&q->group->lock);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u16(skb, HSMG_QUEUE_A_ADAPTER, q->adapter) ||
@@ -282,10 +276,10 @@ static int hsmg_nl_put_queue_locked(struct sk_buff *skb, struct hsmg_queue *q)
 			      HSMG_QUEUE_A_PAD) ||
 	    nla_put_u64_64bit(skb, HSMG_QUEUE_A_CAPABILITIES, q->capabilities,
 			      HSMG_QUEUE_A_PAD) ||
-	    nla_put_u32(skb, HSMG_QUEUE_A_FLAPS, hsmg_queue_flaps(q)) ||
-	    nla_put_u32(skb, HSMG_QUEUE_A_DAMP_MS, hsmg_queue_damp_ms(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_FLAPS, hsmg_health_flaps(q)) ||
+	    nla_put_u32(skb, HSMG_QUEUE_A_DAMP_MS, hsmg_health_damp_ms(q)) ||
 	    nla_put_u32(skb, HSMG_QUEUE_A_DAMPED_LEFT_MS,
-			hsmg_queue_damped_left_ms(q))) {
+			hsmg_health_damped_left_ms(q))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -323,6 +317,7 @@ static int hsmg_nl_fill_session(struct sk_buff *skb, struct hsmg_session *s,
 	u32 members = 0;
 	void *hdr;
 
+	lockdep_assert_held(&hsmg_sessions_mutex);
 	hdr = genlmsg_put(skb, portid, seq, &hsmg_genl_family, flags,
 			  HSMG_CMD_GET_SESSION);
 	if (!hdr)
@@ -597,15 +592,11 @@ static int hsmg_nl_get_session_doit(struct sk_buff *skb,
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	ret = -ENOENT;
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
-		if (s->id != id)
-			continue;
-		ret = hsmg_nl_fill_session(msg, s, info->snd_portid,
-					   info->snd_seq, 0);
-		break;
-	}
+	s = hsmg_session_find(id);
+	ret = s ? hsmg_nl_fill_session(msg, s, info->snd_portid,
+				       info->snd_seq, 0) :
+		  -ENOENT;
 	mutex_unlock(&hsmg_sessions_mutex);
 	if (ret == -ENOENT)
 		NL_SET_ERR_MSG(info->extack, "no such session");
@@ -631,7 +622,7 @@ static int hsmg_nl_get_session_dumpit(struct sk_buff *skb,
 		cb->args[2] = 1;
 	}
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s)) {
 		if (cb->args[0] && s->id <= (u64)cb->args[0])
 			continue;
 		if (cb->args[1] && s->group->id != cb->args[1])
@@ -667,10 +658,10 @@ static int hsmg_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 groups = 0, queues = 0, attached = 0, online = 0;
 	u32 sessions = 0, logged_in = 0;
 	u64 requests = 0, errors = 0, failovers = 0, transitions = 0;
+	struct hsmg_group_counts c;
 	unsigned long id = 0;
 	struct hsmg_session *s;
 	struct hsmg_group *g;
-	struct hsmg_queue *q;
 	struct nlattr *nest;
 	struct sk_buff *msg;
 	void *hdr;
@@ -678,20 +669,19 @@ static int hsmg_nl_get_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	while ((g = hsmg_group_next(&id))) {
 		groups++;
 		spin_lock(&g->lock);
-		list_for_each_entry(q, &g->members, group_node) {
-			queues++;
-			attached += q->attached;
-			online += q->attached && q->state == HSMG_QS_ONLINE;
-			transitions += q->transitions;
-		}
-		logged_in += list_count_nodes(&g->sessions);
+		hsmg_group_counts(g, &c);
+		queues += c.members + c.mismatch;
+		attached += c.attached;
+		online += c.online;
+		transitions += c.transitions;
+		logged_in += c.sessions;
 		requests += g->requests;
 		errors += g->errors;
 		failovers += g->failovers;
 		spin_unlock(&g->lock);
 	}
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node)
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s))
 		sessions++;
 	mutex_unlock(&hsmg_sessions_mutex);
 

@@ -3,11 +3,11 @@
  * Queue provider interface: how a card driver hands queues to hsmgroup.
  *
  * A provider registers one queue per adapter.domain pair with
- * hsmg_queue_register().  hsmgroup calls ops->notify() when work waits for
- * the queue; the provider then takes requests with hsmg_queue_fetch(), sends
- * them to the card, drops its references with hsmg_work_release() once it
+ * hsmg_provider_register().  hsmgroup calls ops->notify() when work waits for
+ * the queue; the provider then takes requests with hsmg_provider_fetch(), sends
+ * them to the card, drops its references with hsmg_provider_release() once it
  * has copied the payload, and answers each request with
- * hsmg_request_complete().  hsmg_queue_unregister() detaches the queue; its
+ * hsmg_provider_complete().  hsmg_provider_unregister() detaches the queue; its
  * unfinished requests go to other members of the group.
  *
  * /dev/hsmgroup-backend (backend.c) is one such provider, for cards driven
@@ -52,7 +52,7 @@ struct hsmg_queue_desc {
  *	has just dispatched its request to @q, before that client waits: a
  *	provider that answers at once may fetch and complete here and spare
  *	the wake-ups of a separate context.  May sleep.  Once
- *	hsmg_queue_unregister() returns, no call is running or will start.
+ *	hsmg_provider_unregister() returns, no call is running or will start.
  */
 struct hsmg_queue_ops {
 	void (*notify)(struct hsmg_queue *q, void *priv);
@@ -61,13 +61,13 @@ struct hsmg_queue_ops {
 
 /**
  * struct hsmg_work - one fetched request.
- * @tag: identifies the attempt; pass it to hsmg_request_complete().
+ * @tag: identifies the attempt; pass it to hsmg_provider_complete().
  * @type: enum hsmg_be_req_type.
  * @op_class: enum hsmg_op_class.
  * @session: coprocessor session id, 0 for none.
  * @session_flags: HSMG_SESSION_* of that session.
  * @len: payload length.
- * @data: payload, valid until hsmg_work_release().
+ * @data: payload, valid until hsmg_provider_release().
  * @req: reference on the request (opaque).
  */
 struct hsmg_work {
@@ -87,22 +87,29 @@ static inline size_t hsmg_work_size(u32 len)
 	return HSMG_BE_REQ_SIZE + ALIGN((size_t)len, 8);
 }
 
-struct hsmg_queue *hsmg_queue_register(const struct hsmg_queue_desc *desc,
-				       const struct hsmg_queue_ops *ops,
+struct hsmg_queue *hsmg_provider_register(const struct hsmg_queue_desc *desc,
+					  const struct hsmg_queue_ops *ops,
 				       void *priv);
-void hsmg_queue_unregister(struct hsmg_queue *q);
-void hsmg_queue_ids(struct hsmg_queue *q, u32 *queue_id, u32 *group_id,
-		    u32 *state);
-bool hsmg_queue_has_work(struct hsmg_queue *q);
-int hsmg_queue_fetch(struct hsmg_queue *q, struct hsmg_work *work,
-		     unsigned int max, size_t space);
-void hsmg_queue_unfetch(struct hsmg_queue *q, struct hsmg_work *work,
-			unsigned int n);
-void hsmg_work_release(struct hsmg_work *work, unsigned int n);
-int hsmg_request_complete(struct hsmg_queue *q, u64 tag, u32 status,
-			  const void *data, u32 len);
-int hsmg_request_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
-			      void *buf, u32 len);
-int hsmg_queue_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state);
+void hsmg_provider_unregister(struct hsmg_queue *q);
+void hsmg_provider_ids(struct hsmg_queue *q, u32 *queue_id, u32 *group_id,
+		       u32 *state);
+bool hsmg_provider_has_work(struct hsmg_queue *q);
+int hsmg_provider_fetch(struct hsmg_queue *q, struct hsmg_work *work,
+			unsigned int max, size_t space);
+void hsmg_provider_unfetch(struct hsmg_queue *q, struct hsmg_work *work,
+			   unsigned int n);
+void hsmg_provider_release(struct hsmg_work *work, unsigned int n);
+int hsmg_provider_complete(struct hsmg_queue *q, u64 tag, u32 status,
+			   const void *data, u32 len);
+int hsmg_provider_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
+			       void *buf, u32 len);
+int hsmg_provider_set_mkvp(struct hsmg_queue *q, const u8 *mkvp, u32 *state);
+
+/* Inside hsmgroup: the other side of the API. */
+void hsmg_provider_notify(struct hsmg_queue *q);
+struct hsmg_queue *hsmg_provider_runnable(struct hsmg_request *req);
+void hsmg_provider_run(struct hsmg_queue *q);
+bool hsmg_provider_may_have_work(struct hsmg_queue *q);
+void hsmg_provider_exit(void);
 
 #endif /* _HSMG_PROVIDER_H */

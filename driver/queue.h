@@ -154,25 +154,13 @@ struct hsmg_queue *hsmg_queue_alloc(u32 adapter, u32 domain);
 void hsmg_queue_free(struct hsmg_queue *q);
 void hsmg_queue_set_state(struct hsmg_queue *q, enum hsmg_queue_state state,
 			  const char *reason);
-void hsmg_queue_start_recovery(struct hsmg_queue *q, const char *reason);
-void hsmg_queue_attempt_done(struct hsmg_queue *q, bool ok, bool broken);
-void hsmg_queue_arm_watchdog(struct hsmg_queue *q, unsigned long deadline);
-void hsmg_queue_notify(struct hsmg_queue *q);
-struct hsmg_queue *hsmg_queue_runnable(struct hsmg_request *req);
-void hsmg_queue_run(struct hsmg_queue *q);
 u32 hsmg_queue_visible_state(struct hsmg_queue *q);
 void hsmg_queue_check_drained(struct hsmg_queue *q);
 void hsmg_queue_account_latency(struct hsmg_queue *q,
 				struct hsmg_request *req);
-bool hsmg_queue_may_have_work(struct hsmg_queue *q);
 bool hsmg_busy_poll(bool (*cond)(void *arg), void *arg);
 int hsmg_queue_admin(struct hsmg_queue *q, u32 admin, u32 speed);
-u32 hsmg_queue_flaps(struct hsmg_queue *q);
-u32 hsmg_queue_damp_ms(struct hsmg_queue *q);
-u32 hsmg_queue_damped_left_ms(struct hsmg_queue *q);
 struct hsmg_queue *hsmg_queue_lookup(u32 adapter, u32 domain);
 const char *hsmg_queue_state_name(u32 state);
-int hsmg_queue_init(void);
-void hsmg_queue_exit(void);
 
 #endif /* _HSMG_QUEUE_H */

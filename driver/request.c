@@ -8,12 +8,15 @@
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "client.h"
 #include "group.h"
+#include "health.h"
+#include "provider.h"
 #include "queue.h"
 #include "request.h"
 #include "sched.h"
@@ -55,6 +58,8 @@ static void hsmg_request_release(struct kref *ref)
 	}
 	if (req->session)
 		hsmg_session_put(req->session);
+	if (req->logout)
+		hsmg_request_put(req->logout);
 	kfree(req);
 	atomic_dec(&hsmg_requests_live);
 }
@@ -73,8 +78,9 @@ void hsmg_request_exit(void)
 
 /*
  * hsmg_request_kernel - a request the kernel sends to one queue (LOGIN,
- * LOGOUT, PING); takes ownership of @msg, also on failure.  It is assigned
- * to @q at once; the group holds the only reference.
+ * LOGOUT, PING); takes ownership of @msg, also on failure.  The caller
+ * assigns it to @q, at once or (a LOGOUT allocated at login) when it is
+ * sent; from then on the group holds the only reference.
  */
 struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 					 u64 session_id, u32 session_flags,
@@ -82,6 +88,7 @@ struct hsmg_request *hsmg_request_kernel(struct hsmg_queue *q, u32 type,
 {
 	struct hsmg_request *req = hsmg_request_alloc(q->group, GFP_ATOMIC);
 
+	lockdep_assert_held(&q->group->lock);
 	if (!req) {
 		kfree_sensitive(msg);
 		return NULL;
@@ -123,17 +130,18 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 {
 	unsigned long check;
 
+	lockdep_assert_held(&req->group->lock);
 	if (req->state == HSMG_RS_BACKLOG)
 		list_del_init(&req->node);
 	req->tag = atomic64_inc_return(&hsmg_next_tag);
 	req->attempts++;
 	req->queue = q;
-	req->state = HSMG_RS_PENDING;
+	WRITE_ONCE(req->state, HSMG_RS_PENDING);
 	req->holding = false;
 	req->assigned_ns = ktime_get_ns();
 	req->deadline = jiffies + hsmg_request_timeout(req);
 	list_add_tail(&req->node, &q->pending);
-	q->npending++;
+	WRITE_ONCE(q->npending, q->npending + 1);
 	q->assigned_weight += req->weight;
 	/* Read unlocked by spinning waiters. */
 	WRITE_ONCE(req->group->assigned, req->group->assigned + 1);
@@ -146,12 +154,12 @@ void hsmg_request_assign(struct hsmg_request *req, struct hsmg_queue *q)
 		 req->op_class);
 	/*
 	 * A long attempt (a key generation): the watchdog looks at the
-	 * card's liveness after request_timeout_ms (hsmg_queue_heartbeat).
+	 * card's liveness after request_timeout_ms (hsmg_health_heartbeat).
 	 */
 	check = jiffies + hsmg_attempt_jiffies(req->group);
-	hsmg_queue_arm_watchdog(q, time_before(req->deadline, check) ?
+	hsmg_health_arm_watchdog(q, time_before(req->deadline, check) ?
 				req->deadline : check);
-	hsmg_queue_notify(q);
+	hsmg_provider_notify(q);
 }
 
 /* hsmg_request_unlink - take @req out of its backlog or queue. */
@@ -159,6 +167,7 @@ void hsmg_request_unlink(struct hsmg_request *req)
 {
 	struct hsmg_queue *q = req->queue;
 
+	lockdep_assert_held(&req->group->lock);
 	switch (req->state) {
 	case HSMG_RS_BACKLOG:
 		list_del_init(&req->node);
@@ -167,12 +176,12 @@ void hsmg_request_unlink(struct hsmg_request *req)
 	case HSMG_RS_INFLIGHT:
 		list_del_init(&req->node);
 		if (req->state == HSMG_RS_PENDING) {
-			q->npending--;
+			WRITE_ONCE(q->npending, q->npending - 1);
 		} else {
-			q->ninflight--;
+			WRITE_ONCE(q->ninflight, q->ninflight - 1);
 			/* Room for a waiting request: wake a blocked fetch. */
 			if (q->npending)
-				hsmg_queue_notify(q);
+				hsmg_provider_notify(q);
 		}
 		q->assigned_weight -= req->weight;
 		WRITE_ONCE(req->group->assigned, req->group->assigned - 1);
@@ -185,13 +194,14 @@ void hsmg_request_unlink(struct hsmg_request *req)
 	default:
 		break;
 	}
-	req->state = HSMG_RS_NEW;
+	WRITE_ONCE(req->state, HSMG_RS_NEW);
 }
 
 static void hsmg_request_count(struct hsmg_request *req, int err)
 {
 	struct hsmg_group *g = req->group;
 
+	lockdep_assert_held(&req->group->lock);
 	if (!req->client)
 		return;
 	if (err) {
@@ -209,10 +219,11 @@ static void hsmg_request_count(struct hsmg_request *req, int err)
  */
 void hsmg_request_finish(struct hsmg_request *req, int err)
 {
+	lockdep_assert_held(&req->group->lock);
 	if (WARN_ON_ONCE(req->state == HSMG_RS_DONE))
 		return;
 	hsmg_request_unlink(req);
-	req->state = HSMG_RS_DONE;
+	WRITE_ONCE(req->state, HSMG_RS_DONE);
 	if (!req->cancelled) {
 		req->result = err;
 		hsmg_request_count(req, err);
@@ -237,6 +248,7 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
 	struct hsmg_group *g = req->group;
 	u64 tag = req->tag;
 
+	lockdep_assert_held(&req->group->lock);
 	hsmg_request_unlink(req);
 	if (req->cancelled || req->pin) {
 		hsmg_request_finish(req, -EIO);
@@ -262,6 +274,7 @@ void hsmg_request_requeue(struct hsmg_request *req, bool fetched)
  */
 void hsmg_request_cancel(struct hsmg_request *req, int err)
 {
+	lockdep_assert_held(&req->group->lock);
 	if (req->state == HSMG_RS_DONE)
 		return;
 	if (req->state != HSMG_RS_INFLIGHT) {
@@ -276,7 +289,7 @@ void hsmg_request_cancel(struct hsmg_request *req, int err)
 	}
 	req->client = NULL;
 	req->cancelled = true;
-	req->done = true;
+	WRITE_ONCE(req->done, true);
 	pr_debug("request %llx: cancelled in flight (%d)\n", req->tag, err);
 }
 
@@ -288,6 +301,7 @@ static bool hsmg_request_hold_expired(struct hsmg_request *req)
 {
 	u32 hold;
 
+	lockdep_assert_held(&req->group->lock);
 	if (req->state != HSMG_RS_BACKLOG ||
 	    hsmg_sched_eligible(req->group, req)) {
 		req->holding = false;

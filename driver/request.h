@@ -39,6 +39,8 @@ enum hsmg_req_state {
  * @queue: queue it is assigned to (pending or in flight).
  * @pin: the only queue it may go to (kernel requests), or NULL.
  * @login_rec: login record a LOGIN fills, cleared when the record goes.
+ * @logout: a LOGIN whose login record went while it was on its way holds
+ *	the record's LOGOUT: sent if the login worked after all, else freed.
  * @end: called under the group lock when the request is done.
  * @tag: tag of the current attempt.
  * @session_id: coprocessor session id.
@@ -78,6 +80,7 @@ struct hsmg_request {
 	struct hsmg_queue *queue;
 	struct hsmg_queue *pin;
 	struct hsmg_login_rec *login_rec;
+	struct hsmg_request *logout;
 	void (*end)(struct hsmg_request *req);
 	u64 tag;
 	u64 session_id;

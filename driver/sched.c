@@ -16,6 +16,7 @@
  */
 #include "main.h"
 
+#include <linux/lockdep.h>
 #include <linux/math64.h>
 #include <linux/slab.h>
 
@@ -46,6 +47,7 @@ bool hsmg_sched_active_online(struct hsmg_group *g)
 {
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
 		if (q->state == HSMG_QS_ONLINE && !q->standby)
 			return true;
@@ -74,6 +76,7 @@ bool hsmg_sched_eligible(struct hsmg_group *g, struct hsmg_request *req)
 	bool active = hsmg_sched_active_online(g);
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
 		if (hsmg_sched_can_serve(q, req, active))
 			return true;
@@ -111,6 +114,7 @@ static struct hsmg_queue *hsmg_sched_pick(struct hsmg_group *g,
 	struct hsmg_queue *q, *best = NULL;
 	u64 cost, best_cost = U64_MAX;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node) {
 		if (!hsmg_sched_can_serve(q, req, active))
 			continue;
@@ -182,11 +186,12 @@ void hsmg_sched_backlog_free(struct hsmg_backlog *bl)
 /* hsmg_sched_enqueue - put a client request in its backlog. */
 void hsmg_sched_enqueue(struct hsmg_request *req, bool front)
 {
+	lockdep_assert_held(&req->group->lock);
 	if (front)
 		list_add(&req->node, &req->backlog->reqs);
 	else
 		list_add_tail(&req->node, &req->backlog->reqs);
-	req->state = HSMG_RS_BACKLOG;
+	WRITE_ONCE(req->state, HSMG_RS_BACKLOG);
 }
 
 /*
@@ -202,6 +207,7 @@ void hsmg_sched_dispatch(struct hsmg_group *g)
 	struct hsmg_queue *q;
 	bool progress;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
 		hsmg_queue_check_drained(q);
 	do {

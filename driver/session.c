@@ -12,10 +12,11 @@
 #include "main.h"
 
 #include <linux/atomic.h>
-#include <linux/jiffies.h>
-#include <linux/random.h>
 #include <linux/cred.h>
+#include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/pid.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -46,7 +47,34 @@ void hsmg_session_exit(void)
 
 /* Every open session, in id order (listing, admin end). */
 DEFINE_MUTEX(hsmg_sessions_mutex);
-LIST_HEAD(hsmg_sessions_all);
+static LIST_HEAD(hsmg_sessions_all);
+
+/*
+ * hsmg_session_next - the listed session after @s (NULL: the first), in id
+ * order, or NULL.  hsmg_sessions_mutex held; walk with
+ * for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s)).
+ */
+struct hsmg_session *hsmg_session_next(struct hsmg_session *s)
+{
+	struct list_head *next;
+
+	lockdep_assert_held(&hsmg_sessions_mutex);
+	next = s ? s->all_node.next : hsmg_sessions_all.next;
+	if (next == &hsmg_sessions_all)
+		return NULL;
+	return list_entry(next, struct hsmg_session, all_node);
+}
+
+/* hsmg_session_find - the listed session @id, or NULL.  Mutex held. */
+struct hsmg_session *hsmg_session_find(u64 id)
+{
+	struct hsmg_session *s;
+
+	for (s = hsmg_session_next(NULL); s; s = hsmg_session_next(s))
+		if (s->id == id)
+			return s;
+	return NULL;
+}
 
 /*
  * hsmg_session_new - a session of the calling process on @g, listed (in id
@@ -104,16 +132,12 @@ void hsmg_session_end(struct hsmg_session *s, bool wait)
  */
 int hsmg_session_revoke(u64 id)
 {
-	struct hsmg_session *s, *found = NULL;
+	struct hsmg_session *found;
 
 	mutex_lock(&hsmg_sessions_mutex);
-	list_for_each_entry(s, &hsmg_sessions_all, all_node) {
-		if (s->id == id) {
-			found = s;
-			hsmg_session_get(s);
-			break;
-		}
-	}
+	found = hsmg_session_find(id);
+	if (found)
+		hsmg_session_get(found);
 	mutex_unlock(&hsmg_sessions_mutex);
 	if (!found)
 		return -ENOENT;
@@ -155,6 +179,7 @@ bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q)
 {
 	struct hsmg_login_rec *rec;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry(rec, &s->logins, s_node)
 		if (rec->queue == q)
 			return rec->done;
@@ -171,6 +196,11 @@ static bool hsmg_session_has_rec(struct hsmg_session *s, struct hsmg_queue *q)
 	return false;
 }
 
+/*
+ * A login record of @s on @q, with the LOGOUT that will end it: a login
+ * that cannot have its LOGOUT fails here instead of leaving a session on
+ * the card that nothing could end.
+ */
 static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
 						 struct hsmg_queue *q)
 {
@@ -178,6 +208,12 @@ static struct hsmg_login_rec *hsmg_login_rec_add(struct hsmg_session *s,
 
 	if (!rec)
 		return NULL;
+	rec->logout = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, s->id,
+					  s->flags, NULL, 0);
+	if (!rec->logout) {
+		kfree(rec);
+		return NULL;
+	}
 	atomic_inc(&hsmg_recs_live);
 	rec->session = s;
 	rec->queue = q;
@@ -192,27 +228,31 @@ static void hsmg_login_rec_del(struct hsmg_login_rec *rec)
 	list_del(&rec->s_node);
 	list_del(&rec->q_node);
 	rec->queue->sessions--;
-	if (rec->req)
+	if (rec->req) {
+		/* The LOGIN answers later: it logs out if it worked. */
 		rec->req->login_rec = NULL;
+		swap(rec->req->logout, rec->logout);
+	}
+	if (rec->logout)
+		hsmg_request_put(rec->logout);
 	kfree_sensitive(rec);
 	atomic_dec(&hsmg_recs_live);
 }
 
 /*
- * hsmg_session_send_logout - send LOGOUT of session @id to @q; with @wait
- * the caller gets a reference and the request on its list.  Group lock.
+ * hsmg_session_send_logout - send the LOGOUT @req, allocated at login, to
+ * its queue (its reference goes to the group; to nobody when the queue is
+ * detached); with @wait the caller gets a reference and the request on its
+ * list.  Group lock.  Needs no memory: release cannot fail to log out.
  */
-static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
+static void hsmg_session_send_logout(struct hsmg_request *req,
 				     struct list_head *wait)
 {
-	struct hsmg_request *req;
+	struct hsmg_queue *q = req->pin;
 
-	if (!q->attached)
-		return;
-	req = hsmg_request_kernel(q, HSMG_BE_REQ_LOGOUT, id, flags, NULL, 0);
-	if (!req) {
-		pr_warn("queue %02x.%04x: no memory to log session %llx out\n",
-			q->adapter, q->domain, id);
+	lockdep_assert_held(&q->group->lock);
+	if (!q->attached) {
+		hsmg_request_put(req);
 		return;
 	}
 	if (wait) {
@@ -220,6 +260,15 @@ static void hsmg_session_send_logout(struct hsmg_queue *q, u64 id, u32 flags,
 		list_add_tail(&req->fan_node, wait);
 	}
 	hsmg_request_assign(req, q);
+}
+
+/* The LOGOUT of @rec, to send: the record no longer frees it. */
+static struct hsmg_request *hsmg_login_rec_logout(struct hsmg_login_rec *rec)
+{
+	struct hsmg_request *req = rec->logout;
+
+	rec->logout = NULL;
+	return req;
 }
 
 /* Called under the group lock when a LOGIN (explicit or eager) is done. */
@@ -230,6 +279,7 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	struct hsmg_queue *q = req->pin;
 	bool ok = !req->result && req->resp_len == HSMG_PIN_BLOB_LEN;
 
+	lockdep_assert_held(&req->group->lock);
 	if (!req->result && !ok)
 		pr_warn("queue %02x.%04x group %u: login answer of %u bytes, treated as failed\n",
 			q->adapter, q->domain, q->group->id, req->resp_len);
@@ -239,8 +289,10 @@ static void hsmg_session_login_end(struct hsmg_request *req)
 	}
 	if (!rec) {
 		/* Logged out or detached meanwhile: undo a login that worked. */
-		if (ok)
-			hsmg_session_send_logout(q, s->id, s->flags, NULL);
+		if (ok && req->logout) {
+			hsmg_session_send_logout(req->logout, NULL);
+			req->logout = NULL;
+		}
 	} else if (!ok) {
 		if (req->result == -EDQUOT)
 			pr_info_ratelimited("queue %02x.%04x group %u: session quota full, session %llx not logged in there\n",
@@ -280,6 +332,7 @@ static struct hsmg_request *hsmg_session_login_req(struct hsmg_session *s,
 	struct hsmg_request *req;
 	void *copy;
 
+	lockdep_assert_held(&s->group->lock);
 	copy = kmemdup(msg, len, GFP_ATOMIC);
 	if (!copy)
 		return NULL;
@@ -315,6 +368,7 @@ bool hsmg_session_recover_queue(struct hsmg_queue *q)
 	struct hsmg_request *req;
 	struct hsmg_session *s;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry(s, &g->sessions, group_node) {
 		if (hsmg_session_has_rec(s, q))
 			continue;
@@ -344,10 +398,10 @@ void hsmg_session_drop_queue(struct hsmg_queue *q, bool logout)
 {
 	struct hsmg_login_rec *rec, *tmp;
 
+	lockdep_assert_held(&q->group->lock);
 	list_for_each_entry_safe(rec, tmp, &q->logins, q_node) {
 		if (logout && rec->done)
-			hsmg_session_send_logout(q, rec->session->id,
-						 rec->session->flags, NULL);
+			hsmg_session_send_logout(hsmg_login_rec_logout(rec), NULL);
 		hsmg_login_rec_del(rec);
 	}
 }
@@ -358,10 +412,10 @@ static void hsmg_session_drop_all(struct hsmg_session *s,
 {
 	struct hsmg_login_rec *rec, *tmp;
 
+	lockdep_assert_held(&s->group->lock);
 	list_for_each_entry_safe(rec, tmp, &s->logins, s_node) {
 		if (rec->done)
-			hsmg_session_send_logout(rec->queue, s->id, s->flags,
-						 wait);
+			hsmg_session_send_logout(hsmg_login_rec_logout(rec), wait);
 		hsmg_login_rec_del(rec);
 	}
 }
@@ -401,8 +455,9 @@ static bool hsmg_session_any_online(struct hsmg_group *g)
 {
 	struct hsmg_queue *q;
 
+	lockdep_assert_held(&g->lock);
 	list_for_each_entry(q, &g->members, group_node)
-		if (q->state == HSMG_QS_ONLINE && q->attached)
+		if (hsmg_group_member_online(q))
 			return true;
 	return false;
 }
@@ -425,6 +480,145 @@ static int hsmg_session_wait_online(struct hsmg_group *g, unsigned long end)
 	return 0;
 }
 
+/* The LOGIN payload: struct hsmg_be_login, the PIN, the card-PIN. */
+static u8 *hsmg_session_login_msg(u32 flags, const u8 *pin, u32 pin_len,
+				  const u8 *cardpin, u32 cardpin_len, u32 *len)
+{
+	struct hsmg_be_login *hdr;
+	u8 *msg;
+
+	*len = sizeof(*hdr) + pin_len + cardpin_len;
+	msg = kzalloc(*len, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	hdr = (struct hsmg_be_login *)msg;
+	hdr->flags = flags;
+	hdr->pin_len = pin_len;
+	hdr->cardpin_len = cardpin_len;
+	memcpy(msg + sizeof(*hdr), pin, pin_len);
+	if (cardpin_len)
+		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
+	return msg;
+}
+
+/* Whether @s may log in now.  s->op_lock held. */
+static int hsmg_session_may_login(struct hsmg_session *s)
+{
+	lockdep_assert_held(&s->op_lock);
+	if (s->closed)
+		return -ENOENT;
+	if (READ_ONCE(s->revoked))
+		return -EKEYREVOKED;
+	if (s->logged_in)
+		return -EBUSY;
+	return 0;
+}
+
+/*
+ * Send a LOGIN of @s to every online member, each on @fan with a reference
+ * for the caller; none when a member's session quota is full (-EDQUOT).
+ * Group lock held.  Returns 0, -EDQUOT, or -ENOMEM when not every member
+ * got its LOGIN (those on @fan are under way).
+ */
+static int hsmg_session_login_send(struct hsmg_session *s, const u8 *msg,
+				   u32 len, struct list_head *fan)
+{
+	struct hsmg_group *g = s->group;
+	struct hsmg_request *req;
+	struct hsmg_queue *q;
+	bool quota = false;
+
+	lockdep_assert_held(&g->lock);
+	list_for_each_entry(q, &g->members, group_node) {
+		if (!hsmg_group_member_online(q))
+			continue;
+		if (hsmg_quota_full(q)) {
+			pr_info("queue %02x.%04x group %u: session quota full (%u)\n",
+				q->adapter, q->domain, g->id, q->max_sessions);
+			quota = true;
+		}
+	}
+	if (quota)
+		return -EDQUOT;
+	list_for_each_entry(q, &g->members, group_node) {
+		if (!hsmg_group_member_online(q))
+			continue;
+		req = hsmg_session_login_req(s, q, msg, len);
+		if (!req)
+			return -ENOMEM;
+		kref_get(&req->ref);
+		list_add_tail(&req->fan_node, fan);
+		hsmg_request_assign(req, q);
+	}
+	return 0;
+}
+
+/*
+ * The outcome once every LOGIN on @fan is done: -EDQUOT when a member's
+ * quota was full, -EKEYREJECTED when the members' pin-blobs differ (logged),
+ * -ENODEV when no member logged in, else 0 with *@first the first member's
+ * record.  *@n: members logged in.  Group lock held.
+ */
+static int hsmg_session_login_outcome(struct hsmg_session *s,
+				      struct list_head *fan,
+				      struct hsmg_login_rec **first, u32 *n)
+{
+	struct hsmg_login_rec *rec;
+	struct hsmg_request *req;
+	bool quota = false, differ = false;
+
+	lockdep_assert_held(&s->group->lock);
+	list_for_each_entry(req, fan, fan_node)
+		if (req->result == -EDQUOT)
+			quota = true;
+	*first = NULL;
+	*n = 0;
+	list_for_each_entry(rec, &s->logins, s_node) {
+		if (!rec->done)
+			continue;
+		(*n)++;
+		if (!*first)
+			*first = rec;
+		else if (memcmp(rec->blob, (*first)->blob, HSMG_PIN_BLOB_LEN))
+			differ = true;
+	}
+	if (differ)
+		hsmg_session_log_disagreement(s);
+	if (quota)
+		return -EDQUOT;
+	if (differ)
+		return -EKEYREJECTED;
+	if (!*n)
+		return -ENODEV;
+	return 0;
+}
+
+/*
+ * @s is logged in with @blob; it keeps @msg to log in members that join
+ * later.  Group lock held.
+ */
+static void hsmg_session_logged_in(struct hsmg_session *s, const u8 *blob,
+				   u8 *msg, u32 len)
+{
+	lockdep_assert_held(&s->group->lock);
+	memcpy(s->pin_blob, blob, HSMG_PIN_BLOB_LEN);
+	s->logged_in = true;
+	list_add_tail(&s->group_node, &s->group->sessions);
+	s->login_msg = msg;
+	s->login_len = len;
+}
+
+/* Drop the caller's references on the requests of @fan. */
+static void hsmg_session_fan_put(struct list_head *fan)
+{
+	struct hsmg_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, fan, fan_node) {
+		list_del_init(&req->fan_node);
+		hsmg_request_put(req);
+	}
+}
+
 /**
  * hsmg_session_login - log @s in on every online member.
  * @s: the session.
@@ -445,42 +639,23 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		       u32 *members, u8 *pin_blob)
 {
 	struct hsmg_group *g = s->group;
-	struct hsmg_login_rec *rec, *first;
-	struct hsmg_request *req, *tmp;
-	struct hsmg_be_login *hdr;
-	struct hsmg_queue *q;
-	bool quota = false, differ = false;
+	struct hsmg_login_rec *first;
+	struct hsmg_request *req;
 	unsigned long end;
 	LIST_HEAD(fan);
-	u32 len, n = 0;
-	int ret = 0;
+	int ret, err;
+	u32 len, n;
 	u8 *msg;
 
-	len = sizeof(*hdr) + pin_len + cardpin_len;
-	msg = kzalloc(len, GFP_KERNEL);
+	msg = hsmg_session_login_msg(flags, pin, pin_len, cardpin, cardpin_len,
+				     &len);
 	if (!msg)
 		return -ENOMEM;
-	hdr = (struct hsmg_be_login *)msg;
-	hdr->flags = flags;
-	hdr->pin_len = pin_len;
-	hdr->cardpin_len = cardpin_len;
-	memcpy(msg + sizeof(*hdr), pin, pin_len);
-	if (cardpin_len)
-		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
 
 	mutex_lock(&s->op_lock);
-	if (s->closed) {
-		ret = -ENOENT;
+	ret = hsmg_session_may_login(s);
+	if (ret)
 		goto out;
-	}
-	if (READ_ONCE(s->revoked)) {
-		ret = -EKEYREVOKED;
-		goto out;
-	}
-	if (s->logged_in) {
-		ret = -EBUSY;
-		goto out;
-	}
 	end = jiffies +
 		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
 	for (;;) {
@@ -492,80 +667,30 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 		if (ret)
 			goto out;
 	}
-	/* Group lock held from here. */
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state != HSMG_QS_ONLINE || !q->attached)
-			continue;
-		if (hsmg_quota_full(q)) {
-			pr_info("queue %02x.%04x group %u: session quota full (%u)\n",
-				q->adapter, q->domain, g->id, q->max_sessions);
-			quota = true;
-		}
-	}
-	if (quota) {
-		spin_unlock(&g->lock);
-		ret = -EDQUOT;
-		goto out;
-	}
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state != HSMG_QS_ONLINE || !q->attached)
-			continue;
-		req = hsmg_session_login_req(s, q, msg, len);
-		if (!req) {
-			ret = -ENOMEM;
-			break;
-		}
-		kref_get(&req->ref);
-		list_add_tail(&req->fan_node, &fan);
-		hsmg_request_assign(req, q);
-	}
+	ret = hsmg_session_login_send(s, msg, len, &fan);
 	spin_unlock(&g->lock);
+	if (ret == -EDQUOT)
+		goto out;
 
 	/* Bounded: every attempt ends by its deadline at the latest. */
 	list_for_each_entry(req, &fan, fan_node)
 		wait_event(req->wq, READ_ONCE(req->done));
 
 	spin_lock(&g->lock);
-	list_for_each_entry(req, &fan, fan_node)
-		if (req->result == -EDQUOT)
-			quota = true;
-	first = NULL;
-	list_for_each_entry(rec, &s->logins, s_node) {
-		if (!rec->done)
-			continue;
-		n++;
-		if (!first)
-			first = rec;
-		else if (memcmp(rec->blob, first->blob, HSMG_PIN_BLOB_LEN))
-			differ = true;
-	}
-	if (differ)
-		hsmg_session_log_disagreement(s);
-	if (!ret && quota)
-		ret = -EDQUOT;
-	if (!ret && differ)
-		ret = -EKEYREJECTED;
-	if (!ret && !n)
-		ret = -ENODEV;
+	err = hsmg_session_login_outcome(s, &fan, &first, &n);
+	if (!ret)
+		ret = err;
 	if (ret) {
 		hsmg_session_drop_all(s, NULL);
 	} else {
-		memcpy(s->pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
+		hsmg_session_logged_in(s, first->blob, msg, len);
 		memcpy(pin_blob, first->blob, HSMG_PIN_BLOB_LEN);
-		s->logged_in = true;
-		list_add_tail(&s->group_node, &g->sessions);
-		s->login_msg = msg;
-		s->login_len = len;
 		msg = NULL;
 		*members = n;
 	}
 	hsmg_sched_dispatch(g);
 	spin_unlock(&g->lock);
-
-	list_for_each_entry_safe(req, tmp, &fan, fan_node) {
-		list_del_init(&req->fan_node);
-		hsmg_request_put(req);
-	}
+	hsmg_session_fan_put(&fan);
 out:
 	mutex_unlock(&s->op_lock);
 	kfree_sensitive(msg);

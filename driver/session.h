@@ -72,6 +72,9 @@ struct hsmg_session {
  * @session: the session.
  * @queue: the queue.
  * @req: the LOGIN on its way, or NULL.
+ * @logout: the LOGOUT that ends this login, allocated with the record so
+ *	that logging out (close, release of the file, process death) never
+ *	fails for memory; NULL once sent or handed over to @req.
  * @done: the queue answered with @blob.
  * @blob: pin-blob of the queue.
  */
@@ -81,6 +84,7 @@ struct hsmg_login_rec {
 	struct hsmg_session *session;
 	struct hsmg_queue *queue;
 	struct hsmg_request *req;
+	struct hsmg_request *logout;
 	bool done;
 	u8 blob[HSMG_PIN_BLOB_LEN];
 };
@@ -102,6 +106,7 @@ int hsmg_session_revoke(u64 id);
 
 /* Every open session, by id; lock order: this mutex -> group lock. */
 extern struct mutex hsmg_sessions_mutex;
-extern struct list_head hsmg_sessions_all;
+struct hsmg_session *hsmg_session_next(struct hsmg_session *s);
+struct hsmg_session *hsmg_session_find(u64 id);
 
 #endif /* _HSMG_SESSION_H */

@@ -13,6 +13,7 @@
 
 #include <linux/device.h>
 #include <linux/kobject.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -20,6 +21,7 @@
 #include "compat.h"
 #include "event.h"
 #include "group.h"
+#include "health.h"
 #include "queue.h"
 #include "sysfs.h"
 
@@ -147,9 +149,9 @@ HSMG_Q_ATTR(attached, "%d", q->attached);
 HSMG_Q_ATTR(transitions, "%llu", q->transitions);
 HSMG_Q_ATTR(latency_us, "%u", q->lat_avg_us);
 HSMG_Q_ATTR(load, "%llu", q->assigned_weight);
-HSMG_Q_ATTR(flaps, "%u", hsmg_queue_flaps(q));
-HSMG_Q_ATTR(damp_ms, "%u", hsmg_queue_damp_ms(q));
-HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_queue_damped_left_ms(q));
+HSMG_Q_ATTR(flaps, "%u", hsmg_health_flaps(q));
+HSMG_Q_ATTR(damp_ms, "%u", hsmg_health_damp_ms(q));
+HSMG_Q_ATTR(damped_left_ms, "%u", hsmg_health_damped_left_ms(q));
 HSMG_Q_ATTR(busy_polls, "%lld", atomic64_read(&q->busy_polls));
 
 static struct attribute *hsmg_queue_attrs[] = {
@@ -188,27 +190,6 @@ static const struct attribute_group *hsmg_queue_groups[] = {
 };
 
 /* ---- group attributes ---- */
-
-struct hsmg_group_counts {
-	u32 members, online, mismatch, sessions;
-};
-
-static void hsmg_group_counts(struct hsmg_group *g, struct hsmg_group_counts *c)
-{
-	struct hsmg_queue *q;
-
-	memset(c, 0, sizeof(*c));
-	list_for_each_entry(q, &g->members, group_node) {
-		if (q->state == HSMG_QS_MISMATCH) {
-			c->mismatch++;
-			continue;
-		}
-		c->members++;
-		if (q->state == HSMG_QS_ONLINE)
-			c->online++;
-	}
-	c->sessions = list_count_nodes(&g->sessions);
-}
 
 #define HSMG_G_ATTR(_name, _fmt, ...)					\
 static ssize_t g_##_name##_show(struct device *dev,			\
@@ -361,6 +342,7 @@ void hsmg_sysfs_group_add(struct hsmg_group *g)
 {
 	char name[24];
 
+	lockdep_assert_held(&hsmg_topology_lock);
 	snprintf(name, sizeof(name), "group%u", g->id);
 	g->dev = hsmg_sysfs_add(NULL, &hsmg_group_type, hsmg_group_groups, g,
 				NULL, name);
@@ -378,6 +360,7 @@ void hsmg_sysfs_queue_add(struct hsmg_queue *q)
 {
 	char name[16];
 
+	lockdep_assert_held(&hsmg_topology_lock);
 	snprintf(name, sizeof(name), "%02x.%04x", q->adapter, q->domain);
 	q->dev = hsmg_sysfs_add(q->group->dev, &hsmg_queue_type,
 				hsmg_queue_groups, q,

@@ -112,8 +112,8 @@ static void noop_answer(struct noop_queue *nq, struct hsmg_work *w)
 		len = sizeof(noop_pin_blob);
 	}
 	/* -ENOENT: the request went elsewhere meanwhile; nothing to do. */
-	if (hsmg_request_complete(nq->q, w->tag, HSMG_BE_OK, data, len) == -ENOMEM)
-		hsmg_request_complete(nq->q, w->tag, HSMG_BE_RETRY, NULL, 0);
+	if (hsmg_provider_complete(nq->q, w->tag, HSMG_BE_OK, data, len) == -ENOMEM)
+		hsmg_provider_complete(nq->q, w->tag, HSMG_BE_RETRY, NULL, 0);
 }
 
 /* delay_us = 0: take what waits and answer it here. */
@@ -123,12 +123,12 @@ static void noop_drain(struct noop_queue *nq)
 	int i, n;
 
 	for (;;) {
-		n = hsmg_queue_fetch(nq->q, w, NOOP_BATCH, SIZE_MAX);
+		n = hsmg_provider_fetch(nq->q, w, NOOP_BATCH, SIZE_MAX);
 		if (n <= 0)
 			return;
 		for (i = 0; i < n; i++)
 			noop_answer(nq, &w[i]);
-		hsmg_work_release(w, n);
+		hsmg_provider_release(w, n);
 	}
 }
 
@@ -149,14 +149,14 @@ static void noop_hold(struct noop_queue *nq)
 		 * hsmgroup hands out at most max_inflight minus what it counts
 		 * in flight, and a slot is freed before its answer: n <= nfree.
 		 */
-		n = hsmg_queue_fetch(nq->q, w, want, SIZE_MAX);
+		n = hsmg_provider_fetch(nq->q, w, want, SIZE_MAX);
 		if (n <= 0)
 			return;
 		spin_lock(&nq->lock);
 		if (nq->stopping) {
 			/* Unloading: no new timer after noop_queue_stop() looked. */
 			spin_unlock(&nq->lock);
-			hsmg_queue_unfetch(nq->q, w, n);
+			hsmg_provider_unfetch(nq->q, w, n);
 			return;
 		}
 		for (i = 0, s = 0; i < n; i++) {
@@ -165,7 +165,7 @@ static void noop_hold(struct noop_queue *nq)
 			if (s == max_inflight) {
 				/* An attempt timed out under us: give back. */
 				spin_unlock(&nq->lock);
-				hsmg_queue_unfetch(nq->q, &w[i], n - i);
+				hsmg_provider_unfetch(nq->q, &w[i], n - i);
 				return;
 			}
 			nq->slots[s].w = w[i];
@@ -220,7 +220,7 @@ static void noop_slot_work(struct work_struct *work)
 	spin_unlock(&nq->lock);
 	atomic_dec(&noop_held);
 	noop_answer(nq, &w);
-	hsmg_work_release(&w, 1);
+	hsmg_provider_release(&w, 1);
 	/*
 	 * Take the next request here rather than in the fetch work the
 	 * answer's notify queues: one wake-up less per request.  Concurrent
@@ -264,7 +264,7 @@ static void noop_queue_stop(struct noop_queue *nq)
 	nq->stopping = true;
 	spin_unlock(&nq->lock);
 	if (!IS_ERR_OR_NULL(nq->q))
-		hsmg_queue_unregister(nq->q);
+		hsmg_provider_unregister(nq->q);
 	/* No notify or run call from here on; stop what is queued. */
 	cancel_work_sync(&nq->fetch);
 	cancel_delayed_work_sync(&nq->backstop);
@@ -277,7 +277,7 @@ static void noop_queue_stop(struct noop_queue *nq)
 		if (s->busy) {
 			s->busy = false;
 			atomic_dec(&noop_held);
-			hsmg_work_release(&s->w, 1);
+			hsmg_provider_release(&s->w, 1);
 		}
 	}
 	kfree(nq->slots);
@@ -313,7 +313,7 @@ static int noop_queue_start(struct noop_queue *nq, unsigned int index)
 	/* The master key pattern: "noop" and the group seed. */
 	memcpy(desc.mkvp, "hsmg-noop", 9);
 	memcpy(desc.mkvp + 12, &group, sizeof(group));
-	nq->q = hsmg_queue_register(&desc, delay_us || !direct ?
+	nq->q = hsmg_provider_register(&desc, delay_us || !direct ?
 				    &noop_ops_work : &noop_ops_direct, nq);
 	if (IS_ERR(nq->q))
 		return PTR_ERR(nq->q);
