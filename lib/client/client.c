@@ -66,14 +66,14 @@ int hsmg_client_list_groups(int fd, struct hsmg_group_info *groups, uint32_t *co
 	return err;
 }
 
-static int list_members(int fd, uint32_t group_id, struct hsmg_member_info *members,
-			uint32_t *count)
+/* One LIST_MEMBERS into @members (struct hsmg_member_info), as list_all() calls it. */
+static int list_members(int fd, uint32_t group_id, void *members, uint32_t *count)
 {
 	struct hsmg_member_list ml = {
 	    .argsz = sizeof(ml),
 	    .group_id = group_id,
 	    .count = *count,
-	    .elem_size = sizeof(*members),
+	    .elem_size = sizeof(struct hsmg_member_info),
 	    .members = (uintptr_t)members,
 	};
 	int err = xioctl(fd, HSMG_IOC_LIST_MEMBERS, &ml);
@@ -122,11 +122,6 @@ static int groups_cb(int fd, uint32_t group_id, void *buf, uint32_t *count)
 	return hsmg_client_list_groups(fd, buf, count);
 }
 
-static int members_cb(int fd, uint32_t group_id, void *buf, uint32_t *count)
-{
-	return list_members(fd, group_id, buf, count);
-}
-
 int hsmg_client_groups(int fd, struct hsmg_group_info **groups, unsigned int *n)
 {
 	void *p = NULL;
@@ -154,7 +149,7 @@ int hsmg_client_members(int fd, uint32_t group_id, struct hsmg_member_info **mem
 			unsigned int *n)
 {
 	void *p = NULL;
-	int err = list_all(fd, group_id, sizeof(**members), &p, n, members_cb);
+	int err = list_all(fd, group_id, sizeof(**members), &p, n, list_members);
 
 	*members = p;
 	return err;
