@@ -13,7 +13,9 @@
  * header is authenticated data), computes pin-blob MACs, gives random
  * bytes, and performs every operation of message format v1 on the keys
  * it unseals: generate, encrypt/decrypt, sign/verify and MACs, digest,
- * wrap/unwrap, import/export, derive, random.
+ * wrap/unwrap, import/export, derive, random.  It says which mechanisms
+ * of the table it does (a vendor token may lack some); the core refuses
+ * the others, so an operation never sees a mechanism its backend left out.
  *
  * An operation gets the request (struct req_ctx, card_int.h) and uses the
  * core's services for everything that is not arithmetic: card_key_get()
@@ -62,6 +64,10 @@ enum hsmg_card_seal { HSMG_SEAL_KEY, HSMG_SEAL_STATE };
  *	@iv (@iv_len bytes, from @random) and @aad authenticated.
  * @unseal: the reverse; -1 when the tag does not verify (@out wiped).
  * @pin_mac: the 32-byte MAC of @data that pin-blobs and card-PIN blobs are.
+ * @mechanisms: the mechanisms of the table (lib/msg/hsmg_mech.h) this
+ *	instance does: writes at most @max of them to @types and returns how
+ *	many it does.  Called once, when the card is made; the core answers
+ *	CKR_MECHANISM_INVALID for any other before an operation is called.
  * @set_key_cache, @key_cache_stats: a cache of parsed keys, if the
  *	backend keeps one (hsmg_card_set_key_cache()).
  * @generate_key .. @export_key: the operations of message format v1.
@@ -80,6 +86,7 @@ struct hsmg_card_backend {
 		      const void *aad, size_t aad_len, const void *in, size_t len, void *out,
 		      const uint8_t *tag, size_t tag_len);
 	int (*pin_mac)(void *bs, const void *data, size_t len, uint8_t out[HSMG_PIN_BLOB_LEN]);
+	size_t (*mechanisms)(void *bs, uint64_t *types, size_t max);
 	int (*set_key_cache)(void *bs, unsigned int entries);
 	void (*key_cache_stats)(void *bs, struct hsmg_card_cache_stats *st);
 

@@ -88,6 +88,15 @@ struct hsmg_card_result {
  * session @quota (0 = unlimited).  NULL on failure. */
 struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 				unsigned int quota);
+/* The same with the crypto backend @be (backend.h); hsmg_card_new() uses
+ * OpenSSL's. */
+struct hsmg_card_backend;
+struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
+					const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
+					unsigned int quota);
+/* The mechanisms (CKM_*) the card does: at most @max into @types; returns
+ * how many it does. */
+size_t hsmg_card_mechanisms(const struct hsmg_card *card, uint64_t *types, size_t max);
 /* Wipe every secret and session and free. */
 void hsmg_card_free(struct hsmg_card *card);
 

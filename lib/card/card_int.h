@@ -104,7 +104,8 @@ struct sess {
 struct hsmg_card {
 	uint8_t mkvp[HSMG_MKVP_LEN];
 	const struct hsmg_card_backend *be;
-	void *bs; /* the backend's instance */
+	void *bs;      /* the backend's instance */
+	bool *mech_ok; /* per entry of the mechanism table: the backend does it */
 	unsigned int nqueues;
 	unsigned int quota; /* accessed atomically */
 

@@ -23,8 +23,59 @@ static void sess_mark(struct sess *s, unsigned int queue, bool on)
 
 /* --------------------------------------------------------------- card */
 
+/* Which entries of the mechanism table the backend does. */
+static int mech_load(struct hsmg_card *card)
+{
+	size_t n = hsmg_mech_count(), got, i, j;
+	uint64_t *types = calloc(n, sizeof(*types));
+
+	card->mech_ok = calloc(n, sizeof(*card->mech_ok));
+	if (!types || !card->mech_ok) {
+		free(types);
+		return -1;
+	}
+	got = card->be->mechanisms(card->bs, types, n);
+	for (i = 0; i < got && i < n; i++)
+		for (j = 0; j < n; j++)
+			if (hsmg_mech_at(j)->type == types[i])
+				card->mech_ok[j] = true;
+	free(types);
+	return 0;
+}
+
+static bool mech_ok(const struct hsmg_card *card, uint64_t type)
+{
+	size_t i, n = hsmg_mech_count();
+
+	for (i = 0; i < n; i++)
+		if (hsmg_mech_at(i)->type == type)
+			return card->mech_ok[i];
+	return false;
+}
+
+size_t hsmg_card_mechanisms(const struct hsmg_card *card, uint64_t *types, size_t max)
+{
+	size_t i, k = 0, n = hsmg_mech_count();
+
+	for (i = 0; i < n; i++) {
+		if (!card->mech_ok[i])
+			continue;
+		if (k < max)
+			types[k] = hsmg_mech_at(i)->type;
+		k++;
+	}
+	return k;
+}
+
 struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 				unsigned int quota)
+{
+	return hsmg_card_new_backend(&hsmg_card_backend_openssl, mk, nqueues, quota);
+}
+
+struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
+					const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
+					unsigned int quota)
 {
 	struct hsmg_card *card;
 
@@ -36,9 +87,10 @@ struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int
 	card->nqueues = nqueues;
 	card->quota = quota;
 	pthread_mutex_init(&card->lock, NULL);
-	card->be = &hsmg_card_backend_openssl;
+	card->be = be;
 	card->bs = card->be->create();
-	if (!card->bs || hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
+	if (!card->bs || mech_load(card) ||
+	    hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
 		hsmg_card_free(card);
 		return NULL;
 	}
@@ -71,6 +123,7 @@ void hsmg_card_free(struct hsmg_card *card)
 	}
 	if (card->bs)
 		card->be->destroy(card->bs);
+	free(card->mech_ok);
 	pthread_mutex_destroy(&card->lock);
 	OPENSSL_cleanse(card, sizeof(*card));
 	free(card);
@@ -440,6 +493,14 @@ static uint32_t allowed_tags(uint32_t op)
 	}
 }
 
+/* Ops whose header names a mechanism (the others send 0, which is also
+ * CKM_RSA_PKCS_KEY_PAIR_GEN). */
+static bool op_has_mechanism(uint32_t op)
+{
+	return op != HSMG_MSG_OP_RANDOM && op != HSMG_MSG_OP_IMPORT_KEY &&
+	       op != HSMG_MSG_OP_EXPORT_PUBKEY && op != HSMG_MSG_OP_EXPORT_KEY;
+}
+
 static CK_RV dispatch(struct req_ctx *c)
 {
 	uint32_t op = c->v->hdr.op, present = 0, t;
@@ -449,6 +510,8 @@ static CK_RV dispatch(struct req_ctx *c)
 			present |= 1U << t;
 	if (present & ~allowed_tags(op))
 		return CKR_ARGUMENTS_BAD;
+	if (op_has_mechanism(op) && !mech_ok(c->card, c->v->hdr.mechanism))
+		return CKR_MECHANISM_INVALID;
 	switch (op) {
 	case HSMG_MSG_OP_RANDOM:
 		return c->card->be->random_op(c);

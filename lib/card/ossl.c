@@ -103,6 +103,17 @@ static int ossl_pin_mac(void *bs, const void *data, size_t len, uint8_t out[HSMG
 	return HMAC(EVP_sha256(), be->k_pin, KEYLEN, data, len, out, &mdlen) ? 0 : -1;
 }
 
+/* OpenSSL 3 does every mechanism of the table. */
+static size_t ossl_mechanisms(void *bs, uint64_t *types, size_t max)
+{
+	size_t i, n = hsmg_mech_count();
+
+	(void)bs;
+	for (i = 0; i < n && i < max; i++)
+		types[i] = hsmg_mech_at(i)->type;
+	return n;
+}
+
 const struct hsmg_card_backend hsmg_card_backend_openssl = {
     .name = "openssl",
     .create = ossl_create,
@@ -112,6 +123,7 @@ const struct hsmg_card_backend hsmg_card_backend_openssl = {
     .seal = ossl_seal,
     .unseal = ossl_unseal,
     .pin_mac = ossl_pin_mac,
+    .mechanisms = ossl_mechanisms,
     .set_key_cache = ossl_set_key_cache,
     .key_cache_stats = ossl_key_cache_stats,
     .generate_key = card_op_generate_key,

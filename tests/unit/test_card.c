@@ -16,7 +16,9 @@
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
+#include "backend.h"
 #include "card.h"
+#include "hsmg_mech.h"
 #include "hsmg_msg.h"
 
 static const uint8_t mk_a[HSMG_CARD_MK_LEN] = "0123456789abcdef0123456789abcdef";
@@ -866,6 +868,59 @@ START_TEST(digest_state_refused)
 }
 END_TEST
 
+/* A backend that leaves out SHA-256 and AES-GCM: OpenSSL's, with a
+ * shorter mechanism list (as a vendor token without them would be). */
+static size_t fewer_mechanisms(void *bs, uint64_t *types, size_t max)
+{
+	size_t i, k = 0, n = hsmg_card_backend_openssl.mechanisms(bs, types, max);
+
+	for (i = 0; i < n && i < max; i++)
+		if (types[i] != CKM_SHA256 && types[i] != CKM_AES_GCM)
+			types[k++] = types[i];
+	return k;
+}
+
+START_TEST(backend_mechanisms)
+{
+	struct hsmg_card_backend fewer = hsmg_card_backend_openssl;
+	struct hsmg_card *full = new_card(mk_a, 1, 0), *c;
+	uint64_t types[128];
+	uint8_t blob[512], param[256], ct[64], msg[16] = "sixteen bytes!!";
+	size_t n, blen, plen, clen, i;
+	struct tlv t[] = {{HSMG_TAG_DATA, msg, sizeof(msg)}};
+
+	/* OpenSSL does the whole table */
+	n = hsmg_card_mechanisms(full, types, 128);
+	ck_assert_uint_eq(n, hsmg_mech_count());
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(types[i], hsmg_mech_at(i)->type);
+	ck_assert_uint_eq(hsmg_card_mechanisms(full, types, 3), n);
+
+	fewer.mechanisms = fewer_mechanisms;
+	c = hsmg_card_new_backend(&fewer, mk_a, 1, 0);
+	ck_assert_ptr_nonnull(c);
+	n = hsmg_card_mechanisms(c, types, 128);
+	ck_assert_uint_eq(n, hsmg_mech_count() - 2);
+	for (i = 0; i < n; i++)
+		ck_assert(types[i] != CKM_SHA256 && types[i] != CKM_AES_GCM);
+	/* the core refuses what the backend left out, and only that */
+	ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_DIGEST, CKM_SHA256, t, 1, NULL),
+			  CKR_MECHANISM_INVALID);
+	ck_assert_uint_eq(crypto(full, nosess, HSMG_MSG_OP_DIGEST, CKM_SHA256, t, 1, NULL), CKR_OK);
+	ck_assert_uint_eq(crypto(c, nosess, HSMG_MSG_OP_DIGEST, CKM_SHA384, t, 1, NULL), CKR_OK);
+	ck_assert_uint_eq(gen_aes(c, nosess, 32, 0, 0, blob, &blen), CKR_OK);
+	plen = gcm_param(param, "iv-iv-iv-iv!", 12, "", 0, 128);
+	ck_assert_uint_eq(
+	    gcm(c, nosess, true, blob, blen, param, plen, msg, sizeof(msg), ct, &clen),
+	    CKR_MECHANISM_INVALID);
+	/* the same blob on the full card of the group */
+	ck_assert_uint_eq(
+	    gcm(full, nosess, true, blob, blen, param, plen, msg, sizeof(msg), ct, &clen), CKR_OK);
+	hsmg_card_free(c);
+	hsmg_card_free(full);
+}
+END_TEST
+
 START_TEST(session_quota)
 {
 	struct hsmg_card *c = new_card(mk_a, 2, 2);
@@ -1099,6 +1154,7 @@ int main(void)
 	tcase_add_test(tc, vhsm_binding);
 	tcase_add_test(tc, digest_multipart);
 	tcase_add_test(tc, digest_state_refused);
+	tcase_add_test(tc, backend_mechanisms);
 	tcase_add_test(tc, session_quota);
 	tcase_add_test(tc, sessions_on_many_queues);
 	tcase_add_test(tc, malformed_requests);
