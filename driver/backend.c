@@ -290,7 +290,7 @@ static int hsmg_be_complete_one(struct hsmg_queue *q, u64 uentry, u32 *stale)
 
 	if (copy_from_user(&e, u64_to_user_ptr(uentry), sizeof(e)))
 		return -EFAULT;
-	if (e.status > HSMG_BE_BADREQ)
+	if (e.status > HSMG_BE_PIN_LOCKED)
 		return -EINVAL;
 	if (e.status == HSMG_BE_OK && e.len) {
 		if (e.len > HSMG_MAX_MSG_SIZE)

@@ -300,9 +300,25 @@ static long hsmg_ioc_session_close(struct hsmg_client *c, unsigned long uarg)
 	return 0;
 }
 
+/*
+ * The head of an authentication record: magic, version, a user that
+ * matches the login.
+ */
+static bool hsmg_auth_record_ok(const u8 *rec, u32 len, u32 flags)
+{
+	const struct hsmg_auth_record_hdr *h = (const void *)rec;
+
+	if (len < sizeof(*h) || h->magic != HSMG_AUTH_RECORD_MAGIC ||
+	    h->version != 1)
+		return false;
+	return h->user == ((flags & HSMG_LOGIN_SO) ? HSMG_AUTH_SO :
+			   HSMG_AUTH_USER);
+}
+
 static long hsmg_ioc_login(struct hsmg_client *c, unsigned long uarg)
 {
-	u8 pin[HSMG_MAX_PIN_LEN], cardpin[16];
+	u8 pin[HSMG_MAX_PIN_LEN], cardpin[16], *record = NULL;
+	struct hsmg_login_secrets ls = {pin, 0, cardpin, 0, NULL, 0};
 	struct hsmg_session *s;
 	struct hsmg_login lg;
 	bool vhsm;
@@ -313,7 +329,7 @@ static long hsmg_ioc_login(struct hsmg_client *c, unsigned long uarg)
 		return argsz;
 	if (lg.flags & ~HSMG_LOGIN_ALL_FLAGS)
 		return -EINVAL;
-	if (lg.reserved0 || lg.reserved[0] || lg.reserved[1])
+	if (lg.reserved0 || lg.reserved)
 		return -EINVAL;
 	s = hsmg_client_session(c, lg.session_id);
 	if (IS_ERR(s))
@@ -321,15 +337,22 @@ static long hsmg_ioc_login(struct hsmg_client *c, unsigned long uarg)
 	ret = -EINVAL;
 	if (!lg.pin_len)
 		goto out;
-	if (lg.pin_len > HSMG_MAX_PIN_LEN) {
-		ret = -E2BIG;
+	ret = -E2BIG;
+	if (lg.pin_len > HSMG_MAX_PIN_LEN ||
+	    lg.record_len > HSMG_AUTH_RECORD_MAX)
 		goto out;
-	}
+	ret = -EINVAL;
 	/* An SO login is never bound to the card-PIN. */
 	vhsm = (s->flags & HSMG_SESSION_VHSM) && !(lg.flags & HSMG_LOGIN_SO);
 	if (vhsm ? (lg.cardpin_len < 8 || lg.cardpin_len > 16) :
 		   lg.cardpin_len)
 		goto out;
+	ret = -ENOMEM;
+	if (lg.record_len) {
+		record = kmalloc(lg.record_len, GFP_KERNEL);
+		if (!record)
+			goto out;
+	}
 	ret = -EFAULT;
 	if (copy_from_user(pin, u64_to_user_ptr(lg.pin), lg.pin_len))
 		goto wipe;
@@ -337,8 +360,17 @@ static long hsmg_ioc_login(struct hsmg_client *c, unsigned long uarg)
 	    copy_from_user(cardpin, u64_to_user_ptr(lg.cardpin),
 			   lg.cardpin_len))
 		goto wipe;
-	ret = hsmg_session_login(s, lg.flags, pin, lg.pin_len, cardpin,
-				 lg.cardpin_len, &lg.members, lg.pin_blob);
+	if (record &&
+	    copy_from_user(record, u64_to_user_ptr(lg.record), lg.record_len))
+		goto wipe;
+	ret = -EINVAL;
+	if (record && !hsmg_auth_record_ok(record, lg.record_len, lg.flags))
+		goto wipe;
+	ls.pin_len = lg.pin_len;
+	ls.cardpin_len = lg.cardpin_len;
+	ls.record = record;
+	ls.record_len = lg.record_len;
+	ret = hsmg_session_login(s, lg.flags, &ls, &lg.members, lg.pin_blob);
 	if (!ret && hsmg_copy_result(uarg, &lg, sizeof(lg), argsz)) {
 		hsmg_session_logout(s, true);
 		ret = -EFAULT;
@@ -347,6 +379,7 @@ wipe:
 	memzero_explicit(pin, sizeof(pin));
 	memzero_explicit(cardpin, sizeof(cardpin));
 	memzero_explicit(lg.pin_blob, sizeof(lg.pin_blob));
+	kfree_sensitive(record);
 out:
 	hsmg_session_put(s);
 	return ret;

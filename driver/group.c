@@ -15,6 +15,7 @@
 
 #include "compat.h"
 #include "group.h"
+#include "pinguard.h"
 #include "queue.h"
 #include "sysfs.h"
 
@@ -42,6 +43,8 @@ void hsmg_groups_exit(void)
 		hsmg_sysfs_group_del(g);
 		WARN_ON_ONCE(!list_empty(&g->backlogs) ||
 			     !list_empty(&g->sessions) || g->assigned);
+		hsmg_pinguard_free(g);
+		mutex_destroy(&g->pin_lock);
 		kfree(g);
 	}
 	xa_destroy(&hsmg_groups);
@@ -154,6 +157,9 @@ struct hsmg_group *hsmg_group_get_or_create(const u8 *mkvp)
 	INIT_LIST_HEAD(&g->backlogs);
 	INIT_LIST_HEAD(&g->sessions);
 	init_waitqueue_head(&g->state_wq);
+	mutex_init(&g->pin_lock);
+	INIT_LIST_HEAD(&g->pin_fails);
+	init_waitqueue_head(&g->pin_wq);
 	g->offline_since = jiffies;
 	/* Publish a complete group: xa_alloc makes it visible to lookups. */
 	ret = xa_alloc(&hsmg_groups, &new_id, NULL, xa_limit_31b, GFP_KERNEL);

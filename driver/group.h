@@ -67,6 +67,12 @@ struct hsmg_group {
 	bool any_online;
 	unsigned long offline_since;
 	struct device *dev;
+	/* Failed logins per token and user (pinguard.c). */
+	struct mutex pin_lock;
+	struct list_head pin_fails;
+	u32 npin_fails;
+	unsigned long pin_gen;
+	wait_queue_head_t pin_wq;
 };
 
 /* Serializes attach, detach and group creation. */

@@ -455,7 +455,7 @@ int hsmg_provider_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 	struct hsmg_request *req;
 	int ret = 0;
 
-	if (status > HSMG_BE_BADREQ) {
+	if (status > HSMG_BE_PIN_LOCKED) {
 		kvfree(buf);
 		return -EINVAL;
 	}
@@ -500,6 +500,17 @@ int hsmg_provider_complete_buf(struct hsmg_queue *q, u64 tag, u32 status,
 		hsmg_request_unlink(req);
 		q->requests++;
 		hsmg_request_finish(req, -EPROTO);
+		break;
+	case HSMG_BE_PIN_INCORRECT:
+	case HSMG_BE_PIN_LOCKED:
+		/* The card judged the PIN: final, and the card is healthy. */
+		hsmg_request_unlink(req);
+		q->requests++;
+		if (req->type != HSMG_BE_REQ_LOGIN)
+			hsmg_request_finish(req, -EPROTO);
+		else
+			hsmg_request_finish(req, status == HSMG_BE_PIN_LOCKED ?
+					    -EKEYEXPIRED : -EACCES);
 		break;
 	default:
 		/*

@@ -23,6 +23,7 @@
 
 #include "event.h"
 #include "group.h"
+#include "pinguard.h"
 #include "queue.h"
 #include "request.h"
 #include "sched.h"
@@ -480,24 +481,33 @@ static int hsmg_session_wait_online(struct hsmg_group *g, unsigned long end)
 	return 0;
 }
 
-/* The LOGIN payload: struct hsmg_be_login, the PIN, the card-PIN. */
-static u8 *hsmg_session_login_msg(u32 flags, const u8 *pin, u32 pin_len,
-				  const u8 *cardpin, u32 cardpin_len, u32 *len)
+/*
+ * The LOGIN payload: struct hsmg_be_login, the PIN, the card-PIN, the
+ * authentication record.
+ */
+static u8 *hsmg_session_login_msg(u32 flags, const struct hsmg_login_secrets *ls,
+				  u32 *len)
 {
 	struct hsmg_be_login *hdr;
-	u8 *msg;
+	u8 *msg, *p;
 
-	*len = sizeof(*hdr) + pin_len + cardpin_len;
+	*len = sizeof(*hdr) + ls->pin_len + ls->cardpin_len + ls->record_len;
 	msg = kzalloc(*len, GFP_KERNEL);
 	if (!msg)
 		return NULL;
 	hdr = (struct hsmg_be_login *)msg;
 	hdr->flags = flags;
-	hdr->pin_len = pin_len;
-	hdr->cardpin_len = cardpin_len;
-	memcpy(msg + sizeof(*hdr), pin, pin_len);
-	if (cardpin_len)
-		memcpy(msg + sizeof(*hdr) + pin_len, cardpin, cardpin_len);
+	hdr->pin_len = ls->pin_len;
+	hdr->cardpin_len = ls->cardpin_len;
+	hdr->record_len = ls->record_len;
+	p = msg + sizeof(*hdr);
+	memcpy(p, ls->pin, ls->pin_len);
+	p += ls->pin_len;
+	if (ls->cardpin_len)
+		memcpy(p, ls->cardpin, ls->cardpin_len);
+	p += ls->cardpin_len;
+	if (ls->record_len)
+		memcpy(p, ls->record, ls->record_len);
 	return msg;
 }
 
@@ -554,8 +564,9 @@ static int hsmg_session_login_send(struct hsmg_session *s, const u8 *msg,
 }
 
 /*
- * The outcome once every LOGIN on @fan is done: -EDQUOT when a member's
- * quota was full, -EKEYREJECTED when the members' pin-blobs differ (logged),
+ * The outcome once every LOGIN on @fan is done: -EKEYEXPIRED when a
+ * member has locked the PIN, -EACCES when one found it wrong, -EDQUOT
+ * when a member's quota was full, -EKEYREJECTED when the members' pin-blobs differ (logged),
  * -ENODEV when no member logged in, else 0 with *@first the first member's
  * record.  *@n: members logged in.  Group lock held.
  */
@@ -565,12 +576,17 @@ static int hsmg_session_login_outcome(struct hsmg_session *s,
 {
 	struct hsmg_login_rec *rec;
 	struct hsmg_request *req;
-	bool quota = false, differ = false;
+	bool quota = false, differ = false, locked = false, wrong = false;
 
 	lockdep_assert_held(&s->group->lock);
-	list_for_each_entry(req, fan, fan_node)
+	list_for_each_entry(req, fan, fan_node) {
 		if (req->result == -EDQUOT)
 			quota = true;
+		if (req->result == -EKEYEXPIRED)
+			locked = true;
+		if (req->result == -EACCES)
+			wrong = true;
+	}
 	*first = NULL;
 	*n = 0;
 	list_for_each_entry(rec, &s->logins, s_node) {
@@ -582,6 +598,11 @@ static int hsmg_session_login_outcome(struct hsmg_session *s,
 		else if (memcmp(rec->blob, (*first)->blob, HSMG_PIN_BLOB_LEN))
 			differ = true;
 	}
+	/* A member that judged the PIN wrong or locked decides. */
+	if (locked)
+		return -EKEYEXPIRED;
+	if (wrong)
+		return -EACCES;
 	if (differ)
 		hsmg_session_log_disagreement(s);
 	if (quota)
@@ -623,22 +644,25 @@ static void hsmg_session_fan_put(struct list_head *fan)
  * hsmg_session_login - log @s in on every online member.
  * @s: the session.
  * @flags: HSMG_LOGIN_*.
- * @pin: the PIN.
- * @pin_len: its length.
- * @cardpin: the card-PIN or NULL.
- * @cardpin_len: its length.
+ * @ls: the PIN, card-PIN and authentication record (lengths checked).
  * @members: members logged in on (out).
  * @pin_blob: the common pin-blob (out).
  *
+ * With a record, the login waits its turn and the delay the group's count
+ * of failures of that token and user imposes (pinguard.c), and counts.
+ *
  * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no
  * member online within the hold time), -EDQUOT (a member's quota is full),
- * -EKEYREJECTED (members returned different pin-blobs), -EINTR, -ENOMEM.
+ * -EKEYREJECTED (members returned different pin-blobs), -EACCES (wrong
+ * PIN), -EKEYEXPIRED (PIN locked), -EAGAIN (too many tokens with
+ * failures), -EINTR, -ENOMEM.
  */
-int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
-		       u32 pin_len, const u8 *cardpin, u32 cardpin_len,
-		       u32 *members, u8 *pin_blob)
+int hsmg_session_login(struct hsmg_session *s, u32 flags,
+		       const struct hsmg_login_secrets *ls, u32 *members,
+		       u8 *pin_blob)
 {
 	struct hsmg_group *g = s->group;
+	struct hsmg_pin_fails *guard = NULL;
 	struct hsmg_login_rec *first;
 	struct hsmg_request *req;
 	unsigned long end;
@@ -647,8 +671,7 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 	u32 len, n;
 	u8 *msg;
 
-	msg = hsmg_session_login_msg(flags, pin, pin_len, cardpin, cardpin_len,
-				     &len);
+	msg = hsmg_session_login_msg(flags, ls, &len);
 	if (!msg)
 		return -ENOMEM;
 
@@ -656,6 +679,11 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 	ret = hsmg_session_may_login(s);
 	if (ret)
 		goto out;
+	if (ls->record_len) {
+		ret = hsmg_pinguard_enter(g, (const void *)ls->record, &guard);
+		if (ret)
+			goto out;
+	}
 	end = jiffies +
 		msecs_to_jiffies(hsmg_policy(g, HSMG_POLICY_A_HOLD_TIME_MS));
 	for (;;) {
@@ -692,6 +720,8 @@ int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
 	spin_unlock(&g->lock);
 	hsmg_session_fan_put(&fan);
 out:
+	if (guard)
+		hsmg_pinguard_leave(g, guard, ret);
 	mutex_unlock(&s->op_lock);
 	kfree_sensitive(msg);
 	return ret;

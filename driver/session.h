@@ -94,9 +94,22 @@ void hsmg_session_exit(void);
 struct hsmg_session *hsmg_session_new(struct hsmg_group *g, u32 flags);
 void hsmg_session_get(struct hsmg_session *s);
 void hsmg_session_put(struct hsmg_session *s);
-int hsmg_session_login(struct hsmg_session *s, u32 flags, const u8 *pin,
-		       u32 pin_len, const u8 *cardpin, u32 cardpin_len,
-		       u32 *members, u8 *pin_blob);
+/**
+ * struct hsmg_login_secrets - what a login hands the members (checked:
+ * lengths within the uapi limits, the record's head sane).
+ */
+struct hsmg_login_secrets {
+	const u8 *pin;
+	u32 pin_len;
+	const u8 *cardpin;
+	u32 cardpin_len;
+	const u8 *record;
+	u32 record_len;
+};
+
+int hsmg_session_login(struct hsmg_session *s, u32 flags,
+		       const struct hsmg_login_secrets *ls, u32 *members,
+		       u8 *pin_blob);
 int hsmg_session_logout(struct hsmg_session *s, bool wait);
 bool hsmg_session_login_done(struct hsmg_session *s, struct hsmg_queue *q);
 bool hsmg_session_recover_queue(struct hsmg_queue *q);

@@ -88,21 +88,31 @@ static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t 
 	return CKR_OK;
 }
 
-/* May the request's session use key @k? */
-static CK_RV key_check_binding(struct req_ctx *c, const struct key *k)
+/* May the request's session use key @k (@public_part: only its public
+ * part, which a token's user binding does not guard)? */
+static CK_RV key_check_binding(struct req_ctx *c, const struct key *k, bool public_part)
 {
+	uint32_t bind = k->bind;
 	struct login_view lv;
 	CK_RV rv = CKR_OK;
 
-	if (!(k->bind & (BIND_SESSION | BIND_CARDPIN)))
+	if (public_part)
+		bind &= ~BIND_USER;
+	if (!(bind & (BIND_SESSION | BIND_CARDPIN | BIND_USER)))
 		return CKR_OK;
 	card_login_lookup(c->card, c->queue, c->req->session, &lv);
 	if (!lv.logged_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else if ((k->bind & BIND_SESSION) &&
+	else if ((bind & BIND_USER) && (!lv.auth.valid || lv.auth.user != HSMG_AUTH_USER ||
+					(lv.login_flags & HSMG_LOGIN_SO)))
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else if ((bind & BIND_USER) &&
+		 !card_ct_equal(lv.auth.user_bind, k->session_bind, HSMG_PIN_BLOB_LEN))
+		rv = CKR_KEY_HANDLE_INVALID;
+	else if ((bind & BIND_SESSION) &&
 		 !card_ct_equal(lv.pin_blob, k->session_bind, HSMG_PIN_BLOB_LEN))
 		rv = CKR_KEY_HANDLE_INVALID;
-	else if ((k->bind & BIND_CARDPIN) &&
+	else if ((bind & BIND_CARDPIN) &&
 		 (!lv.has_cardpin ||
 		  !card_ct_equal(lv.cardpin_blob, k->cardpin_bind, HSMG_PIN_BLOB_LEN)))
 		rv = CKR_KEY_HANDLE_INVALID;
@@ -110,20 +120,26 @@ static CK_RV key_check_binding(struct req_ctx *c, const struct key *k)
 	return rv;
 }
 
-/* Bind a new key to the request's session as strict/VHSM demand. */
+/*
+ * Bind a new key: to the session's pin-blob (strict mode, session keys),
+ * else to the token's user when the session logged in as the user with an
+ * authentication record and the key is not public; and to the card-PIN
+ * (VHSM).  Public and SO sessions bind nothing (EP11).
+ */
 static CK_RV key_bind_new(struct req_ctx *c, struct key *k)
 {
 	uint32_t sf = c->req->session_flags;
 	struct login_view lv;
 
-	if (!(sf & (HSMG_SESSION_STRICT | HSMG_SESSION_VHSM)))
-		return CKR_OK;
 	card_login_lookup(c->card, c->queue, c->req->session, &lv);
-	/* Public and SO sessions: the modes do not apply (EP11). */
 	if (lv.logged_in && !(lv.login_flags & HSMG_LOGIN_SO)) {
 		if ((sf & HSMG_SESSION_STRICT) && !(k->attrs.flags & HSMG_KEY_TOKEN)) {
 			k->bind |= BIND_SESSION;
 			memcpy(k->session_bind, lv.pin_blob, HSMG_PIN_BLOB_LEN);
+		} else if (lv.auth.valid && lv.auth.user == HSMG_AUTH_USER &&
+			   !(k->attrs.flags & HSMG_KEY_PUBLIC)) {
+			k->bind |= BIND_USER;
+			memcpy(k->session_bind, lv.auth.user_bind, HSMG_PIN_BLOB_LEN);
 		}
 		if (sf & HSMG_SESSION_VHSM) {
 			if (!lv.has_cardpin) {
@@ -139,11 +155,12 @@ static CK_RV key_bind_new(struct req_ctx *c, struct key *k)
 }
 
 /* May the request use opened key @k: binding, kind (bit mask KM()) and
- * usage (0: none needed)? */
+ * usage (0: none needed; with CARD_USE_PUBLIC_PART for its public part)? */
 CK_RV card_key_allowed(struct req_ctx *c, const struct key *k, uint32_t kinds, uint32_t use)
 {
-	CK_RV rv = key_check_binding(c, k);
+	CK_RV rv = key_check_binding(c, k, use & CARD_USE_PUBLIC_PART);
 
+	use &= ~CARD_USE_PUBLIC_PART;
 	if (rv == CKR_OK && !(kinds & KM(k->kind)))
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 	if (rv == CKR_OK && use && !(k->attrs.usage & use))

@@ -7,7 +7,7 @@ LIB_CARD := $(B)/lib/libhsmg-card.a
 LIB_CARD_CFLAGS := -Ilib/card $(LIB_MSG_CFLAGS) \
 	$(shell pkg-config --cflags libcrypto p11-kit-1 2>/dev/null)
 LIB_CARD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread $(LIB_MSG_LIBS)
-LIB_CARD_OBJS := $(patsubst %,$(B)/lib/card/%.o,core blob ossl ossl_keys ossl_gen ossl_cipher ossl_sig \
+LIB_CARD_OBJS := $(patsubst %,$(B)/lib/card/%.o,core blob auth ossl ossl_keys ossl_gen ossl_cipher ossl_sig \
 	ossl_wrap ossl_digest hashstate aesmode pk)
 
 $(B)/lib/card/%.o: HOST_CFLAGS += $(LIB_PIC) $(LIB_CARD_CFLAGS)

@@ -159,4 +159,19 @@ void hsmg_card_key_cache_stats(struct hsmg_card *card, struct hsmg_card_cache_st
  */
 int hsmg_card_set_mk(struct hsmg_card *card, const uint8_t *mk);
 
+/*
+ * The card's rule for failed logins with an authentication record: at
+ * @max_failures (1..1000; 10 by default) failed logins of a token and user
+ * the card refuses its logins (HSMG_BE_PIN_LOCKED) until a new PIN is set.
+ * @path: a file (the card's, 0600) that keeps the count across restarts,
+ * read now (a missing file is an empty count) and written at each change;
+ * NULL keeps the count in memory only.  0, or -1 (bad value, or a file
+ * that cannot be read: nothing changed).
+ */
+#define HSMG_CARD_PIN_MAX_FAILURES_DEFAULT 10
+int hsmg_card_set_pin_policy(struct hsmg_card *card, unsigned int max_failures, const char *path);
+/* The card's count of failed logins of @token and @user (HSMG_AUTH_*). */
+unsigned int hsmg_card_pin_failures(struct hsmg_card *card, const uint8_t token[16],
+				    unsigned int user);
+
 #endif

@@ -52,6 +52,9 @@ enum key_kind { KIND_AES = 1, KIND_EC_PRIV = 2, KIND_RSA_PRIV = 3, KIND_SECRET =
 
 #define BIND_SESSION (1U << 0)
 #define BIND_CARDPIN (1U << 1)
+/* Bound to the user of a token (auth.c): kblob_hdr.session_bind holds
+ * card_auth_user_bind() of the token's secret (never with BIND_SESSION). */
+#define BIND_USER (1U << 2)
 
 struct kblob_hdr {
 	uint32_t magic;
@@ -90,6 +93,22 @@ struct sblob_hdr {
 };
 _Static_assert(sizeof(struct sblob_hdr) == 40, "state blob header");
 
+/* What a login with an authentication record proved (auth.c). */
+struct card_auth {
+	bool valid;
+	uint16_t user; /* HSMG_AUTH_* */
+	uint8_t token[16];
+	uint8_t secret[32];		      /* the token's secret T */
+	uint8_t user_bind[HSMG_PIN_BLOB_LEN]; /* what BIND_USER keys carry */
+};
+
+/* The card's count of failed logins of one token and user (auth.c). */
+struct pin_count {
+	uint8_t token[16];
+	uint16_t user;
+	uint16_t failures;
+};
+
 struct sess {
 	struct sess *next;
 	uint64_t id;
@@ -99,6 +118,7 @@ struct sess {
 	bool has_cardpin;
 	uint8_t pin_blob[HSMG_PIN_BLOB_LEN];
 	uint8_t cardpin_blob[HSMG_PIN_BLOB_LEN];
+	struct card_auth auth;
 };
 
 struct hsmg_card {
@@ -113,6 +133,13 @@ struct hsmg_card {
 	struct sess *buckets[SESS_BUCKETS];
 	unsigned int nsess;
 	unsigned int qsess[HSMG_CARD_MAX_QUEUES];
+
+	pthread_mutex_t pin_lock; /* the count of failed logins */
+	unsigned int pin_max;
+	struct pin_count *pinc;
+	unsigned int npinc;
+	char *pinc_path;
+	unsigned long pinc_errors;
 };
 
 /* A copy of a session's login, taken under the lock. */
@@ -122,6 +149,7 @@ struct login_view {
 	bool has_cardpin;
 	uint8_t pin_blob[HSMG_PIN_BLOB_LEN];
 	uint8_t cardpin_blob[HSMG_PIN_BLOB_LEN];
+	struct card_auth auth;
 };
 
 /* A decoded key. */
@@ -178,9 +206,24 @@ struct pubref {
 void card_login_lookup(struct hsmg_card *card, unsigned int queue, uint64_t id,
 		       struct login_view *lv);
 
+/* ---- the core: authentication records and failed logins (auth.c) */
+
+/* Check @pin against record @rec for a login with @flags: HSMG_BE_OK
+ * (with *@out), _PIN_INCORRECT (counted), _PIN_LOCKED, _BADREQ (not a
+ * record of this group), _FAILED. */
+uint32_t card_auth_login(struct hsmg_card *card, uint32_t flags, const uint8_t *pin,
+			 uint32_t pin_len, const uint8_t *rec, uint32_t rec_len,
+			 struct card_auth *out);
+int card_auth_user_bind(const struct hsmg_card *card, const uint8_t token[16],
+			const uint8_t secret[32], uint8_t out[HSMG_PIN_BLOB_LEN]);
+CK_RV card_op_auth_record(struct req_ctx *c);
+
 /* ---- the core: key and state blobs, request services (blob.c) */
 
 enum part card_part_of(uint32_t op);
+/* A use of the public part of a private key only (verify, encrypt, export
+ * of the public key): a key bound to a token's user needs no login. */
+#define CARD_USE_PUBLIC_PART (1U << 31)
 CK_RV card_key_allowed(struct req_ctx *c, const struct key *k, uint32_t kinds, uint32_t use);
 CK_RV card_key_get(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k);
 CK_RV card_get_attrs(struct req_ctx *c, struct hsmg_msg_key_attrs *a);

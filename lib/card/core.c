@@ -87,6 +87,8 @@ struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
 	card->nqueues = nqueues;
 	card->quota = quota;
 	pthread_mutex_init(&card->lock, NULL);
+	pthread_mutex_init(&card->pin_lock, NULL);
+	card->pin_max = HSMG_CARD_PIN_MAX_FAILURES_DEFAULT;
 	card->be = be;
 	card->bs = card->be->create();
 	if (!card->bs || mech_load(card) ||
@@ -124,6 +126,9 @@ void hsmg_card_free(struct hsmg_card *card)
 	if (card->bs)
 		card->be->destroy(card->bs);
 	free(card->mech_ok);
+	free(card->pinc);
+	free(card->pinc_path);
+	pthread_mutex_destroy(&card->pin_lock);
 	pthread_mutex_destroy(&card->lock);
 	OPENSSL_cleanse(card, sizeof(*card));
 	free(card);
@@ -180,6 +185,7 @@ void card_login_lookup(struct hsmg_card *card, unsigned int queue, uint64_t id,
 		lv->has_cardpin = s->has_cardpin;
 		memcpy(lv->pin_blob, s->pin_blob, sizeof(lv->pin_blob));
 		memcpy(lv->cardpin_blob, s->cardpin_blob, sizeof(lv->cardpin_blob));
+		lv->auth = s->auth;
 	}
 	pthread_mutex_unlock(&card->lock);
 }
@@ -347,26 +353,37 @@ static void do_login(struct hsmg_card *card, unsigned int queue, const struct hs
 		     struct hsmg_card_result *res)
 {
 	struct hsmg_be_login lg;
+	struct card_auth auth;
 	struct sess *s, **pp;
 	uint8_t pin_blob[HSMG_PIN_BLOB_LEN], cp_blob[HSMG_PIN_BLOB_LEN];
-	const uint8_t *pin, *cardpin;
+	const uint8_t *pin, *cardpin, *record;
 	unsigned int quota;
 	bool user_vhsm;
 
+	memset(&auth, 0, sizeof(auth));
 	res->status = HSMG_BE_BADREQ;
 	if (!req->session || req->len < sizeof(lg) || ans_cap < HSMG_PIN_BLOB_LEN)
 		return;
 	memcpy(&lg, payload, sizeof(lg));
-	if (lg.reserved || (lg.flags & ~HSMG_LOGIN_ALL_FLAGS) || lg.pin_len < 1 ||
-	    lg.pin_len > HSMG_MAX_PIN_LEN || lg.cardpin_len > 16 ||
-	    (lg.cardpin_len && lg.cardpin_len < 8) ||
-	    (uint64_t)sizeof(lg) + lg.pin_len + lg.cardpin_len != req->len)
+	if ((lg.flags & ~HSMG_LOGIN_ALL_FLAGS) || lg.pin_len < 1 || lg.pin_len > HSMG_MAX_PIN_LEN ||
+	    lg.cardpin_len > 16 || (lg.cardpin_len && lg.cardpin_len < 8) ||
+	    lg.record_len > HSMG_AUTH_RECORD_MAX ||
+	    (uint64_t)sizeof(lg) + lg.pin_len + lg.cardpin_len + lg.record_len != req->len)
 		return;
 	user_vhsm = (req->session_flags & HSMG_SESSION_VHSM) && !(lg.flags & HSMG_LOGIN_SO);
 	if (user_vhsm && !lg.cardpin_len)
 		return;
 	pin = payload + sizeof(lg);
 	cardpin = pin + lg.pin_len;
+	record = cardpin + lg.cardpin_len;
+	/* With a record, the PIN must match it (counted), and the session
+	 * gets what it proves. */
+	if (lg.record_len) {
+		res->status =
+		    card_auth_login(card, lg.flags, pin, lg.pin_len, record, lg.record_len, &auth);
+		if (res->status != HSMG_BE_OK)
+			goto out;
+	}
 	if (make_pin_blob(card, req->session, lg.flags, pin, lg.pin_len, cardpin, lg.cardpin_len,
 			  pin_blob) ||
 	    (lg.cardpin_len && make_cardpin_blob(card, cardpin, lg.cardpin_len, cp_blob))) {
@@ -407,6 +424,7 @@ static void do_login(struct hsmg_card *card, unsigned int queue, const struct hs
 		memcpy(s->cardpin_blob, cp_blob, sizeof(cp_blob));
 	else
 		memset(s->cardpin_blob, 0, sizeof(s->cardpin_blob));
+	s->auth = auth;
 	pthread_mutex_unlock(&card->lock);
 
 	memcpy(ans, pin_blob, HSMG_PIN_BLOB_LEN);
@@ -414,6 +432,7 @@ static void do_login(struct hsmg_card *card, unsigned int queue, const struct hs
 	res->status = HSMG_BE_OK;
 out:
 	OPENSSL_cleanse(&lg, sizeof(lg));
+	OPENSSL_cleanse(&auth, sizeof(auth));
 	OPENSSL_cleanse(pin_blob, sizeof(pin_blob));
 	OPENSSL_cleanse(cp_blob, sizeof(cp_blob));
 }
@@ -488,6 +507,8 @@ static uint32_t allowed_tags(uint32_t op)
 	case HSMG_MSG_OP_EXPORT_PUBKEY:
 	case HSMG_MSG_OP_EXPORT_KEY:
 		return T(KEY);
+	case HSMG_MSG_OP_AUTH_RECORD:
+		return T(PARAM) | T(DATA);
 	default:
 		return ~0U;
 	}
@@ -498,7 +519,8 @@ static uint32_t allowed_tags(uint32_t op)
 static bool op_has_mechanism(uint32_t op)
 {
 	return op != HSMG_MSG_OP_RANDOM && op != HSMG_MSG_OP_IMPORT_KEY &&
-	       op != HSMG_MSG_OP_EXPORT_PUBKEY && op != HSMG_MSG_OP_EXPORT_KEY;
+	       op != HSMG_MSG_OP_EXPORT_PUBKEY && op != HSMG_MSG_OP_EXPORT_KEY &&
+	       op != HSMG_MSG_OP_AUTH_RECORD;
 }
 
 static CK_RV dispatch(struct req_ctx *c)
@@ -557,6 +579,8 @@ static CK_RV dispatch(struct req_ctx *c)
 		return c->card->be->export_pubkey(c);
 	case HSMG_MSG_OP_EXPORT_KEY:
 		return c->card->be->export_key(c);
+	case HSMG_MSG_OP_AUTH_RECORD:
+		return card_op_auth_record(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

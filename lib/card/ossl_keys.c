@@ -345,8 +345,8 @@ CK_RV card_pub_get(struct req_ctx *c, uint32_t use, struct pubref *p)
 	    hsmg_msg_get(c->v, HSMG_TAG_PUBKEY, NULL, NULL))
 		return CKR_ARGUMENTS_BAD; /* exactly one of them */
 	if (hsmg_msg_get(c->v, HSMG_TAG_KEY, &v, &len)) {
-		rv = card_key_get_pkey(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV) | KM(KIND_RSA_PRIV), use,
-				       &k, &p->pkey);
+		rv = card_key_get_pkey(c, HSMG_TAG_KEY, KM(KIND_EC_PRIV) | KM(KIND_RSA_PRIV),
+				       use | CARD_USE_PUBLIC_PART, &k, &p->pkey);
 		if (rv != CKR_OK)
 			return rv;
 		p->rsa = k.kind == KIND_RSA_PRIV;

@@ -111,7 +111,7 @@ CK_RV card_op_export_pubkey(struct req_ctx *c)
 	struct key k;
 	CK_RV rv;
 
-	rv = card_key_get(c, HSMG_TAG_KEY, ~0U, 0, &k);
+	rv = card_key_get(c, HSMG_TAG_KEY, ~0U, CARD_USE_PUBLIC_PART, &k);
 	if (rv != CKR_OK)
 		return rv;
 	if (k.kind == KIND_EC_PRIV || k.kind == KIND_RSA_PRIV)

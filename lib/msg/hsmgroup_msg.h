@@ -270,6 +270,19 @@ enum hsmg_msg_type {
  *	%CKR_KEY_UNEXTRACTABLE) and %HSMG_KEY_NOT_SENSITIVE (else
  *	%CKR_ATTRIBUTE_SENSITIVE).  Out: %HSMG_TAG_OUT_DATA = the key bytes
  *	(@value_len of them).  The caller wipes them after use.
+ * @HSMG_MSG_OP_AUTH_RECORD: a new authentication record (the clear head
+ *	is &struct hsmg_auth_record_hdr of linux/hsmgroup.h, the rest sealed
+ *	under the master key) for a PIN of a token.  In: %HSMG_TAG_PARAM =
+ *	&struct hsmg_msg_auth_param, %HSMG_TAG_DATA = the PIN (1..
+ *	%HSMG_MAX_PIN_LEN bytes); mechanism ignored (0).  The record carries
+ *	the token's secret, to which the card binds the token's keys: an SO
+ *	record made in a session logged in as the SO of the same token keeps
+ *	it (C_SetPIN), any other SO record starts a new token with a new
+ *	secret (C_InitToken); a user record needs a session logged in (SO:
+ *	C_InitPIN, user: C_SetPIN) with a record of the same token, else
+ *	%CKR_USER_NOT_LOGGED_IN, and clears the card's count of that user's
+ *	failed logins.  Out: %HSMG_TAG_OUT_DATA = the record
+ *	(%HSMG_MSG_AUTH_RECORD_LEN bytes).
  */
 enum hsmg_msg_op {
 	HSMG_MSG_OP_RANDOM = 1,
@@ -301,7 +314,8 @@ enum hsmg_msg_op {
 	HSMG_MSG_OP_IMPORT_KEY = 27,
 	HSMG_MSG_OP_EXPORT_PUBKEY = 28,
 	HSMG_MSG_OP_EXPORT_KEY = 29,
-	HSMG_MSG_OP_MAX = 29,
+	HSMG_MSG_OP_AUTH_RECORD = 30,
+	HSMG_MSG_OP_MAX = 30,
 };
 
 /**
@@ -426,7 +440,33 @@ struct hsmg_msg_tlv {
  * the flag existed) the value never leaves the card in clear.
  */
 #define HSMG_KEY_NOT_SENSITIVE (1U << 2)
-#define HSMG_KEY_ALL_FLAGS     (HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE)
+/**
+ * HSMG_KEY_PUBLIC - a key usable without login (CKA_PRIVATE false).
+ * Without it, a key made in a session logged in as the user with an
+ * authentication record is bound to the token's secret: the card uses it
+ * only in sessions logged in with that token's user PIN (the public part
+ * of a private key stays readable: %HSMG_MSG_OP_EXPORT_PUBKEY, verify,
+ * encrypt).
+ */
+#define HSMG_KEY_PUBLIC (1U << 3)
+#define HSMG_KEY_ALL_FLAGS                                                                         \
+	(HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE | HSMG_KEY_PUBLIC)
+
+/** HSMG_MSG_AUTH_RECORD_LEN - bytes of an authentication record. */
+#define HSMG_MSG_AUTH_RECORD_LEN 116
+
+/**
+ * struct hsmg_msg_auth_param - value of %HSMG_TAG_PARAM for
+ * %HSMG_MSG_OP_AUTH_RECORD.
+ * @user: %HSMG_AUTH_USER or %HSMG_AUTH_SO (linux/hsmgroup.h).
+ * @rsvd: must be 0.
+ * @token: the token's identity (16 random bytes when the token is made).
+ */
+struct hsmg_msg_auth_param {
+	__u32 user;
+	__u32 rsvd;
+	__u8 token[16];
+};
 
 /**
  * struct hsmg_msg_key_attrs - attributes of a key to generate (value of

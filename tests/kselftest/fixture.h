@@ -25,7 +25,7 @@
 /* Every class a test queue serves. */
 #define TQ_ALL_CAPS ((1ULL << HSMG_OP_NR) - 1)
 #define TQ_LOG_MAX  512
-#define TQ_LOG_DATA 96
+#define TQ_LOG_DATA 192
 #define TQ_HELD_MAX 256
 #define TQ_MAX_LIVE 64
 

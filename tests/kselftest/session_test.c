@@ -389,7 +389,7 @@ TEST_F(session, login_good)
 		EXPECT_EQ(0, bl->flags);
 		EXPECT_EQ(strlen(PIN), bl->pin_len);
 		EXPECT_EQ(0, bl->cardpin_len);
-		EXPECT_EQ(0, bl->reserved);
+		EXPECT_EQ(0, bl->record_len);
 		EXPECT_EQ(0, memcmp(ev[k].data + sizeof(*bl), PIN, strlen(PIN)));
 		EXPECT_EQ(1, tq_count(self->g.q[k], HSMG_BE_REQ_LOGIN));
 		ASSERT_OK(
@@ -528,7 +528,7 @@ TEST_F(session, login_bad_args)
 	l.reserved0 = 1;
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
 	fill_login(&l, sid, PIN, NULL);
-	l.reserved[1] = 1;
+	l.reserved = 1;
 	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
 	fill_login(&l, sid, PIN, NULL);
 	l.argsz = HSMG_LOGIN_SIZE_V1 - 16;
@@ -633,6 +633,153 @@ TEST_F(session, vhsm_cardpin)
 	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
 	/* the plain session logs in without a card-PIN */
 	ASSERT_OK(hsmg_login(self->cfd, plain, PIN, NULL, NULL));
+}
+
+/* ---- authentication records: the PIN judged by the cards, counted ---- */
+
+struct rec {
+	struct hsmg_auth_record_hdr h;
+	uint8_t sealed[92];
+};
+
+static void fill_rec(struct rec *r, uint16_t user, uint8_t token)
+{
+	memset(r, 0x3c, sizeof(*r));
+	r->h.magic = HSMG_AUTH_RECORD_MAGIC;
+	r->h.version = 1;
+	r->h.user = user;
+	memset(r->h.token, token, sizeof(r->h.token));
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The record goes to every member after the PIN; its head is checked. */
+TEST_F(session, login_record)
+{
+	uint8_t huge[HSMG_AUTH_RECORD_MAX + 1];
+	struct hsmg_login l;
+	struct tq_event ev;
+	struct rec r;
+	uint32_t sid, k;
+	const struct hsmg_be_login *bl = (const void *)ev.data;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_RW, &sid));
+	fill_rec(&r, HSMG_AUTH_USER, 7);
+	fill_login(&l, sid, PIN, NULL);
+	l.record = (uintptr_t)&r;
+	l.record_len = sizeof(r);
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(2, l.members);
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(tq_find_event(self->g.q[k], HSMG_BE_REQ_LOGIN, 0, &ev));
+		EXPECT_EQ(sizeof(*bl) + strlen(PIN) + sizeof(r), ev.len);
+		EXPECT_EQ(sizeof(r), bl->record_len);
+		EXPECT_EQ(0, memcmp(ev.data + sizeof(*bl) + strlen(PIN), &r, sizeof(r)));
+	}
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+
+	/* too long, short of a head, not a record, another user, unreadable */
+	memset(huge, 0, sizeof(huge));
+	memcpy(huge, &r, sizeof(r));
+	l.record = (uintptr_t)huge;
+	l.record_len = sizeof(huge);
+	ASSERT_IOCTL_ERR(E2BIG, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.record = (uintptr_t)&r;
+	l.record_len = sizeof(r.h) - 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.record_len = sizeof(r);
+	r.h.magic ^= 1;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	r.h.magic ^= 1;
+	r.h.version = 2;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	r.h.version = 1;
+	r.h.user = HSMG_AUTH_SO;
+	ASSERT_IOCTL_ERR(EINVAL, self->cfd, HSMG_IOC_LOGIN, &l);
+	l.flags = HSMG_LOGIN_SO;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	l.flags = 0;
+	r.h.user = HSMG_AUTH_USER;
+	l.record = 8;
+	ASSERT_IOCTL_ERR(EFAULT, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_EQ(2, tq_count(self->g.q[0], HSMG_BE_REQ_LOGIN));
+}
+
+/*
+ * A member that finds the PIN wrong fails the login (-EACCES), one that
+ * locked it wins (-EKEYEXPIRED); nothing stays logged in; the next login
+ * of that token and user waits (at least 0.1 s after one failure, 0.2 s
+ * after two), one of another token does not count with it.
+ */
+TEST_F(session, login_record_wrong_pin)
+{
+	struct hsmg_login l;
+	struct rec r, other;
+	uint32_t sid, k;
+	double t0;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_RW, &sid));
+	fill_rec(&r, HSMG_AUTH_USER, 9);
+	fill_rec(&other, HSMG_AUTH_USER, 10);
+	fill_login(&l, sid, PIN, NULL);
+	l.record = (uintptr_t)&r;
+	l.record_len = sizeof(r);
+	tq_set_login_status(self->g.q[1], HSMG_BE_PIN_INCORRECT);
+	ASSERT_IOCTL_ERR(EACCES, self->cfd, HSMG_IOC_LOGIN, &l);
+	for (k = 0; k < 2; k++) {
+		struct hsmg_member_info mi;
+
+		ASSERT_OK(
+		    hsmg_get_member(self->cfd, self->g.group_id, self->g.q[k]->queue_id, &mi));
+		EXPECT_EQ(0, mi.sessions);
+		EXPECT_EQ(HSMG_QS_ONLINE, mi.state); /* a wrong PIN is no card fault */
+	}
+	ASSERT_ERR(EINVAL, hsmg_logout(self->cfd, sid));
+
+	t0 = now_ms();
+	tq_set_login_status(self->g.q[0], HSMG_BE_PIN_LOCKED);
+	ASSERT_IOCTL_ERR(EKEYEXPIRED, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_LE(95, now_ms() - t0);
+	t0 = now_ms();
+	ASSERT_IOCTL_ERR(EKEYEXPIRED, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_LE(195, now_ms() - t0);
+
+	/* another token: its own count; the right PIN resets the count */
+	tq_set_login_status(self->g.q[0], HSMG_BE_OK);
+	tq_set_login_status(self->g.q[1], HSMG_BE_OK);
+	l.record = (uintptr_t)&other;
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	l.record = (uintptr_t)&r;
+	t0 = now_ms();
+	ASSERT_IOCTL_OK(self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_LE(395, now_ms() - t0);
+	ASSERT_OK(hsmg_logout(self->cfd, sid));
+	tq_set_login_status(self->g.q[1], HSMG_BE_PIN_INCORRECT);
+	ASSERT_IOCTL_ERR(EACCES, self->cfd, HSMG_IOC_LOGIN, &l);
+	t0 = now_ms();
+	ASSERT_IOCTL_ERR(EACCES, self->cfd, HSMG_IOC_LOGIN, &l);
+	EXPECT_LE(95, now_ms() - t0);
+	EXPECT_GT(195, now_ms() - t0); /* counted from 0 again, not from 3 */
+}
+
+/* A PIN status on a crypto request is a card's protocol error. */
+TEST_F(session, pin_status_on_crypto)
+{
+	uint8_t req[8] = {1}, resp[64];
+	uint32_t rlen = sizeof(resp), k;
+
+	for (k = 0; k < 2; k++)
+		tq_set_crypto_status(self->g.q[k], HSMG_BE_PIN_INCORRECT);
+	ASSERT_ERR(EPROTO, hsmg_submit(self->cfd, self->g.group_id, 0, 0, HSMG_OP_SIGN, req,
+				       sizeof(req), resp, &rlen, NULL));
 }
 
 /* ---- pin-blob agreement and quotas ---- */

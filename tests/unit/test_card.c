@@ -6,6 +6,9 @@
  * strict/VHSM binding, pin-blobs, session quota, malformed requests.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -868,6 +871,209 @@ START_TEST(digest_state_refused)
 }
 END_TEST
 
+/* ---- authentication records ---- */
+
+#define H32 "0123456789abcdef0123456789abcdef" /* a 32-byte hash to sign */
+
+/* A new record for @pin of @token/@user, made in session @s. */
+static CK_RV auth_record(struct hsmg_card *c, struct sess s, uint32_t user, uint8_t token,
+			 const char *pin, uint8_t rec[HSMG_MSG_AUTH_RECORD_LEN])
+{
+	struct hsmg_msg_auth_param p = {.user = user};
+	struct tlv t[] = {{HSMG_TAG_PARAM, &p, sizeof(p)}, {HSMG_TAG_DATA, pin, strlen(pin)}};
+	struct hsmg_msg_view v;
+	CK_RV rv;
+
+	memset(p.token, token, sizeof(p.token));
+	rv = crypto(c, s, HSMG_MSG_OP_AUTH_RECORD, 0, t, 2, &v);
+	if (rv == CKR_OK)
+		ck_assert_uint_eq(take(&v, HSMG_TAG_OUT_DATA, rec, HSMG_MSG_AUTH_RECORD_LEN),
+				  HSMG_MSG_AUTH_RECORD_LEN);
+	return rv;
+}
+
+/* Log @s in (SO with @flags) with @pin and record @rec: the BE status. */
+static uint32_t login_rec(struct hsmg_card *c, struct sess s, uint32_t flags, const char *pin,
+			  const uint8_t *rec, uint32_t rec_len)
+{
+	uint8_t p[sizeof(struct hsmg_be_login) + HSMG_MAX_PIN_LEN + HSMG_AUTH_RECORD_MAX];
+	struct hsmg_be_login lg = {.flags = flags};
+
+	lg.pin_len = (uint32_t)strlen(pin);
+	lg.record_len = rec_len;
+	memcpy(p, &lg, sizeof(lg));
+	memcpy(p + sizeof(lg), pin, lg.pin_len);
+	memcpy(p + sizeof(lg) + lg.pin_len, rec, rec_len);
+	return raw(c, 0, HSMG_BE_REQ_LOGIN, s, p, (uint32_t)(sizeof(lg) + lg.pin_len + rec_len),
+		   NULL);
+}
+
+/*
+ * The issue's attack on the card: keys made in a user's session work only
+ * in sessions logged in with that token's user PIN.  Another token's
+ * records, a record made anew for the victim's token id, an edited record,
+ * a public or SO session: none of them uses the key.  Its public part
+ * stays readable without login.
+ */
+START_TEST(auth_records_bind_keys)
+{
+	struct hsmg_card *c = new_card(mk_a, 1, 0), *b = new_card(mk_b, 1, 0);
+	struct sess so = {101, 0}, user = {102, 0}, pub = {103, 0}, att = {104, 0};
+	uint8_t r_so[HSMG_MSG_AUTH_RECORD_LEN], r_user[HSMG_MSG_AUTH_RECORD_LEN],
+	    r_att_so[HSMG_MSG_AUTH_RECORD_LEN], r_att[HSMG_MSG_AUTH_RECORD_LEN],
+	    bad[HSMG_MSG_AUTH_RECORD_LEN], blob[512], open_blob[512], pubpt[65], sig[64];
+	size_t blen, oblen;
+	struct hsmg_auth_record_hdr h;
+	struct tlv t[1];
+
+	/* C_InitToken, C_Login(SO), C_InitPIN, C_Login(USER) */
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x42, "so-pin", r_so), CKR_OK);
+	memcpy(&h, r_so, sizeof(h));
+	ck_assert_uint_eq(h.magic, HSMG_AUTH_RECORD_MAGIC);
+	ck_assert_uint_eq(h.user, HSMG_AUTH_SO);
+	ck_assert_uint_eq(h.token[0], 0x42);
+	ck_assert_uint_eq(auth_record(c, pub, HSMG_AUTH_USER, 0x42, "111111", r_user),
+			  CKR_USER_NOT_LOGGED_IN);
+	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
+			  HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x41, "111111", r_user),
+			  CKR_USER_NOT_LOGGED_IN); /* another token */
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x42, "111111", r_user), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)), HSMG_BE_OK);
+	/* the SO record is no user record, nor the reverse */
+	ck_assert_uint_eq(login_rec(c, pub, 0, "so-pin", r_so, sizeof(r_so)), HSMG_BE_BADREQ);
+
+	gen_ec(c, user, HSMG_KEY_TOKEN, blob, &blen, pubpt);
+	gen_ec(c, user, HSMG_KEY_TOKEN | HSMG_KEY_PUBLIC, open_blob, &oblen, pubpt);
+	ck_assert_uint_eq(sign(c, user, CKM_ECDSA, blob, blen, H32, 32, sig), CKR_OK);
+	ck_assert_uint_eq(sign(c, pub, CKM_ECDSA, blob, blen, H32, 32, sig),
+			  CKR_USER_NOT_LOGGED_IN);
+	ck_assert_uint_eq(sign(c, so, CKM_ECDSA, blob, blen, H32, 32, sig), CKR_USER_NOT_LOGGED_IN);
+	/* a key the application made public works without login */
+	ck_assert_uint_eq(sign(c, pub, CKM_ECDSA, open_blob, oblen, H32, 32, sig), CKR_OK);
+	/* the public part of the bound key needs no login */
+	t[0] = (struct tlv){HSMG_TAG_KEY, blob, blen};
+	ck_assert_uint_eq(crypto(c, pub, HSMG_MSG_OP_EXPORT_PUBKEY, 0, t, 1, NULL), CKR_OK);
+
+	/* the attacker's own token, with a PIN they chose */
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_SO, 0x66, "mine", r_att_so), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
+			  HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, 0x66, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
+	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	/* a new SO record for the victim's token id starts a new secret */
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x42, "mine", r_att_so), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
+			  HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, 0x42, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
+	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	/* a plain login (no record) proves nothing */
+	ck_assert_uint_eq(login(c, att, "111111", NULL, NULL), HSMG_BE_OK);
+	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
+			  CKR_USER_NOT_LOGGED_IN);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+
+	/* edited records, another group's record: refused, no PIN tried */
+	memcpy(bad, r_user, sizeof(bad));
+	bad[sizeof(h) + 20] ^= 1;
+	ck_assert_uint_eq(login_rec(c, att, 0, "111111", bad, sizeof(bad)), HSMG_BE_BADREQ);
+	memcpy(bad, r_user, sizeof(bad));
+	bad[8] ^= 1; /* the token id in the head */
+	ck_assert_uint_eq(login_rec(c, att, 0, "111111", bad, sizeof(bad)), HSMG_BE_BADREQ);
+	ck_assert_uint_eq(login_rec(c, att, 0, "111111", r_user, sizeof(r_user) - 1),
+			  HSMG_BE_BADREQ);
+	ck_assert_uint_eq(login_rec(b, att, 0, "111111", r_user, sizeof(r_user)), HSMG_BE_BADREQ);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, r_user + 8, HSMG_AUTH_USER), 0);
+	/* a second card of the group: same record, same key */
+	{
+		struct hsmg_card *c2 = new_card(mk_a, 1, 0);
+
+		ck_assert_uint_eq(login_rec(c2, user, 0, "111111", r_user, sizeof(r_user)),
+				  HSMG_BE_OK);
+		ck_assert_uint_eq(sign(c2, user, CKM_ECDSA, blob, blen, H32, 32, sig), CKR_OK);
+		hsmg_card_free(c2);
+	}
+	hsmg_card_free(c);
+	hsmg_card_free(b);
+}
+END_TEST
+
+/*
+ * Wrong PINs are counted by the card, per token and user; at the maximum
+ * even the right PIN is refused until the SO sets a new user PIN; the
+ * count is kept in the card's file across restarts.
+ */
+START_TEST(auth_lockout)
+{
+	char path[] = "/tmp/hsmg-pinc-XXXXXX";
+	struct hsmg_card *c = new_card(mk_a, 1, 0), *c2;
+	struct sess so = {201, 0}, user = {202, 0};
+	uint8_t r_so[HSMG_MSG_AUTH_RECORD_LEN], r_user[HSMG_MSG_AUTH_RECORD_LEN], tok[16];
+	struct stat st;
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 0, NULL), -1);
+	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 3, path), 0);
+	memset(tok, 0x51, sizeof(tok));
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x51, "so-pin", r_so), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
+			  HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x51, "111111", r_user), CKR_OK);
+
+	ck_assert_uint_eq(login_rec(c, user, 0, "111112", r_user, sizeof(r_user)),
+			  HSMG_BE_PIN_INCORRECT);
+	ck_assert_uint_eq(login_rec(c, user, 0, "", r_user, sizeof(r_user)), HSMG_BE_BADREQ);
+	ck_assert_uint_eq(login_rec(c, user, 0, "11111", r_user, sizeof(r_user)),
+			  HSMG_BE_PIN_INCORRECT);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_USER), 2);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_SO), 0);
+	/* kept across a restart of the card, in a file only its owner reads */
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	c2 = new_card(mk_a, 1, 0);
+	ck_assert_int_eq(hsmg_card_set_pin_policy(c2, 3, path), 0);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c2, tok, HSMG_AUTH_USER), 2);
+	ck_assert_uint_eq(login_rec(c2, user, 0, "000000", r_user, sizeof(r_user)),
+			  HSMG_BE_PIN_INCORRECT);
+	ck_assert_uint_eq(login_rec(c2, user, 0, "111111", r_user, sizeof(r_user)),
+			  HSMG_BE_PIN_LOCKED);
+	hsmg_card_free(c2);
+	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 3, path), 0); /* reread */
+	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)),
+			  HSMG_BE_PIN_LOCKED);
+	/* the SO sets a new user PIN: unlocked, the old keys stay usable */
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x51, "333333", r_user), CKR_OK);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_USER), 0);
+	ck_assert_uint_eq(login_rec(c, user, 0, "333333", r_user, sizeof(r_user)), HSMG_BE_OK);
+	/* a new SO record for the token id does not reset the SO's count */
+	ck_assert_uint_eq(logout_q(c, 0, so), HSMG_BE_OK);
+	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "wrong", r_so, sizeof(r_so)),
+			  HSMG_BE_PIN_INCORRECT);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x51, "x", r_user), CKR_OK);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_SO), 1);
+	/* a file that is not a count: refused, nothing changed */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(fd, "garbage!", 8), 8);
+	close(fd);
+	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 3, path), -1);
+	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_SO), 1);
+	unlink(path);
+	hsmg_card_free(c);
+}
+END_TEST
+
 /* A backend that leaves out SHA-256 and AES-GCM: OpenSSL's, with a
  * shorter mechanism list (as a vendor token without them would be). */
 static size_t fewer_mechanisms(void *bs, uint64_t *types, size_t max)
@@ -1070,12 +1276,12 @@ START_TEST(malformed_requests)
 	    HSMG_BE_BADREQ); /* length disagrees */
 	ck_assert_uint_eq(raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, 8, NULL),
 			  HSMG_BE_BADREQ); /* shorter than struct */
-	l.reserved = 1;
+	l.record_len = 1;		   /* a record the length does not include */
 	memcpy(lg, &l, sizeof(l));
 	ck_assert_uint_eq(
 	    raw(c, 0, HSMG_BE_REQ_LOGIN, (struct sess){5, 0}, lg, sizeof(l) + 4, NULL),
 	    HSMG_BE_BADREQ);
-	l.reserved = 0;
+	l.record_len = 0;
 	l.flags = 0x100;
 	memcpy(lg, &l, sizeof(l));
 	ck_assert_uint_eq(
@@ -1155,6 +1361,8 @@ int main(void)
 	tcase_add_test(tc, digest_multipart);
 	tcase_add_test(tc, digest_state_refused);
 	tcase_add_test(tc, backend_mechanisms);
+	tcase_add_test(tc, auth_records_bind_keys);
+	tcase_add_test(tc, auth_lockout);
 	tcase_add_test(tc, session_quota);
 	tcase_add_test(tc, sessions_on_many_queues);
 	tcase_add_test(tc, malformed_requests);

@@ -324,7 +324,7 @@ START_TEST(export_key_value)
 				  CKR_ARGUMENTS_BAD);
 	}
 	ck_assert_uint_eq(
-	    import_key(cards[0], attrs(CKK_AES, 0, 0, 0, both << 1), 0, val, 16, &bad),
+	    import_key(cards[0], attrs(CKK_AES, 0, 0, 0, HSMG_KEY_ALL_FLAGS + 1), 0, val, 16, &bad),
 	    CKR_ATTRIBUTE_VALUE_INVALID);
 	ck_assert_str_eq(hsmg_msg_op_name(HSMG_MSG_OP_EXPORT_KEY), "EXPORT_KEY");
 	blob_free(&k);

@@ -71,11 +71,15 @@ static struct {
 	struct queue queues[HSMG_CARD_MAX_QUEUES];
 	unsigned int nqueues;
 	const char *mk_file, *ctl_path, *pid_file, *log_file, *cmd;
-	unsigned int max_inflight, speed, quota, key_cache;
+	unsigned int max_inflight, speed, quota, key_cache, pin_max;
+	const char *pin_count_file;
 	bool standby;
 	unsigned int service_us[HSMG_OP_NR];
 	uint64_t crash_after, hang_after;
-} cfg = {.max_inflight = 4, .speed = 100, .key_cache = HSMG_CARD_KEY_CACHE_DEFAULT};
+} cfg = {.max_inflight = 4,
+	 .speed = 100,
+	 .key_cache = HSMG_CARD_KEY_CACHE_DEFAULT,
+	 .pin_max = HSMG_CARD_PIN_MAX_FAILURES_DEFAULT};
 
 /* Run-time state shared by the threads. */
 static struct hsmg_card *card;
@@ -126,6 +130,10 @@ static void usage(FILE *f)
 	       "                      service times are scaled by 100/N\n"
 	       "  --quota N           session quota per queue (0 = unlimited)\n"
 	       "  --key-cache N       parsed private keys kept, 0..4096 (default 64; 0 = off)\n"
+	       "  --pin-max-failures N  failed logins of a token's user or SO before the card\n"
+	       "                      locks that PIN, 1..1000 (default 10)\n"
+	       "  --pin-count-file PATH  where the card keeps its count of failed logins\n"
+	       "                      across restarts (default: the mk-file's path + .pincount)\n"
 	       "  --separate-complete answer and fetch with two ioctls, not one\n"
 	       "                      (HSMG_COMPLETE_FETCH); for comparisons\n"
 	       "  --standby           attach as standby member\n"
@@ -991,6 +999,28 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
+/* The card's count of failed logins: beside its master key, 0600. */
+static int set_pin_policy(void)
+{
+	char def[4096];
+	const char *path = cfg.pin_count_file;
+
+	if (!path) {
+		if (snprintf(def, sizeof(def), "%s.pincount", cfg.mk_file) >= (int)sizeof(def)) {
+			fprintf(stderr, "hsmsimd: --mk-file path too long\n");
+			return -1;
+		}
+		path = def;
+	}
+	errno = 0;
+	if (hsmg_card_set_pin_policy(card, cfg.pin_max, path)) {
+		fprintf(stderr, "hsmsimd: %s: not a readable count of failed logins (%s)\n", path,
+			errno ? strerror(errno) : "bad contents");
+		return -1;
+	}
+	return 0;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig; /* only interrupts blocking calls */
@@ -1003,6 +1033,8 @@ enum {
 	OPT_SPEED,
 	OPT_QUOTA,
 	OPT_KEYCACHE,
+	OPT_PINMAX,
+	OPT_PINFILE,
 	OPT_SEPARATE,
 	OPT_STANDBY,
 	OPT_SERVICE,
@@ -1024,6 +1056,8 @@ static const struct option opts[] = {
     {"speed", required_argument, NULL, OPT_SPEED},
     {"quota", required_argument, NULL, OPT_QUOTA},
     {"key-cache", required_argument, NULL, OPT_KEYCACHE},
+    {"pin-max-failures", required_argument, NULL, OPT_PINMAX},
+    {"pin-count-file", required_argument, NULL, OPT_PINFILE},
     {"separate-complete", no_argument, NULL, OPT_SEPARATE},
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"service-us", required_argument, NULL, OPT_SERVICE},
@@ -1078,6 +1112,14 @@ static int parse_args(int argc, char **argv)
 			if (parse_uint(optarg, HSMG_CARD_KEY_CACHE_MAX, &v))
 				bad = "--key-cache wants 0..4096";
 			cfg.key_cache = (unsigned int)v;
+			break;
+		case OPT_PINMAX:
+			if (parse_uint(optarg, 1000, &v) || !v)
+				bad = "--pin-max-failures wants 1..1000";
+			cfg.pin_max = (unsigned int)v;
+			break;
+		case OPT_PINFILE:
+			cfg.pin_count_file = optarg;
 			break;
 		case OPT_STANDBY:
 			cfg.standby = true;
@@ -1195,6 +1237,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hsmsimd: cannot set up the card\n");
 		return 1;
 	}
+	if (set_pin_policy())
+		return 1;
 	hsmg_card_mkvp(card, mkvp);
 	logmsg("start: %u queue(s), master key %s %s, MKVP %02x%02x%02x%02x..., max_inflight %u, "
 	       "speed %u, quota %u, key cache %u%s",

@@ -45,6 +45,8 @@
 #define HSMG_MAX_PIN_LEN 64
 /** HSMG_PIN_BLOB_LEN - size of the pin-blob a card returns at login. */
 #define HSMG_PIN_BLOB_LEN 32
+/** HSMG_AUTH_RECORD_MAX - longest authentication record accepted by login. */
+#define HSMG_AUTH_RECORD_MAX 256
 /** HSMG_MKVP_LEN - size of a master key verification pattern. */
 #define HSMG_MKVP_LEN 32
 /** HSMG_MAX_BATCH - most requests fetched or completed in one call. */
@@ -313,6 +315,34 @@ struct hsmg_session_close {
 #define HSMG_LOGIN_SO (1U << 0)
 #define HSMG_LOGIN_ALL_FLAGS (HSMG_LOGIN_SO)
 
+/** HSMG_AUTH_RECORD_MAGIC - first word of an authentication record ("HSAR"). */
+#define HSMG_AUTH_RECORD_MAGIC 0x52415348U
+/** HSMG_AUTH_USER - the record of a token's user (CKU_USER). */
+#define HSMG_AUTH_USER 0
+/** HSMG_AUTH_SO - the record of a token's security officer (CKU_SO). */
+#define HSMG_AUTH_SO 1
+
+/**
+ * struct hsmg_auth_record_hdr - the clear head of an authentication record.
+ * A card makes a record when a PIN is set (message op AUTH_RECORD); the
+ * token store keeps it; a login hands it back with the PIN.  The rest of
+ * the record is sealed under the group's master key and only a card opens
+ * it: it holds the token's secret, released into the session only when
+ * the PIN matches, and the keys of the token are bound to that secret.
+ * The kernel reads this head only, to count failed logins per group,
+ * @token and @user.  A card refuses a record whose head was changed.
+ * @magic: %HSMG_AUTH_RECORD_MAGIC.
+ * @version: 1.
+ * @user: %HSMG_AUTH_USER or %HSMG_AUTH_SO.
+ * @token: the token's identity, random when the token was made.
+ */
+struct hsmg_auth_record_hdr {
+	__u32 magic;
+	__u16 version;
+	__u16 user;
+	__u8 token[16];
+};
+
 /**
  * struct hsmg_login - log a session in on every member (%HSMG_IOC_LOGIN).
  * @argsz: size of this struct (in).
@@ -326,11 +356,22 @@ struct hsmg_session_close {
  *	must be 0 otherwise (-EINVAL).
  * @cardpin: user pointer to the card-PIN (in).
  * @members: members the session is logged in on (out).
- * @reserved0: must be 0.
+ * @record_len: bytes at @record (in): 0, or a whole authentication record
+ *	(struct hsmg_auth_record_hdr first, whose @user must match
+ *	%HSMG_LOGIN_SO; else -EINVAL), at most %HSMG_AUTH_RECORD_MAX (-E2BIG).
+ *	With a record every member checks the PIN against it: a wrong PIN
+ *	gives -EACCES, a PIN a member has locked (too many failures, counted
+ *	by the card and kept across restarts) -EKEYEXPIRED.  The group
+ *	counts failures per token and user as well and makes the next login
+ *	of that token and user wait: 0.1 s after the first failure, doubled
+ *	with each further one up to 12.8 s; one such login at a time.  A
+ *	login that succeeds resets the count.
+ * @record: user pointer to the record (in).  Kept as the PIN is.
  * @pin_blob: the pin-blob every member returned (out).  When members
  *	disagree the login fails with -EKEYREJECTED, nothing stays logged in,
  *	and the kernel log names the members.  -ENODEV when no member is online
  *	within the hold time, -EDQUOT when a member's session quota is full.
+ * @reserved0: must be 0.
  * @reserved: must be 0.
  */
 struct hsmg_login {
@@ -343,8 +384,10 @@ struct hsmg_login {
 	__u32 members;
 	__u64 cardpin;
 	__u8 pin_blob[HSMG_PIN_BLOB_LEN];
-	__u64 reserved0;
-	__u64 reserved[2];
+	__u64 record;
+	__u32 record_len;
+	__u32 reserved0;
+	__u64 reserved;
 };
 #define HSMG_LOGIN_SIZE_V1 96
 
@@ -510,7 +553,8 @@ struct hsmg_be_attach {
  * @HSMG_BE_REQ_CRYPTO: a client's message (struct hsmg_msg_hdr, in
  *	lib/msg/hsmgroup_msg.h, not kernel ABI); the card answers.
  * @HSMG_BE_REQ_LOGIN: log coprocessor session @session in; the payload is
- *	&struct hsmg_be_login; the card answers with %HSMG_PIN_BLOB_LEN bytes.
+ *	&struct hsmg_be_login; the card answers with %HSMG_PIN_BLOB_LEN bytes,
+ *	or with %HSMG_BE_PIN_INCORRECT / %HSMG_BE_PIN_LOCKED.
  * @HSMG_BE_REQ_LOGOUT: log coprocessor session @session out; no payload,
  *	empty answer.
  * @HSMG_BE_REQ_PING: health probe; no payload, empty answer.
@@ -545,17 +589,18 @@ struct hsmg_be_req {
 
 /**
  * struct hsmg_be_login - payload of %HSMG_BE_REQ_LOGIN: @pin_len bytes of
- * PIN, then @cardpin_len bytes of card-PIN.
+ * PIN, then @cardpin_len bytes of card-PIN, then @record_len bytes of
+ * authentication record (struct hsmg_auth_record_hdr).
  * @flags: HSMG_LOGIN_* of the login.
  * @pin_len: PIN length.
  * @cardpin_len: card-PIN length (0 unless VHSM).
- * @reserved: 0.
+ * @record_len: record length (0: no record; the PIN is not checked).
  */
 struct hsmg_be_login {
 	__u32 flags;
 	__u32 pin_len;
 	__u32 cardpin_len;
-	__u32 reserved;
+	__u32 record_len;
 };
 
 /** HSMG_FETCH_NONBLOCK - return -EAGAIN instead of waiting for work. */
@@ -601,6 +646,10 @@ struct hsmg_be_fetch {
  * @HSMG_BE_QUOTA: (login) the card's session quota is full.
  * @HSMG_BE_BADREQ: the card rejects the request as malformed; final, the
  *	client gets -EPROTO.
+ * @HSMG_BE_PIN_INCORRECT: (login with a record) the PIN does not match it;
+ *	final, the client gets -EACCES.
+ * @HSMG_BE_PIN_LOCKED: (login with a record) the card counted too many
+ *	failed logins of that token and user; final, -EKEYEXPIRED.
  */
 enum hsmg_be_status {
 	HSMG_BE_OK = 0,
@@ -608,6 +657,8 @@ enum hsmg_be_status {
 	HSMG_BE_FAILED = 2,
 	HSMG_BE_QUOTA = 3,
 	HSMG_BE_BADREQ = 4,
+	HSMG_BE_PIN_INCORRECT = 5,
+	HSMG_BE_PIN_LOCKED = 6,
 };
 
 /**
