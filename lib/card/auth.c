@@ -324,13 +324,10 @@ CK_RV card_op_auth_record(struct req_ctx *c)
 		keep = same_token && lv.auth.user == HSMG_AUTH_SO;
 	else
 		keep = same_token;
-	if (keep) {
+	if (keep)
 		memcpy(secret, lv.auth.secret, sizeof(secret));
-	} else if (p.user == HSMG_AUTH_USER) {
-		rv = CKR_USER_NOT_LOGGED_IN;
-	} else if (c->card->be->random(c->card->bs, secret, sizeof(secret))) {
+	else if (c->card->be->random(c->card->bs, secret, sizeof(secret)))
 		rv = CKR_DEVICE_ERROR;
-	}
 	OPENSSL_cleanse(&lv, sizeof(lv));
 	if (rv != CKR_OK)
 		goto out;

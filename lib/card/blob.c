@@ -202,6 +202,43 @@ static CK_RV put_key(struct req_ctx *c, const struct key *k)
 	return hsmg_msg_put_end(c->b, len) ? CKR_DEVICE_MEMORY : CKR_OK;
 }
 
+/*
+ * HSMG_MSG_OP_REBIND: a blob made before the card bound keys to a token's
+ * user (no binding, not public) sealed again, bound to the user of the
+ * request's session; a blob already bound to that user comes back as is.
+ */
+CK_RV card_op_rebind(struct req_ctx *c)
+{
+	struct login_view lv;
+	struct key k;
+	const void *blob;
+	uint32_t len;
+	CK_RV rv;
+
+	if (!hsmg_msg_get(c->v, HSMG_TAG_KEY, &blob, &len))
+		return CKR_ARGUMENTS_BAD;
+	rv = key_open(c->card, blob, len, &k);
+	if (rv != CKR_OK)
+		return rv;
+	card_login_lookup(c->card, c->queue, c->req->session, &lv);
+	if (!lv.logged_in || !lv.auth.valid || lv.auth.user != HSMG_AUTH_USER ||
+	    (lv.login_flags & HSMG_LOGIN_SO))
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else if (k.bind == BIND_USER &&
+		 card_ct_equal(k.session_bind, lv.auth.user_bind, HSMG_PIN_BLOB_LEN))
+		rv = hsmg_msg_put(c->b, HSMG_TAG_OUT_KEY, blob, len) ? CKR_DEVICE_MEMORY : CKR_OK;
+	else if (k.bind || (k.attrs.flags & HSMG_KEY_PUBLIC))
+		rv = CKR_KEY_HANDLE_INVALID;
+	else {
+		k.bind = BIND_USER;
+		memcpy(k.session_bind, lv.auth.user_bind, HSMG_PIN_BLOB_LEN);
+		rv = put_key(c, &k);
+	}
+	OPENSSL_cleanse(&lv, sizeof(lv));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
+}
+
 /* Attributes of a key to generate. */
 CK_RV card_get_attrs(struct req_ctx *c, struct hsmg_msg_key_attrs *a)
 {

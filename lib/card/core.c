@@ -509,6 +509,8 @@ static uint32_t allowed_tags(uint32_t op)
 		return T(KEY);
 	case HSMG_MSG_OP_AUTH_RECORD:
 		return T(PARAM) | T(DATA);
+	case HSMG_MSG_OP_REBIND:
+		return T(KEY);
 	default:
 		return ~0U;
 	}
@@ -520,7 +522,7 @@ static bool op_has_mechanism(uint32_t op)
 {
 	return op != HSMG_MSG_OP_RANDOM && op != HSMG_MSG_OP_IMPORT_KEY &&
 	       op != HSMG_MSG_OP_EXPORT_PUBKEY && op != HSMG_MSG_OP_EXPORT_KEY &&
-	       op != HSMG_MSG_OP_AUTH_RECORD;
+	       op != HSMG_MSG_OP_AUTH_RECORD && op != HSMG_MSG_OP_REBIND;
 }
 
 static CK_RV dispatch(struct req_ctx *c)
@@ -581,6 +583,8 @@ static CK_RV dispatch(struct req_ctx *c)
 		return c->card->be->export_key(c);
 	case HSMG_MSG_OP_AUTH_RECORD:
 		return card_op_auth_record(c);
+	case HSMG_MSG_OP_REBIND:
+		return card_op_rebind(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

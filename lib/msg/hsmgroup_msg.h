@@ -275,14 +275,20 @@ enum hsmg_msg_type {
  *	under the master key) for a PIN of a token.  In: %HSMG_TAG_PARAM =
  *	&struct hsmg_msg_auth_param, %HSMG_TAG_DATA = the PIN (1..
  *	%HSMG_MAX_PIN_LEN bytes); mechanism ignored (0).  The record carries
- *	the token's secret, to which the card binds the token's keys: an SO
- *	record made in a session logged in as the SO of the same token keeps
- *	it (C_SetPIN), any other SO record starts a new token with a new
- *	secret (C_InitToken); a user record needs a session logged in (SO:
- *	C_InitPIN, user: C_SetPIN) with a record of the same token, else
- *	%CKR_USER_NOT_LOGGED_IN, and clears the card's count of that user's
- *	failed logins.  Out: %HSMG_TAG_OUT_DATA = the record
+ *	the token's secret, to which the card binds the token's keys.  A
+ *	record made in a session logged in with a record of the same token
+ *	keeps that secret (user records: by the SO, C_InitPIN, or the user,
+ *	C_SetPIN; SO records: by the SO only) and clears the card's count of
+ *	that user's failed logins; any other record carries a new secret
+ *	(C_InitToken; the migration of a token made before records), which no
+ *	existing key is bound to.  Out: %HSMG_TAG_OUT_DATA = the record
  *	(%HSMG_MSG_AUTH_RECORD_LEN bytes).
+ * @HSMG_MSG_OP_REBIND: bind a key blob made before records (no binding,
+ *	not %HSMG_KEY_PUBLIC) to the user of the request's session, which must
+ *	be logged in as the user with a record (else %CKR_USER_NOT_LOGGED_IN);
+ *	a blob already bound to that user comes back unchanged, any other
+ *	gives %CKR_KEY_HANDLE_INVALID.  In: %HSMG_TAG_KEY; mechanism ignored
+ *	(0).  Out: %HSMG_TAG_OUT_KEY.
  */
 enum hsmg_msg_op {
 	HSMG_MSG_OP_RANDOM = 1,
@@ -315,7 +321,8 @@ enum hsmg_msg_op {
 	HSMG_MSG_OP_EXPORT_PUBKEY = 28,
 	HSMG_MSG_OP_EXPORT_KEY = 29,
 	HSMG_MSG_OP_AUTH_RECORD = 30,
-	HSMG_MSG_OP_MAX = 30,
+	HSMG_MSG_OP_REBIND = 31,
+	HSMG_MSG_OP_MAX = 31,
 };
 
 /**

@@ -932,12 +932,9 @@ START_TEST(auth_records_bind_keys)
 	ck_assert_uint_eq(h.magic, HSMG_AUTH_RECORD_MAGIC);
 	ck_assert_uint_eq(h.user, HSMG_AUTH_SO);
 	ck_assert_uint_eq(h.token[0], 0x42);
-	ck_assert_uint_eq(auth_record(c, pub, HSMG_AUTH_USER, 0x42, "111111", r_user),
-			  CKR_USER_NOT_LOGGED_IN);
+
 	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
 			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x41, "111111", r_user),
-			  CKR_USER_NOT_LOGGED_IN); /* another token */
 	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x42, "111111", r_user), CKR_OK);
 	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)), HSMG_BE_OK);
 	/* the SO record is no user record, nor the reverse */
@@ -975,6 +972,12 @@ START_TEST(auth_records_bind_keys)
 	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
 			  CKR_KEY_HANDLE_INVALID);
 	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	/* a user record made without login: a new secret, no use either */
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x42, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
+	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
 	/* a plain login (no record) proves nothing */
 	ck_assert_uint_eq(login(c, att, "111111", NULL, NULL), HSMG_BE_OK);
 	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
@@ -1003,6 +1006,58 @@ START_TEST(auth_records_bind_keys)
 	}
 	hsmg_card_free(c);
 	hsmg_card_free(b);
+}
+END_TEST
+
+/* Migration: a blob from before records is bound to the user's secret;
+ * only a user's session may do it, public and bound keys stay as they are. */
+START_TEST(auth_rebind)
+{
+	struct hsmg_card *c = new_card(mk_a, 1, 0);
+	struct sess user = {301, 0}, other = {302, 0}, pub = {303, 0};
+	uint8_t r_user[HSMG_MSG_AUTH_RECORD_LEN], r_other[HSMG_MSG_AUTH_RECORD_LEN], old[512],
+	    openk[512], bound[512], again[512], pubpt[65], sig[64];
+	size_t olen, oplen, blen, alen;
+	struct hsmg_msg_view v;
+
+	gen_ec(c, nosess, HSMG_KEY_TOKEN, old, &olen, pubpt); /* as before records */
+	gen_ec(c, nosess, HSMG_KEY_TOKEN | HSMG_KEY_PUBLIC, openk, &oplen, pubpt);
+	ck_assert_uint_eq(sign(c, pub, CKM_ECDSA, old, olen, H32, 32, sig), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x71, "111111", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x72, "222222", r_other), CKR_OK);
+	{
+		struct tlv t[] = {{HSMG_TAG_KEY, old, olen}};
+
+		ck_assert_uint_eq(crypto(c, pub, HSMG_MSG_OP_REBIND, 0, t, 1, NULL),
+				  CKR_USER_NOT_LOGGED_IN);
+		ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)),
+				  HSMG_BE_OK);
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_REBIND, 0, t, 1, &v), CKR_OK);
+		blen = take(&v, HSMG_TAG_OUT_KEY, bound, sizeof(bound));
+		ck_assert_uint_gt(blen, 0);
+	}
+	ck_assert_uint_eq(sign(c, user, CKM_ECDSA, bound, blen, H32, 32, sig), CKR_OK);
+	ck_assert_uint_eq(sign(c, pub, CKM_ECDSA, bound, blen, H32, 32, sig),
+			  CKR_USER_NOT_LOGGED_IN);
+	{
+		struct tlv t[] = {{HSMG_TAG_KEY, bound, blen}},
+			   t2[] = {{HSMG_TAG_KEY, openk, oplen}};
+
+		/* idempotent for its user, refused for another, public keys stay */
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_REBIND, 0, t, 1, &v), CKR_OK);
+		alen = take(&v, HSMG_TAG_OUT_KEY, again, sizeof(again));
+		ck_assert_uint_eq(alen, blen);
+		ck_assert_mem_eq(again, bound, blen);
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_REBIND, 0, t2, 1, NULL),
+				  CKR_KEY_HANDLE_INVALID);
+		ck_assert_uint_eq(login_rec(c, other, 0, "222222", r_other, sizeof(r_other)),
+				  HSMG_BE_OK);
+		ck_assert_uint_eq(crypto(c, other, HSMG_MSG_OP_REBIND, 0, t, 1, NULL),
+				  CKR_KEY_HANDLE_INVALID);
+	}
+	ck_assert_uint_eq(sign(c, other, CKM_ECDSA, bound, blen, H32, 32, sig),
+			  CKR_KEY_HANDLE_INVALID);
+	hsmg_card_free(c);
 }
 END_TEST
 
@@ -1363,6 +1418,7 @@ int main(void)
 	tcase_add_test(tc, backend_mechanisms);
 	tcase_add_test(tc, auth_records_bind_keys);
 	tcase_add_test(tc, auth_lockout);
+	tcase_add_test(tc, auth_rebind);
 	tcase_add_test(tc, session_quota);
 	tcase_add_test(tc, sessions_on_many_queues);
 	tcase_add_test(tc, malformed_requests);
