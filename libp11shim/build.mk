@@ -10,7 +10,7 @@ P11SHIM_LIBDEPS := $(LIB_STORE) $(LIB_CARD) $(LIB_MSG) $(LIB_CLIENT) $(LIB_LOG)
 P11SHIM_CFLAGS := $(LIB_PIC) $(LIB_STORE_CFLAGS) $(LIB_CARD_CFLAGS) $(LIB_CLIENT_CFLAGS) \
 	$(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 P11SHIM_LIBS := $(LIB_STORE_LIBS) $(LIB_CARD_LIBS) -lpthread
-P11SHIM_SRCS := module slot session crypto mech keys request transport pubverify object objmgr
+P11SHIM_SRCS := module slot session auth crypto mech keys request transport pubverify object objmgr
 P11SHIM_OBJS := $(patsubst %,$(B)/libp11shim/%.o,$(P11SHIM_SRCS))
 P11SHIM_MAP := libp11shim/hsmgroup-pkcs11.map
 

@@ -57,10 +57,12 @@ static uint32_t key_usage(const struct shim_object *o)
 
 /* Flags sealed into the blob; NOT_SENSITIVE lets the card give a secret
  * key's value back (C_GetAttributeValue(CKA_VALUE) of a non-sensitive,
- * extractable key). */
+ * extractable key); PUBLIC (CKA_PRIVATE false) keeps the card from binding
+ * the key to the token's user. */
 static uint32_t key_flags(const struct shim_object *o)
 {
 	return (shim_obj_is_token(o) ? HSMG_KEY_TOKEN : 0) |
+	       (shim_obj_is_private(o) ? 0 : HSMG_KEY_PUBLIC) |
 	       (shim_obj_bool(o, CKA_EXTRACTABLE, false) ? HSMG_KEY_EXTRACTABLE : 0) |
 	       (shim_obj_class(o) == CKO_SECRET_KEY && !shim_obj_bool(o, CKA_SENSITIVE, true)
 		    ? HSMG_KEY_NOT_SENSITIVE

@@ -43,10 +43,9 @@ CK_RV shim_resp_dup(const struct shim_resp *r, uint32_t tag, uint8_t **out, size
 }
 
 /* SUBMIT with the module lock dropped. */
-static int submit_unlocked(struct shim_session *s, uint32_t op_class, const void *req,
+static int submit_unlocked(uint32_t group, uint32_t kid, uint32_t op_class, const void *req,
 			   uint32_t req_len, void *resp, uint32_t *resp_len)
 {
-	uint32_t group = (uint32_t)s->slot->id, kid = shim_session_kid(s);
 	unsigned int timeout = shim_g.cfg.timeout_ms;
 	int err;
 
@@ -59,8 +58,11 @@ static int submit_unlocked(struct shim_session *s, uint32_t op_class, const void
 	return err;
 }
 
-CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech, uint32_t op_class,
-		     const struct shim_tlv *in, size_t nin, size_t out_max, struct shim_resp *r)
+/* A card call of @slot in kernel session @kid, for PKCS#11 session @s
+ * (NULL: none). */
+static CK_RV card_call(struct shim_slot *slot, uint32_t kid, struct shim_session *s, uint32_t op,
+		       CK_MECHANISM_TYPE mech, uint32_t op_class, const struct shim_tlv *in,
+		       size_t nin, size_t out_max, struct shim_resp *r)
 {
 	struct hsmg_msg_builder b;
 	uint64_t req_cap = HSMG_MSG_HDR_SIZE;
@@ -78,9 +80,9 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 	 * No member for longer than the hold time: no token until one is back
 	 * (asked again each call, so the session goes on as soon as it is).
 	 */
-	if (!s->slot->present) {
+	if (!slot->present) {
 		shim_slots_refresh();
-		if (!s->slot->present)
+		if (!slot->present)
 			return CKR_TOKEN_NOT_PRESENT;
 	}
 	for (i = 0; i < nin; i++)
@@ -109,7 +111,8 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 			goto out;
 		}
 		resp_len = (uint32_t)r->cap;
-		err = submit_unlocked(s, op_class, req, (uint32_t)n, r->buf, &resp_len);
+		err = submit_unlocked((uint32_t)slot->id, kid, op_class, req, (uint32_t)n, r->buf,
+				      &resp_len);
 		if (err != -ENOSPC || resp_len <= r->cap)
 			break;
 		/* The answer was bigger than expected: ask again with room. */
@@ -117,13 +120,13 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 		r->buf = NULL;
 		r->cap = resp_len;
 	}
-	if (s->closed) {
+	if (s && s->closed) {
 		rv = CKR_SESSION_CLOSED;
 		goto out;
 	}
 	if (err) {
-		shim_err("slot %lu: %s failed: %d", (unsigned long)s->slot->id,
-			 hsmg_msg_op_name(op), err);
+		shim_err("slot %lu: %s failed: %d", (unsigned long)slot->id, hsmg_msg_op_name(op),
+			 err);
 		rv = shim_errno_to_ckr(err);
 		/* No member online: the slot shows no token from now on. */
 		if (err == -ENODEV)
@@ -133,14 +136,14 @@ CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech
 	shim_slots_refresh_lazy();
 	err = hsmg_msg_parse_type(&r->v, r->buf, resp_len, HSMG_MSG_RESPONSE);
 	if (err || r->v.hdr.op != op) {
-		shim_err("slot %lu: bad %s answer: %s", (unsigned long)s->slot->id,
+		shim_err("slot %lu: bad %s answer: %s", (unsigned long)slot->id,
 			 hsmg_msg_op_name(op), err ? hsmg_msg_strerror(err) : "wrong op");
 		rv = CKR_DEVICE_ERROR;
 		goto out;
 	}
 	rv = (CK_RV)r->v.hdr.rv;
 	if (rv != CKR_OK)
-		shim_dbg("slot %lu: %s: card says 0x%lx", (unsigned long)s->slot->id,
+		shim_dbg("slot %lu: %s: card says 0x%lx", (unsigned long)slot->id,
 			 hsmg_msg_op_name(op), (unsigned long)rv);
 out:
 	explicit_bzero(req, req_cap);
@@ -148,4 +151,16 @@ out:
 	if (rv != CKR_OK)
 		shim_resp_free(r);
 	return rv;
+}
+
+CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech, uint32_t op_class,
+		     const struct shim_tlv *in, size_t nin, size_t out_max, struct shim_resp *r)
+{
+	return card_call(s->slot, shim_session_kid(s), s, op, mech, op_class, in, nin, out_max, r);
+}
+
+CK_RV shim_card_call_kid(struct shim_slot *slot, uint32_t kid, uint32_t op, uint32_t op_class,
+			 const struct shim_tlv *in, size_t nin, size_t out_max, struct shim_resp *r)
+{
+	return card_call(slot, kid, NULL, op, 0, op_class, in, nin, out_max, r);
 }

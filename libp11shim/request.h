@@ -41,6 +41,12 @@ struct shim_resp {
  */
 CK_RV shim_card_call(struct shim_session *s, uint32_t op, CK_MECHANISM_TYPE mech, uint32_t op_class,
 		     const struct shim_tlv *in, size_t nin, size_t out_max, struct shim_resp *r);
+/* The same in kernel session @kid of @slot (0: none), for no PKCS#11
+ * session (an operation without a mechanism). */
+struct shim_slot;
+CK_RV shim_card_call_kid(struct shim_slot *slot, uint32_t kid, uint32_t op, uint32_t op_class,
+			 const struct shim_tlv *in, size_t nin, size_t out_max,
+			 struct shim_resp *r);
 void shim_resp_free(struct shim_resp *r);
 /* TLV @tag of the answer (false when absent). */
 bool shim_resp_get(const struct shim_resp *r, uint32_t tag, const void **val, uint32_t *len);

@@ -2,17 +2,22 @@
 /*
  * session - sessions, login, PINs (see session.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
+#include "auth.h"
 #include "cardpin.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
 #include "pin.h"
+#include "hsmgroup_msg.h"
+#include "request.h"
 #include "session.h"
 #include "slot.h"
 #include "store.h"
@@ -203,9 +208,12 @@ static CK_RV strict_session_open(struct shim_slot *slot, uint32_t *kid)
 	}
 	if (!slot->logged_in)
 		return CKR_OK;
-	err = shim_g.tp_ops->login(shim_g.tp, *kid, slot->user == CKU_SO ? HSMG_LOGIN_SO : 0,
-				   slot->pin, (uint32_t)slot->pin_len, vhsm ? slot->cardpin : NULL,
-				   vhsm ? (uint32_t)slot->cardpin_len : 0);
+	err =
+	    shim_g.tp_ops->login(shim_g.tp, *kid, slot->user == CKU_SO ? HSMG_LOGIN_SO : 0,
+				 &(struct hsmg_client_creds){slot->pin, (uint32_t)slot->pin_len,
+							     vhsm ? slot->cardpin : NULL,
+							     vhsm ? (uint32_t)slot->cardpin_len : 0,
+							     slot->record, slot->record_len});
 	if (err) {
 		shim_err("slot %lu: LOGIN of a new strict session failed: %d",
 			 (unsigned long)slot->id, err);
@@ -256,18 +264,17 @@ static CK_RV login_targets(struct shim_slot *slot, uint32_t **kids, size_t *n)
 	return CKR_OK;
 }
 
-/* Log @kids in (@cardpin for a VHSM user login), all or none.  Touches
- * nothing shared: called without the module lock. */
-static int kernel_login_kids(const uint32_t *kids, size_t n, CK_USER_TYPE user, const void *pin,
-			     uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
+/* Log @kids in with @cr, all or none.  Touches nothing shared: called
+ * without the module lock. */
+static int kernel_login_kids(const uint32_t *kids, size_t n, CK_USER_TYPE user,
+			     const struct hsmg_client_creds *cr)
 {
 	uint32_t flags = user == CKU_SO ? HSMG_LOGIN_SO : 0;
 	size_t i, j;
 	int err;
 
 	for (i = 0; i < n; i++) {
-		err = shim_g.tp_ops->login(shim_g.tp, kids[i], flags, pin, pin_len, cardpin,
-					   cardpin_len);
+		err = shim_g.tp_ops->login(shim_g.tp, kids[i], flags, cr);
 		if (err) {
 			for (j = 0; j < i; j++)
 				shim_g.tp_ops->logout(shim_g.tp, kids[j]);
@@ -464,6 +471,50 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	return rv;
 }
 
+/*
+ * A token from before the cards checked PINs: check @pin against the
+ * version 1 record @pr here (PBKDF2, without the module lock), count, and
+ * when it matches let the cards check it from now on (auth.c); *@pr
+ * becomes the card record.
+ */
+static CK_RV login_migrate(struct shim_slot *slot, struct shim_store *st, CK_USER_TYPE user,
+			   const CK_UTF8CHAR *pin, CK_ULONG len, struct shim_pin_record *pr,
+			   uint32_t failures)
+{
+	struct shim_pin_record other, rec;
+	uint8_t token[16];
+	bool matched;
+	CK_RV rv;
+
+	shim_g.inflight++;
+	shim_unlock();
+	matched = shim_pin_matches(pr, pin, len);
+	shim_relock();
+	shim_g.inflight--;
+	rv = shim_pin_result(&shim_g.cfg, st, user, matched, failures);
+	if (rv != CKR_OK)
+		return rv;
+	if (user == CKU_USER)
+		return shim_auth_migrate_user(slot, st, pin, len, pr);
+	/* The SO: a record with the user's token id, if the user moved first. */
+	if (shim_store_get_pin(st, CKU_USER, &other, NULL) == CKR_OK &&
+	    other.version == SHIM_PIN_V2_CARD)
+		shim_auth_token_id(&other, token);
+	else if (RAND_bytes(token, sizeof(token)) != 1)
+		return CKR_FUNCTION_FAILED;
+	rv = shim_auth_make(slot, 0, CKU_SO, token, pin, len, &rec);
+	if (rv == CKR_OK)
+		rv = shim_store_put_pin(st, CKU_SO, &rec);
+	if (rv == CKR_OK) {
+		*pr = rec;
+		shim_info("slot %lu: the SO PIN is now checked by the cards",
+			  (unsigned long)slot->id);
+	}
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	OPENSSL_cleanse(&other, sizeof(other));
+	return rv;
+}
+
 CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	      CK_ULONG ulPinLen)
 {
@@ -471,13 +522,14 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	size_t cardpin_len = 0, nkids = 0;
 	struct shim_cardpin_record cr;
 	struct shim_pin_record pr;
+	struct hsmg_client_creds creds;
 	struct shim_session *s;
 	struct shim_store *st;
 	struct shim_slot *slot;
 	uint32_t failures = 0, *kids = NULL;
-	bool vhsm, matched, kernel_in = false;
+	bool vhsm, busy = false, kernel_in = false;
 	int err = 0;
-	CK_RV rv, rv2, crv = CKR_OK;
+	CK_RV rv, crv = CKR_OK;
 
 	memset(&pr, 0, sizeof(pr));
 	memset(&cr, 0, sizeof(cr));
@@ -521,9 +573,9 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		rv = CKR_TOKEN_NOT_PRESENT;
 		goto out;
 	}
-	/* VHSM: the card-PIN, opened with the (then verified) user PIN;
-	 * without one the login fails (logged with what to do), but a wrong
-	 * PIN is a wrong PIN first. */
+	/* VHSM: the card-PIN, opened with the user PIN; without one the
+	 * login fails (logged with what to do), but a wrong PIN is a wrong
+	 * PIN first. */
 	vhsm = login_vhsm(slot, userType);
 	rv = shim_slot_store(slot, &st);
 	if (rv == CKR_OK)
@@ -535,37 +587,70 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	if (rv != CKR_OK)
 		goto out;
 
-	/* The slow part without the module lock (see login_idle). */
-	slot->login_busy = true;
+	/* The slow parts without the module lock (see login_idle). */
+	slot->login_busy = busy = true;
+	if (pr.version != SHIM_PIN_V2_CARD) {
+		rv = login_migrate(slot, st, userType, pPin, ulPinLen, &pr, failures);
+		if (rv != CKR_OK)
+			goto out;
+	}
+	/*
+	 * VHSM: the cards check the PIN first (counted), in a session of
+	 * their own, since the VHSM sessions need the card-PIN that the PIN
+	 * opens.
+	 */
+	if (vhsm) {
+		uint32_t kid = 0;
+
+		rv = shim_auth_login(slot, st, userType, &pr, pPin, ulPinLen, &kid);
+		shim_auth_end(kid);
+		if (rv != CKR_OK)
+			goto out;
+	}
 	shim_g.inflight++;
 	shim_unlock();
-	matched = shim_pin_matches(&pr, pPin, ulPinLen);
-	if (matched && vhsm && crv == CKR_OK)
+	if (vhsm && crv == CKR_OK)
 		rv = shim_cardpin_unseal(&cr, pPin, ulPinLen, cardpin, &cardpin_len);
-	else if (matched && vhsm)
+	else if (vhsm)
 		rv = crv; /* logged below, with the lock */
-	if (matched && rv == CKR_OK) {
-		err = kernel_login_kids(kids, nkids, userType, pPin, (uint32_t)ulPinLen, cardpin,
-					(uint32_t)cardpin_len);
+	if (rv == CKR_OK) {
+		creds = (struct hsmg_client_creds){pPin,    (uint32_t)ulPinLen,
+						   cardpin, (uint32_t)cardpin_len,
+						   pr.card, SHIM_PIN_CARD_LEN};
+		err = kernel_login_kids(kids, nkids, userType, &creds);
 		kernel_in = !err;
 	}
 	shim_relock();
 	shim_g.inflight--;
-	slot->login_busy = false;
-	if (matched && vhsm && crv != CKR_OK)
+	if (vhsm && crv != CKR_OK)
 		shim_cardpin_missing(crv);
-
-	/* The PIN check counts (reset or + 1) whatever follows. */
-	rv2 = shim_pin_result(&shim_g.cfg, st, userType, matched, failures);
-	if (rv2 != CKR_OK)
-		rv = rv2;
+	/* The cards judged the PIN: the store's count follows (token flags). */
+	if (rv == CKR_OK && (err == -EACCES || err == -EKEYEXPIRED)) {
+		rv = shim_auth_login_rv(err);
+		err = 0;
+	}
+	if (rv == CKR_OK && !err)
+		shim_auth_note(st, userType, CKR_OK);
+	else if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
+		shim_auth_note(st, userType, rv);
 	if (rv == CKR_OK && !err && __atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE))
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED; /* its close of the device logs out */
+	/* A migration cut short: bind the rest of the keys now (else at the
+	 * next login). */
+	if (rv == CKR_OK && !err && userType == CKU_USER &&
+	    shim_auth_rebind_pending(slot, st, kids[0]) != CKR_OK)
+		shim_warn("slot %lu: keys not yet bound to the user PIN: again at the next login",
+			  (unsigned long)slot->id);
 	if (rv == CKR_OK && !err && (slot->session_flags & HSMG_SESSION_STRICT)) {
 		rv = shim_slot_keep_pin(slot, pPin, ulPinLen);
 		if (rv == CKR_OK && cardpin_len)
 			rv = shim_cardpin_keep(&slot->cardpin, &slot->cardpin_len, cardpin,
 					       cardpin_len);
+	}
+	/* For the kernel sessions opened later (strict mode). */
+	if (rv == CKR_OK && !err) {
+		memcpy(slot->record, pr.card, SHIM_PIN_CARD_LEN);
+		slot->record_len = SHIM_PIN_CARD_LEN;
 	}
 	if (rv != CKR_OK) {
 		if (kernel_in)
@@ -585,6 +670,8 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		  userType == CKU_SO ? "none: SO sessions are never bound"
 				     : shim_config_mode_name(slot->session_flags));
 out:
+	if (busy)
+		slot->login_busy = false;
 	free(kids);
 	explicit_bzero(cardpin, sizeof(cardpin));
 	OPENSSL_cleanse(&pr, sizeof(pr));
@@ -625,14 +712,32 @@ out:
 	return rv;
 }
 
+/* The token id of the store's SO record (a card record: the SO's login
+ * made it one). */
+static CK_RV token_id(struct shim_store *st, uint8_t token[16])
+{
+	struct shim_pin_record so;
+	CK_RV rv = shim_store_get_pin(st, CKU_SO, &so, NULL);
+
+	if (rv == CKR_OK && so.version != SHIM_PIN_V2_CARD)
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	if (rv == CKR_OK)
+		shim_auth_token_id(&so, token);
+	OPENSSL_cleanse(&so, sizeof(so));
+	return rv;
+}
+
 CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
 	struct shim_cardpin_record cp;
 	struct shim_pin_record r;
 	struct shim_session *s;
 	struct shim_store *st;
+	struct shim_resp resp;
+	uint8_t token[16];
 	CK_RV rv;
 
+	memset(&r, 0, sizeof(r));
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
@@ -651,7 +756,31 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 	if (rv == CKR_OK)
 		rv = shim_slot_store(s->slot, &st);
 	if (rv == CKR_OK)
-		rv = shim_pin_make(&shim_g.cfg, pPin, ulPinLen, &r);
+		rv = token_id(st, token);
+	/* Made in the SO's session: the card keeps the token's secret, so the
+	 * user's keys stay usable under the new PIN; it also clears the
+	 * cards' count of the user's failed logins. */
+	if (rv == CKR_OK) {
+		struct hsmg_msg_auth_param p = {.user = HSMG_AUTH_USER};
+		struct shim_tlv in[] = {{HSMG_TAG_PARAM, &p, sizeof(p)},
+					{HSMG_TAG_DATA, pPin, ulPinLen}};
+		const void *rec;
+		uint32_t n;
+
+		memcpy(p.token, token, sizeof(token));
+		rv = shim_card_call(s, HSMG_MSG_OP_AUTH_RECORD, 0, HSMG_OP_KEYGEN, in, 2,
+				    SHIM_PIN_CARD_LEN, &resp);
+		if (rv == CKR_OK) {
+			if (shim_resp_get(&resp, HSMG_TAG_OUT_DATA, &rec, &n) &&
+			    n == SHIM_PIN_CARD_LEN) {
+				r.version = SHIM_PIN_V2_CARD;
+				memcpy(r.card, rec, n);
+			} else {
+				rv = CKR_DEVICE_ERROR;
+			}
+			shim_resp_free(&resp);
+		}
+	}
 	/* The card-PIN was sealed under the old user PIN, which is gone: it is
 	 * deleted with it and must be set again (the same one, to keep using
 	 * the keys bound to it). */
@@ -671,17 +800,19 @@ out:
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
-	uint8_t cardpin[SHIM_CARDPIN_MAX];
+	uint8_t cardpin[SHIM_CARDPIN_MAX], token[16];
 	struct shim_cardpin_record cp;
-	struct shim_pin_record r;
+	struct shim_pin_record old, r;
 	struct shim_session *s;
 	struct shim_store *st;
 	size_t cardpin_len = 0;
+	uint32_t failures = 0, kid = 0;
 	bool has_cp = false;
 	CK_USER_TYPE user;
 	CK_RV rv;
 
 	memset(&r, 0, sizeof(r));
+	memset(&old, 0, sizeof(old));
 	memset(&cp, 0, sizeof(cp));
 	rv = shim_enter();
 	if (rv != CKR_OK)
@@ -702,9 +833,19 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	if (rv == CKR_OK)
 		rv = shim_slot_store(s->slot, &st);
 	if (rv == CKR_OK)
-		rv = shim_pin_verify(&shim_g.cfg, st, user, pOldPin, ulOldLen);
+		rv = shim_pin_fetch(&shim_g.cfg, st, user, &old, &failures);
+	/* A version 1 record is checked here once and becomes a card record. */
+	if (rv == CKR_OK && old.version != SHIM_PIN_V2_CARD)
+		rv = login_migrate(s->slot, st, user, pOldPin, ulOldLen, &old, failures);
+	/* The old PIN, checked (and counted) by the cards; the new record is
+	 * made in that login, so that it keeps the token's secret. */
 	if (rv == CKR_OK)
-		rv = shim_pin_make(&shim_g.cfg, pNewPin, ulNewLen, &r);
+		rv = shim_auth_login(s->slot, st, user, &old, pOldPin, ulOldLen, &kid);
+	if (rv == CKR_OK) {
+		shim_auth_token_id(&old, token);
+		rv = shim_auth_make(s->slot, kid, user, token, pNewPin, ulNewLen, &r);
+	}
+	shim_auth_end(kid);
 	if (rv != CKR_OK || user == CKU_SO) {
 		if (rv == CKR_OK)
 			rv = shim_store_put_pin(st, user, &r);
@@ -727,6 +868,7 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 		rv = shim_store_put_user_pin(st, &r, has_cp ? &cp : NULL);
 out:
 	explicit_bzero(&r, sizeof(r));
+	explicit_bzero(&old, sizeof(old));
 	explicit_bzero(&cp, sizeof(cp));
 	explicit_bzero(cardpin, sizeof(cardpin));
 	shim_leave();

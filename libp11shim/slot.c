@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <sys/mman.h>
 #include <time.h>
 
+#include "auth.h"
 #include "cardpin.h"
 #include "crypto.h"
 #include "log.h"
@@ -247,6 +251,8 @@ CK_RV shim_slot_keep_pin(struct shim_slot *s, const void *pin, size_t len)
 void shim_slot_forget_pin(struct shim_slot *s)
 {
 	shim_cardpin_forget(&s->cardpin, &s->cardpin_len);
+	memset(s->record, 0, sizeof(s->record));
+	s->record_len = 0;
 	if (!s->pin)
 		return;
 	explicit_bzero(s->pin, s->pin_len);
@@ -500,15 +506,35 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRese
 	return rv;
 }
 
+/* C_InitToken of a token that exists: its SO PIN, checked by the cards
+ * (or here, for a version 1 record). */
+static CK_RV init_token_check_so(struct shim_slot *s, struct shim_store *st, CK_UTF8CHAR_PTR pin,
+				 CK_ULONG len)
+{
+	struct shim_pin_record old;
+	uint32_t failures, kid = 0;
+	CK_RV rv;
+
+	rv = shim_pin_fetch(&shim_g.cfg, st, CKU_SO, &old, &failures);
+	if (rv == CKR_OK && old.version == SHIM_PIN_V2_CARD)
+		rv = shim_auth_login(s, st, CKU_SO, &old, pin, len, &kid);
+	else if (rv == CKR_OK)
+		rv = shim_pin_verify(&shim_g.cfg, st, CKU_SO, pin, len);
+	shim_auth_end(kid);
+	OPENSSL_cleanse(&old, sizeof(old));
+	return rv;
+}
+
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 		  CK_UTF8CHAR_PTR pLabel)
 {
 	struct shim_pin_record so;
 	struct shim_store *st;
 	struct shim_slot *s;
-	uint8_t label[32];
+	uint8_t label[32], token[16];
 	CK_RV rv;
 
+	memset(&so, 0, sizeof(so));
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
@@ -529,12 +555,16 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	if (rv != CKR_OK)
 		goto out;
 	if (shim_store_initialized(st, label)) {
-		rv = shim_pin_verify(&shim_g.cfg, st, CKU_SO, pPin, ulPinLen);
+		rv = init_token_check_so(s, st, pPin, ulPinLen);
 		if (rv != CKR_OK)
 			goto out;
 	}
 	memcpy(label, pLabel, sizeof(label));
-	rv = shim_pin_make(&shim_g.cfg, pPin, ulPinLen, &so);
+	/* A new token: a new id, and the card's SO record with a new secret. */
+	if (RAND_bytes(token, sizeof(token)) != 1)
+		rv = CKR_FUNCTION_FAILED;
+	if (rv == CKR_OK)
+		rv = shim_auth_make(s, 0, CKU_SO, token, pPin, ulPinLen, &so);
 	if (rv == CKR_OK)
 		rv = shim_store_init_token(st, label, &so);
 	explicit_bzero(&so, sizeof(so));

@@ -33,6 +33,8 @@
 #include <linux/hsmgroup.h>
 #include <p11-kit/pkcs11.h>
 
+#include "pin.h"
+
 struct shim_object;
 struct shim_store;
 
@@ -56,6 +58,8 @@ struct shim_slot {
 	size_t pin_len;
 	uint8_t *cardpin; /* strict+VHSM, user logged in: the card-PIN, locked */
 	size_t cardpin_len;
+	uint8_t record[SHIM_PIN_CARD_LEN]; /* logged in: the PIN's card record */
+	uint32_t record_len;
 	unsigned int nsessions, nro;
 	struct shim_object *objects; /* session objects of this token */
 };

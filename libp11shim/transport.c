@@ -94,11 +94,10 @@ static int io_session_close(struct shim_transport *t, uint32_t session_id)
 	return hsmg_client_session_close(t->fd, session_id);
 }
 
-static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
-		    uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
+static int io_login(struct shim_transport *t, uint32_t session_id, uint32_t flags,
+		    const struct hsmg_client_creds *cr)
 {
-	return hsmg_client_login(t->fd, session_id, flags, pin, pin_len, cardpin, cardpin_len,
-				 NULL);
+	return hsmg_client_login(t->fd, session_id, flags, cr, NULL);
 }
 
 static int io_logout(struct shim_transport *t, uint32_t session_id)

@@ -16,6 +16,8 @@
 #include <linux/hsmgroup.h>
 #include <p11-kit/pkcs11.h>
 
+#include "client.h"
+
 struct shim_transport;
 
 struct shim_transport_ops {
@@ -40,9 +42,9 @@ struct shim_transport_ops {
 	int (*session_open)(struct shim_transport *t, uint32_t group_id, uint32_t flags,
 			    uint32_t *session_id);
 	int (*session_close)(struct shim_transport *t, uint32_t session_id);
-	/* @cardpin (@cardpin_len bytes, 0 for none): a VHSM user login. */
-	int (*login)(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
-		     uint32_t pin_len, const void *cardpin, uint32_t cardpin_len);
+	/* As hsmg_client_login(). */
+	int (*login)(struct shim_transport *t, uint32_t session_id, uint32_t flags,
+		     const struct hsmg_client_creds *cr);
 	int (*logout)(struct shim_transport *t, uint32_t session_id);
 	/* One request; *@resp_len: capacity in, answer length out. */
 	int (*submit)(struct shim_transport *t, uint32_t group_id, uint32_t session_id,

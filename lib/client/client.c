@@ -172,18 +172,19 @@ int hsmg_client_session_close(int fd, uint32_t session_id)
 	return xioctl(fd, HSMG_IOC_SESSION_CLOSE, &sc);
 }
 
-int hsmg_client_login(int fd, uint32_t session_id, uint32_t flags, const void *pin,
-		      uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
-		      uint32_t *members)
+int hsmg_client_login(int fd, uint32_t session_id, uint32_t flags,
+		      const struct hsmg_client_creds *cr, uint32_t *members)
 {
 	struct hsmg_login lg = {
 	    .argsz = sizeof(lg),
 	    .flags = flags,
 	    .session_id = session_id,
-	    .pin_len = pin_len,
-	    .pin = (uintptr_t)pin,
-	    .cardpin_len = cardpin_len,
-	    .cardpin = (uintptr_t)cardpin,
+	    .pin_len = cr->pin_len,
+	    .pin = (uintptr_t)cr->pin,
+	    .cardpin_len = cr->cardpin_len,
+	    .cardpin = (uintptr_t)cr->cardpin,
+	    .record_len = cr->record_len,
+	    .record = (uintptr_t)cr->record,
 	};
 	int err = xioctl(fd, HSMG_IOC_LOGIN, &lg);
 

@@ -48,14 +48,28 @@ int hsmg_client_members(int fd, uint32_t group_id, struct hsmg_member_info **mem
 int hsmg_client_session_open(int fd, uint32_t group_id, uint32_t flags, uint32_t *session_id);
 int hsmg_client_session_close(int fd, uint32_t session_id);
 
-/*
- * Log @session_id in with @pin (@pin_len bytes) and, for a VHSM user login,
- * @cardpin (@cardpin_len bytes; 0 for none).  @members (may be NULL): the
- * members it is logged in on.
+/**
+ * struct hsmg_client_creds - what a login presents.
+ * @pin, @pin_len: the PIN.
+ * @cardpin, @cardpin_len: the card-PIN of a VHSM user login (0: none).
+ * @record, @record_len: the token's authentication record for the PIN
+ *	(struct hsmg_auth_record_hdr first; 0: none, the PIN is not checked).
  */
-int hsmg_client_login(int fd, uint32_t session_id, uint32_t flags, const void *pin,
-		      uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
-		      uint32_t *members);
+struct hsmg_client_creds {
+	const void *pin;
+	uint32_t pin_len;
+	const void *cardpin;
+	uint32_t cardpin_len;
+	const void *record;
+	uint32_t record_len;
+};
+
+/*
+ * Log @session_id in with @cr.  @members (may be NULL): the members it is
+ * logged in on.  -EACCES: wrong PIN; -EKEYEXPIRED: PIN locked.
+ */
+int hsmg_client_login(int fd, uint32_t session_id, uint32_t flags,
+		      const struct hsmg_client_creds *cr, uint32_t *members);
 int hsmg_client_logout(int fd, uint32_t session_id);
 
 /**

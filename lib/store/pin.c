@@ -35,7 +35,7 @@ CK_RV shim_pin_make(const struct shim_config *c, const CK_UTF8CHAR *pin, CK_ULON
 		    struct shim_pin_record *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->version = 1;
+	r->version = SHIM_PIN_V1_PBKDF2;
 	r->iterations = c->pin_iterations;
 	if (RAND_bytes(r->salt, SHIM_PIN_SALT_LEN) != 1 ||
 	    derive(pin, len, r->salt, r->iterations, r->hash))
@@ -48,8 +48,8 @@ bool shim_pin_matches(const struct shim_pin_record *r, const CK_UTF8CHAR *pin, C
 	uint8_t h[SHIM_PIN_HASH_LEN];
 	bool ok;
 
-	if (r->version != 1 || r->iterations < 1 || r->iterations > SHIM_PIN_MAX_ITERATIONS ||
-	    !pin || len > 1024)
+	if (r->version != SHIM_PIN_V1_PBKDF2 || r->iterations < 1 ||
+	    r->iterations > SHIM_PIN_MAX_ITERATIONS || !pin || len > 1024)
 		return false;
 	if (derive(pin, len, r->salt, r->iterations, h))
 		return false;
@@ -65,7 +65,9 @@ CK_RV shim_pin_fetch(const struct shim_config *c, struct shim_store *s, CK_USER_
 
 	*failures = 0;
 	rv = shim_store_get_pin(s, user, r, failures);
-	if (rv == CKR_OK && *failures >= c->pin_max_failures)
+	/* A card record's lockout is the cards'; only a version 1 record's
+	 * is counted here. */
+	if (rv == CKR_OK && r->version == SHIM_PIN_V1_PBKDF2 && *failures >= c->pin_max_failures)
 		rv = CKR_PIN_LOCKED;
 	if (rv != CKR_OK)
 		OPENSSL_cleanse(r, sizeof(*r));
@@ -100,6 +102,10 @@ CK_RV shim_pin_verify(const struct shim_config *c, struct shim_store *s, CK_USER
 	rv = shim_pin_fetch(c, s, user, &r, &failures);
 	if (rv != CKR_OK)
 		return rv;
+	if (r.version != SHIM_PIN_V1_PBKDF2) {
+		OPENSSL_cleanse(&r, sizeof(r));
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	}
 	rv = shim_pin_result(c, s, user, shim_pin_matches(&r, pin, len), failures);
 	OPENSSL_cleanse(&r, sizeof(r));
 	return rv;

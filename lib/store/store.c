@@ -90,6 +90,17 @@ CK_RV shim_store_put_user_pin(struct shim_store *s, const struct shim_pin_record
 	return s->ops->put_user_pin(s, r, cp);
 }
 
+CK_RV shim_store_get_meta(struct shim_store *s, const char *name, uint8_t *val, size_t cap,
+			  size_t *len)
+{
+	return s->ops->get_meta(s, name, val, cap, len);
+}
+
+CK_RV shim_store_put_meta(struct shim_store *s, const char *name, const uint8_t *val, size_t len)
+{
+	return s->ops->put_meta(s, name, val, len);
+}
+
 CK_RV shim_store_obj_insert(struct shim_store *s, bool priv, const uint8_t *blob, size_t len,
 			    int64_t *id)
 {

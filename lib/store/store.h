@@ -66,6 +66,9 @@ struct shim_store_ops {
 	CK_RV(*put_user_pin)
 	(struct shim_store *s, const struct shim_pin_record *r,
 	 const struct shim_cardpin_record *cp);
+	CK_RV(*get_meta)
+	(struct shim_store *s, const char *name, uint8_t *val, size_t cap, size_t *len);
+	CK_RV (*put_meta)(struct shim_store *s, const char *name, const uint8_t *val, size_t len);
 	CK_RV(*obj_insert)
 	(struct shim_store *s, bool priv, const uint8_t *blob, size_t len, int64_t *id);
 	CK_RV(*obj_update)
@@ -120,6 +123,15 @@ CK_RV shim_store_put_cardpin(struct shim_store *s, const struct shim_cardpin_rec
  * the sealed card-PIN (@cp), or delete the card-PIN (@cp NULL). */
 CK_RV shim_store_put_user_pin(struct shim_store *s, const struct shim_pin_record *r,
 			      const struct shim_cardpin_record *cp);
+
+/*
+ * A value of the token (names the module picks: "rebind").  get:
+ * CKR_DATA_INVALID when @name has none, CKR_BUFFER_TOO_SMALL above @cap.
+ * put: set it, or delete it (@val NULL).  C_InitToken deletes them all.
+ */
+CK_RV shim_store_get_meta(struct shim_store *s, const char *name, uint8_t *val, size_t cap,
+			  size_t *len);
+CK_RV shim_store_put_meta(struct shim_store *s, const char *name, const uint8_t *val, size_t len);
 
 CK_RV shim_store_obj_insert(struct shim_store *s, bool priv, const uint8_t *blob, size_t len,
 			    int64_t *id);

@@ -244,7 +244,7 @@ static CK_RV put_pin_locked(struct sq_store *s, CK_USER_TYPE user, const struct 
 	if (rv != CKR_OK)
 		return rv;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
-	sqlite3_bind_blob(st, 2, r, sizeof(*r), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, r, (int)shim_pin_record_size(r), SQLITE_STATIC);
 	return step_done(s, st);
 }
 
@@ -259,8 +259,8 @@ static CK_RV sq_init_token(struct shim_store *h, const uint8_t label[32],
 	rv = begin(s);
 	if (rv != CKR_OK)
 		return rv;
-	rv = exec(
-	    s, "DELETE FROM objects; DELETE FROM pins; DELETE FROM meta WHERE name = 'cardpin';");
+	rv = exec(s, "DELETE FROM objects; DELETE FROM pins;"
+		     " DELETE FROM meta WHERE name NOT IN ('mkvp', 'label');");
 	if (rv == CKR_OK)
 		rv = prepare(s, "INSERT OR REPLACE INTO meta(name, value) VALUES('label', ?)", &st);
 	if (rv == CKR_OK) {
@@ -286,8 +286,8 @@ static CK_RV sq_get_pin(struct shim_store *h, CK_USER_TYPE user, struct shim_pin
 		return rv;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)user);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == sizeof(*r)) {
-		memcpy(r, sqlite3_column_blob(st, 0), sizeof(*r));
+	if (step == SQLITE_ROW && shim_pin_record_load(r, sqlite3_column_blob(st, 0),
+						       (size_t)sqlite3_column_bytes(st, 0))) {
 		if (failures)
 			*failures = (uint32_t)sqlite3_column_int64(st, 1);
 		rv = CKR_OK;
@@ -417,6 +417,54 @@ static CK_RV sq_put_user_pin(struct shim_store *h, const struct shim_pin_record 
 	if (rv == CKR_OK)
 		rv = put_cardpin_locked(s, cp);
 	return end(s, rv);
+}
+
+static CK_RV sq_get_meta(struct shim_store *h, const char *name, uint8_t *val, size_t cap,
+			 size_t *len)
+{
+	struct sq_store *s = (struct sq_store *)h;
+
+	sqlite3_stmt *st;
+	CK_RV rv;
+	int step;
+
+	rv = prepare(s, "SELECT value FROM meta WHERE name = ?", &st);
+	if (rv != CKR_OK)
+		return rv;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, 0) <= cap) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		if (*len)
+			memcpy(val, sqlite3_column_blob(st, 0), *len);
+	} else if (step == SQLITE_ROW) {
+		rv = CKR_BUFFER_TOO_SMALL;
+	} else if (step == SQLITE_DONE) {
+		rv = CKR_DATA_INVALID;
+	} else {
+		rv = db_err(s, "read meta");
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static CK_RV sq_put_meta(struct shim_store *h, const char *name, const uint8_t *val, size_t len)
+{
+	struct sq_store *s = (struct sq_store *)h;
+
+	sqlite3_stmt *st;
+	CK_RV rv;
+
+	rv = prepare(s,
+		     val ? "INSERT OR REPLACE INTO meta(name, value) VALUES(?, ?)"
+			 : "DELETE FROM meta WHERE name = ?",
+		     &st);
+	if (rv != CKR_OK)
+		return rv;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (val)
+		sqlite3_bind_blob(st, 2, val, (int)len, SQLITE_STATIC);
+	return step_done(s, st);
 }
 
 static CK_RV sq_obj_insert(struct shim_store *h, bool priv, const uint8_t *blob, size_t len,
@@ -549,6 +597,8 @@ const struct shim_store_ops shim_store_sqlite = {
     .get_cardpin = sq_get_cardpin,
     .put_cardpin = sq_put_cardpin,
     .put_user_pin = sq_put_user_pin,
+    .get_meta = sq_get_meta,
+    .put_meta = sq_put_meta,
     .obj_insert = sq_obj_insert,
     .obj_update = sq_obj_update,
     .obj_delete = sq_obj_delete,

@@ -432,7 +432,10 @@ static int client_setup(struct client *c, struct worker *w0)
 			return -1;
 		}
 		snprintf(pin, sizeof(pin), "load-pin-%04d", c->index);
-		ret = hsmg_client_login(c->fd, c->session, 0, pin, strlen(pin), NULL, 0, &members);
+		ret = hsmg_client_login(
+		    c->fd, c->session, 0,
+		    &(struct hsmg_client_creds){.pin = pin, .pin_len = (uint32_t)strlen(pin)},
+		    &members);
 		explicit_bzero(pin, sizeof(pin));
 		if (ret) {
 			report_error(c, &w0->st, "LOGIN: %s", strerror(-ret));

@@ -78,7 +78,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "login") && arg1 && arg2) {
 			uint32_t members = 0;
 
-			ret = hsmg_client_login(fd, sid, 0, arg2, strlen(arg2), NULL, 0, &members);
+			ret = hsmg_client_login(fd, sid, 0,
+						&(struct hsmg_client_creds){
+						    .pin = arg2, .pin_len = (uint32_t)strlen(arg2)},
+						&members);
 			explicit_bzero(arg2, strlen(arg2));
 			if (ret)
 				reply_err(ret, "LOGIN");

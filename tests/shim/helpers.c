@@ -23,7 +23,7 @@ static void env_setup(void)
 	setenv("HSMGROUP_TOKEN_DIR", dir, 1);
 	setenv("HSMGROUP_CONFIG", "/nonexistent/pkcs11.conf", 1);
 	setenv("HSMGROUP_PIN_ITERATIONS", "1000", 1);
-	setenv("HSMGROUP_PIN_MAX_FAILURES", "3", 1);
+	setenv("HSMGROUP_PIN_MAX_FAILURES", MOCK_PIN_MAX_FAILURES_STR, 1);
 	unsetenv("HSMGROUP_SESSION_MODE");
 	mock_open_fails = false;
 	mock_nonline = 1;

@@ -29,9 +29,10 @@ struct mock_sess {
 	uint32_t flags;
 	uint64_t card_id;
 	/* As the kernel: the PIN while logged in, for members that join. */
-	uint32_t login_flags, pin_len, cardpin_len;
+	uint32_t login_flags, pin_len, cardpin_len, record_len;
 	uint8_t pin[HSMG_MAX_PIN_LEN];
 	uint8_t cardpin[16];
+	uint8_t record[HSMG_AUTH_RECORD_MAX];
 };
 
 bool mock_open_fails;
@@ -142,13 +143,26 @@ void mock_transport_reset(void)
 	mock_login_valve = 0;
 }
 
-static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
-		       uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
-		       struct hsmg_card_result *res);
+static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags,
+		       const struct hsmg_client_creds *cr, struct hsmg_card_result *res);
+
+/* A card of the group: it locks a PIN after MOCK_PIN_MAX_FAILURES failed
+ * logins (as hsmsimd --pin-max-failures), the value the fixture also gives
+ * the module (HSMGROUP_PIN_MAX_FAILURES) for its token flags. */
+static struct hsmg_card *new_card(void)
+{
+	struct hsmg_card *c = hsmg_card_new(mk, 1, 0);
+
+	if (c && hsmg_card_set_pin_policy(c, MOCK_PIN_MAX_FAILURES, NULL)) {
+		hsmg_card_free(c);
+		c = NULL;
+	}
+	return c;
+}
 
 void mock_failover(void)
 {
-	struct hsmg_card *second = hsmg_card_new(mk, 1, 0);
+	struct hsmg_card *second = new_card();
 	struct hsmg_card_result res;
 	int i;
 
@@ -157,8 +171,11 @@ void mock_failover(void)
 	/* The kernel logs the group's sessions in on the member that joins. */
 	for (i = 0; i < MAX_SESS; i++)
 		if (sess[i].used && sess[i].logged_in)
-			card_login(second, &sess[i], sess[i].login_flags, sess[i].pin,
-				   sess[i].pin_len, sess[i].cardpin, sess[i].cardpin_len, &res);
+			card_login(second, &sess[i], sess[i].login_flags,
+				   &(struct hsmg_client_creds){sess[i].pin, sess[i].pin_len,
+							       sess[i].cardpin, sess[i].cardpin_len,
+							       sess[i].record, sess[i].record_len},
+				   &res);
 	hsmg_card_free(card);
 	card = second;
 	pthread_rwlock_unlock(&lock);
@@ -170,7 +187,7 @@ static int m_open(const char *device, struct shim_transport **out)
 	if (mock_open_fails)
 		return -ENOENT;
 	if (!card) {
-		card = hsmg_card_new(mk, 1, 0);
+		card = new_card();
 		if (!card)
 			return -ENOMEM;
 	}
@@ -277,21 +294,26 @@ static int m_session_close(struct shim_transport *t, uint32_t session_id)
 	return 0;
 }
 
-static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags, const void *pin,
-		       uint32_t pin_len, const void *cardpin, uint32_t cardpin_len,
-		       struct hsmg_card_result *res)
+static void card_login(struct hsmg_card *c, struct mock_sess *s, uint32_t flags,
+		       const struct hsmg_client_creds *cr, struct hsmg_card_result *res)
 {
 	struct hsmg_be_req req = {.type = HSMG_BE_REQ_LOGIN};
-	struct hsmg_be_login lg = {.flags = flags, .pin_len = pin_len, .cardpin_len = cardpin_len};
-	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN + 16], ans[64];
+	struct hsmg_be_login lg = {.flags = flags,
+				   .pin_len = cr->pin_len,
+				   .cardpin_len = cr->cardpin_len,
+				   .record_len = cr->record_len};
+	uint8_t payload[sizeof(lg) + HSMG_MAX_PIN_LEN + 16 + HSMG_AUTH_RECORD_MAX], ans[64];
 
 	memcpy(payload, &lg, sizeof(lg));
-	memcpy(payload + sizeof(lg), pin, pin_len);
-	if (cardpin_len)
-		memcpy(payload + sizeof(lg) + pin_len, cardpin, cardpin_len);
+	memcpy(payload + sizeof(lg), cr->pin, cr->pin_len);
+	if (cr->cardpin_len)
+		memcpy(payload + sizeof(lg) + cr->pin_len, cr->cardpin, cr->cardpin_len);
+	if (cr->record_len)
+		memcpy(payload + sizeof(lg) + cr->pin_len + cr->cardpin_len, cr->record,
+		       cr->record_len);
 	req.session = s->card_id;
 	req.session_flags = s->flags;
-	req.len = sizeof(lg) + pin_len + cardpin_len;
+	req.len = sizeof(lg) + cr->pin_len + cr->cardpin_len + cr->record_len;
 	hsmg_card_process(c, 0, &req, payload, ans, sizeof(ans), res);
 	memset(payload, 0, sizeof(payload));
 }
@@ -334,8 +356,8 @@ static void login_wait_gate(void)
 	pthread_mutex_unlock(&login_gate);
 }
 
-static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags, const void *pin,
-		   uint32_t pin_len, const void *cardpin, uint32_t cardpin_len)
+static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags,
+		   const struct hsmg_client_creds *cr)
 {
 	bool vhsm;
 
@@ -349,29 +371,36 @@ static int m_login(struct shim_transport *t, uint32_t session_id, uint32_t flags
 		return -ENOENT;
 	if (flags & ~HSMG_LOGIN_ALL_FLAGS)
 		return -EINVAL;
-	if (pin_len < 1)
+	if (cr->pin_len < 1)
 		return -EINVAL;
-	if (pin_len > HSMG_MAX_PIN_LEN)
+	if (cr->pin_len > HSMG_MAX_PIN_LEN || cr->record_len > HSMG_AUTH_RECORD_MAX)
 		return -E2BIG;
 	/* As the kernel: a card-PIN of 8..16 bytes for (only) VHSM user logins. */
 	vhsm = (s->flags & HSMG_SESSION_VHSM) && !(flags & HSMG_LOGIN_SO);
-	if (vhsm ? cardpin_len < 8 || cardpin_len > 16 : cardpin_len != 0)
+	if (vhsm ? cr->cardpin_len < 8 || cr->cardpin_len > 16 : cr->cardpin_len != 0)
 		return -EINVAL;
 	if (s->logged_in)
 		return -EBUSY;
-	card_login(card, s, flags, pin, pin_len, cardpin, cardpin_len, &res);
+	card_login(card, s, flags, cr, &res);
 	if (res.status == HSMG_BE_QUOTA)
 		return -EDQUOT;
+	if (res.status == HSMG_BE_PIN_INCORRECT)
+		return -EACCES;
+	if (res.status == HSMG_BE_PIN_LOCKED)
+		return -EKEYEXPIRED;
 	if (res.status != HSMG_BE_OK)
 		return -EIO;
 	s->logged_in = true;
 	s->login_flags = flags;
-	s->pin_len = pin_len;
-	memcpy(s->pin, pin, pin_len);
-	s->cardpin_len = cardpin_len;
-	if (cardpin_len)
-		memcpy(s->cardpin, cardpin, cardpin_len);
-	mock_cardpin_logins += cardpin_len != 0;
+	s->pin_len = cr->pin_len;
+	memcpy(s->pin, cr->pin, cr->pin_len);
+	s->cardpin_len = cr->cardpin_len;
+	if (cr->cardpin_len)
+		memcpy(s->cardpin, cr->cardpin, cr->cardpin_len);
+	s->record_len = cr->record_len;
+	if (cr->record_len)
+		memcpy(s->record, cr->record, cr->record_len);
+	mock_cardpin_logins += cr->cardpin_len != 0;
 	mock_logins++;
 	return 0;
 }

@@ -16,6 +16,10 @@
 
 extern const struct shim_transport_ops mock_transport_ops;
 
+/* Failed logins after which the mock's cards lock a PIN. */
+#define MOCK_PIN_MAX_FAILURES	  3
+#define MOCK_PIN_MAX_FAILURES_STR "3"
+
 /* Knobs, read at each call. */
 extern bool mock_open_fails;		 /* open() gives -ENOENT */
 extern uint32_t mock_nonline;		 /* members online (0 = token not present) */

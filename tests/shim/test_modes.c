@@ -303,7 +303,8 @@ START_TEST(vhsm_login_needs_cardpin)
 	ck_assert_msg(strstr(logged, "VHSM mode: no card-PIN is set for this token") &&
 			  strstr(logged, "hsmgroupctl token cardpin"),
 		      "logged: %s", logged);
-	ck_assert_uint_eq(mock_logins, 1); /* the SO's of t_init_user only */
+	/* the SO's of t_init_user, and the cards' check of the PIN */
+	ck_assert_uint_eq(mock_logins, 2);
 	/* Not a wrong PIN: no failure counted. */
 	CK_OK(p11->C_GetTokenInfo(t_slot(), &ti));
 	ck_assert(!(ti.flags & CKF_USER_PIN_COUNT_LOW));

@@ -100,7 +100,9 @@ START_TEST(login_user)
 	CK_RV_IS(p11->C_Login(h, 99, PIN(USER_PIN)), CKR_USER_TYPE_INVALID);
 	CK_RV_IS(p11->C_Login(h, CKU_USER, NULL, 3), CKR_ARGUMENTS_BAD);
 	CK_OK(p11->C_Login(h, CKU_USER, PIN(USER_PIN)));
-	ck_assert_uint_eq(mock_logins, 2); /* the SO in t_init_user, then the user */
+	/* the SO PIN checked by a login at the second C_InitToken (the token
+	 * existed), the SO in t_init_user, then the user */
+	ck_assert_uint_eq(mock_logins, 3);
 	/* Login state is per application: every session sees it. */
 	CK_OK(p11->C_GetSessionInfo(h2, &si));
 	ck_assert_uint_eq(si.state, CKS_RO_USER_FUNCTIONS);

@@ -261,7 +261,10 @@ static int open_session(uint32_t *sid)
 	err = hsmg_client_session_open(fd, group_id, HSMG_SESSION_RW, sid);
 	if (err || !cfg.pin)
 		return err;
-	return hsmg_client_login(fd, *sid, 0, cfg.pin, (uint32_t)strlen(cfg.pin), NULL, 0, NULL);
+	return hsmg_client_login(
+	    fd, *sid, 0,
+	    &(struct hsmg_client_creds){.pin = cfg.pin, .pin_len = (uint32_t)strlen(cfg.pin)},
+	    NULL);
 }
 
 static int raw_proc_init(const bool *ops)

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "cardpin.h"
+#include "client.h"
 #include "config.h"
 #include "out.h"
 #include "pin.h"
@@ -132,6 +133,54 @@ static int read_secrets(const char *pin_file, const char *serial, struct secrets
 	return 0;
 }
 
+/*
+ * The user PIN, checked as the PKCS#11 module checks it: a card record by
+ * a login on group @group (the cards count a wrong one), an old PBKDF2
+ * record here.
+ */
+static CK_RV check_user_pin(const struct shim_config *cfg, struct shim_store *st, uint32_t group,
+			    const char *pin)
+{
+	struct shim_pin_record r;
+	struct hsmg_client_creds cr = {pin, (uint32_t)strlen(pin), NULL, 0, NULL, 0};
+	uint32_t failures, sid = 0;
+	int fd, err;
+	CK_RV rv;
+
+	rv = shim_pin_fetch(cfg, st, CKU_USER, &r, &failures);
+	if (rv != CKR_OK || r.version != SHIM_PIN_V2_CARD) {
+		OPENSSL_cleanse(&r, sizeof(r));
+		return rv != CKR_OK ? rv
+				    : shim_pin_verify(cfg, st, CKU_USER, (const CK_UTF8CHAR *)pin,
+						      strlen(pin));
+	}
+	cr.record = r.card;
+	cr.record_len = SHIM_PIN_CARD_LEN;
+	fd = hsmg_client_open(HSMG_CLIENT_DEVICE, NULL);
+	if (fd < 0) {
+		fprintf(stderr, "hsmgroupctl: cannot open %s: %s\n", HSMG_CLIENT_DEVICE,
+			strerror(-fd));
+		return CKR_DEVICE_ERROR;
+	}
+	err = hsmg_client_session_open(fd, group, HSMG_SESSION_RW, &sid);
+	if (!err)
+		err = hsmg_client_login(fd, sid, 0, &cr, NULL);
+	close(fd); /* logs out and closes the session */
+	OPENSSL_cleanse(&r, sizeof(r));
+	switch (err) {
+	case 0:
+		return CKR_OK;
+	case -EACCES:
+		return CKR_PIN_INCORRECT;
+	case -EKEYEXPIRED:
+		return CKR_PIN_LOCKED;
+	default:
+		fprintf(stderr, "hsmgroupctl: the login on group %u failed: %s\n", group,
+			strerror(-err));
+		return CKR_DEVICE_ERROR;
+	}
+}
+
 static int cmd_cardpin(int argc, char **argv, bool json)
 {
 	const char *pin_file = NULL, *serial_arg = NULL;
@@ -219,7 +268,7 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 			serial, id);
 		goto out;
 	}
-	rv = shim_pin_verify(cfg, st, CKU_USER, (const CK_UTF8CHAR *)s->pin, strlen(s->pin));
+	rv = check_user_pin(cfg, st, id, s->pin);
 	switch (rv) {
 	case CKR_OK:
 		break;
