@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "auth.h"
+#include "cardpin.h"
 #include "hsmgroup_msg.h"
 #include "log.h"
 #include "module.h"
@@ -207,18 +207,13 @@ CK_RV shim_auth_rebind_pending(struct shim_slot *slot, struct shim_store *st, ui
 CK_RV shim_auth_migrate_user(struct shim_slot *slot, struct shim_store *st, const CK_UTF8CHAR *pin,
 			     CK_ULONG len, struct shim_pin_record *r)
 {
-	struct shim_pin_record so, rec;
-	uint8_t token[16];
+	static const uint8_t none[16];
+	struct shim_pin_record rec;
 	uint32_t kid = 0;
 	CK_RV rv;
 
-	/* The token's id: its SO's card record, if the SO moved first. */
-	if (shim_store_get_pin(st, CKU_SO, &so, NULL) == CKR_OK && so.version == SHIM_PIN_V2_CARD)
-		shim_auth_token_id(&so, token);
-	else if (RAND_bytes(token, sizeof(token)) != 1)
-		return CKR_FUNCTION_FAILED;
-	OPENSSL_cleanse(&so, sizeof(so));
-	rv = shim_auth_make(slot, 0, CKU_USER, token, pin, len, &rec);
+	/* Outside any session of the token: a new secret, and its own id. */
+	rv = shim_auth_make(slot, 0, CKU_USER, none, pin, len, &rec);
 	/* First the mark, then the record: a cut leaves either the old
 	 * record (done again at the next login) or the mark (finished then). */
 	if (rv == CKR_OK)
@@ -236,5 +231,78 @@ CK_RV shim_auth_migrate_user(struct shim_slot *slot, struct shim_store *st, cons
 			  (unsigned long)slot->id);
 	}
 	OPENSSL_cleanse(&rec, sizeof(rec));
+	return rv;
+}
+
+_Static_assert(SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN + SHIM_CARDPIN_TAG_LEN ==
+		   HSMG_MSG_CARDPIN_SEALED_LEN,
+	       "sealed card-PIN length");
+
+/* One HSMG_MSG_OP_CARDPIN in @kid: @in to *@out (at most @cap bytes). */
+static CK_RV cardpin_call(struct shim_slot *slot, uint32_t kid, uint32_t dir, const void *in,
+			  size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct shim_tlv tin[] = {{HSMG_TAG_PARAM, &dir, sizeof(dir)}, {HSMG_TAG_DATA, in, len}};
+	struct shim_resp r;
+	const void *val;
+	uint32_t n;
+	CK_RV rv;
+
+	rv = shim_card_call_kid(slot, kid, HSMG_MSG_OP_CARDPIN, HSMG_OP_KEYGEN, tin, 2, 64, &r);
+	if (rv != CKR_OK)
+		return rv;
+	if (!shim_resp_get(&r, HSMG_TAG_OUT_DATA, &val, &n) || n > cap) {
+		rv = CKR_DEVICE_ERROR;
+	} else {
+		memcpy(out, val, n);
+		*out_len = n;
+	}
+	shim_resp_free(&r);
+	return rv;
+}
+
+CK_RV shim_auth_cardpin_seal(struct shim_slot *slot, uint32_t kid, const uint8_t *cardpin,
+			     size_t len, struct shim_cardpin_record *r)
+{
+	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+	size_t n = 0;
+	CK_RV rv;
+
+	memset(r, 0, sizeof(*r));
+	rv = cardpin_call(slot, kid, HSMG_CARDPIN_SEAL, cardpin, len, sealed, sizeof(sealed), &n);
+	if (rv == CKR_OK && n != sizeof(sealed))
+		rv = CKR_DEVICE_ERROR;
+	if (rv == CKR_OK) {
+		r->version = SHIM_CARDPIN_V2_CARD;
+		memcpy(r->iv, sealed, SHIM_CARDPIN_IV_LEN);
+		memcpy(r->ct, sealed + SHIM_CARDPIN_IV_LEN, SHIM_CARDPIN_PT_LEN);
+		memcpy(r->tag, sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN,
+		       SHIM_CARDPIN_TAG_LEN);
+	}
+	return rv;
+}
+
+CK_RV shim_auth_cardpin_open(struct shim_slot *slot, uint32_t kid,
+			     const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
+			     CK_ULONG pin_len, uint8_t *out, size_t *out_len)
+{
+	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+	CK_RV rv;
+
+	*out_len = 0;
+	if (r->version == SHIM_CARDPIN_V1_PBKDF2)
+		return shim_cardpin_unseal(r, pin, pin_len, out, out_len);
+	if (r->version != SHIM_CARDPIN_V2_CARD)
+		return shim_cardpin_unseal(r, pin, pin_len, out, out_len); /* logs the version */
+	memcpy(sealed, r->iv, SHIM_CARDPIN_IV_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN, r->ct, SHIM_CARDPIN_PT_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, r->tag, SHIM_CARDPIN_TAG_LEN);
+	rv = cardpin_call(slot, kid, HSMG_CARDPIN_OPEN, sealed, sizeof(sealed), out,
+			  SHIM_CARDPIN_MAX, out_len);
+	if (rv == CKR_ENCRYPTED_DATA_INVALID) {
+		shim_err("VHSM mode: the card-PIN record is not this token's (damaged store?), "
+			 "user login refused (set it again with: hsmgroupctl token cardpin)");
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	}
 	return rv;
 }

@@ -21,9 +21,10 @@ struct shim_store;
 void shim_auth_token_id(const struct shim_pin_record *r, uint8_t token[16]);
 
 /*
- * A card record of @user (CKU_SO, CKU_USER) for @pin of token @token,
- * made in kernel session @kid (0: none; logged in with a record of the
- * token: the token's secret is kept, else a new one).
+ * A card record of @user (CKU_SO, CKU_USER) for @pin, made in kernel
+ * session @kid: logged in with a record of token @token, it keeps that
+ * token's secret and id; else (@kid 0) it starts a new token, whose id the
+ * card derives from the new secret.
  */
 CK_RV shim_auth_make(struct shim_slot *slot, uint32_t kid, CK_USER_TYPE user,
 		     const uint8_t token[16], const CK_UTF8CHAR *pin, CK_ULONG len,
@@ -50,13 +51,26 @@ CK_RV shim_auth_login_rv(int err);
 
 /*
  * Migration of the user's version 1 record (the PIN already checked
- * against it): a card record in its place, then every private key of the
- * token bound to it.  *@r becomes the new record.
+ * against it): a card record in its place, with a new secret, then every
+ * private key of the token bound to it.  *@r becomes the new record.
  */
 CK_RV shim_auth_migrate_user(struct shim_slot *slot, struct shim_store *st, const CK_UTF8CHAR *pin,
 			     CK_ULONG len, struct shim_pin_record *r);
 /* After a user login with a card record: finish a migration that was cut
  * short (the store says "rebind"), in kernel session @kid. */
 CK_RV shim_auth_rebind_pending(struct shim_slot *slot, struct shim_store *st, uint32_t kid);
+
+/*
+ * The VHSM card-PIN through the cards, in kernel session @kid logged in
+ * as the user with the token's record: seal @cardpin into @r (version 2),
+ * or open @r into @out (SHIM_CARDPIN_MAX bytes, *@out_len); a version 1
+ * record is opened here with the user's @pin.
+ */
+struct shim_cardpin_record;
+CK_RV shim_auth_cardpin_seal(struct shim_slot *slot, uint32_t kid, const uint8_t *cardpin,
+			     size_t len, struct shim_cardpin_record *r);
+CK_RV shim_auth_cardpin_open(struct shim_slot *slot, uint32_t kid,
+			     const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
+			     CK_ULONG pin_len, uint8_t *out, size_t *out_len);
 
 #endif

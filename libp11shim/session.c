@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "auth.h"
 #include "cardpin.h"
@@ -481,8 +480,8 @@ static CK_RV login_migrate(struct shim_slot *slot, struct shim_store *st, CK_USE
 			   const CK_UTF8CHAR *pin, CK_ULONG len, struct shim_pin_record *pr,
 			   uint32_t failures)
 {
-	struct shim_pin_record other, rec;
-	uint8_t token[16];
+	static const uint8_t none[16];
+	struct shim_pin_record rec;
 	bool matched;
 	CK_RV rv;
 
@@ -496,13 +495,10 @@ static CK_RV login_migrate(struct shim_slot *slot, struct shim_store *st, CK_USE
 		return rv;
 	if (user == CKU_USER)
 		return shim_auth_migrate_user(slot, st, pin, len, pr);
-	/* The SO: a record with the user's token id, if the user moved first. */
-	if (shim_store_get_pin(st, CKU_USER, &other, NULL) == CKR_OK &&
-	    other.version == SHIM_PIN_V2_CARD)
-		shim_auth_token_id(&other, token);
-	else if (RAND_bytes(token, sizeof(token)) != 1)
-		return CKR_FUNCTION_FAILED;
-	rv = shim_auth_make(slot, 0, CKU_SO, token, pin, len, &rec);
+	/* The SO: a record of its own, with a new secret (the user's, if it
+	 * moved first, is out of reach: the SO cannot reset the user PIN and
+	 * keep the keys of a token migrated this way; docs/security.md). */
+	rv = shim_auth_make(slot, 0, CKU_SO, none, pin, len, &rec);
 	if (rv == CKR_OK)
 		rv = shim_store_put_pin(st, CKU_SO, &rec);
 	if (rv == CKR_OK) {
@@ -511,8 +507,30 @@ static CK_RV login_migrate(struct shim_slot *slot, struct shim_store *st, CK_USE
 			  (unsigned long)slot->id);
 	}
 	OPENSSL_cleanse(&rec, sizeof(rec));
-	OPENSSL_cleanse(&other, sizeof(other));
 	return rv;
+}
+
+/*
+ * The card-PIN of a VHSM token, in kernel session @kid (logged in with the
+ * user's record): opened by the cards, or a version 1 record opened here
+ * with @pin and sealed again by the cards (version 2) in the store.
+ */
+static CK_RV vhsm_cardpin(struct shim_slot *slot, struct shim_store *st, uint32_t kid,
+			  const struct shim_cardpin_record *cr, const CK_UTF8CHAR *pin,
+			  CK_ULONG len, uint8_t *out, size_t *out_len)
+{
+	struct shim_cardpin_record v2;
+	CK_RV rv;
+
+	rv = shim_auth_cardpin_open(slot, kid, cr, pin, len, out, out_len);
+	if (rv != CKR_OK || cr->version != SHIM_CARDPIN_V1_PBKDF2)
+		return rv;
+	if (shim_auth_cardpin_seal(slot, kid, out, *out_len, &v2) == CKR_OK &&
+	    shim_store_put_cardpin(st, &v2) == CKR_OK)
+		shim_info("slot %lu: the card-PIN is now sealed by the cards",
+			  (unsigned long)slot->id);
+	OPENSSL_cleanse(&v2, sizeof(v2));
+	return CKR_OK;
 }
 
 CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
@@ -603,16 +621,16 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		uint32_t kid = 0;
 
 		rv = shim_auth_login(slot, st, userType, &pr, pPin, ulPinLen, &kid);
+		if (rv == CKR_OK && crv == CKR_OK)
+			rv =
+			    vhsm_cardpin(slot, st, kid, &cr, pPin, ulPinLen, cardpin, &cardpin_len);
 		shim_auth_end(kid);
 		if (rv != CKR_OK)
 			goto out;
+		rv = crv; /* none set: logged below, with the lock */
 	}
 	shim_g.inflight++;
 	shim_unlock();
-	if (vhsm && crv == CKR_OK)
-		rv = shim_cardpin_unseal(&cr, pPin, ulPinLen, cardpin, &cardpin_len);
-	else if (vhsm)
-		rv = crv; /* logged below, with the lock */
 	if (rv == CKR_OK) {
 		creds = (struct hsmg_client_creds){pPin,    (uint32_t)ulPinLen,
 						   cardpin, (uint32_t)cardpin_len,
@@ -735,9 +753,11 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 	struct shim_store *st;
 	struct shim_resp resp;
 	uint8_t token[16];
+	bool keep_cp;
 	CK_RV rv;
 
 	memset(&r, 0, sizeof(r));
+	memset(&cp, 0, sizeof(cp));
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		return rv;
@@ -781,15 +801,19 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 			shim_resp_free(&resp);
 		}
 	}
-	/* The card-PIN was sealed under the old user PIN, which is gone: it is
-	 * deleted with it and must be set again (the same one, to keep using
-	 * the keys bound to it). */
-	if (rv == CKR_OK && shim_store_get_cardpin(st, &cp) == CKR_OK)
+	/* A card-PIN sealed by the cards is bound to the token's secret, which
+	 * the new PIN keeps; one sealed under the old user PIN (version 1) is
+	 * gone with it and must be set again (the same one, to keep using the
+	 * keys bound to it). */
+	keep_cp = rv == CKR_OK && shim_store_get_cardpin(st, &cp) == CKR_OK;
+	if (keep_cp && cp.version != SHIM_CARDPIN_V2_CARD) {
+		keep_cp = false;
 		shim_warn("slot %lu: the user PIN was reset: the card-PIN is deleted, set it again "
 			  "(hsmgroupctl token cardpin)",
 			  (unsigned long)s->slot->id);
+	}
 	if (rv == CKR_OK)
-		rv = shim_store_put_user_pin(st, &r, NULL);
+		rv = shim_store_put_user_pin(st, &r, keep_cp ? &cp : NULL);
 	explicit_bzero(&r, sizeof(r));
 	explicit_bzero(&cp, sizeof(cp));
 out:
@@ -845,20 +869,21 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 		shim_auth_token_id(&old, token);
 		rv = shim_auth_make(s->slot, kid, user, token, pNewPin, ulNewLen, &r);
 	}
-	shim_auth_end(kid);
 	if (rv != CKR_OK || user == CKU_SO) {
 		if (rv == CKR_OK)
 			rv = shim_store_put_pin(st, user, &r);
 		goto out;
 	}
-	/* The user's card-PIN (VHSM) is sealed under the user PIN: seal it
-	 * again under the new one, in the same transaction. */
+	/* The user's card-PIN (VHSM): sealed by the cards, it is bound to the
+	 * token's secret, which the new PIN keeps; sealed under the old PIN
+	 * (version 1), it is sealed again by the cards, in the same
+	 * transaction as the new record. */
 	if (shim_store_get_cardpin(st, &cp) == CKR_OK) {
-		if (shim_cardpin_open(&cp, pOldPin, ulOldLen, cardpin, &cardpin_len) == CKR_OK) {
-			rv = shim_cardpin_seal(&shim_g.cfg, pNewPin, ulNewLen, cardpin, cardpin_len,
-					       &cp);
-			has_cp = true;
-		} else {
+		has_cp = true;
+		if (cp.version == SHIM_CARDPIN_V1_PBKDF2 &&
+		    (shim_cardpin_open(&cp, pOldPin, ulOldLen, cardpin, &cardpin_len) != CKR_OK ||
+		     shim_auth_cardpin_seal(s->slot, kid, cardpin, cardpin_len, &cp) != CKR_OK)) {
+			has_cp = false;
 			shim_warn("slot %lu: the card-PIN record does not open with the user PIN: "
 				  "deleted, set it again (hsmgroupctl token cardpin)",
 				  (unsigned long)s->slot->id);
@@ -867,6 +892,7 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	if (rv == CKR_OK)
 		rv = shim_store_put_user_pin(st, &r, has_cp ? &cp : NULL);
 out:
+	shim_auth_end(kid);
 	explicit_bzero(&r, sizeof(r));
 	explicit_bzero(&old, sizeof(old));
 	explicit_bzero(&cp, sizeof(cp));

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -560,11 +559,9 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 			goto out;
 	}
 	memcpy(label, pLabel, sizeof(label));
-	/* A new token: a new id, and the card's SO record with a new secret. */
-	if (RAND_bytes(token, sizeof(token)) != 1)
-		rv = CKR_FUNCTION_FAILED;
-	if (rv == CKR_OK)
-		rv = shim_auth_make(s, 0, CKU_SO, token, pPin, ulPinLen, &so);
+	/* A new token: the card's SO record with a new secret and its id. */
+	memset(token, 0, sizeof(token));
+	rv = shim_auth_make(s, 0, CKU_SO, token, pPin, ulPinLen, &so);
 	if (rv == CKR_OK)
 		rv = shim_store_init_token(st, label, &so);
 	explicit_bzero(&so, sizeof(so));

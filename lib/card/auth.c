@@ -13,6 +13,10 @@
  * (card_auth_user_bind), so they work only in sessions that logged in with
  * that token's user PIN.
  *
+ * A token's id is derived from its secret (token_of): whoever makes a
+ * record with a new secret gets a new id, so the ids, and the counts kept
+ * per id, belong to the secrets.
+ *
  * The count: per token and user, failed logins since the last that
  * worked; at the card's maximum (hsmg_card_set_pin_policy) the PIN is
  * locked until the SO sets a new user PIN (or, for the SO, the token is
@@ -224,6 +228,25 @@ int card_auth_user_bind(const struct hsmg_card *card, const uint8_t token[16],
 	return ret;
 }
 
+/*
+ * The id of the token whose secret is @secret: the card derives it, so that
+ * a record with a new secret never carries an existing token's id (and
+ * cannot reset that token's count of failed logins).
+ */
+static int token_of(const struct hsmg_card *card, const uint8_t secret[32], uint8_t token[16])
+{
+	uint8_t buf[8 + 32], mac[HSMG_PIN_BLOB_LEN];
+	int ret;
+
+	memcpy(buf, "token-id", 8);
+	memcpy(buf + 8, secret, 32);
+	ret = card->be->pin_mac(card->bs, buf, sizeof(buf), mac);
+	memcpy(token, mac, 16);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ret;
+}
+
 /* Seal a record of @token/@user for @pin carrying @secret into @out. */
 static int rec_make(const struct hsmg_card *card, const uint8_t token[16], uint16_t user,
 		    const uint8_t secret[32], const uint8_t *pin, uint32_t pin_len,
@@ -326,7 +349,8 @@ CK_RV card_op_auth_record(struct req_ctx *c)
 		keep = same_token;
 	if (keep)
 		memcpy(secret, lv.auth.secret, sizeof(secret));
-	else if (c->card->be->random(c->card->bs, secret, sizeof(secret)))
+	else if (c->card->be->random(c->card->bs, secret, sizeof(secret)) ||
+		 token_of(c->card, secret, p.token))
 		rv = CKR_DEVICE_ERROR;
 	OPENSSL_cleanse(&lv, sizeof(lv));
 	if (rv != CKR_OK)
@@ -356,5 +380,71 @@ CK_RV card_op_auth_record(struct req_ctx *c)
 	}
 out:
 	OPENSSL_cleanse(secret, sizeof(secret));
+	return rv;
+}
+
+/* ------------------------------------------------------ VHSM card-PIN */
+
+#define CP_PT	  (1 + 16) /* length byte, card-PIN padded to 16 */
+#define CP_SEALED (IVLEN + CP_PT + TAGLEN)
+_Static_assert(CP_SEALED == HSMG_MSG_CARDPIN_SEALED_LEN, "sealed card-PIN length");
+
+/* What a sealed card-PIN is bound to: the token and its secret (through
+ * the user binding, which only a user's login with the PIN yields). */
+static void cardpin_aad(const struct card_auth *a, uint8_t aad[8 + 16 + HSMG_PIN_BLOB_LEN])
+{
+	memcpy(aad, "card-pin", 8);
+	memcpy(aad + 8, a->token, 16);
+	memcpy(aad + 24, a->user_bind, HSMG_PIN_BLOB_LEN);
+}
+
+CK_RV card_op_cardpin(struct req_ctx *c)
+{
+	uint8_t aad[8 + 16 + HSMG_PIN_BLOB_LEN], pt[CP_PT], *out;
+	struct login_view lv;
+	const uint8_t *in;
+	const void *param, *data;
+	uint32_t plen, len, dir;
+	CK_RV rv = CKR_OK;
+
+	if (!hsmg_msg_get(c->v, HSMG_TAG_PARAM, &param, &plen) || plen != sizeof(dir) ||
+	    !hsmg_msg_get(c->v, HSMG_TAG_DATA, &data, &len))
+		return CKR_ARGUMENTS_BAD;
+	memcpy(&dir, param, sizeof(dir));
+	in = data;
+	if (dir == HSMG_CARDPIN_SEAL ? len < 8 || len > 16
+				     : dir != HSMG_CARDPIN_OPEN || len != CP_SEALED)
+		return dir > HSMG_CARDPIN_OPEN ? CKR_ARGUMENTS_BAD : CKR_DATA_LEN_RANGE;
+	card_login_lookup(c->card, c->queue, c->req->session, &lv);
+	if (!lv.logged_in || !lv.auth.valid || lv.auth.user != HSMG_AUTH_USER ||
+	    (lv.login_flags & HSMG_LOGIN_SO)) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	cardpin_aad(&lv.auth, aad);
+	memset(pt, 0, sizeof(pt));
+	if (dir == HSMG_CARDPIN_SEAL) {
+		out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, CP_SEALED);
+		pt[0] = (uint8_t)len;
+		memcpy(pt + 1, in, len);
+		if (!out)
+			rv = CKR_DEVICE_MEMORY;
+		else if (c->card->be->random(c->card->bs, out, IVLEN) ||
+			 c->card->be->seal(c->card->bs, HSMG_SEAL_KEY, out, IVLEN, aad, sizeof(aad),
+					   pt, CP_PT, out + IVLEN, out + IVLEN + CP_PT, TAGLEN))
+			rv = CKR_DEVICE_ERROR;
+		else if (hsmg_msg_put_end(c->b, CP_SEALED))
+			rv = CKR_DEVICE_MEMORY;
+	} else if (c->card->be->unseal(c->card->bs, HSMG_SEAL_KEY, in, IVLEN, aad, sizeof(aad),
+				       in + IVLEN, CP_PT, pt, in + IVLEN + CP_PT, TAGLEN) ||
+		   pt[0] < 8 || pt[0] > 16) {
+		rv = CKR_ENCRYPTED_DATA_INVALID; /* another token's, or altered */
+	} else if (hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, pt + 1, pt[0])) {
+		rv = CKR_DEVICE_MEMORY;
+	}
+out:
+	OPENSSL_cleanse(&lv, sizeof(lv));
+	OPENSSL_cleanse(aad, sizeof(aad));
+	OPENSSL_cleanse(pt, sizeof(pt));
 	return rv;
 }

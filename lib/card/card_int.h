@@ -218,6 +218,7 @@ int card_auth_user_bind(const struct hsmg_card *card, const uint8_t token[16],
 			const uint8_t secret[32], uint8_t out[HSMG_PIN_BLOB_LEN]);
 CK_RV card_op_auth_record(struct req_ctx *c);
 CK_RV card_op_rebind(struct req_ctx *c);
+CK_RV card_op_cardpin(struct req_ctx *c);
 
 /* ---- the core: key and state blobs, request services (blob.c) */
 

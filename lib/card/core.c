@@ -511,6 +511,8 @@ static uint32_t allowed_tags(uint32_t op)
 		return T(PARAM) | T(DATA);
 	case HSMG_MSG_OP_REBIND:
 		return T(KEY);
+	case HSMG_MSG_OP_CARDPIN:
+		return T(PARAM) | T(DATA);
 	default:
 		return ~0U;
 	}
@@ -522,7 +524,8 @@ static bool op_has_mechanism(uint32_t op)
 {
 	return op != HSMG_MSG_OP_RANDOM && op != HSMG_MSG_OP_IMPORT_KEY &&
 	       op != HSMG_MSG_OP_EXPORT_PUBKEY && op != HSMG_MSG_OP_EXPORT_KEY &&
-	       op != HSMG_MSG_OP_AUTH_RECORD && op != HSMG_MSG_OP_REBIND;
+	       op != HSMG_MSG_OP_AUTH_RECORD && op != HSMG_MSG_OP_REBIND &&
+	       op != HSMG_MSG_OP_CARDPIN;
 }
 
 static CK_RV dispatch(struct req_ctx *c)
@@ -585,6 +588,8 @@ static CK_RV dispatch(struct req_ctx *c)
 		return card_op_auth_record(c);
 	case HSMG_MSG_OP_REBIND:
 		return card_op_rebind(c);
+	case HSMG_MSG_OP_CARDPIN:
+		return card_op_cardpin(c);
 	default:
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}

@@ -91,6 +91,7 @@ static const char *const opnames[HSMG_MSG_OP_MAX + 1] = {
     [HSMG_MSG_OP_EXPORT_KEY] = "EXPORT_KEY",
     [HSMG_MSG_OP_AUTH_RECORD] = "AUTH_RECORD",
     [HSMG_MSG_OP_REBIND] = "REBIND",
+    [HSMG_MSG_OP_CARDPIN] = "CARDPIN",
 };
 
 const char *hsmg_msg_op_name(uint32_t op)

@@ -281,14 +281,25 @@ enum hsmg_msg_type {
  *	C_SetPIN; SO records: by the SO only) and clears the card's count of
  *	that user's failed logins; any other record carries a new secret
  *	(C_InitToken; the migration of a token made before records), which no
- *	existing key is bound to.  Out: %HSMG_TAG_OUT_DATA = the record
- *	(%HSMG_MSG_AUTH_RECORD_LEN bytes).
+ *	existing key is bound to, and the token id the card derives from it
+ *	(@token of the parameter is then ignored): a new secret is a new
+ *	token, never an existing one's id.  Out: %HSMG_TAG_OUT_DATA = the
+ *	record (%HSMG_MSG_AUTH_RECORD_LEN bytes).
  * @HSMG_MSG_OP_REBIND: bind a key blob made before records (no binding,
  *	not %HSMG_KEY_PUBLIC) to the user of the request's session, which must
  *	be logged in as the user with a record (else %CKR_USER_NOT_LOGGED_IN);
  *	a blob already bound to that user comes back unchanged, any other
  *	gives %CKR_KEY_HANDLE_INVALID.  In: %HSMG_TAG_KEY; mechanism ignored
  *	(0).  Out: %HSMG_TAG_OUT_KEY.
+ * @HSMG_MSG_OP_CARDPIN: seal or open the card-PIN of a VHSM token, bound to
+ *	the token's secret: only a session logged in as the token's user with
+ *	its record (else %CKR_USER_NOT_LOGGED_IN) seals it or opens it.  In:
+ *	%HSMG_TAG_PARAM = __u32 %HSMG_CARDPIN_SEAL or %HSMG_CARDPIN_OPEN,
+ *	%HSMG_TAG_DATA = the card-PIN (8..16 bytes) or the sealed card-PIN
+ *	(%HSMG_MSG_CARDPIN_SEALED_LEN bytes; else %CKR_DATA_LEN_RANGE); a
+ *	sealed card-PIN of another token or altered gives
+ *	%CKR_ENCRYPTED_DATA_INVALID.  Out: %HSMG_TAG_OUT_DATA = the sealed
+ *	card-PIN or the card-PIN.
  */
 enum hsmg_msg_op {
 	HSMG_MSG_OP_RANDOM = 1,
@@ -322,7 +333,8 @@ enum hsmg_msg_op {
 	HSMG_MSG_OP_EXPORT_KEY = 29,
 	HSMG_MSG_OP_AUTH_RECORD = 30,
 	HSMG_MSG_OP_REBIND = 31,
-	HSMG_MSG_OP_MAX = 31,
+	HSMG_MSG_OP_CARDPIN = 32,
+	HSMG_MSG_OP_MAX = 32,
 };
 
 /**
@@ -459,6 +471,12 @@ struct hsmg_msg_tlv {
 #define HSMG_KEY_ALL_FLAGS                                                                         \
 	(HSMG_KEY_TOKEN | HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE | HSMG_KEY_PUBLIC)
 
+/* The direction of %HSMG_MSG_OP_CARDPIN. */
+#define HSMG_CARDPIN_SEAL 0
+#define HSMG_CARDPIN_OPEN 1
+/** HSMG_MSG_CARDPIN_SEALED_LEN - bytes of a sealed card-PIN. */
+#define HSMG_MSG_CARDPIN_SEALED_LEN 45
+
 /** HSMG_MSG_AUTH_RECORD_LEN - bytes of an authentication record. */
 #define HSMG_MSG_AUTH_RECORD_LEN 116
 
@@ -467,7 +485,8 @@ struct hsmg_msg_tlv {
  * %HSMG_MSG_OP_AUTH_RECORD.
  * @user: %HSMG_AUTH_USER or %HSMG_AUTH_SO (linux/hsmgroup.h).
  * @rsvd: must be 0.
- * @token: the token's identity (16 random bytes when the token is made).
+ * @token: the token the request's session must be logged in to for the
+ *	record to keep the token's secret.
  */
 struct hsmg_msg_auth_param {
 	__u32 user;

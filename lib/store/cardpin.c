@@ -82,7 +82,7 @@ CK_RV shim_cardpin_seal(const struct shim_config *c, const CK_UTF8CHAR *pin, CK_
 	if (!pin)
 		return CKR_ARGUMENTS_BAD;
 	memset(r, 0, sizeof(*r));
-	r->version = 1;
+	r->version = SHIM_CARDPIN_V1_PBKDF2;
 	r->iterations = c->pin_iterations;
 	memset(pt, 0, sizeof(pt));
 	pt[0] = (uint8_t)cardpin_len;
@@ -105,7 +105,7 @@ CK_RV shim_cardpin_open(const struct shim_cardpin_record *r, const CK_UTF8CHAR *
 	CK_RV rv = CKR_PIN_INCORRECT;
 
 	*out_len = 0;
-	if (r->version != 1)
+	if (r->version != SHIM_CARDPIN_V1_PBKDF2)
 		return CKR_DEVICE_ERROR;
 	memcpy(tag, r->tag, sizeof(tag));
 	if (!derive_key(pin, pin_len, r, key) && !gcm(false, key, r, r->ct, pt, tag) &&

@@ -4,14 +4,17 @@
  * 8 to 16 bytes that every user login of the token hands to the cards,
  * which bind keys to a blob derived from it.
  *
- * The token store keeps it only sealed: AES-256-GCM under a key derived
- * from the user PIN (PBKDF2-HMAC-SHA256, own random salt, the iteration
- * count of pin_iterations), so it is never in clear on disk and only the
- * user PIN opens it.  The sealed plaintext is the length byte and the
- * card-PIN padded to 16 bytes, so the record does not even show the
- * length.  Setting it needs the user PIN (`hsmgroupctl token cardpin`);
- * C_SetPIN of the user seals it again under the new PIN, C_InitPIN (the SO
- * resets the user PIN; the old one is gone) and C_InitToken delete it.
+ * The token store keeps it only sealed, the length byte and the card-PIN
+ * padded to 16 bytes (the record does not even show the length):
+ * - version 2, by a card of the group (HSMG_MSG_OP_CARDPIN) under the
+ *   master key, bound to the token's secret: only a session logged in
+ *   with the user PIN opens it (libp11shim/auth.c), nothing in the store
+ *   can be tested offline.  A new user PIN (C_SetPIN, the SO's C_InitPIN)
+ *   keeps the secret and so the card-PIN; C_InitToken deletes it.
+ * - version 1, from before: AES-256-GCM under a key derived from the user
+ *   PIN (PBKDF2-HMAC-SHA256, own salt, pin_iterations), opened here; the
+ *   next login seals it again as version 2.
+ * Setting it needs the user PIN (`hsmgroupctl token cardpin`).
  */
 #ifndef SHIM_CARDPIN_H
 #define SHIM_CARDPIN_H
@@ -29,9 +32,14 @@
 #define SHIM_CARDPIN_TAG_LEN  16
 #define SHIM_CARDPIN_PT_LEN   (1 + SHIM_CARDPIN_MAX)
 
-/* Stored as-is in the token store (meta "cardpin", host byte order). */
+#define SHIM_CARDPIN_V1_PBKDF2 1
+#define SHIM_CARDPIN_V2_CARD   2
+
+/* Stored as-is in the token store (meta "cardpin", host byte order);
+ * version 2 uses @iv, @ct, @tag only, in the card's order (45 bytes,
+ * HSMG_MSG_CARDPIN_SEALED_LEN). */
 struct shim_cardpin_record {
-	uint32_t version; /* 1 */
+	uint32_t version;
 	uint32_t iterations;
 	uint8_t salt[SHIM_CARDPIN_SALT_LEN];
 	uint8_t iv[SHIM_CARDPIN_IV_LEN];
@@ -50,9 +58,9 @@ CK_RV shim_cardpin_check_len(const void *cardpin, size_t len);
 CK_RV shim_cardpin_seal(const struct shim_config *c, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
 			const uint8_t *cardpin, size_t cardpin_len, struct shim_cardpin_record *r);
 /*
- * Open @r with @pin into @out (SHIM_CARDPIN_MAX bytes), *@out_len its
- * length.  CKR_PIN_INCORRECT when @pin does not open it (or it was
- * altered), CKR_DEVICE_ERROR for a record of an unknown version.
+ * Open version 1 record @r with @pin into @out (SHIM_CARDPIN_MAX bytes),
+ * *@out_len its length.  CKR_PIN_INCORRECT when @pin does not open it (or
+ * it was altered), CKR_DEVICE_ERROR for another version.
  */
 CK_RV shim_cardpin_open(const struct shim_cardpin_record *r, const CK_UTF8CHAR *pin,
 			CK_ULONG pin_len, uint8_t out[SHIM_CARDPIN_MAX], size_t *out_len);

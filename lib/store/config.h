@@ -10,9 +10,11 @@
  *   log_level        err|warning|notice|info|debug (warning)
  *   pin_min_len      shortest PIN accepted (4)
  *   pin_max_len      longest PIN accepted (64, at most HSMG_MAX_PIN_LEN)
- *   pin_max_failures wrong PINs in a row before the PIN locks (10)
- *   pin_iterations   PBKDF2-SHA256 iterations of new PIN records (200000,
- *                    1000 to 10000000, SHIM_PIN_MAX_ITERATIONS)
+ *   pin_max_failures the cards' maximum of failed logins (10): they lock
+ *                    the PIN; this only sets the CKF_*_PIN_* token flags
+ *   pin_iterations   PBKDF2-SHA256 iterations of old (version 1) PIN
+ *                    records, read at their migration (200000, 1000 to
+ *                    10000000, SHIM_PIN_MAX_ITERATIONS)
  *   session_mode     none|strict|vhsm|strict,vhsm: coprocessor session
  *                    mode of every token without its own setting (none);
  *                    see "Session modes" below

@@ -17,11 +17,13 @@
  * AUTOINCREMENT: an id (and so an object handle) is never reused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -129,6 +131,56 @@ static CK_RV check_mkvp(struct sq_store *s, const uint8_t mkvp[HSMG_MKVP_LEN])
 	return step_done(s, st);
 }
 
+/* Take the bits for others off @path (when this user owns it); false when
+ * others may still read or write it. */
+static bool no_others(const char *path, int fd)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) || !(st.st_mode & 0007))
+		return true;
+	if (!(fd >= 0 ? fchmod(fd, st.st_mode & 07770) : chmod(path, st.st_mode & 07770)))
+		return true;
+	shim_warn("token store %s is open to every user (mode %04o) and cannot be changed "
+		  "here: chmod o-rwx it",
+		  path, (unsigned int)(st.st_mode & 07777));
+	return false;
+}
+
+/*
+ * The token store is for the members of group hsmgroup only, whatever the
+ * umask: the directory 2770 (its files take its group), the database 0660,
+ * SQLite's -wal and -shm (made with the database's mode) likewise.  A
+ * store made wider before is narrowed where this user owns it, and
+ * reported where not.
+ */
+static void store_modes(const char *dir, const char *path)
+{
+	const char *sfx[] = {"-wal", "-shm"};
+	char side[PATH_MAX + 8];
+	size_t i;
+	int fd;
+
+	if (!mkdir(dir, 02770))
+		chmod(dir, 02770); /* mkdir honours the umask */
+	else if (errno != EEXIST)
+		shim_warn("token dir %s: %s", dir, strerror(errno));
+	else
+		no_others(dir, -1);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660);
+	if (fd >= 0) {
+		fchmod(fd, 0660);
+		close(fd);
+	} else {
+		no_others(path, -1);
+	}
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
+		if (!access(side, F_OK))
+			no_others(side, -1);
+	}
+}
+
 static CK_RV sq_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct shim_store **out)
 {
 	struct sq_store *s;
@@ -147,8 +199,7 @@ static CK_RV sq_open(const char *dir, const uint8_t mkvp[HSMG_MKVP_LEN], struct 
 		free(s);
 		return CKR_GENERAL_ERROR;
 	}
-	if (mkdir(dir, 0770) && errno != EEXIST)
-		shim_warn("token dir %s: %s", dir, strerror(errno));
+	store_modes(dir, s->path);
 	if (sqlite3_open_v2(s->path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -320,11 +320,14 @@ START_TEST(legacy_token_migrates)
 	}
 	CK_OK(p11->C_Logout(h));
 
-	/* the SO: a card record of the same token */
+	/* the SO: a card record too (a secret of its own: migrated apart, SO
+	 * and user do not share one; docs/security.md) */
 	CK_OK(p11->C_Login(h, CKU_SO, PIN(SO_PIN)));
 	CK_OK(shim_store_get_pin(store(), CKU_SO, &so, NULL));
 	ck_assert_uint_eq(so.version, SHIM_PIN_V2_CARD);
-	ck_assert_mem_eq(so.card + 8, user.card + 8, 16);
+	CK_OK(p11->C_Logout(h));
+	CK_OK(p11->C_Login(h, CKU_USER, PIN(USER_PIN)));
+	CK_OK(sign(h, find(h, "old-1")));
 	CK_OK(p11->C_Logout(h));
 }
 END_TEST

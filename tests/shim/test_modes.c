@@ -86,7 +86,8 @@ static struct shim_store *store(void)
 	return st;
 }
 
-/* Set the card-PIN as `hsmgroupctl token cardpin` does. */
+/* Set the card-PIN as `hsmgroupctl token cardpin` did before the cards
+ * sealed it (version 1, under the user PIN): the next login moves it. */
 static void set_cardpin(const char *user_pin, const char *cardpin)
 {
 	struct shim_cardpin_record r;
@@ -359,7 +360,7 @@ START_TEST(strict_vhsm_keeps_cardpin_while_logged_in)
 }
 END_TEST
 
-START_TEST(setpin_reseals_initpin_deletes)
+START_TEST(cardpin_sealed_by_cards_survives_new_pins)
 {
 	struct shim_cardpin_record r;
 	uint8_t out[SHIM_CARDPIN_MAX];
@@ -370,27 +371,37 @@ START_TEST(setpin_reseals_initpin_deletes)
 	t_init_user();
 	set_cardpin(USER_PIN, CARDPIN);
 	h = t_open(true);
+	/* C_SetPIN: the old record opened with the old PIN, sealed again by
+	 * the cards (nothing in the store opens with a PIN any more) */
 	CK_OK(p11->C_SetPIN(h, PIN(USER_PIN), PIN("new-user-pin")));
 	CK_OK(shim_store_get_cardpin(store(), &r));
-	CK_RV_IS(shim_cardpin_open(&r, PIN(USER_PIN), out, &n), CKR_PIN_INCORRECT);
-	CK_OK(shim_cardpin_open(&r, PIN("new-user-pin"), out, &n));
-	ck_assert(n == strlen(CARDPIN) && !memcmp(out, CARDPIN, n));
+	ck_assert_uint_eq(r.version, SHIM_CARDPIN_V2_CARD);
+	CK_RV_IS(shim_cardpin_open(&r, PIN("new-user-pin"), out, &n), CKR_DEVICE_ERROR);
 	CK_OK(p11->C_Login(h, CKU_USER, PIN("new-user-pin")));
 	ck_assert_uint_eq(mock_cardpin_logins, 1);
 	CK_OK(p11->C_Logout(h));
 	/* A wrong old PIN changes nothing. */
 	CK_RV_IS(p11->C_SetPIN(h, PIN("not-the-pin"), PIN("third-pin")), CKR_PIN_INCORRECT);
-	CK_OK(shim_store_get_cardpin(store(), &r));
-	CK_OK(shim_cardpin_open(&r, PIN("new-user-pin"), out, &n));
-	/* The SO resets the user PIN: the card-PIN (sealed under the old one)
-	 * is deleted, and logged. */
+	CK_OK(p11->C_Login(h, CKU_USER, PIN("new-user-pin")));
+	CK_OK(p11->C_Logout(h));
+	/* The SO resets the user PIN: the token's secret stays, and with it
+	 * the card-PIN. */
 	CK_OK(p11->C_Login(h, CKU_SO, PIN(SO_PIN)));
 	logged[0] = 0;
 	CK_OK(p11->C_InitPIN(h, PIN(USER_PIN)));
+	ck_assert_ptr_null(strstr(logged, "the card-PIN is deleted"));
+	CK_OK(p11->C_Logout(h));
+	CK_OK(p11->C_Login(h, CKU_USER, PIN(USER_PIN)));
+	ck_assert_uint_eq(mock_cardpin_logins, 3);
+	CK_OK(p11->C_Logout(h));
+	/* One still sealed under the old PIN (version 1) goes with it. */
+	set_cardpin(USER_PIN, CARDPIN);
+	CK_OK(p11->C_Login(h, CKU_SO, PIN(SO_PIN)));
+	CK_OK(p11->C_InitPIN(h, PIN("fourth-pin")));
 	ck_assert_ptr_nonnull(strstr(logged, "the card-PIN is deleted"));
 	CK_RV_IS(shim_store_get_cardpin(store(), &r), CKR_USER_PIN_NOT_INITIALIZED);
 	CK_OK(p11->C_Logout(h));
-	CK_RV_IS(p11->C_Login(h, CKU_USER, PIN(USER_PIN)), CKR_USER_PIN_NOT_INITIALIZED);
+	CK_RV_IS(p11->C_Login(h, CKU_USER, PIN("fourth-pin")), CKR_USER_PIN_NOT_INITIALIZED);
 }
 END_TEST
 
@@ -452,7 +463,7 @@ int main(void)
 	tcase_add_test(tc, cardpin_store);
 	tcase_add_test(tc, vhsm_login_needs_cardpin);
 	tcase_add_test(tc, strict_vhsm_keeps_cardpin_while_logged_in);
-	tcase_add_test(tc, setpin_reseals_initpin_deletes);
+	tcase_add_test(tc, cardpin_sealed_by_cards_survives_new_pins);
 	tcase_add_test(tc, bindings_by_mode);
 	suite_add_tcase(s, tc);
 	return t_run(s);

@@ -4,6 +4,7 @@
  * states of hsmgroup-pkcs11 over the mock card.
  */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,59 @@ START_TEST(store_locations)
 }
 END_TEST
 
+/* The mode of @path (permission bits and setgid). */
+static unsigned int mode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (unsigned int)(st.st_mode & 07777);
+}
+
+/*
+ * The store is for group hsmgroup only, whatever the umask: the directory
+ * 2770, the database and SQLite's -wal and -shm 0660; a store made wider
+ * before is narrowed when opened by its owner.
+ */
+START_TEST(store_file_modes)
+{
+	char dir[] = "/tmp/hsmg-modes.XXXXXX", sub[64], db[256], side[272], cmd[96];
+	uint8_t mkvp[HSMG_MKVP_LEN] = {0xab}, label[32];
+	struct shim_pin_record so = {.version = 1, .iterations = 1};
+	struct shim_store *s = NULL;
+	mode_t old;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/store", dir);
+	snprintf(db, sizeof(db), "%s/token-ab", sub);
+	for (i = 1; i < HSMG_MKVP_LEN; i++)
+		strcat(db, "00");
+	strcat(db, ".db");
+	old = umask(0);
+	CK_OK(shim_store_open(sub, mkvp, &s));
+	memset(label, 'L', sizeof(label));
+	CK_OK(shim_store_init_token(s, label, &so));
+	ck_assert_uint_eq(mode_of(sub), 02770);
+	ck_assert_uint_eq(mode_of(db), 0660);
+	snprintf(side, sizeof(side), "%s-wal", db);
+	ck_assert_uint_eq(mode_of(side), 0660);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	ck_assert_uint_eq(mode_of(side), 0660);
+	shim_store_close(s);
+	s = NULL;
+	umask(old);
+	ck_assert_int_eq(chmod(db, 0666), 0);
+	ck_assert_int_eq(chmod(sub, 0777), 0);
+	CK_OK(shim_store_open(sub, mkvp, &s));
+	ck_assert_uint_eq(mode_of(db), 0660);
+	ck_assert_uint_eq(mode_of(sub), 0770);
+	shim_store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim-token");
@@ -387,6 +441,7 @@ int main(void)
 	tcase_add_test(tc, session_limits);
 	tcase_add_test(tc, pin_record_iterations_bounded);
 	tcase_add_test(tc, store_locations);
+	tcase_add_test(tc, store_file_modes);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }

@@ -876,7 +876,12 @@ END_TEST
 #define H32 "0123456789abcdef0123456789abcdef" /* a 32-byte hash to sign */
 
 /* A new record for @pin of @token/@user, made in session @s. */
-static CK_RV auth_record(struct hsmg_card *c, struct sess s, uint32_t user, uint8_t token,
+/* The token id in the head of record @rec. */
+#define REC_TOKEN(rec) ((rec) + 8)
+
+/* A new record for @pin of @user, made in session @s, asking for token
+ * @token (NULL: none; the card keeps a token only for its own sessions). */
+static CK_RV auth_record(struct hsmg_card *c, struct sess s, uint32_t user, const uint8_t *token,
 			 const char *pin, uint8_t rec[HSMG_MSG_AUTH_RECORD_LEN])
 {
 	struct hsmg_msg_auth_param p = {.user = user};
@@ -884,7 +889,8 @@ static CK_RV auth_record(struct hsmg_card *c, struct sess s, uint32_t user, uint
 	struct hsmg_msg_view v;
 	CK_RV rv;
 
-	memset(p.token, token, sizeof(p.token));
+	if (token)
+		memcpy(p.token, token, sizeof(p.token));
 	rv = crypto(c, s, HSMG_MSG_OP_AUTH_RECORD, 0, t, 2, &v);
 	if (rv == CKR_OK)
 		ck_assert_uint_eq(take(&v, HSMG_TAG_OUT_DATA, rec, HSMG_MSG_AUTH_RECORD_LEN),
@@ -923,19 +929,20 @@ START_TEST(auth_records_bind_keys)
 	    r_att_so[HSMG_MSG_AUTH_RECORD_LEN], r_att[HSMG_MSG_AUTH_RECORD_LEN],
 	    bad[HSMG_MSG_AUTH_RECORD_LEN], blob[512], open_blob[512], pubpt[65], sig[64];
 	size_t blen, oblen;
+	uint8_t tok[16];
 	struct hsmg_auth_record_hdr h;
 	struct tlv t[1];
 
 	/* C_InitToken, C_Login(SO), C_InitPIN, C_Login(USER) */
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x42, "so-pin", r_so), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, NULL, "so-pin", r_so), CKR_OK);
 	memcpy(&h, r_so, sizeof(h));
 	ck_assert_uint_eq(h.magic, HSMG_AUTH_RECORD_MAGIC);
 	ck_assert_uint_eq(h.user, HSMG_AUTH_SO);
-	ck_assert_uint_eq(h.token[0], 0x42);
+	memcpy(tok, h.token, sizeof(tok));
 
 	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
 			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x42, "111111", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, tok, "111111", r_user), CKR_OK);
 	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)), HSMG_BE_OK);
 	/* the SO record is no user record, nor the reverse */
 	ck_assert_uint_eq(login_rec(c, pub, 0, "so-pin", r_so, sizeof(r_so)), HSMG_BE_BADREQ);
@@ -953,27 +960,31 @@ START_TEST(auth_records_bind_keys)
 	ck_assert_uint_eq(crypto(c, pub, HSMG_MSG_OP_EXPORT_PUBKEY, 0, t, 1, NULL), CKR_OK);
 
 	/* the attacker's own token, with a PIN they chose */
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_SO, 0x66, "mine", r_att_so), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_SO, NULL, "mine", r_att_so), CKR_OK);
 	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
 			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, 0x66, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, REC_TOKEN(r_att_so), "222222", r_att),
+			  CKR_OK);
 	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
 	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
 	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
 			  CKR_KEY_HANDLE_INVALID);
 	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
-	/* a new SO record for the victim's token id starts a new secret */
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x42, "mine", r_att_so), CKR_OK);
+	/* a new SO record asked for the victim's token id: a new secret, and
+	 * the new id the card derives from it */
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, tok, "mine", r_att_so), CKR_OK);
+	ck_assert(memcmp(REC_TOKEN(r_att_so), tok, 16) != 0);
 	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
 			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, 0x42, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, REC_TOKEN(r_att_so), "222222", r_att),
+			  CKR_OK);
 	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
 	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
 	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
 			  CKR_KEY_HANDLE_INVALID);
 	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
 	/* a user record made without login: a new secret, no use either */
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x42, "222222", r_att), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, tok, "222222", r_att), CKR_OK);
 	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
 	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
 			  CKR_KEY_HANDLE_INVALID);
@@ -1023,8 +1034,8 @@ START_TEST(auth_rebind)
 	gen_ec(c, nosess, HSMG_KEY_TOKEN, old, &olen, pubpt); /* as before records */
 	gen_ec(c, nosess, HSMG_KEY_TOKEN | HSMG_KEY_PUBLIC, openk, &oplen, pubpt);
 	ck_assert_uint_eq(sign(c, pub, CKM_ECDSA, old, olen, H32, 32, sig), CKR_OK);
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x71, "111111", r_user), CKR_OK);
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, 0x72, "222222", r_other), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, NULL, "111111", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, NULL, "222222", r_other), CKR_OK);
 	{
 		struct tlv t[] = {{HSMG_TAG_KEY, old, olen}};
 
@@ -1061,6 +1072,72 @@ START_TEST(auth_rebind)
 }
 END_TEST
 
+/* VHSM card-PIN: sealed and opened by the card, for the token's user only;
+ * the SO's new user PIN keeps it. */
+START_TEST(auth_cardpin)
+{
+	struct hsmg_card *c = new_card(mk_a, 1, 0);
+	struct sess so = {401, 0}, user = {402, 0}, other = {403, 0}, pub = {404, 0};
+	uint8_t r_so[HSMG_MSG_AUTH_RECORD_LEN], r_user[HSMG_MSG_AUTH_RECORD_LEN],
+	    r_other[HSMG_MSG_AUTH_RECORD_LEN], sealed[64], out[32];
+	uint32_t seal = HSMG_CARDPIN_SEAL, open = HSMG_CARDPIN_OPEN;
+	struct hsmg_msg_view v;
+	size_t n;
+
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, NULL, "so-pin", r_so), CKR_OK);
+	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
+			  HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, REC_TOKEN(r_so), "111111", r_user),
+			  CKR_OK);
+	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)), HSMG_BE_OK);
+	{
+		struct tlv t[] = {{HSMG_TAG_PARAM, &seal, 4}, {HSMG_TAG_DATA, "cardpin-0001", 12}};
+
+		ck_assert_uint_eq(crypto(c, pub, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_USER_NOT_LOGGED_IN);
+		ck_assert_uint_eq(crypto(c, so, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_USER_NOT_LOGGED_IN);
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, &v), CKR_OK);
+		ck_assert_uint_eq(take(&v, HSMG_TAG_OUT_DATA, sealed, sizeof(sealed)),
+				  HSMG_MSG_CARDPIN_SEALED_LEN);
+		t[1].len = 7;
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_DATA_LEN_RANGE);
+	}
+	{
+		struct tlv t[] = {{HSMG_TAG_PARAM, &open, 4},
+				  {HSMG_TAG_DATA, sealed, HSMG_MSG_CARDPIN_SEALED_LEN}};
+
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, &v), CKR_OK);
+		n = take(&v, HSMG_TAG_OUT_DATA, out, sizeof(out));
+		ck_assert_uint_eq(n, 12);
+		ck_assert_mem_eq(out, "cardpin-0001", 12);
+		/* another token's user: not theirs */
+		ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, NULL, "222222", r_other),
+				  CKR_OK);
+		ck_assert_uint_eq(login_rec(c, other, 0, "222222", r_other, sizeof(r_other)),
+				  HSMG_BE_OK);
+		ck_assert_uint_eq(crypto(c, other, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_ENCRYPTED_DATA_INVALID);
+		sealed[20] ^= 1;
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_ENCRYPTED_DATA_INVALID);
+		sealed[20] ^= 1;
+		/* the SO's new user PIN keeps the token's secret: still opens */
+		ck_assert_uint_eq(
+		    auth_record(c, so, HSMG_AUTH_USER, REC_TOKEN(r_so), "333333", r_user), CKR_OK);
+		ck_assert_uint_eq(logout_q(c, 0, user), HSMG_BE_OK);
+		ck_assert_uint_eq(login_rec(c, user, 0, "333333", r_user, sizeof(r_user)),
+				  HSMG_BE_OK);
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL), CKR_OK);
+		t[1].len = 44;
+		ck_assert_uint_eq(crypto(c, user, HSMG_MSG_OP_CARDPIN, 0, t, 2, NULL),
+				  CKR_DATA_LEN_RANGE);
+	}
+	hsmg_card_free(c);
+}
+END_TEST
+
 /*
  * Wrong PINs are counted by the card, per token and user; at the maximum
  * even the right PIN is refused until the SO sets a new user PIN; the
@@ -1081,11 +1158,11 @@ START_TEST(auth_lockout)
 	unlink(path);
 	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 0, NULL), -1);
 	ck_assert_int_eq(hsmg_card_set_pin_policy(c, 3, path), 0);
-	memset(tok, 0x51, sizeof(tok));
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x51, "so-pin", r_so), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, NULL, "so-pin", r_so), CKR_OK);
+	memcpy(tok, REC_TOKEN(r_so), sizeof(tok));
 	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "so-pin", r_so, sizeof(r_so)),
 			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x51, "111111", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, tok, "111111", r_user), CKR_OK);
 
 	ck_assert_uint_eq(login_rec(c, user, 0, "111112", r_user, sizeof(r_user)),
 			  HSMG_BE_PIN_INCORRECT);
@@ -1109,14 +1186,14 @@ START_TEST(auth_lockout)
 	ck_assert_uint_eq(login_rec(c, user, 0, "111111", r_user, sizeof(r_user)),
 			  HSMG_BE_PIN_LOCKED);
 	/* the SO sets a new user PIN: unlocked, the old keys stay usable */
-	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, 0x51, "333333", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, so, HSMG_AUTH_USER, tok, "333333", r_user), CKR_OK);
 	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_USER), 0);
 	ck_assert_uint_eq(login_rec(c, user, 0, "333333", r_user, sizeof(r_user)), HSMG_BE_OK);
 	/* a new SO record for the token id does not reset the SO's count */
 	ck_assert_uint_eq(logout_q(c, 0, so), HSMG_BE_OK);
 	ck_assert_uint_eq(login_rec(c, so, HSMG_LOGIN_SO, "wrong", r_so, sizeof(r_so)),
 			  HSMG_BE_PIN_INCORRECT);
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, 0x51, "x", r_user), CKR_OK);
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, tok, "x", r_user), CKR_OK);
 	ck_assert_uint_eq(hsmg_card_pin_failures(c, tok, HSMG_AUTH_SO), 1);
 	/* a file that is not a count: refused, nothing changed */
 	fd = open(path, O_WRONLY | O_TRUNC);
@@ -1419,6 +1496,7 @@ int main(void)
 	tcase_add_test(tc, auth_records_bind_keys);
 	tcase_add_test(tc, auth_lockout);
 	tcase_add_test(tc, auth_rebind);
+	tcase_add_test(tc, auth_cardpin);
 	tcase_add_test(tc, session_quota);
 	tcase_add_test(tc, sessions_on_many_queues);
 	tcase_add_test(tc, malformed_requests);

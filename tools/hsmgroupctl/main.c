@@ -1471,6 +1471,9 @@ static void usage(FILE *f)
 	    "  token cardpin [--group G | --serial SERIAL] [--pin-file FILE|-] [--replace]\n"
 	    "                                   set a VHSM token's card-PIN (PINs read from\n"
 	    "                                   FILE, the terminal or stdin, never arguments)\n"
+	    "  token check [--group G | --serial SERIAL]\n"
+	    "                                   the modes of a token's store; exit 1 when a\n"
+	    "                                   file is open to users outside group hsmgroup\n"
 	    "Exit status: 0 ok, 1 runtime error, 2 usage error.  See hsmgroupctl(8).\n");
 }
 

@@ -10,11 +10,14 @@
  * locked memory and wiped before the tool exits.
  */
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 
 #include "cardpin.h"
 #include "client.h"
+#include "hsmg_msg.h"
 #include "config.h"
 #include "out.h"
 #include "pin.h"
@@ -133,20 +137,35 @@ static int read_secrets(const char *pin_file, const char *serial, struct secrets
 	return 0;
 }
 
+/* A login of the token's user on its group, as the PKCS#11 module does. */
+struct user_login {
+	int fd;
+	uint32_t group, sid;
+	bool card; /* with a card record: the cards hold the token's secret */
+};
+
+static void user_logout(struct user_login *ul)
+{
+	if (ul->fd >= 0)
+		close(ul->fd); /* logs out and closes the session */
+	ul->fd = -1;
+}
+
 /*
  * The user PIN, checked as the PKCS#11 module checks it: a card record by
- * a login on group @group (the cards count a wrong one), an old PBKDF2
- * record here.
+ * a login on group @group (the cards count a wrong one; the session stays
+ * open in @ul), an old PBKDF2 record here.
  */
 static CK_RV check_user_pin(const struct shim_config *cfg, struct shim_store *st, uint32_t group,
-			    const char *pin)
+			    const char *pin, struct user_login *ul)
 {
 	struct shim_pin_record r;
 	struct hsmg_client_creds cr = {pin, (uint32_t)strlen(pin), NULL, 0, NULL, 0};
-	uint32_t failures, sid = 0;
-	int fd, err;
+	uint32_t failures;
+	int err;
 	CK_RV rv;
 
+	*ul = (struct user_login){.fd = -1, .group = group};
 	rv = shim_pin_fetch(cfg, st, CKU_USER, &r, &failures);
 	if (rv != CKR_OK || r.version != SHIM_PIN_V2_CARD) {
 		OPENSSL_cleanse(&r, sizeof(r));
@@ -156,17 +175,19 @@ static CK_RV check_user_pin(const struct shim_config *cfg, struct shim_store *st
 	}
 	cr.record = r.card;
 	cr.record_len = SHIM_PIN_CARD_LEN;
-	fd = hsmg_client_open(HSMG_CLIENT_DEVICE, NULL);
-	if (fd < 0) {
+	ul->card = true;
+	ul->fd = hsmg_client_open(HSMG_CLIENT_DEVICE, NULL);
+	if (ul->fd < 0) {
 		fprintf(stderr, "hsmgroupctl: cannot open %s: %s\n", HSMG_CLIENT_DEVICE,
-			strerror(-fd));
+			strerror(-ul->fd));
 		return CKR_DEVICE_ERROR;
 	}
-	err = hsmg_client_session_open(fd, group, HSMG_SESSION_RW, &sid);
+	err = hsmg_client_session_open(ul->fd, group, HSMG_SESSION_RW, &ul->sid);
 	if (!err)
-		err = hsmg_client_login(fd, sid, 0, &cr, NULL);
-	close(fd); /* logs out and closes the session */
+		err = hsmg_client_login(ul->fd, ul->sid, 0, &cr, NULL);
 	OPENSSL_cleanse(&r, sizeof(r));
+	if (err)
+		user_logout(ul);
 	switch (err) {
 	case 0:
 		return CKR_OK;
@@ -181,11 +202,93 @@ static CK_RV check_user_pin(const struct shim_config *cfg, struct shim_store *st
 	}
 }
 
+/* HSMG_MSG_OP_CARDPIN in the user's session: @in to @out (@cap bytes). */
+static CK_RV cardpin_call(const struct user_login *ul, uint32_t dir, const void *in, size_t len,
+			  uint8_t *out, size_t cap, size_t *out_len)
+{
+	uint8_t req[256], resp[256];
+	struct hsmg_client_req r = {
+	    .group_id = ul->group, .session_id = ul->sid, .op_class = HSMG_OP_KEYGEN};
+	struct hsmg_msg_builder b;
+	struct hsmg_msg_view v;
+	const void *val;
+	uint32_t n;
+	ssize_t rl;
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	hsmg_msg_init(&b, req, sizeof(req), HSMG_MSG_REQUEST, HSMG_MSG_OP_CARDPIN, 0);
+	hsmg_msg_put(&b, HSMG_TAG_PARAM, &dir, sizeof(dir));
+	hsmg_msg_put(&b, HSMG_TAG_DATA, in, (uint32_t)len);
+	rl = hsmg_msg_finish(&b);
+	r.req = req;
+	r.req_len = rl > 0 ? (uint32_t)rl : 0;
+	r.resp = resp;
+	r.resp_cap = sizeof(resp);
+	if (rl > 0 && !hsmg_client_submit(ul->fd, &r) &&
+	    !hsmg_msg_parse_type(&v, resp, r.resp_len, HSMG_MSG_RESPONSE)) {
+		rv = (CK_RV)v.hdr.rv;
+		if (rv == CKR_OK && (!hsmg_msg_get(&v, HSMG_TAG_OUT_DATA, &val, &n) || n > cap))
+			rv = CKR_DEVICE_ERROR;
+		if (rv == CKR_OK) {
+			memcpy(out, val, n);
+			*out_len = n;
+		}
+	}
+	OPENSSL_cleanse(req, sizeof(req));
+	OPENSSL_cleanse(resp, sizeof(resp));
+	return rv;
+}
+
+/* The card-PIN of @rec: opened by the cards (version 2) or with the PIN. */
+static CK_RV cardpin_open(const struct user_login *ul, const struct shim_cardpin_record *rec,
+			  const char *pin, uint8_t *out, size_t *out_len)
+{
+	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+
+	if (rec->version != SHIM_CARDPIN_V2_CARD)
+		return shim_cardpin_open(rec, (const CK_UTF8CHAR *)pin, strlen(pin), out, out_len);
+	if (!ul->card)
+		return CKR_DEVICE_ERROR;
+	memcpy(sealed, rec->iv, SHIM_CARDPIN_IV_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN, rec->ct, SHIM_CARDPIN_PT_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, rec->tag, SHIM_CARDPIN_TAG_LEN);
+	return cardpin_call(ul, HSMG_CARDPIN_OPEN, sealed, sizeof(sealed), out, SHIM_CARDPIN_MAX,
+			    out_len);
+}
+
+/* Seal @cardpin: by the cards (a token with card records), else under the
+ * user PIN as before (the token's first login moves it to the cards). */
+static CK_RV cardpin_seal(const struct shim_config *cfg, const struct user_login *ul,
+			  const char *pin, const char *cardpin, size_t len,
+			  struct shim_cardpin_record *rec)
+{
+	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+	size_t n = 0;
+	CK_RV rv;
+
+	if (!ul->card)
+		return shim_cardpin_seal(cfg, (const CK_UTF8CHAR *)pin, strlen(pin),
+					 (const uint8_t *)cardpin, len, rec);
+	memset(rec, 0, sizeof(*rec));
+	rv = cardpin_call(ul, HSMG_CARDPIN_SEAL, cardpin, len, sealed, sizeof(sealed), &n);
+	if (rv == CKR_OK && n != sizeof(sealed))
+		rv = CKR_DEVICE_ERROR;
+	if (rv == CKR_OK) {
+		rec->version = SHIM_CARDPIN_V2_CARD;
+		memcpy(rec->iv, sealed, SHIM_CARDPIN_IV_LEN);
+		memcpy(rec->ct, sealed + SHIM_CARDPIN_IV_LEN, SHIM_CARDPIN_PT_LEN);
+		memcpy(rec->tag, sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN,
+		       SHIM_CARDPIN_TAG_LEN);
+	}
+	return rv;
+}
+
 static int cmd_cardpin(int argc, char **argv, bool json)
 {
 	const char *pin_file = NULL, *serial_arg = NULL;
 	uint8_t mkvp[HSMG_MKVP_LEN];
 	struct shim_cardpin_record rec;
+	struct user_login ul = {.fd = -1};
 	struct shim_config *cfg = NULL;
 	struct shim_store *st = NULL;
 	struct secrets *s = NULL;
@@ -268,7 +371,7 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 			serial, id);
 		goto out;
 	}
-	rv = check_user_pin(cfg, st, id, s->pin);
+	rv = check_user_pin(cfg, st, id, s->pin, &ul);
 	switch (rv) {
 	case CKR_OK:
 		break;
@@ -293,8 +396,7 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 
 	/* A card-PIN already set: keys are bound to it. */
 	if (shim_store_get_cardpin(st, &rec) == CKR_OK) {
-		had = shim_cardpin_open(&rec, (const CK_UTF8CHAR *)s->pin, strlen(s->pin), s->old,
-					&oldlen) == CKR_OK;
+		had = cardpin_open(&ul, &rec, s->pin, s->old, &oldlen) == CKR_OK;
 		if (had && oldlen == cplen && !CRYPTO_memcmp(s->old, s->cardpin, cplen)) {
 			result = "unchanged";
 			goto done;
@@ -308,8 +410,7 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 			goto out;
 		}
 	}
-	rv = shim_cardpin_seal(cfg, (const CK_UTF8CHAR *)s->pin, strlen(s->pin),
-			       (const uint8_t *)s->cardpin, cplen, &rec);
+	rv = cardpin_seal(cfg, &ul, s->pin, s->cardpin, cplen, &rec);
 	if (rv == CKR_OK)
 		rv = shim_store_put_cardpin(st, &rec);
 	if (rv != CKR_OK) {
@@ -339,6 +440,7 @@ done:
 	}
 	ret = 0;
 out:
+	user_logout(&ul);
 	OPENSSL_cleanse(&rec, sizeof(rec));
 	shim_store_close(st);
 	free(cfg);
@@ -348,11 +450,116 @@ out:
 	return ret;
 }
 
+/*
+ * One path of a token store: its mode and group, and whether it is for
+ * group hsmgroup only (nothing for others; the group hsmgroup, when
+ * @hgid is known).  Prints one line (or a JSON object); false on a
+ * warning.
+ */
+static bool perm_line(const char *path, gid_t hgid, bool have_hgid, bool json)
+{
+	struct group *g;
+	struct stat st;
+	char grp[64];
+	bool ok;
+
+	if (stat(path, &st))
+		return true; /* -wal/-shm come and go */
+	g = getgrgid(st.st_gid);
+	snprintf(grp, sizeof(grp), "%s", g ? g->gr_name : "?");
+	ok = !(st.st_mode & 0007) && (!have_hgid || st.st_gid == hgid);
+	if (json) {
+		j_obj(NULL);
+		j_str("path", path);
+		j_u64("mode", st.st_mode & 07777);
+		j_str("group", grp);
+		j_bool("ok", ok);
+		j_end();
+	} else {
+		printf("%04o %-10s %s%s\n", (unsigned int)(st.st_mode & 07777), grp, path,
+		       ok ? "" : "   <- open to users outside group hsmgroup");
+	}
+	if (!ok)
+		fprintf(stderr,
+			"hsmgroupctl: warning: %s is %s: a user who can read a token store can "
+			"use its keys only with the PIN, but should not read it at all "
+			"(chmod o-rwx; chgrp hsmgroup)\n",
+			path, st.st_mode & 0007 ? "open to other users" : "not in group hsmgroup");
+	return ok;
+}
+
+/* token check: the modes of a token's store. */
+static int cmd_check(int argc, char **argv, bool json)
+{
+	const char *serial_arg = NULL, *sfx[] = {"", "-wal", "-shm"};
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	struct shim_config *cfg;
+	char path[PATH_MAX], msg[160];
+	uint32_t group = 0, id;
+	struct group *hg;
+	bool ok = true;
+	size_t k;
+	int i, n;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--group") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			group = (uint32_t)strtoul(argv[++i], &end, 0);
+			if (errno || !group || *end || argv[i][0] == '-')
+				token_usage_error("--group wants a group id");
+		} else if (!strcmp(argv[i], "--serial") && i + 1 < argc) {
+			serial_arg = argv[++i];
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "token check takes [--group G | --serial SERIAL], got '%s'",
+				 argv[i]);
+			token_usage_error(msg);
+		}
+	}
+	if (ctl_group_lookup(group, serial_arg, &id, mkvp))
+		return EXIT_RUNTIME;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "hsmgroupctl: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	shim_config_load(cfg);
+	hg = getgrnam("hsmgroup");
+	if (!hg)
+		fprintf(stderr, "hsmgroupctl: warning: there is no group hsmgroup\n");
+	if (json) {
+		j_obj(NULL);
+		j_u64("group", id);
+		j_arr("paths");
+	}
+	ok = perm_line(cfg->token_dir, hg ? hg->gr_gid : 0, hg != NULL, json);
+	for (k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++) {
+		n = snprintf(path, sizeof(path), "%s/token-", cfg->token_dir);
+		for (i = 0; i < HSMG_MKVP_LEN && n > 0 && (size_t)n < sizeof(path) - 3; i++)
+			n += snprintf(path + n, sizeof(path) - (size_t)n, "%02x", mkvp[i]);
+		snprintf(path + n, sizeof(path) - (size_t)n, ".db%s", sfx[k]);
+		if (!perm_line(path, hg ? hg->gr_gid : 0, hg != NULL, json))
+			ok = false;
+	}
+	if (json) {
+		j_end();
+		j_bool("ok", ok);
+		j_end();
+		j_newline();
+	}
+	free(cfg);
+	return ok ? 0 : EXIT_RUNTIME;
+}
+
 int cmd_token(int argc, char **argv, bool json)
 {
 	if (argc > 0 && !strcmp(argv[0], "cardpin"))
 		return cmd_cardpin(argc - 1, argv + 1, json);
-	token_usage_error(argc ? "unknown token command (cardpin)"
-			       : "token needs a command (cardpin)");
+	if (argc > 0 && !strcmp(argv[0], "check"))
+		return cmd_check(argc - 1, argv + 1, json);
+	token_usage_error(argc ? "unknown token command (cardpin, check)"
+			       : "token needs a command (cardpin, check)");
 	return EXIT_USAGE;
 }

@@ -133,7 +133,8 @@ static void usage(FILE *f)
 	       "  --pin-max-failures N  failed logins of a token's user or SO before the card\n"
 	       "                      locks that PIN, 1..1000 (default 10)\n"
 	       "  --pin-count-file PATH  where the card keeps its count of failed logins\n"
-	       "                      across restarts (default: the mk-file's path + .pincount)\n"
+	       "                      across restarts (default: MK-FILE.AA.DDDD.pincount,\n"
+	       "                      AA.DDDD the first --queue)\n"
 	       "  --separate-complete answer and fetch with two ioctls, not one\n"
 	       "                      (HSMG_COMPLETE_FETCH); for comparisons\n"
 	       "  --standby           attach as standby member\n"
@@ -999,14 +1000,16 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
-/* The card's count of failed logins: beside its master key, 0600. */
+/* The card's count of failed logins: beside its master key, 0600, one
+ * file per card (named by its first queue: cards may share a key file). */
 static int set_pin_policy(void)
 {
 	char def[4096];
 	const char *path = cfg.pin_count_file;
 
 	if (!path) {
-		if (snprintf(def, sizeof(def), "%s.pincount", cfg.mk_file) >= (int)sizeof(def)) {
+		if (snprintf(def, sizeof(def), "%s.%02x.%04x.pincount", cfg.mk_file,
+			     cfg.queues[0].adapter, cfg.queues[0].domain) >= (int)sizeof(def)) {
 			fprintf(stderr, "hsmsimd: --mk-file path too long\n");
 			return -1;
 		}

@@ -334,7 +334,8 @@ struct hsmg_session_close {
  * @magic: %HSMG_AUTH_RECORD_MAGIC.
  * @version: 1.
  * @user: %HSMG_AUTH_USER or %HSMG_AUTH_SO.
- * @token: the token's identity, random when the token was made.
+ * @token: the token's identity, which the card derives from the token's
+ *	secret when the token is made.
  */
 struct hsmg_auth_record_hdr {
 	__u32 magic;
