@@ -25,7 +25,7 @@
 #include "group.h"
 #include "pinguard.h"
 
-/* Entries per group: beyond, a login of another token waits (-EAGAIN). */
+/* Entries per group: beyond, the oldest makes room. */
 #define HSMG_PINGUARD_MAX 1024
 #define HSMG_PINGUARD_BASE_MS 100
 #define HSMG_PINGUARD_MAX_SHIFT 7 /* 12.8 s */
@@ -87,17 +87,31 @@ hsmg_pinguard_get(struct hsmg_group *g, const struct hsmg_auth_record_hdr *h,
 	if (f)
 		return f;
 	if (g->npin_fails >= HSMG_PINGUARD_MAX) {
-		*full = true;
-		return NULL;
+		/*
+		 * Full: the entry whose wait ended longest ago makes room (it
+		 * only delays; the cards keep counting).
+		 */
+		struct hsmg_pin_fails *o;
+
+		list_for_each_entry(o, &g->pin_fails, node)
+			if (!o->busy && (!f || time_before(o->next, f->next)))
+				f = o;
+		if (!f) {
+			*full = true;
+			return NULL;
+		}
+		memset(f->token, 0, sizeof(f->token));
+		f->failures = 0;
+	} else {
+		f = kzalloc(sizeof(*f), GFP_KERNEL);
+		if (!f)
+			return NULL;
+		list_add(&f->node, &g->pin_fails);
+		g->npin_fails++;
 	}
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return NULL;
 	memcpy(f->token, h->token, sizeof(f->token));
 	f->user = h->user;
 	f->next = jiffies;
-	list_add(&f->node, &g->pin_fails);
-	g->npin_fails++;
 	return f;
 }
 
@@ -118,8 +132,8 @@ static void hsmg_pinguard_put(struct hsmg_group *g, struct hsmg_pin_fails *f)
  * @h: the head of the login's record.
  * @slot: the entry to hand to hsmg_pinguard_leave() (out).
  *
- * Return: 0, -EINTR (a signal), -EAGAIN (the group counts failures of too
- * many tokens), -ENOMEM.
+ * Return: 0, -EINTR (a signal), -EAGAIN (every entry of the group is in a
+ * login), -ENOMEM.
  */
 int hsmg_pinguard_enter(struct hsmg_group *g,
 			const struct hsmg_auth_record_hdr *h,
@@ -138,7 +152,7 @@ int hsmg_pinguard_enter(struct hsmg_group *g,
 			mutex_unlock(&g->pin_lock);
 			if (!full)
 				return -ENOMEM;
-			pr_warn_ratelimited("group %u: failed logins of %u tokens counted; login refused\n",
+			pr_warn_ratelimited("group %u: %u logins with a record at once; login refused\n",
 					    g->id, g->npin_fails);
 			return -EAGAIN;
 		}

@@ -654,8 +654,8 @@ static void hsmg_session_fan_put(struct list_head *fan)
  * Return: 0, -ENOENT (closed meanwhile), -EBUSY (logged in), -ENODEV (no
  * member online within the hold time), -EDQUOT (a member's quota is full),
  * -EKEYREJECTED (members returned different pin-blobs), -EACCES (wrong
- * PIN), -EKEYEXPIRED (PIN locked), -EAGAIN (too many tokens with
- * failures), -EINTR, -ENOMEM.
+ * PIN), -EKEYEXPIRED (PIN locked), -EAGAIN (too many logins with a record
+ * at once), -EINTR, -ENOMEM.
  */
 int hsmg_session_login(struct hsmg_session *s, u32 flags,
 		       const struct hsmg_login_secrets *ls, u32 *members,

@@ -345,6 +345,20 @@ static void do_session(int fd, struct arg *a, uint8_t *buf)
 		p->pin = ptr(buf);
 		p->cardpin_len = chance(70) ? 0 : chance(50) ? 8 + below(9) : len(16);
 		p->cardpin = ptr(buf);
+		/* An authentication record: mostly a sane head (the cards
+		 * judge the rest), sometimes anything, any length. */
+		if (chance(40)) {
+			struct hsmg_auth_record_hdr h = {
+			    .magic =
+				chance(90) ? HSMG_AUTH_RECORD_MAGIC : (uint32_t)below(1U << 31),
+			    .version = chance(90) ? 1 : (uint16_t)below(4),
+			    .user = (uint16_t)below(3)};
+
+			memset(h.token, (int)below(4), sizeof(h.token));
+			memcpy(buf + 64, &h, sizeof(h));
+			p->record = ptr(buf + 64);
+			p->record_len = chance(80) ? 116 : len(HSMG_AUTH_RECORD_MAX + 8);
+		}
 		xioctl(fd, HSMG_IOC_LOGIN, p);
 		break;
 	}

@@ -770,6 +770,29 @@ TEST_F(session, login_record_wrong_pin)
 	EXPECT_GT(195, now_ms() - t0); /* counted from 0 again, not from 3 */
 }
 
+/*
+ * More tokens with failed logins than the group keeps (1024): the oldest
+ * entry makes room, no login is refused for it (-EAGAIN was the answer of
+ * a full table before).
+ */
+TEST_F(session, login_record_many_tokens)
+{
+	struct hsmg_login l;
+	struct rec r;
+	uint32_t sid, i;
+
+	ASSERT_OK(hsmg_session_open(self->cfd, self->g.group_id, HSMG_SESSION_RW, &sid));
+	tq_set_login_status(self->g.q[0], HSMG_BE_PIN_INCORRECT);
+	fill_login(&l, sid, PIN, NULL);
+	l.record = (uintptr_t)&r;
+	l.record_len = sizeof(r);
+	for (i = 0; i < 1100; i++) {
+		fill_rec(&r, HSMG_AUTH_USER, 0x20);
+		memcpy(r.h.token, &i, sizeof(i));
+		ASSERT_IOCTL_ERR(EACCES, self->cfd, HSMG_IOC_LOGIN, &l);
+	}
+}
+
 /* A PIN status on a crypto request is a card's protocol error. */
 TEST_F(session, pin_status_on_crypto)
 {
