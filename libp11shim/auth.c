@@ -76,11 +76,9 @@ CK_RV shim_auth_login_rv(int err)
 	}
 }
 
-void shim_auth_note(struct shim_store *st, CK_USER_TYPE user, CK_RV rv)
+void shim_auth_note(struct shim_store *st, CK_USER_TYPE user, CK_RV rv, uint32_t failures)
 {
-	uint32_t failures;
-
-	if (rv == CKR_OK)
+	if (rv == CKR_OK && failures)
 		shim_store_pin_reset(st, user);
 	else if (rv == CKR_PIN_INCORRECT)
 		shim_store_pin_failed(st, user, &failures);
@@ -91,8 +89,8 @@ void shim_auth_note(struct shim_store *st, CK_USER_TYPE user, CK_RV rv)
 }
 
 CK_RV shim_auth_login(struct shim_slot *slot, struct shim_store *st, CK_USER_TYPE user,
-		      const struct shim_pin_record *r, const CK_UTF8CHAR *pin, CK_ULONG len,
-		      uint32_t *kid)
+		      const struct shim_pin_record *r, uint32_t failures, const CK_UTF8CHAR *pin,
+		      CK_ULONG len, uint32_t *kid)
 {
 	struct hsmg_client_creds cr = {pin, (uint32_t)len, NULL, 0, r->card, SHIM_PIN_CARD_LEN};
 	int err;
@@ -111,7 +109,7 @@ CK_RV shim_auth_login(struct shim_slot *slot, struct shim_store *st, CK_USER_TYP
 	shim_relock();
 	shim_g.inflight--;
 	rv = err ? shim_auth_login_rv(err) : CKR_OK;
-	shim_auth_note(st, user, rv);
+	shim_auth_note(st, user, rv, failures);
 	if (rv != CKR_OK) {
 		shim_g.tp_ops->session_close(shim_g.tp, *kid);
 		*kid = 0;
@@ -221,7 +219,7 @@ CK_RV shim_auth_migrate_user(struct shim_slot *slot, struct shim_store *st, cons
 	if (rv == CKR_OK)
 		rv = shim_store_put_pin(st, CKU_USER, &rec);
 	if (rv == CKR_OK)
-		rv = shim_auth_login(slot, st, CKU_USER, &rec, pin, len, &kid);
+		rv = shim_auth_login(slot, st, CKU_USER, &rec, 0, pin, len, &kid);
 	if (rv == CKR_OK)
 		rv = shim_auth_rebind_pending(slot, st, kid);
 	shim_auth_end(kid);
@@ -234,9 +232,7 @@ CK_RV shim_auth_migrate_user(struct shim_slot *slot, struct shim_store *st, cons
 	return rv;
 }
 
-_Static_assert(SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN + SHIM_CARDPIN_TAG_LEN ==
-		   HSMG_MSG_CARDPIN_SEALED_LEN,
-	       "sealed card-PIN length");
+_Static_assert(SHIM_CARDPIN_SEALED_LEN == HSMG_MSG_CARDPIN_SEALED_LEN, "sealed card-PIN length");
 
 /* One HSMG_MSG_OP_CARDPIN in @kid: @in to *@out (at most @cap bytes). */
 static CK_RV cardpin_call(struct shim_slot *slot, uint32_t kid, uint32_t dir, const void *in,
@@ -272,13 +268,8 @@ CK_RV shim_auth_cardpin_seal(struct shim_slot *slot, uint32_t kid, const uint8_t
 	rv = cardpin_call(slot, kid, HSMG_CARDPIN_SEAL, cardpin, len, sealed, sizeof(sealed), &n);
 	if (rv == CKR_OK && n != sizeof(sealed))
 		rv = CKR_DEVICE_ERROR;
-	if (rv == CKR_OK) {
-		r->version = SHIM_CARDPIN_V2_CARD;
-		memcpy(r->iv, sealed, SHIM_CARDPIN_IV_LEN);
-		memcpy(r->ct, sealed + SHIM_CARDPIN_IV_LEN, SHIM_CARDPIN_PT_LEN);
-		memcpy(r->tag, sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN,
-		       SHIM_CARDPIN_TAG_LEN);
-	}
+	if (rv == CKR_OK)
+		shim_cardpin_from_sealed(r, sealed);
 	return rv;
 }
 
@@ -294,9 +285,7 @@ CK_RV shim_auth_cardpin_open(struct shim_slot *slot, uint32_t kid,
 		return shim_cardpin_unseal(r, pin, pin_len, out, out_len);
 	if (r->version != SHIM_CARDPIN_V2_CARD)
 		return shim_cardpin_unseal(r, pin, pin_len, out, out_len); /* logs the version */
-	memcpy(sealed, r->iv, SHIM_CARDPIN_IV_LEN);
-	memcpy(sealed + SHIM_CARDPIN_IV_LEN, r->ct, SHIM_CARDPIN_PT_LEN);
-	memcpy(sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, r->tag, SHIM_CARDPIN_TAG_LEN);
+	shim_cardpin_to_sealed(r, sealed);
 	rv = cardpin_call(slot, kid, HSMG_CARDPIN_OPEN, sealed, sizeof(sealed), out,
 			  SHIM_CARDPIN_MAX, out_len);
 	if (rv == CKR_ENCRYPTED_DATA_INVALID) {

@@ -34,18 +34,19 @@ CK_RV shim_auth_make(struct shim_slot *slot, uint32_t kid, CK_USER_TYPE user,
  * Check @pin of @user against card record @r by logging a new kernel
  * session in with it: CKR_OK with the session in *@kid (end it with
  * shim_auth_end), CKR_PIN_INCORRECT, CKR_PIN_LOCKED, or another error.
- * The store's count for the token flags follows the outcome.
+ * The store's count for the token flags (@failures before) follows the
+ * outcome.
  */
 CK_RV shim_auth_login(struct shim_slot *slot, struct shim_store *st, CK_USER_TYPE user,
-		      const struct shim_pin_record *r, const CK_UTF8CHAR *pin, CK_ULONG len,
-		      uint32_t *kid);
+		      const struct shim_pin_record *r, uint32_t failures, const CK_UTF8CHAR *pin,
+		      CK_ULONG len, uint32_t *kid);
 void shim_auth_end(uint32_t kid);
 
 /* Keep the store's count of failed logins (it feeds the CKF_*_PIN_* token
- * flags only; the cards count for real) in step with the cards' verdict
- * @rv: CKR_OK resets it, CKR_PIN_INCORRECT adds one, CKR_PIN_LOCKED fills
- * it. */
-void shim_auth_note(struct shim_store *st, CK_USER_TYPE user, CK_RV rv);
+ * flags only; the cards count for real; @failures before) in step with the
+ * cards' verdict @rv: CKR_OK resets it (a write only when not 0),
+ * CKR_PIN_INCORRECT adds one, CKR_PIN_LOCKED fills it. */
+void shim_auth_note(struct shim_store *st, CK_USER_TYPE user, CK_RV rv, uint32_t failures);
 /* The CKR_* of a failed kernel login with a record (EACCES, EKEYEXPIRED). */
 CK_RV shim_auth_login_rv(int err);
 

@@ -620,7 +620,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	if (vhsm) {
 		uint32_t kid = 0;
 
-		rv = shim_auth_login(slot, st, userType, &pr, pPin, ulPinLen, &kid);
+		rv = shim_auth_login(slot, st, userType, &pr, failures, pPin, ulPinLen, &kid);
 		if (rv == CKR_OK && crv == CKR_OK)
 			rv =
 			    vhsm_cardpin(slot, st, kid, &cr, pPin, ulPinLen, cardpin, &cardpin_len);
@@ -648,9 +648,9 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		err = 0;
 	}
 	if (rv == CKR_OK && !err)
-		shim_auth_note(st, userType, CKR_OK);
+		shim_auth_note(st, userType, CKR_OK, failures);
 	else if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
-		shim_auth_note(st, userType, rv);
+		shim_auth_note(st, userType, rv, failures);
 	if (rv == CKR_OK && !err && __atomic_load_n(&shim_g.finalizing, __ATOMIC_ACQUIRE))
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED; /* its close of the device logs out */
 	/* A migration cut short: bind the rest of the keys now (else at the
@@ -864,7 +864,7 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	/* The old PIN, checked (and counted) by the cards; the new record is
 	 * made in that login, so that it keeps the token's secret. */
 	if (rv == CKR_OK)
-		rv = shim_auth_login(s->slot, st, user, &old, pOldPin, ulOldLen, &kid);
+		rv = shim_auth_login(s->slot, st, user, &old, failures, pOldPin, ulOldLen, &kid);
 	if (rv == CKR_OK) {
 		shim_auth_token_id(&old, token);
 		rv = shim_auth_make(s->slot, kid, user, token, pNewPin, ulNewLen, &r);

@@ -516,7 +516,7 @@ static CK_RV init_token_check_so(struct shim_slot *s, struct shim_store *st, CK_
 
 	rv = shim_pin_fetch(&shim_g.cfg, st, CKU_SO, &old, &failures);
 	if (rv == CKR_OK && old.version == SHIM_PIN_V2_CARD)
-		rv = shim_auth_login(s, st, CKU_SO, &old, pin, len, &kid);
+		rv = shim_auth_login(s, st, CKU_SO, &old, failures, pin, len, &kid);
 	else if (rv == CKR_OK)
 		rv = shim_pin_verify(&shim_g.cfg, st, CKU_SO, pin, len);
 	shim_auth_end(kid);

@@ -184,3 +184,21 @@ void shim_cardpin_forget(uint8_t **kept, size_t *kept_len)
 	*kept = NULL;
 	*kept_len = 0;
 }
+
+void shim_cardpin_from_sealed(struct shim_cardpin_record *r,
+			      const uint8_t sealed[SHIM_CARDPIN_SEALED_LEN])
+{
+	memset(r, 0, sizeof(*r));
+	r->version = SHIM_CARDPIN_V2_CARD;
+	memcpy(r->iv, sealed, SHIM_CARDPIN_IV_LEN);
+	memcpy(r->ct, sealed + SHIM_CARDPIN_IV_LEN, SHIM_CARDPIN_PT_LEN);
+	memcpy(r->tag, sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, SHIM_CARDPIN_TAG_LEN);
+}
+
+void shim_cardpin_to_sealed(const struct shim_cardpin_record *r,
+			    uint8_t sealed[SHIM_CARDPIN_SEALED_LEN])
+{
+	memcpy(sealed, r->iv, SHIM_CARDPIN_IV_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN, r->ct, SHIM_CARDPIN_PT_LEN);
+	memcpy(sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, r->tag, SHIM_CARDPIN_TAG_LEN);
+}

@@ -48,6 +48,14 @@ struct shim_cardpin_record {
 	uint8_t pad[3];
 };
 
+/* The cards' sealed form of a version 2 record: IV, ciphertext, tag. */
+#define SHIM_CARDPIN_SEALED_LEN (SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN + SHIM_CARDPIN_TAG_LEN)
+/* A version 2 record from the cards' sealed form, or back. */
+void shim_cardpin_from_sealed(struct shim_cardpin_record *r,
+			      const uint8_t sealed[SHIM_CARDPIN_SEALED_LEN]);
+void shim_cardpin_to_sealed(const struct shim_cardpin_record *r,
+			    uint8_t sealed[SHIM_CARDPIN_SEALED_LEN]);
+
 struct shim_config;
 struct shim_store;
 

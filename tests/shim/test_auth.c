@@ -217,22 +217,47 @@ START_TEST(store_count_is_not_the_lockout)
 }
 END_TEST
 
+/* A key pair of a token from before card records: its private key blob
+ * bound to nothing, stored as the module stores token objects. */
+static void legacy_key(const char *label)
+{
+	static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	struct hsmg_msg_key_attrs a = {
+	    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .flags = HSMG_KEY_TOKEN};
+	struct shim_tlv in[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
+	CK_ATTRIBUTE t[] = {{CKA_LABEL, (void *)label, strlen(label)},
+			    {CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
+			    {CKA_SIGN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)},
+			    {CKA_TOKEN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)}};
+	struct shim_object *o = NULL;
+	uint8_t blob[4096], *ser = NULL;
+	size_t len = 0, slen = 0;
+	int64_t id;
+
+	CK_OK(raw(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, in, 1, blob, &len));
+	CK_OK(shim_obj_from_template(CKO_PRIVATE_KEY, CKK_EC, t, 4, SHIM_TMPL_GENERATE, &o));
+	CK_OK(shim_obj_mark_generated(o, CKM_EC_KEY_PAIR_GEN));
+	CK_OK(shim_obj_set(o, SHIM_CKA_BLOB, blob, len));
+	CK_OK(shim_obj_serialize(o, &ser, &slen));
+	CK_OK(shim_store_obj_insert(store(), true, ser, slen, &id));
+	shim_obj_blob_free(ser, slen);
+	shim_obj_free(o);
+}
+
 /*
  * A token from before card records: PBKDF2 records and a key bound to
  * nothing.  The first user login replaces the user's record with a card
- * record and binds the key; the SO's first login its own, with the same
- * token id.  A migration cut short is finished at the next login.
+ * record and binds the keys; the SO's first login replaces the SO's.  A
+ * migration cut short is finished at the next login.
  */
 START_TEST(legacy_token_migrates)
 {
-	static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 	struct shim_config c = {.pin_iterations = 1000};
 	struct shim_pin_record so, user;
 	uint8_t blob[4096], bound[4096];
 	size_t len, blen;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE k;
-	int i;
 
 	/* the old token: its records, and its keys made without binding */
 	t_init_token();
@@ -240,29 +265,8 @@ START_TEST(legacy_token_migrates)
 	CK_OK(shim_store_put_pin(store(), CKU_SO, &so));
 	CK_OK(shim_pin_make(&c, (const CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN), &user));
 	CK_OK(shim_store_put_pin(store(), CKU_USER, &user));
-	for (i = 0; i < 2; i++) {
-		struct hsmg_msg_key_attrs a = {
-		    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .flags = HSMG_KEY_TOKEN};
-		struct shim_tlv in[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
-		CK_ATTRIBUTE t[] = {{CKA_LABEL, i ? "old-2" : "old-1", 5},
-				    {CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
-				    {CKA_SIGN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)},
-				    {CKA_TOKEN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)}};
-		struct shim_object *o = NULL;
-		uint8_t *ser = NULL;
-		size_t slen = 0;
-		int64_t id;
-
-		CK_OK(raw(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, in, 1, blob, &len));
-		CK_OK(
-		    shim_obj_from_template(CKO_PRIVATE_KEY, CKK_EC, t, 4, SHIM_TMPL_GENERATE, &o));
-		CK_OK(shim_obj_mark_generated(o, CKM_EC_KEY_PAIR_GEN));
-		CK_OK(shim_obj_set(o, SHIM_CKA_BLOB, blob, len));
-		CK_OK(shim_obj_serialize(o, &ser, &slen));
-		CK_OK(shim_store_obj_insert(store(), true, ser, slen, &id));
-		shim_obj_blob_free(ser, slen);
-		shim_obj_free(o);
-	}
+	legacy_key("old-1");
+	legacy_key("old-2");
 	len = stored_blob("old-1", blob);
 	CK_OK(raw_sign(blob, len)); /* what the old tokens allowed */
 
@@ -280,33 +284,12 @@ START_TEST(legacy_token_migrates)
 	CK_OK(sign(h, k));
 	CK_OK(p11->C_Logout(h));
 
-	/* cut short: one key still unbound, the mark still set */
+	/* the migration bound every key */
 	len = stored_blob("old-2", blob);
 	CK_RV_IS(raw_sign(blob, len), CKR_USER_NOT_LOGGED_IN);
+	/* a migration cut short: a key left as before, the mark still set */
+	legacy_key("old-3");
 	CK_OK(shim_store_put_meta(store(), "rebind", (const uint8_t *)"1", 1));
-	{
-		struct hsmg_msg_key_attrs a = {
-		    .key_type = CKK_EC, .curve = HSMG_CURVE_P256, .flags = HSMG_KEY_TOKEN};
-		struct shim_tlv in[] = {{HSMG_TAG_ATTRS, &a, sizeof(a)}};
-		CK_ATTRIBUTE t[] = {{CKA_LABEL, "old-3", 5},
-				    {CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
-				    {CKA_SIGN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)},
-				    {CKA_TOKEN, &(CK_BBOOL){CK_TRUE}, sizeof(CK_BBOOL)}};
-		struct shim_object *o = NULL;
-		uint8_t *ser = NULL;
-		size_t slen = 0;
-		int64_t id;
-
-		CK_OK(raw(HSMG_MSG_OP_GENERATE_KEYPAIR, CKM_EC_KEY_PAIR_GEN, in, 1, blob, &len));
-		CK_OK(
-		    shim_obj_from_template(CKO_PRIVATE_KEY, CKK_EC, t, 4, SHIM_TMPL_GENERATE, &o));
-		CK_OK(shim_obj_mark_generated(o, CKM_EC_KEY_PAIR_GEN));
-		CK_OK(shim_obj_set(o, SHIM_CKA_BLOB, blob, len));
-		CK_OK(shim_obj_serialize(o, &ser, &slen));
-		CK_OK(shim_store_obj_insert(store(), true, ser, slen, &id));
-		shim_obj_blob_free(ser, slen);
-		shim_obj_free(o);
-	}
 	CK_OK(p11->C_Login(h, CKU_USER, PIN(USER_PIN)));
 	blen = stored_blob("old-3", bound);
 	CK_RV_IS(raw_sign(bound, blen), CKR_USER_NOT_LOGGED_IN);

@@ -915,6 +915,30 @@ static uint32_t login_rec(struct hsmg_card *c, struct sess s, uint32_t flags, co
 }
 
 /*
+ * An attacker's token: an SO record (asking for token @ask, or none), the
+ * SO logs in in @att and sets a user PIN of their choice, the user logs
+ * in; then a signature with the victim's @blob.  The CK_RV of the sign.
+ */
+static CK_RV attacker_sign(struct hsmg_card *c, struct sess att, const uint8_t *ask,
+			   const uint8_t *blob, size_t blen)
+{
+	uint8_t r_so[HSMG_MSG_AUTH_RECORD_LEN], r_user[HSMG_MSG_AUTH_RECORD_LEN], sig[64];
+	CK_RV rv;
+
+	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, ask, "mine", r_so), CKR_OK);
+	if (ask)
+		ck_assert(memcmp(REC_TOKEN(r_so), ask, 16) != 0);
+	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_so, sizeof(r_so)), HSMG_BE_OK);
+	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, REC_TOKEN(r_so), "222222", r_user),
+			  CKR_OK);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_user, sizeof(r_user)), HSMG_BE_OK);
+	rv = sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig);
+	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	return rv;
+}
+
+/*
  * The issue's attack on the card: keys made in a user's session work only
  * in sessions logged in with that token's user PIN.  Another token's
  * records, a record made anew for the victim's token id, an edited record,
@@ -926,8 +950,8 @@ START_TEST(auth_records_bind_keys)
 	struct hsmg_card *c = new_card(mk_a, 1, 0), *b = new_card(mk_b, 1, 0);
 	struct sess so = {101, 0}, user = {102, 0}, pub = {103, 0}, att = {104, 0};
 	uint8_t r_so[HSMG_MSG_AUTH_RECORD_LEN], r_user[HSMG_MSG_AUTH_RECORD_LEN],
-	    r_att_so[HSMG_MSG_AUTH_RECORD_LEN], r_att[HSMG_MSG_AUTH_RECORD_LEN],
-	    bad[HSMG_MSG_AUTH_RECORD_LEN], blob[512], open_blob[512], pubpt[65], sig[64];
+	    r_att[HSMG_MSG_AUTH_RECORD_LEN], bad[HSMG_MSG_AUTH_RECORD_LEN], blob[512],
+	    open_blob[512], pubpt[65], sig[64];
 	size_t blen, oblen;
 	uint8_t tok[16];
 	struct hsmg_auth_record_hdr h;
@@ -960,29 +984,10 @@ START_TEST(auth_records_bind_keys)
 	ck_assert_uint_eq(crypto(c, pub, HSMG_MSG_OP_EXPORT_PUBKEY, 0, t, 1, NULL), CKR_OK);
 
 	/* the attacker's own token, with a PIN they chose */
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_SO, NULL, "mine", r_att_so), CKR_OK);
-	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
-			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, REC_TOKEN(r_att_so), "222222", r_att),
-			  CKR_OK);
-	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
-	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
-	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
-			  CKR_KEY_HANDLE_INVALID);
-	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
-	/* a new SO record asked for the victim's token id: a new secret, and
-	 * the new id the card derives from it */
-	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_SO, tok, "mine", r_att_so), CKR_OK);
-	ck_assert(memcmp(REC_TOKEN(r_att_so), tok, 16) != 0);
-	ck_assert_uint_eq(login_rec(c, att, HSMG_LOGIN_SO, "mine", r_att_so, sizeof(r_att_so)),
-			  HSMG_BE_OK);
-	ck_assert_uint_eq(auth_record(c, att, HSMG_AUTH_USER, REC_TOKEN(r_att_so), "222222", r_att),
-			  CKR_OK);
-	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
-	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);
-	ck_assert_uint_eq(sign(c, att, CKM_ECDSA, blob, blen, H32, 32, sig),
-			  CKR_KEY_HANDLE_INVALID);
-	ck_assert_uint_eq(logout_q(c, 0, att), HSMG_BE_OK);
+	ck_assert_uint_eq(attacker_sign(c, att, NULL, blob, blen), CKR_KEY_HANDLE_INVALID);
+	/* its SO record asked for the victim's token id: a new secret, and the
+	 * new id the card derives from it */
+	ck_assert_uint_eq(attacker_sign(c, att, tok, blob, blen), CKR_KEY_HANDLE_INVALID);
 	/* a user record made without login: a new secret, no use either */
 	ck_assert_uint_eq(auth_record(c, nosess, HSMG_AUTH_USER, tok, "222222", r_att), CKR_OK);
 	ck_assert_uint_eq(login_rec(c, att, 0, "222222", r_att, sizeof(r_att)), HSMG_BE_OK);

@@ -52,6 +52,26 @@ static void token_usage_error(const char *msg)
 	exit(EXIT_USAGE);
 }
 
+/* --group G or --serial SERIAL at argv[*@i] (which then moves past it):
+ * true when it was one of them. */
+static bool token_arg(int argc, char **argv, int *i, uint32_t *group, const char **serial)
+{
+	char *end;
+
+	if (!strcmp(argv[*i], "--group") && *i + 1 < argc) {
+		errno = 0;
+		*group = (uint32_t)strtoul(argv[++*i], &end, 0);
+		if (errno || !*group || *end || argv[*i][0] == '-')
+			token_usage_error("--group wants a group id");
+		return true;
+	}
+	if (!strcmp(argv[*i], "--serial") && *i + 1 < argc) {
+		*serial = argv[++*i];
+		return true;
+	}
+	return false;
+}
+
 /* One line of @f into @buf without its newline; -1 at EOF, -2 too long. */
 static int read_line(FILE *f, char *buf, size_t size)
 {
@@ -243,15 +263,13 @@ static CK_RV cardpin_call(const struct user_login *ul, uint32_t dir, const void 
 static CK_RV cardpin_open(const struct user_login *ul, const struct shim_cardpin_record *rec,
 			  const char *pin, uint8_t *out, size_t *out_len)
 {
-	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+	uint8_t sealed[SHIM_CARDPIN_SEALED_LEN];
 
 	if (rec->version != SHIM_CARDPIN_V2_CARD)
 		return shim_cardpin_open(rec, (const CK_UTF8CHAR *)pin, strlen(pin), out, out_len);
 	if (!ul->card)
 		return CKR_DEVICE_ERROR;
-	memcpy(sealed, rec->iv, SHIM_CARDPIN_IV_LEN);
-	memcpy(sealed + SHIM_CARDPIN_IV_LEN, rec->ct, SHIM_CARDPIN_PT_LEN);
-	memcpy(sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN, rec->tag, SHIM_CARDPIN_TAG_LEN);
+	shim_cardpin_to_sealed(rec, sealed);
 	return cardpin_call(ul, HSMG_CARDPIN_OPEN, sealed, sizeof(sealed), out, SHIM_CARDPIN_MAX,
 			    out_len);
 }
@@ -262,7 +280,7 @@ static CK_RV cardpin_seal(const struct shim_config *cfg, const struct user_login
 			  const char *pin, const char *cardpin, size_t len,
 			  struct shim_cardpin_record *rec)
 {
-	uint8_t sealed[HSMG_MSG_CARDPIN_SEALED_LEN];
+	uint8_t sealed[SHIM_CARDPIN_SEALED_LEN];
 	size_t n = 0;
 	CK_RV rv;
 
@@ -273,13 +291,8 @@ static CK_RV cardpin_seal(const struct shim_config *cfg, const struct user_login
 	rv = cardpin_call(ul, HSMG_CARDPIN_SEAL, cardpin, len, sealed, sizeof(sealed), &n);
 	if (rv == CKR_OK && n != sizeof(sealed))
 		rv = CKR_DEVICE_ERROR;
-	if (rv == CKR_OK) {
-		rec->version = SHIM_CARDPIN_V2_CARD;
-		memcpy(rec->iv, sealed, SHIM_CARDPIN_IV_LEN);
-		memcpy(rec->ct, sealed + SHIM_CARDPIN_IV_LEN, SHIM_CARDPIN_PT_LEN);
-		memcpy(rec->tag, sealed + SHIM_CARDPIN_IV_LEN + SHIM_CARDPIN_PT_LEN,
-		       SHIM_CARDPIN_TAG_LEN);
-	}
+	if (rv == CKR_OK)
+		shim_cardpin_from_sealed(rec, sealed);
 	return rv;
 }
 
@@ -302,16 +315,9 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 	CK_RV rv;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--group") && i + 1 < argc) {
-			char *end;
-
-			errno = 0;
-			group = (uint32_t)strtoul(argv[++i], &end, 0);
-			if (errno || !group || *end || argv[i][0] == '-')
-				token_usage_error("--group wants a group id");
-		} else if (!strcmp(argv[i], "--serial") && i + 1 < argc) {
-			serial_arg = argv[++i];
-		} else if (!strcmp(argv[i], "--pin-file") && i + 1 < argc) {
+		if (token_arg(argc, argv, &i, &group, &serial_arg))
+			continue;
+		if (!strcmp(argv[i], "--pin-file") && i + 1 < argc) {
 			pin_file = argv[++i];
 		} else if (!strcmp(argv[i], "--replace")) {
 			replace = true;
@@ -502,16 +508,7 @@ static int cmd_check(int argc, char **argv, bool json)
 	int i, n;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--group") && i + 1 < argc) {
-			char *end;
-
-			errno = 0;
-			group = (uint32_t)strtoul(argv[++i], &end, 0);
-			if (errno || !group || *end || argv[i][0] == '-')
-				token_usage_error("--group wants a group id");
-		} else if (!strcmp(argv[i], "--serial") && i + 1 < argc) {
-			serial_arg = argv[++i];
-		} else {
+		if (!token_arg(argc, argv, &i, &group, &serial_arg)) {
 			snprintf(msg, sizeof(msg),
 				 "token check takes [--group G | --serial SERIAL], got '%s'",
 				 argv[i]);
