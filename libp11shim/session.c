@@ -655,7 +655,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED; /* its close of the device logs out */
 	/* A migration cut short: bind the rest of the keys now (else at the
 	 * next login). */
-	if (rv == CKR_OK && !err && userType == CKU_USER &&
+	if (rv == CKR_OK && !err && userType == CKU_USER && nkids &&
 	    shim_auth_rebind_pending(slot, st, kids[0]) != CKR_OK)
 		shim_warn("slot %lu: keys not yet bound to the user PIN: again at the next login",
 			  (unsigned long)slot->id);
