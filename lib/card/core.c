@@ -23,11 +23,20 @@ static void sess_mark(struct sess *s, unsigned int queue, bool on)
 
 /* --------------------------------------------------------------- card */
 
+/* The index of @type in the mechanism table, or -1. */
+static ptrdiff_t mech_index(uint64_t type)
+{
+	const struct hsmg_mech *m = hsmg_mech_find(type);
+
+	return m ? m - hsmg_mech_at(0) : -1;
+}
+
 /* Which entries of the mechanism table the backend does. */
 static int mech_load(struct hsmg_card *card)
 {
-	size_t n = hsmg_mech_count(), got, i, j;
+	size_t n = hsmg_mech_count(), got, i;
 	uint64_t *types = calloc(n, sizeof(*types));
+	ptrdiff_t k;
 
 	card->mech_ok = calloc(n, sizeof(*card->mech_ok));
 	if (!types || !card->mech_ok) {
@@ -35,22 +44,20 @@ static int mech_load(struct hsmg_card *card)
 		return -1;
 	}
 	got = card->be->mechanisms(card->bs, types, n);
-	for (i = 0; i < got && i < n; i++)
-		for (j = 0; j < n; j++)
-			if (hsmg_mech_at(j)->type == types[i])
-				card->mech_ok[j] = true;
+	for (i = 0; i < got && i < n; i++) {
+		k = mech_index(types[i]);
+		if (k >= 0)
+			card->mech_ok[k] = true;
+	}
 	free(types);
 	return 0;
 }
 
 static bool mech_ok(const struct hsmg_card *card, uint64_t type)
 {
-	size_t i, n = hsmg_mech_count();
+	ptrdiff_t k = mech_index(type);
 
-	for (i = 0; i < n; i++)
-		if (hsmg_mech_at(i)->type == type)
-			return card->mech_ok[i];
-	return false;
+	return k >= 0 && card->mech_ok[k];
 }
 
 size_t hsmg_card_mechanisms(const struct hsmg_card *card, uint64_t *types, size_t max)
