@@ -18,6 +18,7 @@
 #include "module.h"
 #include "session.h"
 #include "slot.h"
+#include "store.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -204,6 +205,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 
 	shim_config_load(&shim_g.cfg);
+	shim_store_set_timeout(shim_g.cfg.store_timeout_ms);
 	shim_g.tp_ops = shim_transport_ops();
 	shim_g.tp = NULL;
 	err = shim_g.tp_ops->open(shim_g.cfg.device, &shim_g.tp);

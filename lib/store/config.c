@@ -15,8 +15,9 @@
 #include "config.h"
 #include "log.h"
 #include "pin.h"
+#include "store.h"
 
-enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE };
+enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE, K_STORE };
 
 struct key_desc {
 	const char *name;
@@ -38,6 +39,8 @@ static const struct key_desc keys[] = {
     {"session_mode", K_MODE, OFF(session_flags), 0, 0},
     {"timeout_ms", K_UINT, OFF(timeout_ms), 0, 3600000},
     {"local_verify", K_UINT, OFF(local_verify), 0, 1},
+    {"token_store", K_STORE, OFF(token_store), 0, 0},
+    {"store_timeout_ms", K_UINT, OFF(store_timeout_ms), 100, 600000},
 };
 
 static void set_key(struct shim_config *c, const struct key_desc *k, const char *val,
@@ -72,6 +75,15 @@ static void set_key(struct shim_config *c, const struct key_desc *k, const char 
 			return;
 		}
 		*(int *)p = lvl;
+		return;
+	case K_STORE:
+		if (strlen(val) >= SHIM_STORE_LOC_MAX) {
+			shim_warn("%s: %s: longer than %d, ignored", where, k->name,
+				  SHIM_STORE_LOC_MAX - 1);
+			return;
+		}
+		/* "sqlite" alone: the default, the SQLite store in token_dir. */
+		strcpy(p, strcmp(val, "sqlite") ? val : "");
 		return;
 	case K_MODE:
 		if (shim_config_parse_mode(val, (uint32_t *)p))
@@ -129,14 +141,32 @@ const char *shim_config_mode_name(uint32_t flags)
 
 static struct shim_token_config ignored_tok;
 
-static void set_token_mode(struct shim_token_config *t, const char *val, const char *where)
+static void set_token_key(struct shim_token_config *t, const struct key_desc *k, const char *val,
+			  const char *where)
 {
-	struct shim_config tmp;
-	static const struct key_desc mode = {"session_mode", K_MODE, OFF(session_flags), 0, 0};
+	static struct shim_config tmp;
 
+	if (k->kind == K_STORE) {
+		set_key(&tmp, k, val, where);
+		strcpy(t->store, tmp.token_store);
+		t->has_store = true;
+		return;
+	}
 	tmp.session_flags = t->session_flags;
-	set_key(&tmp, &mode, val, where);
+	set_key(&tmp, k, val, where);
 	t->session_flags = tmp.session_flags;
+}
+
+const char *shim_config_token_store(const struct shim_config *c, const char *serial)
+{
+	const char *loc = c->token_store;
+	unsigned int i;
+
+	if (!c->env_token_store)
+		for (i = 0; i < c->ntokens; i++)
+			if (!strcasecmp(c->tokens[i].serial, serial) && c->tokens[i].has_store)
+				loc = c->tokens[i].store;
+	return *loc ? loc : c->token_dir;
 }
 
 uint32_t shim_config_session_flags(const struct shim_config *c, const char *serial)
@@ -225,12 +255,12 @@ static void load_file(struct shim_config *c, const char *path)
 			continue;
 		}
 		if (tok) {
-			if (keys[i].kind != K_MODE) {
+			if (keys[i].kind != K_MODE && keys[i].kind != K_STORE) {
 				shim_warn("config %s:%u: %s is not a token setting", path, lineno,
 					  name);
 				continue;
 			}
-			set_token_mode(tok, val, path);
+			set_token_key(tok, &keys[i], val, path);
 			continue;
 		}
 		set_key(c, &keys[i], val, path);
@@ -254,6 +284,8 @@ static void load_env(struct shim_config *c)
 			set_key(c, &keys[i], val, var);
 			if (keys[i].kind == K_MODE)
 				c->env_session_mode = true;
+			if (keys[i].kind == K_STORE)
+				c->env_token_store = true;
 		}
 	}
 }
@@ -273,6 +305,7 @@ int shim_config_load(struct shim_config *c)
 	c->session_flags = 0;
 	c->timeout_ms = 0;
 	c->local_verify = 1;
+	c->store_timeout_ms = SHIM_STORE_TIMEOUT_MS;
 
 	/* The level first, so that the file's own warnings honour it. */
 	lv = secure_getenv("HSMGROUP_LOG_LEVEL");

@@ -19,6 +19,18 @@
  *                    mode of every token without its own setting (none);
  *                    see "Session modes" below
  *   timeout_ms       per-request timeout, 0 = the kernel's default (0)
+ *   token_store      where the tokens are kept (sqlite): "sqlite" (a SQLite
+ *                    database per token in token_dir), "sqlite:DIR", or
+ *                    PostgreSQL: a libpq URI ("postgresql://host/db?...",
+ *                    several hosts with target_session_attrs=read-write
+ *                    for a replicated cluster) or "postgresql:" and a
+ *                    keyword/value connection string; never a password
+ *                    (refused): libpq reads it from a passfile
+ *                    (passfile=..., PGPASSFILE, ~/.pgpass); see
+ *                    docs/multihost.md
+ *   store_timeout_ms the longest a call waits for a PostgreSQL store
+ *                    before it fails with CKR_DEVICE_ERROR (5000, 100 to
+ *                    600000)
  *   local_verify     1: single-part C_Verify with a public key object
  *                    (RSA PKCS#1 v1.5 and PSS, ECDSA) is done in the module
  *                    with the card's code, no card involved; 0: every
@@ -27,8 +39,9 @@
  * File syntax: "name = value" lines, '#' starts a comment line.  A line
  * "[token SERIAL]" (SERIAL = the 16 hex digits of the token's serial
  * number, i.e. the first 8 bytes of the group's MKVP) starts a section
- * whose "session_mode" applies to that token only (HSMGROUP_SESSION_MODE
- * still overrides every token).
+ * whose "session_mode" and "token_store" apply to that token only
+ * (HSMGROUP_SESSION_MODE and HSMGROUP_TOKEN_STORE still override every
+ * token).
  *
  * Session modes (EP11 strict session and VHSM modes; apply to user
  * sessions only, public and SO sessions are never bound):
@@ -49,11 +62,14 @@
 #define SHIM_DEFAULT_CONFIG    "/etc/hsmgroup/pkcs11.conf"
 #define SHIM_DEFAULT_TOKEN_DIR "/var/lib/hsmgroup"
 
-#define SHIM_MAX_TOKEN_CFG 32
+#define SHIM_MAX_TOKEN_CFG		32
+#define SHIM_STORE_LOC_MAX		1024
 
 struct shim_token_config {
 	char serial[17];
 	uint32_t session_flags;
+	bool has_store;
+	char store[SHIM_STORE_LOC_MAX];
 };
 
 struct shim_config {
@@ -67,13 +83,20 @@ struct shim_config {
 	uint32_t session_flags; /* HSMG_SESSION_STRICT and/or HSMG_SESSION_VHSM */
 	unsigned int timeout_ms;
 	unsigned int local_verify; /* 0 or 1 */
+	char token_store[SHIM_STORE_LOC_MAX]; /* "" = SQLite in token_dir */
+	unsigned int store_timeout_ms;
 	bool env_session_mode;	   /* HSMGROUP_SESSION_MODE given: wins */
+	bool env_token_store;	   /* HSMGROUP_TOKEN_STORE given: wins */
 	unsigned int ntokens;
 	struct shim_token_config tokens[SHIM_MAX_TOKEN_CFG];
 };
 
 /* Session flags of the token with serial @serial. */
 uint32_t shim_config_session_flags(const struct shim_config *c, const char *serial);
+
+/* The store location of the token with serial @serial (a directory of
+ * the SQLite store, or what shim_store_open() takes). */
+const char *shim_config_token_store(const struct shim_config *c, const char *serial);
 
 /* Parse a session_mode value into HSMG_SESSION_STRICT / HSMG_SESSION_VHSM
  * bits; -1 (and *@flags untouched) when it is not a mode. */

@@ -3,20 +3,40 @@
  * store - the token store's interface: choose an implementation, then
  * call through its operations (see store.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "log.h"
 #include "store.h"
 
 static const struct shim_store_ops *const impls[] = {
     &shim_store_sqlite,
+    &shim_store_postgresql,
 };
+
+static unsigned int timeout_ms = SHIM_STORE_TIMEOUT_MS;
+
+void shim_store_set_timeout(unsigned int ms)
+{
+	timeout_ms = ms ? ms : SHIM_STORE_TIMEOUT_MS;
+}
+
+unsigned int shim_store_timeout(void)
+{
+	return timeout_ms;
+}
 
 CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
 		      struct shim_store **out)
 {
 	const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
 
+	/* libpq's URIs are passed whole. */
+	if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11))
+		return shim_store_postgresql.open(location, mkvp, out);
 	/* "NAME:" before any '/': an implementation by name. */
 	if (colon && (!slash || colon < slash)) {
 		size_t n = (size_t)(colon - location);
@@ -24,7 +44,7 @@ CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
 		for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 			if (strlen(impls[i]->name) == n && !memcmp(impls[i]->name, location, n))
 				return impls[i]->open(colon + 1, mkvp, out);
-		shim_err("token store %.*s: no such store (known: sqlite)", (int)n, location);
+		shim_err("token store %.*s: no such store (known: sqlite, postgresql)", (int)n, location);
 		return CKR_ARGUMENTS_BAD;
 	}
 	return shim_store_sqlite.open(location, mkvp, out);
@@ -127,4 +147,81 @@ CK_RV shim_store_obj_foreach(struct shim_store *s, bool with_private, shim_store
 			     void *ctx)
 {
 	return s->ops->obj_foreach(s, with_private, fn, ctx);
+}
+
+CK_RV shim_store_export(struct shim_store *s, struct shim_store_image *img)
+{
+	memset(img, 0, sizeof(*img));
+	return s->ops->export_token(s, img);
+}
+
+CK_RV shim_store_import(struct shim_store *s, const struct shim_store_image *img)
+{
+	return s->ops->import_token(s, img);
+}
+
+static void rows_free(struct shim_store_row *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		OPENSSL_clear_free(r[i].val, r[i].len);
+	free(r);
+}
+
+void shim_store_image_free(struct shim_store_image *img)
+{
+	rows_free(img->meta, img->nmeta);
+	rows_free(img->pins, img->npins);
+	rows_free(img->objs, img->nobjs);
+	memset(img, 0, sizeof(*img));
+}
+
+CK_RV shim_store_image_add(struct shim_store_row **list, size_t *n, const struct shim_store_row *r,
+			   const void *val)
+{
+	struct shim_store_row *l = realloc(*list, (*n + 1) * sizeof(*l));
+
+	if (!l)
+		return CKR_HOST_MEMORY;
+	*list = l;
+	l[*n] = *r;
+	l[*n].val = malloc(r->len ? r->len : 1);
+	if (!l[*n].val)
+		return CKR_HOST_MEMORY;
+	if (r->len)
+		memcpy(l[*n].val, val, r->len);
+	(*n)++;
+	return CKR_OK;
+}
+
+static bool rows_same(const char *what, const struct shim_store_row *a, size_t na,
+		      const struct shim_store_row *b, size_t nb, char *why, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < na && i < nb; i++) {
+		if (a[i].key != b[i].key || strcmp(a[i].name, b[i].name)) {
+			snprintf(why, cap, "%s: %lld %s against %lld %s", what, (long long)a[i].key,
+				 a[i].name, (long long)b[i].key, b[i].name);
+			return false;
+		}
+		if (a[i].priv != b[i].priv || a[i].failures != b[i].failures ||
+		    a[i].len != b[i].len || (a[i].len && memcmp(a[i].val, b[i].val, a[i].len))) {
+			snprintf(why, cap, "%s %lld%s%s differs", what, (long long)a[i].key,
+				 a[i].name[0] ? " " : "", a[i].name);
+			return false;
+		}
+	}
+	if (na != nb) {
+		snprintf(why, cap, "%s: %zu rows against %zu", what, na, nb);
+		return false;
+	}
+	return true;
+}
+
+bool shim_store_image_same(const struct shim_store_image *a, const struct shim_store_image *b,
+			   char *why, size_t cap)
+{
+	return rows_same("value", a->meta, a->nmeta, b->meta, b->nmeta, why, cap) &&
+	       rows_same("PIN of user", a->pins, a->npins, b->pins, b->npins, why, cap) &&
+	       rows_same("object", a->objs, a->nobjs, b->objs, b->nobjs, why, cap);
 }

@@ -8,8 +8,10 @@
  * One implementation provides struct shim_store_ops; a store handle
  * starts with struct shim_store, whose @ops the calls below go through.
  * shim_store_open() picks the implementation from the location:
- * "NAME:REST" for a known implementation NAME, anything else a directory
- * of the SQLite store (store_sqlite.c, the embedded default).
+ * "NAME:REST" for a known implementation NAME ("sqlite:DIR",
+ * "postgresql:CONNINFO"), a libpq URI ("postgresql://...",
+ * "postgres://...": store_pg.c), anything else a directory of the SQLite
+ * store (store_sqlite.c, the embedded default).
  *
  * What every implementation keeps (the module relies on it):
  * - every change is atomic and durable when the call returns CKR_OK, and
@@ -40,6 +42,26 @@
 typedef CK_RV (*shim_store_obj_fn)(void *ctx, int64_t id, const uint8_t *blob, size_t len);
 
 struct shim_store;
+
+/*
+ * One row of a token as it is stored, for copying a token between stores:
+ * meta (@name, @val), a PIN (@key = the CK_USER_TYPE, @val = its record,
+ * @failures) or an object (@key = its id, @priv, @val = its attributes).
+ */
+struct shim_store_row {
+	int64_t key;
+	char name[32];
+	bool priv;
+	uint32_t failures;
+	uint8_t *val;
+	size_t len;
+};
+
+/* Everything a token is, but its MKVP (which names it). */
+struct shim_store_image {
+	struct shim_store_row *meta, *pins, *objs;
+	size_t nmeta, npins, nobjs;
+};
 
 /**
  * struct shim_store_ops - one implementation of the token store; each
@@ -77,6 +99,8 @@ struct shim_store_ops {
 	CK_RV (*obj_get)(struct shim_store *s, int64_t id, uint8_t **blob, size_t *len);
 	CK_RV(*obj_foreach)
 	(struct shim_store *s, bool with_private, shim_store_obj_fn fn, void *ctx);
+	CK_RV (*export_token)(struct shim_store *s, struct shim_store_image *img);
+	CK_RV (*import_token)(struct shim_store *s, const struct shim_store_image *img);
 };
 
 /** struct shim_store - the start of every implementation's handle. */
@@ -86,6 +110,13 @@ struct shim_store {
 
 /* The implementations. */
 extern const struct shim_store_ops shim_store_sqlite;
+extern const struct shim_store_ops shim_store_postgresql;
+
+/* The longest a call of a networked store (PostgreSQL) may wait for its
+ * database (0: the default). */
+#define SHIM_STORE_TIMEOUT_MS 5000
+void shim_store_set_timeout(unsigned int ms);
+unsigned int shim_store_timeout(void);
 
 /*
  * Open the store of @mkvp at @location ("NAME:REST", or a directory of
@@ -144,5 +175,23 @@ CK_RV shim_store_obj_get(struct shim_store *s, int64_t id, uint8_t **blob, size_
 /* Call @fn for every object (public ones only unless @with_private). */
 CK_RV shim_store_obj_foreach(struct shim_store *s, bool with_private, shim_store_obj_fn fn,
 			     void *ctx);
+
+/*
+ * Copy a token: read all of it in one transaction (export), write it into a
+ * store that holds nothing of this token yet, ids kept (import;
+ * CKR_TOKEN_WRITE_PROTECTED when the destination holds a PIN, a value or an
+ * object of it), in one transaction.
+ */
+CK_RV shim_store_export(struct shim_store *s, struct shim_store_image *img);
+CK_RV shim_store_import(struct shim_store *s, const struct shim_store_image *img);
+/* Wipe and free what an export filled in. */
+void shim_store_image_free(struct shim_store_image *img);
+/* The first difference between two images, as text into @why; true when
+ * there is none. */
+bool shim_store_image_same(const struct shim_store_image *a, const struct shim_store_image *b,
+			   char *why, size_t cap);
+/* Add a row to a list (for the implementations' exports). */
+CK_RV shim_store_image_add(struct shim_store_row **list, size_t *n, const struct shim_store_row *r,
+			   const void *val);
 
 #endif

@@ -634,6 +634,108 @@ static CK_RV sq_obj_foreach(struct shim_store *h, bool with_private, shim_store_
 	return rv;
 }
 
+/* Append the rows of @sql (key or name, value, priv/failures) to @list. */
+static CK_RV export_rows(struct sq_store *s, const char *sql, int kind,
+			 struct shim_store_row **list, size_t *n)
+{
+	struct shim_store_row r;
+	sqlite3_stmt *st = NULL;
+	int step = SQLITE_DONE;
+	CK_RV rv;
+
+	rv = prepare(s, sql, &st);
+	while (rv == CKR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		if (kind == 0)
+			snprintf(r.name, sizeof(r.name), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+		else
+			r.key = sqlite3_column_int64(st, 0);
+		if (kind == 1)
+			r.failures = (uint32_t)sqlite3_column_int64(st, 2);
+		if (kind == 2)
+			r.priv = sqlite3_column_int(st, 2) != 0;
+		r.len = (size_t)sqlite3_column_bytes(st, 1);
+		rv = shim_store_image_add(list, n, &r, sqlite3_column_blob(st, 1));
+	}
+	if (rv == CKR_OK && step != SQLITE_DONE)
+		rv = db_err(s, "export");
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static CK_RV sq_export(struct shim_store *h, struct shim_store_image *img)
+{
+	struct sq_store *s = (struct sq_store *)h;
+	CK_RV rv;
+
+	rv = exec(s, "BEGIN");
+	if (rv != CKR_OK)
+		return rv;
+	rv = export_rows(s, "SELECT name, value FROM meta WHERE name <> 'mkvp' ORDER BY name", 0,
+			 &img->meta, &img->nmeta);
+	if (rv == CKR_OK)
+		rv = export_rows(s, "SELECT user, record, failures FROM pins ORDER BY user", 1,
+				 &img->pins, &img->npins);
+	if (rv == CKR_OK)
+		rv = export_rows(s, "SELECT id, attrs, private FROM objects ORDER BY id", 2,
+				 &img->objs, &img->nobjs);
+	rv = end(s, rv);
+	if (rv != CKR_OK)
+		shim_store_image_free(img);
+	return rv;
+}
+
+static CK_RV import_row(struct sq_store *s, const char *sql, const struct shim_store_row *r,
+			int kind)
+{
+	sqlite3_stmt *st;
+	CK_RV rv;
+
+	rv = prepare(s, sql, &st);
+	if (rv != CKR_OK)
+		return rv;
+	if (kind == 0)
+		sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, r->key);
+	sqlite3_bind_blob(st, 2, r->val, (int)r->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, kind == 1 ? (sqlite3_int64)r->failures : r->priv);
+	return step_done(s, st);
+}
+
+static CK_RV sq_import(struct shim_store *h, const struct shim_store_image *img)
+{
+	struct sq_store *s = (struct sq_store *)h;
+	sqlite3_stmt *st;
+	CK_RV rv;
+	size_t i;
+
+	rv = begin(s);
+	if (rv != CKR_OK)
+		return rv;
+	rv = prepare(s,
+		     "SELECT (SELECT count(*) FROM meta WHERE name <> 'mkvp')"
+		     " + (SELECT count(*) FROM pins) + (SELECT count(*) FROM objects)",
+		     &st);
+	if (rv == CKR_OK) {
+		if (sqlite3_step(st) != SQLITE_ROW)
+			rv = db_err(s, "count");
+		else if (sqlite3_column_int64(st, 0))
+			rv = CKR_TOKEN_WRITE_PROTECTED;
+		sqlite3_finalize(st);
+	}
+	for (i = 0; rv == CKR_OK && i < img->nmeta; i++)
+		rv = import_row(s, "INSERT INTO meta(name, value) VALUES(?, ?)", &img->meta[i], 0);
+	for (i = 0; rv == CKR_OK && i < img->npins; i++)
+		rv = import_row(s, "INSERT INTO pins(user, record, failures) VALUES(?, ?, ?)",
+				&img->pins[i], 1);
+	for (i = 0; rv == CKR_OK && i < img->nobjs; i++)
+		rv = import_row(s, "INSERT INTO objects(id, attrs, private) VALUES(?, ?, ?)",
+				&img->objs[i], 2);
+	return end(s, rv);
+}
+
 const struct shim_store_ops shim_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -655,4 +757,6 @@ const struct shim_store_ops shim_store_sqlite = {
     .obj_delete = sq_obj_delete,
     .obj_get = sq_obj_get,
     .obj_foreach = sq_obj_foreach,
+    .export_token = sq_export,
+    .import_token = sq_import,
 };

@@ -7,7 +7,7 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 	-Wno-unused-parameter -Iuapi -Ilib/msg -Ilib/card -Ilib/store -Ilib/log -Ilib/client -Ilibp11shim \
-	$(shell pkg-config --cflags libcrypto p11-kit-1 sqlite3 2>/dev/null)
+	$(shell pkg-config --cflags libcrypto p11-kit-1 sqlite3 libpq 2>/dev/null)
 FUZZ_NAMES := msg card object store config
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SHIM := $(B)/fuzz/libp11shim
@@ -25,10 +25,11 @@ $(B)/fuzz/fuzz_msg: $(B)/fuzz/lib/msg/hsmg_msg.o
 $(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(LIB_CARD_OBJS)) $(B)/fuzz/lib/msg/hsmg_msg.o \
 		$(B)/fuzz/lib/msg/hsmg_mech.o
 $(B)/fuzz/fuzz_object: $(FUZZ_OBJECT)
-$(B)/fuzz/fuzz_store: $(B)/fuzz/lib/store/store.o $(B)/fuzz/lib/store/store_sqlite.o $(FUZZ_OBJECT) $(B)/fuzz/lib/log/log.o
+$(B)/fuzz/fuzz_store: $(B)/fuzz/lib/store/store.o $(B)/fuzz/lib/store/store_sqlite.o \
+		$(B)/fuzz/lib/store/store_pg.o $(FUZZ_OBJECT) $(B)/fuzz/lib/log/log.o
 $(B)/fuzz/fuzz_config: $(B)/fuzz/lib/store/config.o $(B)/fuzz/lib/log/log.o
 FUZZ_LIBS_card := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
-FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 2>/dev/null)
+FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 libpq libcrypto 2>/dev/null) -lpthread
 
 .PHONY: fuzz-bins
 fuzz-bins: $(FUZZ_BINS)

@@ -3,7 +3,8 @@
 HSMGROUPCTL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 libudev 2>/dev/null)
 HSMGROUPCTL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 libudev 2>/dev/null)
 HSMGROUPCTL_OBJS := $(B)/tools/hsmgroupctl/main.o $(B)/tools/hsmgroupctl/nl.o \
-	$(B)/tools/hsmgroupctl/out.o $(B)/tools/hsmgroupctl/token.o
+	$(B)/tools/hsmgroupctl/out.o $(B)/tools/hsmgroupctl/token.o \
+	$(B)/tools/hsmgroupctl/migrate.o
 # "token cardpin" uses the token store of lib/store, checks the user PIN by
 # a login through lib/client and has the cards seal the card-PIN (lib/msg).
 HSMGROUPCTL_LIBS += $(LIB_STORE_LIBS)
@@ -11,6 +12,7 @@ HSMGROUPCTL_LIBS += $(LIB_STORE_LIBS)
 $(B)/tools/hsmgroupctl/%.o: HOST_CFLAGS += $(HSMGROUPCTL_CFLAGS)
 $(B)/tools/hsmgroupctl/token.o: HOST_CFLAGS += $(LIB_STORE_CFLAGS) $(LIB_CLIENT_CFLAGS) \
 	$(LIB_MSG_CFLAGS)
+$(B)/tools/hsmgroupctl/migrate.o: HOST_CFLAGS += $(LIB_STORE_CFLAGS)
 
 $(B)/hsmgroupctl: $(HSMGROUPCTL_OBJS) $(LIB_STORE) $(LIB_CLIENT) $(LIB_MSG) $(LIB_LOG)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(HSMGROUPCTL_LIBS)

@@ -1474,6 +1474,9 @@ static void usage(FILE *f)
 	    "  token check [--group G | --serial SERIAL]\n"
 	    "                                   the modes of a token's store; exit 1 when a\n"
 	    "                                   file is open to users outside group hsmgroup\n"
+	    "  token migrate --to STORE [--from STORE] [--group G | --serial S | --mkvp HEX]\n"
+	    "                                   copy a token between stores (sqlite, sqlite:DIR,\n"
+	    "                                   postgresql://...) and verify it row by row\n"
 	    "Exit status: 0 ok, 1 runtime error, 2 usage error.  See hsmgroupctl(8).\n");
 }
 

@@ -363,11 +363,12 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 		goto out;
 	}
 	shim_config_load(cfg);
-	rv = shim_store_open(cfg->token_dir, mkvp, &st);
+	shim_store_set_timeout(cfg->store_timeout_ms);
+	rv = shim_store_open(shim_config_token_store(cfg, serial), mkvp, &st);
 	if (rv != CKR_OK) {
 		fprintf(stderr,
-			"hsmgroupctl: token %s: cannot open its store in %s (see the system log)\n",
-			serial, cfg->token_dir);
+			"hsmgroupctl: token %s: cannot open its store %s (see the system log)\n",
+			serial, shim_config_token_store(cfg, serial));
 		goto out;
 	}
 	if (!shim_store_initialized(st, label)) {
@@ -556,7 +557,9 @@ int cmd_token(int argc, char **argv, bool json)
 		return cmd_cardpin(argc - 1, argv + 1, json);
 	if (argc > 0 && !strcmp(argv[0], "check"))
 		return cmd_check(argc - 1, argv + 1, json);
-	token_usage_error(argc ? "unknown token command (cardpin, check)"
-			       : "token needs a command (cardpin, check)");
+	if (argc > 0 && !strcmp(argv[0], "migrate"))
+		return cmd_migrate(argc - 1, argv + 1, json);
+	token_usage_error(argc ? "unknown token command (cardpin, check, migrate)"
+			       : "token needs a command (cardpin, check, migrate)");
 	return EXIT_USAGE;
 }

@@ -24,4 +24,7 @@ int ctl_group_lookup(uint32_t id, const char *serial, uint32_t *out_id,
 /* token.c: "hsmgroupctl token ..."; returns the exit status. */
 int cmd_token(int argc, char **argv, bool json);
 
+/* migrate.c: "hsmgroupctl token migrate ...". */
+int cmd_migrate(int argc, char **argv, bool json);
+
 #endif
