@@ -33,7 +33,7 @@ UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
-.PHONY: check-asan check-valgrind check-fuzz check-bench fuzz fuzz-host fuzz-vm bench
+.PHONY: check-asan check-valgrind check-fuzz check-bench check-store-pg fuzz fuzz-host fuzz-vm bench
 .PHONY: check-crash lint
 all: module user tests
 
@@ -144,12 +144,16 @@ check-install: user
 check-crash: $(B)/tests/hsmg-storewriter
 	@tests/crash/run
 
+# The module's unit tests again with the token store on PostgreSQL.
+check-store-pg: $(SHIM_TEST_BINS)
+	@tests/store/run-shim $(SHIM_TEST_BINS)
+
 # Static analysis: sparse, checkpatch, clang-tidy, cppcheck (scripts/lint, ~1-2 min).
 lint: | deps
 	@scripts/lint
 
 check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms check-install \
-	check-crash lint
+	check-crash check-store-pg lint
 
 check-vm: all
 	@tests/run-vm

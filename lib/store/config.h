@@ -10,8 +10,10 @@
  *   log_level        err|warning|notice|info|debug (warning)
  *   pin_min_len      shortest PIN accepted (4)
  *   pin_max_len      longest PIN accepted (64, at most HSMG_MAX_PIN_LEN)
- *   pin_max_failures the cards' maximum of failed logins (10): they lock
- *                    the PIN; this only sets the CKF_*_PIN_* token flags
+ *   pin_max_failures failed logins that lock a PIN (10): the cards count
+ *                    them (hsmsimd --pin-max-failures) and so does the
+ *                    token store, whose count every host sharing it sees
+ *                    (PostgreSQL); it also sets the CKF_*_PIN_* flags
  *   pin_iterations   PBKDF2-SHA256 iterations of old (version 1) PIN
  *                    records, read at their migration (200000, 1000 to
  *                    10000000, SHIM_PIN_MAX_ITERATIONS)

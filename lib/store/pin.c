@@ -65,9 +65,10 @@ CK_RV shim_pin_fetch(const struct shim_config *c, struct shim_store *s, CK_USER_
 
 	*failures = 0;
 	rv = shim_store_get_pin(s, user, r, failures);
-	/* A card record's lockout is the cards'; only a version 1 record's
-	 * is counted here. */
-	if (rv == CKR_OK && r->version == SHIM_PIN_V1_PBKDF2 && *failures >= c->pin_max_failures)
+	/* The count in the store locks too: on every host that shares the
+	 * store.  The cards' own count (of card records) is the floor that
+	 * someone who can write the store cannot reset. */
+	if (rv == CKR_OK && *failures >= c->pin_max_failures)
 		rv = CKR_PIN_LOCKED;
 	if (rv != CKR_OK)
 		OPENSSL_cleanse(r, sizeof(*r));

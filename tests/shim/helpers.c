@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "helpers.h"
 #include "mock_transport.h"
 #include "transport.h"
@@ -25,6 +27,9 @@ static void env_setup(void)
 	setenv("HSMGROUP_PIN_ITERATIONS", "1000", 1);
 	setenv("HSMGROUP_PIN_MAX_FAILURES", MOCK_PIN_MAX_FAILURES_STR, 1);
 	unsetenv("HSMGROUP_SESSION_MODE");
+	/* tests/store/run-shim: the same tests over PostgreSQL. */
+	if (t_pg())
+		setenv("HSMGROUP_TOKEN_STORE", t_pg(), 1);
 	mock_open_fails = false;
 	mock_nonline = 1;
 	mock_submits = 0;
@@ -53,11 +58,57 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+const char *t_pg(void)
+{
+	const char *pg = getenv("HSMG_TEST_TOKEN_STORE");
+
+	return pg && *pg ? pg : NULL;
+}
+
+/* Empty the PostgreSQL store: every test starts with no token. */
+static void pg_wipe(void)
+{
+	PGconn *c;
+	PGresult *r;
+
+	c = PQconnectdb(t_pg() + strlen("postgresql:"));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, "DO $$ BEGIN IF to_regclass('hsmg_tokens') IS NOT NULL THEN"
+		      " DELETE FROM hsmg_tokens; END IF; END $$");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+bool t_pg_contains(const char *needle)
+{
+	size_t nl = strlen(needle);
+	bool found = false;
+	PGconn *c;
+	PGresult *r;
+
+	c = PQconnectdb(t_pg() + strlen("postgresql:"));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexecParams(c,
+			 "SELECT value FROM hsmg_meta UNION ALL SELECT record FROM hsmg_pins"
+			 " UNION ALL SELECT attrs FROM hsmg_objects UNION ALL SELECT mkvp FROM"
+			 " hsmg_tokens",
+			 0, NULL, NULL, NULL, NULL, 1);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	for (int i = 0; i < PQntuples(r) && !found; i++)
+		found = memmem(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0), needle, nl);
+	PQclear(r);
+	PQfinish(c);
+	return found;
+}
+
 void t_teardown(void)
 {
 	p11->C_Finalize(NULL);
 	mock_transport_reset();
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (t_pg())
+		pg_wipe();
 }
 
 CK_SLOT_ID t_slot(void)

@@ -20,6 +20,11 @@ extern CK_FUNCTION_LIST *p11;
 
 /* Check fixture: fresh token directory and an initialized module. */
 void t_setup(void);
+/* The PostgreSQL store the tests run over ("postgresql:..."), or NULL
+ * (SQLite in a temporary directory). */
+const char *t_pg(void);
+/* Does any value of the PostgreSQL store contain @needle? */
+bool t_pg_contains(const char *needle);
 void t_teardown(void);
 /* Same without C_Initialize (tests of the uninitialized library). */
 void t_setup_noinit(void);

@@ -217,6 +217,28 @@ START_TEST(store_count_is_not_the_lockout)
 }
 END_TEST
 
+/* Failures counted by another host in a shared store lock the PIN here
+ * too, before any card of this host counted one; the SO's C_InitPIN
+ * clears it. */
+START_TEST(store_count_locks_across_hosts)
+{
+	CK_SESSION_HANDLE h;
+	uint32_t failures = 0;
+	int i;
+
+	t_init_user();
+	h = t_open(true);
+	for (i = 0; i < MOCK_PIN_MAX_FAILURES; i++)
+		CK_OK(shim_store_pin_failed(store(), CKU_USER, &failures));
+	ck_assert_uint_eq(failures, MOCK_PIN_MAX_FAILURES);
+	CK_RV_IS(p11->C_Login(h, CKU_USER, PIN(USER_PIN)), CKR_PIN_LOCKED);
+	CK_OK(p11->C_Login(h, CKU_SO, PIN(SO_PIN)));
+	CK_OK(p11->C_InitPIN(h, PIN(USER_PIN)));
+	CK_OK(p11->C_Logout(h));
+	CK_OK(p11->C_Login(h, CKU_USER, PIN(USER_PIN)));
+}
+END_TEST
+
 /* A key pair of a token from before card records: its private key blob
  * bound to nothing, stored as the module stores token objects. */
 static void legacy_key(const char *label)
@@ -324,6 +346,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, edited_store_gives_no_key);
 	tcase_add_test(tc, store_count_is_not_the_lockout);
+	tcase_add_test(tc, store_count_locks_across_hosts);
 	tcase_add_test(tc, legacy_token_migrates);
 	suite_add_tcase(s, tc);
 	return t_run(s);

@@ -247,7 +247,8 @@ START_TEST(set_pin)
 }
 END_TEST
 
-/* Does any file of the token directory contain @needle? */
+/* Does any file of the token directory (or any value of the PostgreSQL
+ * store) contain @needle? */
 static bool dir_contains(const char *needle)
 {
 	const char *dir = getenv("HSMGROUP_TOKEN_DIR");
@@ -258,6 +259,8 @@ static bool dir_contains(const char *needle)
 	FILE *f;
 	DIR *d;
 
+	if (t_pg())
+		return t_pg_contains(needle);
 	d = opendir(dir);
 	ck_assert_ptr_nonnull(d);
 	while ((de = readdir(d)) && !found) {
