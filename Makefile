@@ -140,9 +140,11 @@ check-dkms: module
 check-install: user
 	@tests/install/run
 
-# Token store crash consistency: writers killed with SIGKILL (tests/crash/run).
+# Token store crash consistency: writers killed with SIGKILL (tests/crash/run),
+# on SQLite and on PostgreSQL.
 check-crash: $(B)/tests/hsmg-storewriter
 	@tests/crash/run
+	@HSMG_CRASH_STORE=postgresql tests/crash/run
 
 # The module's unit tests again with the token store on PostgreSQL.
 check-store-pg: $(SHIM_TEST_BINS)
