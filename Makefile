@@ -147,8 +147,9 @@ check-crash: $(B)/tests/hsmg-storewriter
 	@HSMG_CRASH_STORE=postgresql tests/crash/run
 
 # The module's unit tests again with the token store on PostgreSQL.
-check-store-pg: $(SHIM_TEST_BINS)
+check-store-pg: $(SHIM_TEST_BINS) $(B)/hsmgroupctl $(B)/tests/hsmg-storewriter
 	@tests/store/run-shim $(SHIM_TEST_BINS)
+	@tests/store/migrate.sh
 
 # Static analysis: sparse, checkpatch, clang-tidy, cppcheck (scripts/lint, ~1-2 min).
 lint: | deps

@@ -12,6 +12,12 @@
 #include "log.h"
 
 static int log_level = LOG_WARNING;
+static const char *stderr_prog;
+
+void shim_log_stderr(const char *prog)
+{
+	stderr_prog = prog;
+}
 
 void shim_log_set_level(int level)
 {
@@ -59,6 +65,8 @@ void shim_log(int level, const char *fmt, ...)
 	va_end(ap);
 	/* No openlog(): it would change the application's ident. */
 	syslog(LOG_USER | level, "hsmgroup-pkcs11: %s", msg);
+	if (stderr_prog && level <= LOG_WARNING)
+		fprintf(stderr, "%s: %s\n", stderr_prog, msg);
 }
 
 void shim_log_event(const char *fmt, ...)

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * log - the module's only output channel: syslog (ident "hsmgroup-pkcs11",
- * facility LOG_USER).  Nothing is ever written to stdout or stderr.  Callers
+ * facility LOG_USER).  Nothing is written to stdout or stderr (but for a
+ * tool that asks with shim_log_stderr(): its own output).  Callers
  * never pass PINs, keys, blobs or plaintext; log ids and return codes only.
  */
 #ifndef SHIM_LOG_H
 #define SHIM_LOG_H
 
 #include <syslog.h>
+
+/* A tool (never the PKCS#11 module): errors and warnings also to stderr,
+ * as "@prog: message". */
+void shim_log_stderr(const char *prog);
 
 /* Messages above @level (LOG_ERR .. LOG_DEBUG) are dropped. */
 void shim_log_set_level(int level);

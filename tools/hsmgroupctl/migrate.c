@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "out.h"
 #include "store.h"
 #include "token.h"
@@ -90,6 +91,7 @@ int cmd_migrate(int argc, char **argv, bool json)
 	}
 	shim_config_load(cfg);
 	shim_store_set_timeout(cfg->store_timeout_ms);
+	shim_log_stderr("hsmgroupctl"); /* the stores' reasons */
 	from = from ? location(cfg, from) : shim_config_token_store(cfg, serial);
 	to = location(cfg, to);
 	if (!strcmp(from, to)) {
@@ -98,9 +100,7 @@ int cmd_migrate(int argc, char **argv, bool json)
 		goto out;
 	}
 	if (shim_store_open(from, mkvp, &src) != CKR_OK) {
-		fprintf(stderr, "hsmgroupctl: token %s: cannot open the store %s (see the system "
-				"log)\n",
-			serial, from);
+		fprintf(stderr, "hsmgroupctl: token %s: cannot open the store %s\n", serial, from);
 		goto out;
 	}
 	rv = shim_store_export(src, &a);
@@ -115,9 +115,7 @@ int cmd_migrate(int argc, char **argv, bool json)
 		goto out;
 	}
 	if (shim_store_open(to, mkvp, &dst) != CKR_OK) {
-		fprintf(stderr, "hsmgroupctl: token %s: cannot open the store %s (see the system "
-				"log)\n",
-			serial, to);
+		fprintf(stderr, "hsmgroupctl: token %s: cannot open the store %s\n", serial, to);
 		goto out;
 	}
 	rv = shim_store_import(dst, &a);

@@ -27,6 +27,7 @@
 #include "client.h"
 #include "hsmg_msg.h"
 #include "config.h"
+#include "log.h"
 #include "out.h"
 #include "pin.h"
 #include "store.h"
@@ -364,11 +365,11 @@ static int cmd_cardpin(int argc, char **argv, bool json)
 	}
 	shim_config_load(cfg);
 	shim_store_set_timeout(cfg->store_timeout_ms);
+	shim_log_stderr("hsmgroupctl"); /* the store's reasons */
 	rv = shim_store_open(shim_config_token_store(cfg, serial), mkvp, &st);
 	if (rv != CKR_OK) {
-		fprintf(stderr,
-			"hsmgroupctl: token %s: cannot open its store %s (see the system log)\n",
-			serial, shim_config_token_store(cfg, serial));
+		fprintf(stderr, "hsmgroupctl: token %s: cannot open its store %s\n", serial,
+			shim_config_token_store(cfg, serial));
 		goto out;
 	}
 	if (!shim_store_initialized(st, label)) {
@@ -524,6 +525,16 @@ static int cmd_check(int argc, char **argv, bool json)
 		return EXIT_RUNTIME;
 	}
 	shim_config_load(cfg);
+	for (i = 0; i < 8; i++)
+		sprintf(msg + 2 * i, "%02X", mkvp[i]);
+	if (strncmp(shim_config_token_store(cfg, msg), "postgres", 8) == 0) {
+		/* Nothing on this host's disk: the database's grants decide. */
+		printf("token %s is kept in PostgreSQL: no file here to check; who may read it is "
+		       "the database's grants (docs/multihost.md)\n",
+		       msg);
+		free(cfg);
+		return 0;
+	}
 	hg = getgrnam("hsmgroup");
 	if (!hg)
 		fprintf(stderr, "hsmgroupctl: warning: there is no group hsmgroup\n");
