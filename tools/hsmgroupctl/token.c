@@ -529,9 +529,18 @@ static int cmd_check(int argc, char **argv, bool json)
 		sprintf(msg + 2 * i, "%02X", mkvp[i]);
 	if (strncmp(shim_config_token_store(cfg, msg), "postgres", 8) == 0) {
 		/* Nothing on this host's disk: the database's grants decide. */
-		printf("token %s is kept in PostgreSQL: no file here to check; who may read it is "
-		       "the database's grants (docs/multihost.md)\n",
-		       msg);
+		if (json) {
+			j_obj(NULL);
+			j_u64("group", id);
+			j_str("store", "postgresql");
+			j_bool("ok", true);
+			j_end();
+			j_newline();
+		} else {
+			printf("token %s is kept in PostgreSQL: no file here to check; who may read "
+			       "it is the database's grants (docs/multihost.md)\n",
+			       msg);
+		}
 		free(cfg);
 		return 0;
 	}
