@@ -243,6 +243,13 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	if (pReserved)
 		return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&init_lock);
+	/* A forked child's first call: nothing of the parent's to finalize
+	 * (shim_enter() would take init_lock again). */
+	if (shim_g.initialized && forked()) {
+		forked_reset();
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+		goto out;
+	}
 	rv = shim_enter();
 	if (rv != CKR_OK)
 		goto out;

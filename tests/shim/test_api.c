@@ -415,6 +415,36 @@ START_TEST(fork_child)
 }
 END_TEST
 
+/* A child whose first call is C_Finalize (cleaning up what it inherited)
+ * gets CKR_CRYPTOKI_NOT_INITIALIZED at once (it hung on the module's lock)
+ * and can start over. */
+START_TEST(fork_child_finalize_first)
+{
+	CK_SESSION_HANDLE h = t_user_session(true), hc;
+	int status;
+	pid_t pid;
+
+	(void)h;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(10); /* a hang ends as SIGALRM */
+		if (p11->C_Finalize(NULL) != CKR_CRYPTOKI_NOT_INITIALIZED)
+			_exit(10);
+		if (p11->C_Finalize(NULL) != CKR_CRYPTOKI_NOT_INITIALIZED)
+			_exit(11);
+		if (p11->C_Initialize(NULL) != CKR_OK)
+			_exit(12);
+		if (p11->C_OpenSession(MOCK_GROUP_ID, CKF_SERIAL_SESSION, NULL, NULL, &hc) !=
+		    CKR_OK)
+			_exit(13);
+		_exit(p11->C_Finalize(NULL) == CKR_OK ? 0 : 14);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim-api");
@@ -439,6 +469,7 @@ int main(void)
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, errno_map);
 	tcase_add_test(tc, fork_child);
+	tcase_add_test(tc, fork_child_finalize_first);
 	suite_add_tcase(s, tc);
 	return t_run(s);
 }
