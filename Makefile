@@ -34,6 +34,7 @@ UNIT_TESTS :=
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
 .PHONY: check-asan check-valgrind check-fuzz check-bench check-store-pg fuzz fuzz-host fuzz-vm bench
+.PHONY: bench-store
 .PHONY: check-crash lint
 all: module user tests
 
@@ -193,6 +194,10 @@ demo: all
 # Side-by-side performance run in the test guest; writes docs/perf.md.
 bench: all
 	@scripts/bench
+
+# The token store: SQLite against PostgreSQL, in the test guest; writes docs/perf.md.
+bench-store: all
+	@scripts/bench-store
 
 # make install / uninstall (DESTDIR, PREFIX): the fragments add their parts.
 install: install-hsmgroupctl

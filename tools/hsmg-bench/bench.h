@@ -37,6 +37,12 @@ enum op {
 	OP_SYSCALL,
 	OP_IOCTL,
 	OP_PINGPONG,
+	/* the token store (PKCS#11 only): a token key, lookups, writes */
+	OP_TOKSIGN,
+	OP_FIND,
+	OP_FINDID,
+	OP_CREATE,
+	OP_FIRSTUSE,
 	OP_NR,
 };
 
@@ -77,7 +83,7 @@ struct worker {
 	uint64_t seq;	    /* per-op counter (IVs, data) */
 	/* p11 */
 	CK_SESSION_HANDLE session;
-	CK_OBJECT_HANDLE last_key; /* aeskeygen: destroyed after the timed call */
+	CK_OBJECT_HANDLE last_key; /* aeskeygen, create, firstuse: destroyed after the timed call */
 	/* raw */
 	uint32_t session_id;
 	uint8_t *req, *resp; /* BENCH raw buffers */

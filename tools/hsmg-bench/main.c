@@ -56,6 +56,8 @@ const char *const op_names[OP_NR] = {
     [OP_ECDSA] = "ecdsa",     [OP_ECVERIFY] = "ecverify", [OP_RSA] = "rsa",
     [OP_GCM] = "gcm",	      [OP_SHA256] = "sha256",	  [OP_AESKEYGEN] = "aeskeygen",
     [OP_SYSCALL] = "syscall", [OP_IOCTL] = "ioctl",	  [OP_PINGPONG] = "pingpong",
+    [OP_TOKSIGN] = "toksign", [OP_FIND] = "find",	  [OP_FINDID] = "findid",
+    [OP_CREATE] = "create",   [OP_FIRSTUSE] = "firstuse",
 };
 
 static const char *const op_what_tab[TGT_NR][OP_NR] = {
@@ -70,6 +72,12 @@ static const char *const op_what_tab[TGT_NR][OP_NR] = {
 	    [OP_GCM] = "C_EncryptInit+C_Encrypt CKM_AES_GCM 1 KiB",
 	    [OP_SHA256] = "C_DigestInit+C_Digest CKM_SHA256 1 KiB",
 	    [OP_AESKEYGEN] = "C_GenerateKey AES-256 (C_DestroyObject untimed)",
+	    [OP_TOKSIGN] = "C_SignInit+C_Sign CKM_ECDSA P-256 with a token key found before",
+	    [OP_FIND] = "C_FindObjectsInit+C_FindObjects+Final, a token key by CKA_LABEL",
+	    [OP_FINDID] = "C_FindObjectsInit+C_FindObjects+Final, a token key by CKA_ID",
+	    [OP_CREATE] = "C_CreateObject token data object 100 B (C_DestroyObject untimed)",
+	    [OP_FIRSTUSE] = "find + C_EncryptInit+C_Encrypt AES-GCM 1 KiB with a token key "
+			    "another process has just made (untimed)",
 	},
     [TGT_RAW] =
 	{
@@ -807,7 +815,8 @@ static void usage(FILE *f)
 	       "  --group G        group id (default: the first); --pin logs every session in\n"
 	       "load:\n"
 	       "  --ops LIST       comma list of: null getinfo random ecdsa rsa gcm sha256\n"
-	       "                   aeskeygen syscall ioctl pingpong, or 'all', or 'none'\n"
+	       "                   aeskeygen syscall ioctl pingpong, the token store's\n"
+	       "                   toksign find findid create firstuse, or 'all', or 'none'\n"
 	       "                   (default: null,random,ecdsa,rsa,gcm,sha256,aeskeygen)\n"
 	       "  --threads T      threads per process, each with its own session (default 1)\n"
 	       "  --procs P        processes, each with its own C_Initialize / client (default 1)\n"

@@ -12,9 +12,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "hsmg_mech.h"
@@ -396,6 +400,10 @@ static int p11_supported(enum op op, char *why, size_t len)
 	    {OP_GCM, CKM_AES_GCM},
 	    {OP_SHA256, CKM_SHA256},
 	    {OP_AESKEYGEN, CKM_AES_KEY_GEN},
+	    {OP_TOKSIGN, CKM_ECDSA},
+	    {OP_FIND, CKM_EC_KEY_PAIR_GEN},
+	    {OP_FINDID, CKM_EC_KEY_PAIR_GEN},
+	    {OP_FIRSTUSE, CKM_AES_GCM},
 	};
 	CK_MECHANISM_INFO mi;
 	CK_TOKEN_INFO ti;
@@ -503,6 +511,96 @@ static CK_RV gen_aes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *key)
 	return fl->C_GenerateKey(s, &m, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), key);
 }
 
+/*
+ * The token store's ops: one token EC key pair per process (label and id
+ * name the process), made untimed and destroyed at the end; firstuse has
+ * a helper process (its own C_Initialize: its own store connection, as
+ * another host has) make a token AES key before each timed call.
+ */
+static CK_OBJECT_HANDLE tok_priv = CK_INVALID_HANDLE, tok_pub = CK_INVALID_HANDLE;
+static char tok_label[48];
+static int helper_fd = -1;
+static pid_t helper_pid;
+static pthread_mutex_t helper_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static CK_RV gen_token_ec(void)
+{
+	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE, priv = cfg.pin ? CK_TRUE : CK_FALSE;
+	CK_ULONG ll = strlen(tok_label);
+	CK_ATTRIBUTE pub_t[] = {
+	    {CKA_EC_PARAMS, (void *)p256_oid, sizeof(p256_oid)},
+	    {CKA_TOKEN, &t, sizeof(t)},
+	    {CKA_VERIFY, &t, sizeof(t)},
+	    {CKA_LABEL, tok_label, ll},
+	    {CKA_ID, tok_label, ll},
+	};
+	CK_ATTRIBUTE priv_t[] = {
+	    {CKA_TOKEN, &t, sizeof(t)},	      {CKA_PRIVATE, &priv, sizeof(priv)},
+	    {CKA_SIGN, &t, sizeof(t)},	      {CKA_SENSITIVE, &t, sizeof(t)},
+	    {CKA_EXTRACTABLE, &f, sizeof(f)}, {CKA_LABEL, tok_label, ll},
+	    {CKA_ID, tok_label, ll},
+	};
+
+	return fl->C_GenerateKeyPair(setup_session, &m, pub_t, 5, priv_t, 7, &tok_pub, &tok_priv);
+}
+
+/* A token AES key labelled "LABEL-N" from the helper, for each byte N. */
+static void helper_main(int fd)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE k;
+	unsigned char n;
+	char label[64];
+	CK_RV rv;
+
+	/* A forked child starts the module anew (the parent's state is not
+	 * its own). */
+	fl->C_Finalize(NULL);
+	rv = fl->C_Initialize(NULL);
+	if (rv == CKR_OK)
+		rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+				       NULL, &s);
+	if (rv == CKR_OK && cfg.pin)
+		rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
+	while (rv == CKR_OK && read(fd, &n, 1) == 1) {
+		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+		CK_ULONG len = 32;
+		CK_BBOOL t = CK_TRUE, priv = cfg.pin ? CK_TRUE : CK_FALSE;
+		CK_ATTRIBUTE tmpl[] = {
+		    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_TOKEN, &t, sizeof(t)},
+		    {CKA_PRIVATE, &priv, sizeof(priv)}, {CKA_ENCRYPT, &t, sizeof(t)},
+		    {CKA_LABEL, label, 0},
+		};
+
+		snprintf(label, sizeof(label), "%s-%u", tok_label, n);
+		tmpl[4].ulValueLen = strlen(label);
+		rv = fl->C_GenerateKey(s, &m, tmpl, 5, &k);
+		n = rv == CKR_OK ? 0 : 1;
+		if (write(fd, &n, 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+static CK_RV start_helper(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return CKR_GENERAL_ERROR;
+	helper_pid = fork();
+	if (helper_pid < 0)
+		return CKR_GENERAL_ERROR;
+	if (!helper_pid) {
+		close(sv[0]);
+		helper_main(sv[1]);
+	}
+	close(sv[1]);
+	helper_fd = sv[0];
+	return CKR_OK;
+}
+
 static int p11_proc_init(const bool *ops)
 {
 	CK_RV rv = initialize();
@@ -539,11 +637,29 @@ static int p11_proc_init(const bool *ops)
 			 ckr_name(rv));
 	if (ops[OP_GCM] && (rv = gen_aes(setup_session, &aes_key)) != CKR_OK)
 		snprintf(key_err[OP_GCM], sizeof(key_err[0]), "AES-256 key: %s", ckr_name(rv));
+	snprintf(tok_label, sizeof(tok_label), "hsmg-bench-%d", (int)getpid());
+	if ((ops[OP_TOKSIGN] || ops[OP_FIND] || ops[OP_FINDID]) && (rv = gen_token_ec()) != CKR_OK)
+		for (int o = OP_TOKSIGN; o <= OP_FINDID; o++)
+			snprintf(key_err[o], sizeof(key_err[0]), "token EC P-256 key pair: %s",
+				 ckr_name(rv));
+	if (ops[OP_FIRSTUSE] && start_helper() != CKR_OK)
+		snprintf(key_err[OP_FIRSTUSE], sizeof(key_err[0]), "no helper process: %s",
+			 strerror(errno));
 	return 0;
 }
 
 static void p11_proc_fini(void)
 {
+	if (helper_fd >= 0) {
+		close(helper_fd);
+		waitpid(helper_pid, NULL, 0);
+		helper_fd = -1;
+	}
+	if (tok_priv != CK_INVALID_HANDLE)
+		fl->C_DestroyObject(setup_session, tok_priv);
+	if (tok_pub != CK_INVALID_HANDLE)
+		fl->C_DestroyObject(setup_session, tok_pub);
+	tok_priv = tok_pub = CK_INVALID_HANDLE;
 	if (cfg.pin)
 		fl->C_Logout(setup_session);
 	fl->C_CloseAllSessions(cfg.slot_id);
@@ -565,11 +681,14 @@ static void p11_thread_fini(struct worker *w)
 	fl->C_CloseSession(w->session);
 }
 
+static int firstuse_prepare(struct worker *w);
+
 static int p11_op_prepare(struct worker *w, enum op op)
 {
 	if (key_err[op][0])
 		return bench_fail(w, "%s", key_err[op]);
-	return 0;
+	/* The first firstuse key. */
+	return op == OP_FIRSTUSE ? firstuse_prepare(w) : 0;
 }
 
 static int verify(struct worker *w)
@@ -648,6 +767,86 @@ static int digest(struct worker *w)
 	return 0;
 }
 
+/* Find the one object with @a; its handle into *@h. */
+static int find_one(struct worker *w, CK_ATTRIBUTE *a, CK_ULONG n, CK_OBJECT_HANDLE *h)
+{
+	CK_ULONG got = 0;
+	CK_RV rv;
+
+	rv = fl->C_FindObjectsInit(w->session, a, n);
+	if (rv != CKR_OK)
+		return bench_fail(w, "C_FindObjectsInit: %s", ckr_name(rv));
+	rv = fl->C_FindObjects(w->session, h, 1, &got);
+	fl->C_FindObjectsFinal(w->session);
+	if (rv != CKR_OK)
+		return bench_fail(w, "C_FindObjects: %s", ckr_name(rv));
+	return got == 1 ? 0 : bench_fail(w, "C_FindObjects: the object is not found");
+}
+
+static int find_key(struct worker *w, CK_ATTRIBUTE_TYPE by)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}, {by, tok_label, strlen(tok_label)}};
+	CK_OBJECT_HANDLE h;
+
+	if (find_one(w, a, 2, &h))
+		return -1;
+	return h == tok_priv ? 0 : bench_fail(w, "C_FindObjects: another object");
+}
+
+static int create(struct worker *w)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL t = CK_TRUE, priv = cfg.pin ? CK_TRUE : CK_FALSE;
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			    {CKA_TOKEN, &t, sizeof(t)},
+			    {CKA_PRIVATE, &priv, sizeof(priv)},
+			    {CKA_LABEL, tok_label, strlen(tok_label)},
+			    {CKA_VALUE, w->data, 100}};
+	CK_RV rv;
+
+	w->data[0] = (uint8_t)w->seq;
+	w->last_key = CK_INVALID_HANDLE;
+	rv = fl->C_CreateObject(w->session, a, 5, &w->last_key);
+	return rv == CKR_OK ? 0 : bench_fail(w, "C_CreateObject: %s", ckr_name(rv));
+}
+
+/* The helper makes key "LABEL-N" (untimed, before each call). */
+static int firstuse_prepare(struct worker *w)
+{
+	unsigned char n = (unsigned char)(w->seq + 1), r = 1; /* the next call's */
+
+	pthread_mutex_lock(&helper_lock);
+	if (write(helper_fd, &n, 1) != 1 || read(helper_fd, &r, 1) != 1)
+		r = 2;
+	pthread_mutex_unlock(&helper_lock);
+	return r ? bench_fail(w, "the helper could not make a key (%u)", r) : 0;
+}
+
+static int firstuse(struct worker *w)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	char label[64];
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, label, 0}};
+	CK_BYTE iv[BENCH_GCM_IV_LEN] = {0};
+	CK_GCM_PARAMS p = {.pIv = iv, .ulIvLen = sizeof(iv), .ulIvBits = sizeof(iv) * 8,
+			   .ulTagBits = BENCH_GCM_TAG * 8};
+	CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof(p)};
+	CK_ULONG len = sizeof(w->out);
+	CK_RV rv;
+
+	snprintf(label, sizeof(label), "%s-%u", tok_label, (unsigned char)w->seq);
+	a[1].ulValueLen = strlen(label);
+	w->last_key = CK_INVALID_HANDLE;
+	if (find_one(w, a, 2, &w->last_key))
+		return -1;
+	rv = fl->C_EncryptInit(w->session, &m, w->last_key);
+	if (rv != CKR_OK)
+		return bench_fail(w, "C_EncryptInit: %s", ckr_name(rv));
+	rv = fl->C_Encrypt(w->session, w->data, BENCH_DATA_LEN, w->out, &len);
+	return rv == CKR_OK ? 0 : bench_fail(w, "C_Encrypt: %s", ckr_name(rv));
+}
+
 static int p11_op_run(struct worker *w, enum op op)
 {
 	CK_SESSION_INFO si;
@@ -678,21 +877,35 @@ static int p11_op_run(struct worker *w, enum op op)
 		w->last_key = CK_INVALID_HANDLE;
 		rv = gen_aes(w->session, &w->last_key);
 		return rv == CKR_OK ? 0 : bench_fail(w, "C_GenerateKey: %s", ckr_name(rv));
+	case OP_TOKSIGN:
+		return sign(w, CKM_ECDSA, tok_priv, 64);
+	case OP_FIND:
+		return find_key(w, CKA_LABEL);
+	case OP_FINDID:
+		return find_key(w, CKA_ID);
+	case OP_CREATE:
+		return create(w);
+	case OP_FIRSTUSE:
+		return firstuse(w);
 	default:
 		return bench_fail(w, "op not available on PKCS#11");
 	}
 }
 
-/* Untimed: the generated key would pile up in the session otherwise. */
+/* Untimed: the generated key would pile up in the session otherwise; the
+ * next firstuse key is made by the helper. */
 static int p11_op_after(struct worker *w, enum op op)
 {
 	CK_RV rv;
 
-	if (op != OP_AESKEYGEN || w->last_key == CK_INVALID_HANDLE)
+	if ((op != OP_AESKEYGEN && op != OP_CREATE && op != OP_FIRSTUSE) ||
+	    w->last_key == CK_INVALID_HANDLE)
 		return 0;
 	rv = fl->C_DestroyObject(w->session, w->last_key);
 	w->last_key = CK_INVALID_HANDLE;
-	return rv == CKR_OK ? 0 : bench_fail(w, "C_DestroyObject: %s", ckr_name(rv));
+	if (rv != CKR_OK)
+		return bench_fail(w, "C_DestroyObject: %s", ckr_name(rv));
+	return op == OP_FIRSTUSE ? firstuse_prepare(w) : 0;
 }
 
 const struct target_ops p11_target = {
