@@ -206,6 +206,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 
 	shim_config_load(&shim_g.cfg);
 	shim_store_set_timeout(shim_g.cfg.store_timeout_ms);
+	shim_store_set_lookup_notify(shim_g.cfg.store_lookup_notify);
 	shim_g.tp_ops = shim_transport_ops();
 	shim_g.tp = NULL;
 	err = shim_g.tp_ops->open(shim_g.cfg.device, &shim_g.tp);

@@ -17,7 +17,7 @@
 #include "pin.h"
 #include "store.h"
 
-enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE, K_STORE };
+enum key_kind { K_PATH, K_UINT, K_LEVEL, K_MODE, K_STORE, K_LOOKUP };
 
 struct key_desc {
 	const char *name;
@@ -41,6 +41,7 @@ static const struct key_desc keys[] = {
     {"local_verify", K_UINT, OFF(local_verify), 0, 1},
     {"token_store", K_STORE, OFF(token_store), 0, 0},
     {"store_timeout_ms", K_UINT, OFF(store_timeout_ms), 100, 600000},
+    {"store_lookup", K_LOOKUP, OFF(store_lookup_notify), 0, 0},
 };
 
 static void set_key(struct shim_config *c, const struct key_desc *k, const char *val,
@@ -84,6 +85,12 @@ static void set_key(struct shim_config *c, const struct key_desc *k, const char 
 		}
 		/* "sqlite" alone: the default, the SQLite store in token_dir. */
 		strcpy(p, strcmp(val, "sqlite") ? val : "");
+		return;
+	case K_LOOKUP:
+		if (!strcmp(val, "strict") || !strcmp(val, "notify"))
+			*(bool *)p = !strcmp(val, "notify");
+		else
+			shim_warn("%s: %s: want strict or notify, ignored", where, k->name);
 		return;
 	case K_MODE:
 		if (shim_config_parse_mode(val, (uint32_t *)p))

@@ -33,6 +33,11 @@
  *   store_timeout_ms the longest a call waits for a PostgreSQL store
  *                    before it fails with CKR_DEVICE_ERROR (5000, 100 to
  *                    600000)
+ *   store_lookup     strict|notify (strict): a C_FindObjects on a
+ *                    PostgreSQL store asks whether anything changed first
+ *                    (one round trip), or trusts the change notifications
+ *                    (none; a commit elsewhere is seen once its
+ *                    notification arrived)
  *   local_verify     1: single-part C_Verify with a public key object
  *                    (RSA PKCS#1 v1.5 and PSS, ECDSA) is done in the module
  *                    with the card's code, no card involved; 0: every
@@ -87,6 +92,7 @@ struct shim_config {
 	unsigned int local_verify; /* 0 or 1 */
 	char token_store[SHIM_STORE_LOC_MAX]; /* "" = SQLite in token_dir */
 	unsigned int store_timeout_ms;
+	bool store_lookup_notify; /* store_lookup = notify */
 	bool env_session_mode;	   /* HSMGROUP_SESSION_MODE given: wins */
 	bool env_token_store;	   /* HSMGROUP_TOKEN_STORE given: wins */
 	unsigned int ntokens;

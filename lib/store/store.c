@@ -29,6 +29,18 @@ unsigned int shim_store_timeout(void)
 	return timeout_ms;
 }
 
+static bool lookup_notify;
+
+void shim_store_set_lookup_notify(bool on)
+{
+	lookup_notify = on;
+}
+
+bool shim_store_lookup_notify(void)
+{
+	return lookup_notify;
+}
+
 CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
 		      struct shim_store **out)
 {

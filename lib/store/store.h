@@ -117,6 +117,11 @@ extern const struct shim_store_ops shim_store_postgresql;
 #define SHIM_STORE_TIMEOUT_MS 5000
 void shim_store_set_timeout(unsigned int ms);
 unsigned int shim_store_timeout(void);
+/* A networked store's listings: false (the default) asks the database
+ * whether anything changed before each (one round trip); true trusts its
+ * change notifications (none). */
+void shim_store_set_lookup_notify(bool on);
+bool shim_store_lookup_notify(void);
 
 /*
  * Open the store of @mkvp at @location ("NAME:REST", or a directory of

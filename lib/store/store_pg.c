@@ -27,9 +27,11 @@
  * from a per-process cache, which the notifications keep current without a
  * round trip (the connection LISTENs; pending notifications are read from
  * the socket, non-blocking, before each lookup).  A listing (C_FindObjects)
- * asks the token's version first (one round trip) and reloads the list
- * when it changed, so an object committed on another host is found at
- * once.
+ * asks the token's version first (one round trip, a statement prepared
+ * once per connection) and reloads the list when it changed, so an object
+ * committed on another host is found at once; with store_lookup = notify it
+ * trusts the notifications instead (no round trip: another host's commit is
+ * found once its notification is here, a network delay later).
  *
  * When the database is unreachable (every call bounded by
  * shim_store_set_timeout(), default 5 s; reconnection tried at most once a
@@ -56,6 +58,7 @@
 #define PG_RETRY_MS   1000
 #define PG_CHANNEL    "hsmgroup"
 #define PG_SCHEMA_KEY "7218094417"	/* advisory lock of schema changes */
+#define PG_MAX_PREPARED 48
 
 struct pg_obj {
 	int64_t id;
@@ -75,6 +78,9 @@ struct pg_store {
 	char hex[2 * HSMG_MKVP_LEN + 1];
 	bool down;		 /* the outage was logged */
 	bool tx;		 /* in a transaction: no reconnection */
+	/* Statements prepared on this connection, "hsmgN" = prep[N]. */
+	const char *prep[PG_MAX_PREPARED];
+	int nprep;
 	int64_t retry_at;	 /* no reconnection before (monotonic ms) */
 	/* Objects by id, sorted; @full: every object of the token, as of
 	 * token version @version. */
@@ -225,6 +231,7 @@ static CK_RV connect_db(struct pg_store *s)
 		return CKR_DEVICE_ERROR;
 	/* libpq's own bound, in seconds, at least 2 */
 	snprintf(ct, sizeof(ct), "%u", tmo < 2000 ? 2 : (tmo + 999) / 1000);
+	s->nprep = 0;
 	s->conn = PQconnectStartParams(kw, vals, 1);
 	if (!s->conn) {
 		lost(s, "out of memory");
@@ -292,21 +299,15 @@ static void poll_changes(struct pg_store *s)
 }
 
 /*
- * Send one statement (binary results) and wait for its result until
- * @deadline; NULL and *@why set when it failed.  A connection that fails or
- * times out is closed (lost()).
+ * Wait for the result of what was sent until @deadline; NULL and *@why set
+ * when it failed.  A connection that fails or times out is closed (lost()).
  */
-static PGresult *run_on(struct pg_store *s, const char *sql, int n, const char *const *vals,
-			const int *lens, const int *fmts, int64_t deadline, const char **why)
+static PGresult *await_result(struct pg_store *s, const char *sql, int64_t deadline,
+			      const char **why)
 {
 	PGresult *res = NULL, *r;
 	int f;
 
-	if (!PQsendQueryParams(s->conn, sql, n, NULL, vals, lens, fmts, 1)) {
-		lost(s, "send failed");
-		*why = "unreachable";
-		return NULL;
-	}
 	while ((f = PQflush(s->conn)) == 1) {
 		if (!wait_sock(s->conn, POLLIN | POLLOUT, deadline))
 			break;
@@ -347,6 +348,56 @@ static PGresult *run_on(struct pg_store *s, const char *sql, int n, const char *
 	return res;
 }
 
+/* Send one statement (binary results) and wait for its result. */
+static PGresult *run_on(struct pg_store *s, const char *sql, int n, const char *const *vals,
+			const int *lens, const int *fmts, int64_t deadline, const char **why)
+{
+	if (!PQsendQueryParams(s->conn, sql, n, NULL, vals, lens, fmts, 1)) {
+		lost(s, "send failed");
+		*why = "unreachable";
+		return NULL;
+	}
+	return await_result(s, sql, deadline, why);
+}
+
+/*
+ * The same with a statement prepared once per connection (parsed and
+ * planned by the server once: the lookups on the hot path).  @sql is a
+ * string literal: its address names it.
+ */
+static PGresult *run_prepared(struct pg_store *s, const char *sql, int n,
+			      const char *const *vals, const int *lens, const int *fmts,
+			      int64_t deadline, const char **why)
+{
+	char name[16];
+	PGresult *r;
+	int i;
+
+	for (i = 0; i < s->nprep && s->prep[i] != sql; i++)
+		;
+	snprintf(name, sizeof(name), "hsmg%d", i);
+	if (i == s->nprep) {
+		if (i == PG_MAX_PREPARED)
+			return run_on(s, sql, n, vals, lens, fmts, deadline, why);
+		if (!PQsendPrepare(s->conn, name, sql, n, NULL)) {
+			lost(s, "send failed");
+			*why = "unreachable";
+			return NULL;
+		}
+		r = await_result(s, sql, deadline, why);
+		if (!r)
+			return NULL;
+		PQclear(r);
+		s->prep[s->nprep++] = sql;
+	}
+	if (!PQsendQueryPrepared(s->conn, name, n, vals, lens, fmts, 1)) {
+		lost(s, "send failed");
+		*why = "unreachable";
+		return NULL;
+	}
+	return await_result(s, sql, deadline, why);
+}
+
 /* Run a statement with parameters: $1 is always the token's MKVP (bytea),
  * the others text.  NULL (logged) on failure: CKR_DEVICE_ERROR. */
 static PGresult *q(struct pg_store *s, const char *sql, int n, const char *const *txt)
@@ -359,7 +410,8 @@ static PGresult *q(struct pg_store *s, const char *sql, int n, const char *const
 		return NULL;
 	for (int i = 0; i < n && i < 7; i++)
 		vals[i + 1] = txt[i];
-	return run_on(s, sql, n + 1, vals, lens, fmts, now_ms() + shim_store_timeout(), &why);
+	return run_prepared(s, sql, n + 1, vals, lens, fmts, now_ms() + shim_store_timeout(),
+			    &why);
 }
 
 /* Like q() with $2 a binary value (bytea) and $3.. text. */
@@ -374,7 +426,8 @@ static PGresult *qb(struct pg_store *s, const char *sql, const void *bin, size_t
 		return NULL;
 	for (int i = 0; i < n && i < 6; i++)
 		vals[i + 2] = txt[i];
-	return run_on(s, sql, n + 2, vals, lens, fmts, now_ms() + shim_store_timeout(), &why);
+	return run_prepared(s, sql, n + 2, vals, lens, fmts, now_ms() + shim_store_timeout(),
+			    &why);
 }
 
 static CK_RV qdo(struct pg_store *s, const char *sql, int n, const char *const *txt)
@@ -994,6 +1047,9 @@ static CK_RV refresh(struct pg_store *s)
 	CK_RV rv = CKR_OK;
 
 	poll_changes(s);
+	/* store_lookup = notify: the notifications alone keep the list. */
+	if (s->full && s->conn && shim_store_lookup_notify())
+		return CKR_OK;
 	r = q(s, "SELECT version FROM hsmg_tokens WHERE mkvp = $1", 0, NULL);
 	if (!r)
 		return CKR_DEVICE_ERROR;

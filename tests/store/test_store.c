@@ -496,6 +496,42 @@ START_TEST(pg_outage)
 }
 END_TEST
 
+/* Poll @s's listing until object @id is (or is not) in it; false after
+ * 10 s. */
+static bool listed_soon(struct shim_store *s, int64_t id, bool want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (listed(s, true, id, NULL) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* store_lookup = notify: listings follow the notifications, no round trip. */
+START_TEST(pg_lookup_notify)
+{
+	uint8_t mkvp[HSMG_MKVP_LEN];
+	struct shim_store *a, *b;
+	int64_t id;
+
+	new_mkvp(mkvp);
+	shim_store_set_lookup_notify(true);
+	a = open_at(loc(1), mkvp);
+	b = open_at(loc(1), mkvp);
+	init_token(a);
+	ck_assert(!listed(b, true, 1, NULL));
+	ck_assert_int_eq(shim_store_obj_insert(a, true, (const uint8_t *)"n", 1, &id), CKR_OK);
+	ck_assert(listed_soon(b, id, true));
+	ck_assert_int_eq(shim_store_obj_delete(a, id), CKR_OK);
+	ck_assert(listed_soon(b, id, false));
+	ck_assert(reads_as(b, id, NULL));
+	shim_store_set_lookup_notify(false);
+	shim_store_close(a);
+	shim_store_close(b);
+}
+END_TEST
+
 /* A primary switching to its standby: a multi-host location with
  * target_session_attrs=read-write follows it. */
 START_TEST(pg_primary_switch)
@@ -602,6 +638,7 @@ int main(void)
 	tcase_add_test(both, copy_between_stores);
 	tcase_add_test(pgonly, pg_refusals);
 	tcase_add_test(pgonly, pg_outage);
+	tcase_add_test(pgonly, pg_lookup_notify);
 	tcase_add_test(pgonly, pg_primary_switch);
 	suite_add_tcase(su, both);
 	suite_add_tcase(su, pgonly);
