@@ -225,7 +225,8 @@ CK_RV shim_slot_store(struct shim_slot *s, struct shim_store **out)
 	CK_RV rv;
 
 	if (!s->store) {
-		rv = shim_store_open(shim_config_token_store(&shim_g.cfg, s->serial), s->mkvp, &s->store);
+		rv = shim_store_open(shim_config_token_store(&shim_g.cfg, s->serial), s->mkvp,
+				     &s->store);
 		if (rv != CKR_OK)
 			return rv;
 	}

@@ -69,8 +69,8 @@
 #define SHIM_DEFAULT_CONFIG    "/etc/hsmgroup/pkcs11.conf"
 #define SHIM_DEFAULT_TOKEN_DIR "/var/lib/hsmgroup"
 
-#define SHIM_MAX_TOKEN_CFG		32
-#define SHIM_STORE_LOC_MAX		1024
+#define SHIM_MAX_TOKEN_CFG 32
+#define SHIM_STORE_LOC_MAX 1024
 
 struct shim_token_config {
 	char serial[17];
@@ -89,12 +89,12 @@ struct shim_config {
 	unsigned int pin_iterations;
 	uint32_t session_flags; /* HSMG_SESSION_STRICT and/or HSMG_SESSION_VHSM */
 	unsigned int timeout_ms;
-	unsigned int local_verify; /* 0 or 1 */
+	unsigned int local_verify;	      /* 0 or 1 */
 	char token_store[SHIM_STORE_LOC_MAX]; /* "" = SQLite in token_dir */
 	unsigned int store_timeout_ms;
 	bool store_lookup_notify; /* store_lookup = notify */
-	bool env_session_mode;	   /* HSMGROUP_SESSION_MODE given: wins */
-	bool env_token_store;	   /* HSMGROUP_TOKEN_STORE given: wins */
+	bool env_session_mode;	  /* HSMGROUP_SESSION_MODE given: wins */
+	bool env_token_store;	  /* HSMGROUP_TOKEN_STORE given: wins */
 	unsigned int ntokens;
 	struct shim_token_config tokens[SHIM_MAX_TOKEN_CFG];
 };

@@ -56,7 +56,8 @@ CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
 		for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 			if (strlen(impls[i]->name) == n && !memcmp(impls[i]->name, location, n))
 				return impls[i]->open(colon + 1, mkvp, out);
-		shim_err("token store %.*s: no such store (known: sqlite, postgresql)", (int)n, location);
+		shim_err("token store %.*s: no such store (known: sqlite, postgresql)", (int)n,
+			 location);
 		return CKR_ARGUMENTS_BAD;
 	}
 	return shim_store_sqlite.open(location, mkvp, out);

@@ -54,10 +54,10 @@
 #include "log.h"
 #include "store.h"
 
-#define PG_SCHEMA     1
-#define PG_RETRY_MS   1000
-#define PG_CHANNEL    "hsmgroup"
-#define PG_SCHEMA_KEY "7218094417"	/* advisory lock of schema changes */
+#define PG_SCHEMA	1
+#define PG_RETRY_MS	1000
+#define PG_CHANNEL	"hsmgroup"
+#define PG_SCHEMA_KEY	"7218094417" /* advisory lock of schema changes */
 #define PG_MAX_PREPARED 48
 
 struct pg_obj {
@@ -76,12 +76,12 @@ struct pg_store {
 	char name[160]; /* for logs: dbname@host, never the password */
 	uint8_t mkvp[HSMG_MKVP_LEN];
 	char hex[2 * HSMG_MKVP_LEN + 1];
-	bool down;		 /* the outage was logged */
-	bool tx;		 /* in a transaction: no reconnection */
+	bool down; /* the outage was logged */
+	bool tx;   /* in a transaction: no reconnection */
 	/* Statements prepared on this connection, "hsmgN" = prep[N]. */
 	const char *prep[PG_MAX_PREPARED];
 	int nprep;
-	int64_t retry_at;	 /* no reconnection before (monotonic ms) */
+	int64_t retry_at; /* no reconnection before (monotonic ms) */
 	/* Objects by id, sorted; @full: every object of the token, as of
 	 * token version @version. */
 	struct pg_obj *objs;
@@ -214,9 +214,9 @@ static void notice(void *arg, const char *msg)
 /* Connect, LISTEN; CKR_DEVICE_ERROR (logged once) when it fails. */
 static CK_RV connect_db(struct pg_store *s)
 {
-	static const char *const kw[] = {"application_name", "connect_timeout", "keepalives",
-					 "keepalives_idle", "keepalives_interval",
-					 "keepalives_count", "dbname", NULL};
+	static const char *const kw[] = {
+	    "application_name",	   "connect_timeout",  "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname",     NULL};
 	unsigned int tmo = shim_store_timeout();
 	char ct[16];
 	const char *vals[] = {"hsmgroup", ct, "1", "10", "3", "3", s->conninfo, NULL};
@@ -335,8 +335,8 @@ static PGresult *await_result(struct pg_store *s, const char *sql, int64_t deadl
 		*why = "unreachable";
 		return NULL;
 	}
-	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		     PQresultStatus(res) != PGRES_TUPLES_OK)) {
+	if (!res ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)) {
 		*why = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no result";
 		if (!*why)
 			*why = "error";
@@ -365,9 +365,8 @@ static PGresult *run_on(struct pg_store *s, const char *sql, int n, const char *
  * planned by the server once: the lookups on the hot path).  @sql is a
  * string literal: its address names it.
  */
-static PGresult *run_prepared(struct pg_store *s, const char *sql, int n,
-			      const char *const *vals, const int *lens, const int *fmts,
-			      int64_t deadline, const char **why)
+static PGresult *run_prepared(struct pg_store *s, const char *sql, int n, const char *const *vals,
+			      const int *lens, const int *fmts, int64_t deadline, const char **why)
 {
 	char name[16];
 	PGresult *r;
@@ -410,8 +409,7 @@ static PGresult *q(struct pg_store *s, const char *sql, int n, const char *const
 		return NULL;
 	for (int i = 0; i < n && i < 7; i++)
 		vals[i + 1] = txt[i];
-	return run_prepared(s, sql, n + 1, vals, lens, fmts, now_ms() + shim_store_timeout(),
-			    &why);
+	return run_prepared(s, sql, n + 1, vals, lens, fmts, now_ms() + shim_store_timeout(), &why);
 }
 
 /* Like q() with $2 a binary value (bytea) and $3.. text. */
@@ -426,8 +424,7 @@ static PGresult *qb(struct pg_store *s, const char *sql, const void *bin, size_t
 		return NULL;
 	for (int i = 0; i < n && i < 6; i++)
 		vals[i + 2] = txt[i];
-	return run_prepared(s, sql, n + 2, vals, lens, fmts, now_ms() + shim_store_timeout(),
-			    &why);
+	return run_prepared(s, sql, n + 2, vals, lens, fmts, now_ms() + shim_store_timeout(), &why);
 }
 
 static CK_RV qdo(struct pg_store *s, const char *sql, int n, const char *const *txt)
@@ -732,8 +729,8 @@ static CK_RV pg_get_pin(struct shim_store *h, CK_USER_TYPE user, struct shim_pin
 	res = q(s, "SELECT record, failures FROM hsmg_pins WHERE mkvp = $1 AND ckuser = $2", 1, t);
 	if (!res)
 		return unlock_rv(s, CKR_DEVICE_ERROR);
-	if (PQntuples(res) == 1 && shim_pin_record_load(r, PQgetvalue(res, 0, 0),
-							 (size_t)PQgetlength(res, 0, 0))) {
+	if (PQntuples(res) == 1 &&
+	    shim_pin_record_load(r, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0))) {
 		if (failures)
 			*failures = (uint32_t)col_int(res, 0, 1);
 		rv = CKR_OK;
@@ -1232,10 +1229,11 @@ static CK_RV pg_import(struct shim_store *h, const struct shim_store_image *img)
 				&img->objs[i], 2);
 	/* New ids continue above the imported ones. */
 	if (rv == CKR_OK && img->nobjs)
-		rv = qdo(s,
-			 "SELECT setval('hsmg_object_ids', greatest((SELECT max(id) FROM"
-			 " hsmg_objects WHERE mkvp = $1), (SELECT last_value FROM hsmg_object_ids)))",
-			 0, NULL);
+		rv = qdo(
+		    s,
+		    "SELECT setval('hsmg_object_ids', greatest((SELECT max(id) FROM"
+		    " hsmg_objects WHERE mkvp = $1), (SELECT last_value FROM hsmg_object_ids)))",
+		    0, NULL);
 	rv = end(s, rv);
 	drop_cache(s);
 	return unlock_rv(s, rv);

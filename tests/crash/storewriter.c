@@ -415,8 +415,8 @@ static int cmd_check(int nlogs, char **logs)
 	}
 	printf("check: %s; %zu objects in the store, %zu logged, %zu lost, %zu "
 	       "destroyed-but-present, %zu with a wrong value\n",
-	       getenv("HSMGROUP_TOKEN_STORE") ? "PostgreSQL" : "integrity ok", objects, exp_n,
-	       lost, resurrected, torn);
+	       getenv("HSMGROUP_TOKEN_STORE") ? "PostgreSQL" : "integrity ok", objects, exp_n, lost,
+	       resurrected, torn);
 	fl->C_Finalize(NULL);
 	return lost || resurrected || torn ? 1 : 0;
 }

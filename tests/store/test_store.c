@@ -28,7 +28,7 @@
 
 static char tmp[64];
 static char pgdir[96], sbdir[96];
-static char pg[512];	/* the server's connection string, "postgresql:..." */
+static char pg[512]; /* the server's connection string, "postgresql:..." */
 static bool pg_up;
 static int mkvp_seq;
 
@@ -295,11 +295,13 @@ START_TEST(two_hosts)
 	ck_assert(shim_store_initialized(b, label));
 	/* A key made on A: found on B at once (C_FindObjects), used there. */
 	ck_assert(!listed(b, true, 0, NULL));
-	ck_assert_int_eq(shim_store_obj_insert(a, true, (const uint8_t *)"key one", 7, &id), CKR_OK);
+	ck_assert_int_eq(shim_store_obj_insert(a, true, (const uint8_t *)"key one", 7, &id),
+			 CKR_OK);
 	ck_assert(listed(b, true, id, NULL));
 	ck_assert(reads_as(b, id, "key one"));
 	/* Changed and destroyed on A: B's listing at once, its reads follow. */
-	ck_assert_int_eq(shim_store_obj_update(a, id, true, (const uint8_t *)"key 1bis", 8), CKR_OK);
+	ck_assert_int_eq(shim_store_obj_update(a, id, true, (const uint8_t *)"key 1bis", 8),
+			 CKR_OK);
 	ck_assert(reads_as(b, id, "key 1bis"));
 	ck_assert_int_eq(shim_store_obj_delete(a, id), CKR_OK);
 	ck_assert(!listed(b, true, id, NULL));
@@ -604,13 +606,11 @@ START_TEST(pg_refusals)
 			 CKR_DEVICE_ERROR);
 	ck_assert_int_eq(shim_store_open("nosuch:thing", mkvp, &s), CKR_ARGUMENTS_BAD);
 	/* A schema newer than this code. */
-	ck_assert_int_eq(sh("scripts/pg-server psql %s -q -c 'UPDATE hsmg_schema SET version = 2'",
-			    pgdir),
-			 0);
+	ck_assert_int_eq(
+	    sh("scripts/pg-server psql %s -q -c 'UPDATE hsmg_schema SET version = 2'", pgdir), 0);
 	ck_assert_int_eq(shim_store_open(loc(1), mkvp, &s), CKR_DEVICE_ERROR);
-	ck_assert_int_eq(sh("scripts/pg-server psql %s -q -c 'UPDATE hsmg_schema SET version = 1'",
-			    pgdir),
-			 0);
+	ck_assert_int_eq(
+	    sh("scripts/pg-server psql %s -q -c 'UPDATE hsmg_schema SET version = 1'", pgdir), 0);
 	s = open_at(loc(1), mkvp);
 	shim_store_close(s);
 }

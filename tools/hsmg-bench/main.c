@@ -76,8 +76,8 @@ static const char *const op_what_tab[TGT_NR][OP_NR] = {
 	    [OP_FIND] = "C_FindObjectsInit+C_FindObjects+Final, a token key by CKA_LABEL",
 	    [OP_FINDID] = "C_FindObjectsInit+C_FindObjects+Final, a token key by CKA_ID",
 	    [OP_CREATE] = "C_CreateObject token data object 100 B (C_DestroyObject untimed)",
-	    [OP_FIRSTUSE] = "find + C_EncryptInit+C_Encrypt AES-GCM 1 KiB with a token key "
-			    "another process has just made (untimed)",
+	    [OP_FIRSTUSE] =
+		"find + C_EncryptInit+C_Encrypt AES-GCM 1 KiB, another process's new key",
 	},
     [TGT_RAW] =
 	{

@@ -559,8 +559,8 @@ static void helper_main(int fd)
 	fl->C_Finalize(NULL);
 	rv = fl->C_Initialize(NULL);
 	if (rv == CKR_OK)
-		rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-				       NULL, &s);
+		rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+				       &s);
 	if (rv == CKR_OK && cfg.pin)
 		rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
 	while (rv == CKR_OK && read(fd, &n, 1) == 1) {
@@ -568,8 +568,10 @@ static void helper_main(int fd)
 		CK_ULONG len = 32;
 		CK_BBOOL t = CK_TRUE, priv = cfg.pin ? CK_TRUE : CK_FALSE;
 		CK_ATTRIBUTE tmpl[] = {
-		    {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_TOKEN, &t, sizeof(t)},
-		    {CKA_PRIVATE, &priv, sizeof(priv)}, {CKA_ENCRYPT, &t, sizeof(t)},
+		    {CKA_VALUE_LEN, &len, sizeof(len)},
+		    {CKA_TOKEN, &t, sizeof(t)},
+		    {CKA_PRIVATE, &priv, sizeof(priv)},
+		    {CKA_ENCRYPT, &t, sizeof(t)},
 		    {CKA_LABEL, label, 0},
 		};
 
@@ -787,7 +789,7 @@ static int find_key(struct worker *w, CK_ATTRIBUTE_TYPE by)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}, {by, tok_label, strlen(tok_label)}};
-	CK_OBJECT_HANDLE h;
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 
 	if (find_one(w, a, 2, &h))
 		return -1;
@@ -829,7 +831,9 @@ static int firstuse(struct worker *w)
 	char label[64];
 	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, label, 0}};
 	CK_BYTE iv[BENCH_GCM_IV_LEN] = {0};
-	CK_GCM_PARAMS p = {.pIv = iv, .ulIvLen = sizeof(iv), .ulIvBits = sizeof(iv) * 8,
+	CK_GCM_PARAMS p = {.pIv = iv,
+			   .ulIvLen = sizeof(iv),
+			   .ulIvBits = sizeof(iv) * 8,
 			   .ulTagBits = BENCH_GCM_TAG * 8};
 	CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof(p)};
 	CK_ULONG len = sizeof(w->out);

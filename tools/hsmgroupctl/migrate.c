@@ -34,9 +34,11 @@ static bool parse_mkvp(const char *hex, uint8_t mkvp[HSMG_MKVP_LEN])
 	if (strlen(hex) != 2 * HSMG_MKVP_LEN)
 		return false;
 	for (int i = 0; i < HSMG_MKVP_LEN; i++) {
-		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]))
+		char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
+
+		if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]))
 			return false;
-		sscanf(hex + 2 * i, "%2hhx", &mkvp[i]);
+		mkvp[i] = (uint8_t)strtoul(two, NULL, 16);
 	}
 	return true;
 }
@@ -127,15 +129,16 @@ int cmd_migrate(int argc, char **argv, bool json)
 		goto out;
 	}
 	if (rv != CKR_OK) {
-		fprintf(stderr, "hsmgroupctl: token %s: writing it to %s failed (0x%lx); nothing "
-				"copied\n",
+		fprintf(stderr,
+			"hsmgroupctl: token %s: writing it to %s failed (0x%lx); nothing "
+			"copied\n",
 			serial, to, (unsigned long)rv);
 		goto out;
 	}
 	rv = shim_store_export(dst, &b);
 	if (rv != CKR_OK || !shim_store_image_same(&a, &b, why, sizeof(why))) {
-		fprintf(stderr, "hsmgroupctl: token %s: the copy in %s does not match: %s\n", serial,
-			to, rv == CKR_OK ? why : "cannot read it back");
+		fprintf(stderr, "hsmgroupctl: token %s: the copy in %s does not match: %s\n",
+			serial, to, rv == CKR_OK ? why : "cannot read it back");
 		goto out;
 	}
 	if (json) {

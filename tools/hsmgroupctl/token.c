@@ -537,9 +537,10 @@ static int cmd_check(int argc, char **argv, bool json)
 			j_end();
 			j_newline();
 		} else {
-			printf("token %s is kept in PostgreSQL: no file here to check; who may read "
-			       "it is the database's grants (docs/multihost.md)\n",
-			       msg);
+			printf(
+			    "token %s is kept in PostgreSQL: no file here to check; who may read "
+			    "it is the database's grants (docs/multihost.md)\n",
+			    msg);
 		}
 		free(cfg);
 		return 0;
