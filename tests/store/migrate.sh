@@ -52,4 +52,22 @@ check "an unreachable database: the reason, exit 1" sh -c "$ctl token migrate --
 	--from sqlite --to 'postgresql:host=$tmp/nowhere dbname=x' 2>&1 | grep -q 'unreachable'"
 check "a password in the location is refused, with the reason" refused_with "password in token_store is refused" \
 	"$ctl" token migrate --mkvp "$mkvp" --from sqlite --to "$pg password=x"
+
+# The grants docs/multihost.md gives a module that does not own the schema.
+pw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+grants=$(sed -n '/-- grants:begin/,/-- grants:end/p' docs/multihost.md | sed 's/^ *//' |
+	grep -v '^--' | sed "s/PASSWORD 'CHANGE-ME'/PASSWORD '$pw'/")
+[ "$(grep -c GRANT <<<"$grants")" -ge 5 ] || bad "the grants of docs/multihost.md are not found"
+check "a role with only the documented grants (no owner, no superuser)" \
+	scripts/pg-server psql "$tmp/pg" -q -v ON_ERROR_STOP=1 -c "$grants"
+(umask 077; printf '*:*:*:hsmgroup_app:%s\n' "$pw" >"$tmp/app.pass")
+app=$(sed "s/user=hsmg passfile=[^ ]*/user=hsmgroup_app passfile=${tmp//\//\\/}\/app.pass/" <<<"$pg")
+check "the module serves the token as that role" env HSMGROUP_TOKEN_STORE="$app" "$sw" check "$tmp/m.log"
+export HSMGROUP_TOKEN_DIR=$tmp/app-tokens
+mkdir -p "$HSMGROUP_TOKEN_DIR"
+scripts/pg-server psql "$tmp/pg" -q -c "DELETE FROM hsmg_tokens" >/dev/null
+check "and makes, writes and destroys objects as that role" sh -c \
+	"HSMGROUP_TOKEN_STORE='$app' $sw init && (HSMGROUP_TOKEN_STORE='$app' timeout -s KILL 2 $sw write g $tmp/g.log; true) && HSMGROUP_TOKEN_STORE='$app' $sw check $tmp/g.log"
+check "that role cannot change the schema" sh -c \
+	"! env PGPASSFILE=$tmp/app.pass /usr/lib/postgresql/15/bin/psql 'host=$tmp/pg/sock port=$(cat "$tmp/pg/port") dbname=hsmg user=hsmgroup_app' -c 'DROP TABLE hsmg_objects' 2>/dev/null"
 finish
