@@ -266,6 +266,8 @@ static CK_RV connect_db(struct pg_store *s)
 	return CKR_OK;
 }
 
+static void cache_del(struct pg_store *s, int64_t id);
+
 /* Read pending notifications without blocking; drop the objects they name
  * from the cache.  Notices a closed connection. */
 static void poll_changes(struct pg_store *s)
@@ -284,15 +286,7 @@ static void poll_changes(struct pg_store *s)
 			int64_t id = strtoll(n->extra + hl + 1, NULL, 10);
 
 			s->full = false;
-			for (size_t i = 0; i < s->nobjs; i++) {
-				if (s->objs[i].id != id)
-					continue;
-				OPENSSL_clear_free(s->objs[i].blob, s->objs[i].len);
-				memmove(&s->objs[i], &s->objs[i + 1],
-					(s->nobjs - i - 1) * sizeof(s->objs[0]));
-				s->nobjs--;
-				break;
-			}
+			cache_del(s, id);
 		}
 		PQfreemem(n);
 	}
