@@ -25,8 +25,9 @@
  *                    database per token in token_dir), "sqlite:DIR", or
  *                    PostgreSQL: a libpq URI ("postgresql://host/db?...",
  *                    several hosts with target_session_attrs=read-write
- *                    for a replicated cluster) or "postgresql:" and a
- *                    keyword/value connection string; never a password
+ *                    for a replicated cluster) or a keyword/value
+ *                    connection string ("host=... dbname=...", also after
+ *                    "postgresql:"); never a password
  *                    (refused): libpq reads it from a passfile
  *                    (passfile=..., PGPASSFILE, ~/.pgpass); see
  *                    docs/multihost.md

@@ -46,8 +46,12 @@ CK_RV shim_store_open(const char *location, const uint8_t mkvp[HSMG_MKVP_LEN],
 {
 	const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
 
-	/* libpq's URIs are passed whole. */
-	if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11))
+	size_t kw = strspn(location, "abcdefghijklmnopqrstuvwxyz_");
+
+	/* libpq's URIs and keyword/value strings ("host=... dbname=...") are
+	 * passed whole. */
+	if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11) ||
+	    (kw && location[kw + strspn(location + kw, " ")] == '='))
 		return shim_store_postgresql.open(location, mkvp, out);
 	/* "NAME:" before any '/': an implementation by name. */
 	if (colon && (!slash || colon < slash)) {

@@ -10,7 +10,8 @@
  * shim_store_open() picks the implementation from the location:
  * "NAME:REST" for a known implementation NAME ("sqlite:DIR",
  * "postgresql:CONNINFO"), a libpq URI ("postgresql://...",
- * "postgres://...": store_pg.c), anything else a directory of the SQLite
+ * "postgres://...") or keyword/value string ("host=... dbname=...":
+ * store_pg.c), anything else a directory of the SQLite
  * store (store_sqlite.c, the embedded default).
  *
  * What every implementation keeps (the module relies on it):

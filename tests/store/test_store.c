@@ -605,6 +605,11 @@ START_TEST(pg_refusals)
 	ck_assert_int_eq(shim_store_open("postgresql:host=/nonexistent dbname=hsmg", mkvp, &s),
 			 CKR_DEVICE_ERROR);
 	ck_assert_int_eq(shim_store_open("nosuch:thing", mkvp, &s), CKR_ARGUMENTS_BAD);
+	/* A keyword/value string without "postgresql:" is PostgreSQL too. */
+	s = open_at(loc(1) + strlen("postgresql:"), mkvp);
+	ck_assert_ptr_eq(s->ops, &shim_store_postgresql);
+	shim_store_close(s);
+	s = NULL;
 	/* A schema newer than this code. */
 	ck_assert_int_eq(
 	    sh("scripts/pg-server psql %s -q -c 'UPDATE hsmg_schema SET version = 2'", pgdir), 0);
