@@ -545,13 +545,26 @@ static CK_RV gen_token_ec(void)
 	return fl->C_GenerateKeyPair(setup_session, &m, pub_t, 5, priv_t, 7, &tok_pub, &tok_priv);
 }
 
-/* A token AES key labelled "LABEL-N" from the helper, for each byte N. */
+/* What firstuse asks the helper for: the key of worker @index's call @seq. */
+struct helper_req {
+	uint32_t index;
+	uint32_t seq;
+};
+
+static void firstuse_label(char *label, size_t len, const struct helper_req *q)
+{
+	snprintf(label, len, "%s-%u-%u", tok_label, q->index, q->seq);
+}
+
+/* A token AES key for each request (its label: firstuse_label()); answers
+ * one byte, 0 when it was made. */
 static void helper_main(int fd)
 {
+	struct helper_req q;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE k;
-	unsigned char n;
-	char label[64];
+	unsigned char r;
+	char label[80];
 	CK_RV rv;
 
 	/* A forked child starts the module anew (the parent's state is not
@@ -563,7 +576,7 @@ static void helper_main(int fd)
 				       &s);
 	if (rv == CKR_OK && cfg.pin)
 		rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
-	while (rv == CKR_OK && read(fd, &n, 1) == 1) {
+	while (rv == CKR_OK && read(fd, &q, sizeof(q)) == (ssize_t)sizeof(q)) {
 		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 		CK_ULONG len = 32;
 		CK_BBOOL t = CK_TRUE, priv = cfg.pin ? CK_TRUE : CK_FALSE;
@@ -575,11 +588,10 @@ static void helper_main(int fd)
 		    {CKA_LABEL, label, 0},
 		};
 
-		snprintf(label, sizeof(label), "%s-%u", tok_label, n);
+		firstuse_label(label, sizeof(label), &q);
 		tmpl[4].ulValueLen = strlen(label);
-		rv = fl->C_GenerateKey(s, &m, tmpl, 5, &k);
-		n = rv == CKR_OK ? 0 : 1;
-		if (write(fd, &n, 1) != 1)
+		r = fl->C_GenerateKey(s, &m, tmpl, 5, &k) == CKR_OK ? 0 : 1;
+		if (write(fd, &r, 1) != 1)
 			break;
 	}
 	_exit(0);
@@ -813,13 +825,14 @@ static int create(struct worker *w)
 	return rv == CKR_OK ? 0 : bench_fail(w, "C_CreateObject: %s", ckr_name(rv));
 }
 
-/* The helper makes key "LABEL-N" (untimed, before each call). */
+/* The helper makes the key of this worker's next call (untimed). */
 static int firstuse_prepare(struct worker *w)
 {
-	unsigned char n = (unsigned char)(w->seq + 1), r = 1; /* the next call's */
+	struct helper_req q = {w->index, (uint32_t)w->seq + 1};
+	unsigned char r = 1;
 
 	pthread_mutex_lock(&helper_lock);
-	if (write(helper_fd, &n, 1) != 1 || read(helper_fd, &r, 1) != 1)
+	if (write(helper_fd, &q, sizeof(q)) != (ssize_t)sizeof(q) || read(helper_fd, &r, 1) != 1)
 		r = 2;
 	pthread_mutex_unlock(&helper_lock);
 	return r ? bench_fail(w, "the helper could not make a key (%u)", r) : 0;
@@ -827,8 +840,9 @@ static int firstuse_prepare(struct worker *w)
 
 static int firstuse(struct worker *w)
 {
+	struct helper_req q = {w->index, (uint32_t)w->seq};
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	char label[64];
+	char label[80];
 	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, label, 0}};
 	CK_BYTE iv[BENCH_GCM_IV_LEN] = {0};
 	CK_GCM_PARAMS p = {.pIv = iv,
@@ -839,7 +853,7 @@ static int firstuse(struct worker *w)
 	CK_ULONG len = sizeof(w->out);
 	CK_RV rv;
 
-	snprintf(label, sizeof(label), "%s-%u", tok_label, (unsigned char)w->seq);
+	firstuse_label(label, sizeof(label), &q);
 	a[1].ulValueLen = strlen(label);
 	w->last_key = CK_INVALID_HANDLE;
 	if (find_one(w, a, 2, &w->last_key))
