@@ -154,9 +154,13 @@ static void set_token_key(struct shim_token_config *t, const struct key_desc *k,
 	static struct shim_config tmp;
 
 	if (k->kind == K_STORE) {
+		/* A value set_key() refuses leaves the marker. */
+		strcpy(tmp.token_store, "\n");
 		set_key(&tmp, k, val, where);
-		strcpy(t->store, tmp.token_store);
-		t->has_store = true;
+		if (strcmp(tmp.token_store, "\n")) {
+			strcpy(t->store, tmp.token_store);
+			t->has_store = true;
+		}
 		return;
 	}
 	tmp.session_flags = t->session_flags;

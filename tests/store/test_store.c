@@ -24,6 +24,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "config.h"
 #include "store.h"
 
 static char tmp[64];
@@ -621,6 +622,46 @@ START_TEST(pg_refusals)
 }
 END_TEST
 
+/* token_store in pkcs11.conf: global, per token, "sqlite", the
+ * environment over all. */
+START_TEST(config_token_store)
+{
+	char path[128], big[1100];
+	struct shim_config *c = calloc(1, sizeof(*c));
+	FILE *f;
+
+	ck_assert_ptr_nonnull(c);
+	snprintf(path, sizeof(path), "%s/pkcs11.conf", tmp);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"token_dir = /var/tok\ntoken_store = postgresql://db/hsmg\nstore_timeout_ms = 700\n"
+		"store_lookup = notify\n[token 0011223344556677]\ntoken_store = sqlite\n"
+		"[token AABBCCDDEEFF0011]\ntoken_store = sqlite:/srv/t\n"
+		"[token 1111111111111111]\ntoken_store = %s\n",
+		big);
+	fclose(f);
+	setenv("HSMGROUP_CONFIG", path, 1);
+	unsetenv("HSMGROUP_TOKEN_STORE");
+	shim_config_load(c);
+	ck_assert_str_eq(shim_config_token_store(c, "FFFFFFFFFFFFFFFF"), "postgresql://db/hsmg");
+	ck_assert_str_eq(shim_config_token_store(c, "0011223344556677"), "/var/tok");
+	ck_assert_str_eq(shim_config_token_store(c, "aabbccddeeff0011"), "sqlite:/srv/t");
+	/* Too long: refused, the global one stays. */
+	ck_assert_str_eq(shim_config_token_store(c, "1111111111111111"), "postgresql://db/hsmg");
+	ck_assert_uint_eq(c->store_timeout_ms, 700);
+	ck_assert(c->store_lookup_notify);
+	setenv("HSMGROUP_TOKEN_STORE", "host=/run/pg dbname=x", 1);
+	shim_config_load(c);
+	ck_assert_str_eq(shim_config_token_store(c, "0011223344556677"), "host=/run/pg dbname=x");
+	unsetenv("HSMGROUP_TOKEN_STORE");
+	unsetenv("HSMGROUP_CONFIG");
+	free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("store");
@@ -641,6 +682,7 @@ int main(void)
 	tcase_add_loop_test(both, two_hosts, 0, 2);
 	tcase_add_loop_test(both, concurrent_writers, 0, 2);
 	tcase_add_test(both, copy_between_stores);
+	tcase_add_test(both, config_token_store);
 	tcase_add_test(pgonly, pg_refusals);
 	tcase_add_test(pgonly, pg_outage);
 	tcase_add_test(pgonly, pg_lookup_notify);
