@@ -244,6 +244,39 @@ static int find_token_retry(const char *label, CK_SLOT_ID *slot)
 	return -1;
 }
 
+/*
+ * The same for a process that already knows the slot (a worker or the
+ * firstuse helper): opens a session and logs in (with a PIN), starting the
+ * module again while the token looks absent or half-read.
+ */
+static CK_RV open_session_retry(CK_SESSION_HANDLE *s)
+{
+	CK_RV rv = CKR_OK;
+
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = {.tv_nsec = 100000000};
+
+		if (i) {
+			fl->C_Finalize(NULL);
+			nanosleep(&ts, NULL);
+			rv = initialize();
+			if (rv != CKR_OK)
+				return rv;
+		}
+		rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+				       s);
+		if (rv == CKR_OK && cfg.pin) {
+			rv = fl->C_Login(*s, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
+			if (rv == CKR_USER_ALREADY_LOGGED_IN)
+				rv = CKR_OK;
+		}
+		if (rv != CKR_SLOT_ID_INVALID && rv != CKR_USER_PIN_NOT_INITIALIZED &&
+		    rv != CKR_TOKEN_NOT_PRESENT && rv != CKR_TOKEN_NOT_RECOGNIZED)
+			break;
+	}
+	return rv;
+}
+
 static int init_token(void)
 {
 	const char *label = cfg.token ? cfg.token : "hsmg-bench";
@@ -570,12 +603,9 @@ static void helper_main(int fd)
 	/* A forked child starts the module anew (the parent's state is not
 	 * its own). */
 	fl->C_Finalize(NULL);
-	rv = fl->C_Initialize(NULL);
+	rv = initialize();
 	if (rv == CKR_OK)
-		rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-				       &s);
-	if (rv == CKR_OK && cfg.pin)
-		rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
+		rv = open_session_retry(&s);
 	while (rv == CKR_OK && read(fd, &q, sizeof(q)) == (ssize_t)sizeof(q)) {
 		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 		CK_ULONG len = 32;
@@ -623,19 +653,11 @@ static int p11_proc_init(const bool *ops)
 		fprintf(stderr, "hsmg-bench: worker: C_Initialize: %s\n", ckr_name(rv));
 		return -1;
 	}
-	rv = fl->C_OpenSession(cfg.slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-			       &setup_session);
+	rv = open_session_retry(&setup_session);
 	if (rv != CKR_OK) {
-		fprintf(stderr, "hsmg-bench: worker: C_OpenSession: %s\n", ckr_name(rv));
+		fprintf(stderr, "hsmg-bench: worker: C_OpenSession%s: %s\n",
+			cfg.pin ? " + C_Login" : "", ckr_name(rv));
 		return -1;
-	}
-	if (cfg.pin) {
-		rv =
-		    fl->C_Login(setup_session, CKU_USER, (CK_UTF8CHAR_PTR)cfg.pin, strlen(cfg.pin));
-		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-			fprintf(stderr, "hsmg-bench: worker: C_Login: %s\n", ckr_name(rv));
-			return -1;
-		}
 	}
 	/* Keys once per process, untimed; a failure fails only the ops that need them. */
 	if ((ops[OP_ECDSA] || ops[OP_ECVERIFY]) && (rv = gen_ec()) != CKR_OK) {
