@@ -82,5 +82,7 @@ size_t hsmg_mech_count(void);
 const struct hsmg_mech *hsmg_mech_at(size_t i);
 /* "CKM_..." of @type, or NULL. */
 const char *hsmg_mech_name(uint64_t type);
+/* "CKR_..." of a return value, or "CKR 0x..." (hsmg_rv.c). */
+const char *hsmg_rv_name(uint64_t rv);
 
 #endif /* HSMG_LIB_MSG_MECH_H */

@@ -38,70 +38,9 @@ static char key_err[OP_NR][128];
 static const CK_BYTE p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 static const CK_BYTE rsa_exp[] = {0x01, 0x00, 0x01};
 
-static const char *const ckr_names[] = {
-    [0x000] = "CKR_OK",
-    [0x001] = "CKR_CANCEL",
-    [0x002] = "CKR_HOST_MEMORY",
-    [0x003] = "CKR_SLOT_ID_INVALID",
-    [0x005] = "CKR_GENERAL_ERROR",
-    [0x006] = "CKR_FUNCTION_FAILED",
-    [0x007] = "CKR_ARGUMENTS_BAD",
-    [0x010] = "CKR_ATTRIBUTE_READ_ONLY",
-    [0x011] = "CKR_ATTRIBUTE_SENSITIVE",
-    [0x012] = "CKR_ATTRIBUTE_TYPE_INVALID",
-    [0x013] = "CKR_ATTRIBUTE_VALUE_INVALID",
-    [0x030] = "CKR_DEVICE_ERROR",
-    [0x031] = "CKR_DEVICE_MEMORY",
-    [0x032] = "CKR_DEVICE_REMOVED",
-    [0x020] = "CKR_DATA_INVALID",
-    [0x021] = "CKR_DATA_LEN_RANGE",
-    [0x050] = "CKR_FUNCTION_CANCELED",
-    [0x054] = "CKR_FUNCTION_NOT_SUPPORTED",
-    [0x060] = "CKR_KEY_HANDLE_INVALID",
-    [0x062] = "CKR_KEY_SIZE_RANGE",
-    [0x063] = "CKR_KEY_TYPE_INCONSISTENT",
-    [0x068] = "CKR_KEY_FUNCTION_NOT_PERMITTED",
-    [0x070] = "CKR_MECHANISM_INVALID",
-    [0x071] = "CKR_MECHANISM_PARAM_INVALID",
-    [0x082] = "CKR_OBJECT_HANDLE_INVALID",
-    [0x090] = "CKR_OPERATION_ACTIVE",
-    [0x091] = "CKR_OPERATION_NOT_INITIALIZED",
-    [0x0a0] = "CKR_PIN_INCORRECT",
-    [0x0a1] = "CKR_PIN_INVALID",
-    [0x0a2] = "CKR_PIN_LEN_RANGE",
-    [0x0a4] = "CKR_PIN_LOCKED",
-    [0x0b0] = "CKR_SESSION_CLOSED",
-    [0x0b1] = "CKR_SESSION_COUNT",
-    [0x0b3] = "CKR_SESSION_HANDLE_INVALID",
-    [0x0b5] = "CKR_SESSION_READ_ONLY",
-    [0x0b7] = "CKR_SESSION_READ_ONLY_EXISTS",
-    [0x0b8] = "CKR_SESSION_READ_WRITE_SO_EXISTS",
-    [0x0c0] = "CKR_SIGNATURE_INVALID",
-    [0x0c1] = "CKR_SIGNATURE_LEN_RANGE",
-    [0x0d0] = "CKR_TEMPLATE_INCOMPLETE",
-    [0x0d1] = "CKR_TEMPLATE_INCONSISTENT",
-    [0x0e0] = "CKR_TOKEN_NOT_PRESENT",
-    [0x0e1] = "CKR_TOKEN_NOT_RECOGNIZED",
-    [0x0e2] = "CKR_TOKEN_WRITE_PROTECTED",
-    [0x100] = "CKR_USER_ALREADY_LOGGED_IN",
-    [0x101] = "CKR_USER_NOT_LOGGED_IN",
-    [0x102] = "CKR_USER_PIN_NOT_INITIALIZED",
-    [0x103] = "CKR_USER_TYPE_INVALID",
-    [0x104] = "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
-    [0x150] = "CKR_BUFFER_TOO_SMALL",
-    [0x160] = "CKR_SAVED_STATE_INVALID",
-    [0x190] = "CKR_CRYPTOKI_NOT_INITIALIZED",
-    [0x191] = "CKR_CRYPTOKI_ALREADY_INITIALIZED",
-};
-
 const char *ckr_name(CK_RV rv)
 {
-	static __thread char buf[32];
-
-	if (rv < sizeof(ckr_names) / sizeof(ckr_names[0]) && ckr_names[rv])
-		return ckr_names[rv];
-	snprintf(buf, sizeof(buf), "CKR 0x%lx", (unsigned long)rv);
-	return buf;
+	return hsmg_rv_name(rv);
 }
 
 /* Copy a blank-padded PKCS#11 string into @dst without the padding. */
