@@ -24,10 +24,11 @@
  * card_state_open().  It answers CKR_MECHANISM_INVALID for a mechanism of
  * the table (lib/msg/hsmg_mech.h) it does not do.
  *
- * Today's backend is OpenSSL 3 (ossl_*.c); the next is a vendor token
- * reached through its PKCS#11 library, where the working secrets stay in
- * the token (seal = wrap under a token key, pin-blob MAC = a token HMAC
- * key, MKVP = the check value of the token's wrapping key).
+ * Two backends: OpenSSL 3 (ossl_*.c), and a vendor token reached through
+ * its PKCS#11 library (p11*.c, p11card.h), where every key of a blob is
+ * wrapped by the token under the group's wrapping key and used inside the
+ * token, and the working secrets come from a check value the token
+ * computes with that key.
  */
 #ifndef HSMG_LIB_CARD_BACKEND_H
 #define HSMG_LIB_CARD_BACKEND_H
@@ -40,6 +41,7 @@
 #include <p11-kit/pkcs11.h>
 
 struct req_ctx;
+struct key;
 struct hsmg_card_cache_stats;
 
 /* Which part of a multi-part operation a request is. */
@@ -52,12 +54,15 @@ enum hsmg_card_seal { HSMG_SEAL_KEY, HSMG_SEAL_STATE };
  * struct hsmg_card_backend - one crypto backend.  Every call returns 0 or
  * -1 (nothing is changed on -1) unless it returns a CK_RV.
  * @name: "openssl", ...
- * @create: a new instance, without a master key; NULL on failure.
+ * @create: a new instance, without a master key, from @arg (what
+ *	hsmg_card_new_backend() was given: NULL for OpenSSL, the token's
+ *	configuration for PKCS#11); NULL on failure.
  * @destroy: wipe every secret of @bs and free it.
  * @set_master_key: derive the working secrets from @mk (@mk_len bytes), or
  *	with @mk NULL forget them (no master key); @mkvp receives the
  *	check value (all zero without a key).  The caller keeps requests
- *	out meanwhile.
+ *	out meanwhile.  A backend whose secrets come from its token takes
+ *	any @mk as "derive them again from the token".
  * @random: @len random bytes.
  * @seal: authenticated encryption of @len bytes @in into @out (same
  *	length) and @tag (@tag_len bytes) under the secret of @use, with
@@ -70,11 +75,17 @@ enum hsmg_card_seal { HSMG_SEAL_KEY, HSMG_SEAL_STATE };
  *	CKR_MECHANISM_INVALID for any other before an operation is called.
  * @set_key_cache, @key_cache_stats: a cache of parsed keys, if the
  *	backend keeps one (hsmg_card_set_key_cache()).
+ * @secret_ok: is the secret of an authentic key blob of @kind (whose
+ *	attributes the core checked) one this backend makes?
+ * @put_pubkey: answer %HSMG_TAG_OUT_PUBKEY of a private key.
+ * @pkey_of: an EVP_PKEY of a private key for what the host computes
+ *	(OpenSSL: the whole key; PKCS#11: its public part, for verifying
+ *	and encrypting); NULL on failure.
  * @generate_key .. @export_key: the operations of message format v1.
  */
 struct hsmg_card_backend {
 	const char *name;
-	void *(*create)(void);
+	void *(*create)(const void *arg);
 	void (*destroy)(void *bs);
 	int (*set_master_key)(void *bs, const uint8_t *mk, size_t mk_len,
 			      uint8_t mkvp[HSMG_MKVP_LEN]);
@@ -89,6 +100,9 @@ struct hsmg_card_backend {
 	size_t (*mechanisms)(void *bs, uint64_t *types, size_t max);
 	int (*set_key_cache)(void *bs, unsigned int entries);
 	void (*key_cache_stats)(void *bs, struct hsmg_card_cache_stats *st);
+	bool (*secret_ok)(const struct key *k);
+	CK_RV (*put_pubkey)(struct req_ctx *c, const struct key *k);
+	struct evp_pkey_st *(*pkey_of)(const struct key *k);
 
 	CK_RV (*generate_key)(struct req_ctx *c);
 	CK_RV (*generate_keypair)(struct req_ctx *c);

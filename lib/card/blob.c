@@ -37,26 +37,32 @@ static CK_RV key_seal(const struct hsmg_card *card, const struct key *k, uint8_t
 	return CKR_OK;
 }
 
-/* Is a decoded key a combination this card can create? */
-static bool key_sane(const struct key *k)
+/* Is a decoded key a combination this card can create?  The attributes
+ * here, the form of the secret by the backend. */
+static bool key_sane(const struct hsmg_card *card, const struct key *k)
 {
 	const struct hsmg_msg_key_attrs *a = &k->attrs;
+	bool ok;
 
 	switch (k->kind) {
 	case KIND_AES:
-		return a->key_type == CKK_AES && k->secret_len == a->value_len &&
-		       (a->value_len == 16 || a->value_len == 24 || a->value_len == 32);
+		ok = a->key_type == CKK_AES &&
+		     (a->value_len == 16 || a->value_len == 24 || a->value_len == 32);
+		break;
 	case KIND_SECRET:
-		return a->key_type == CKK_GENERIC_SECRET && k->secret_len == a->value_len &&
-		       a->value_len >= 1 && a->value_len <= MAX_GENERIC;
+		ok = a->key_type == CKK_GENERIC_SECRET && a->value_len >= 1 &&
+		     a->value_len <= MAX_GENERIC;
+		break;
 	case KIND_EC_PRIV:
-		return a->key_type == CKK_EC && pk_ec_order_len(a->curve) &&
-		       k->secret_len == pk_ec_order_len(a->curve) + pk_ec_point_len(a->curve);
+		ok = a->key_type == CKK_EC && pk_ec_order_len(a->curve);
+		break;
 	case KIND_RSA_PRIV:
-		return a->key_type == CKK_RSA && k->secret_len > 0;
+		ok = a->key_type == CKK_RSA;
+		break;
 	default:
-		return false;
+		ok = false;
 	}
+	return ok && k->secret_len > 0 && card->be->secret_ok(k);
 }
 
 static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t len, struct key *k)
@@ -81,7 +87,7 @@ static CK_RV key_open(const struct hsmg_card *card, const uint8_t *blob, size_t 
 	memcpy(k->session_bind, h.session_bind, sizeof(k->session_bind));
 	memcpy(k->cardpin_bind, h.cardpin_bind, sizeof(k->cardpin_bind));
 	/* Authentic, but still only a combination this card can create. */
-	if (!key_sane(k)) {
+	if (!key_sane(card, k)) {
 		OPENSSL_cleanse(k, sizeof(*k));
 		return CKR_KEY_HANDLE_INVALID;
 	}
@@ -290,7 +296,7 @@ CK_RV card_finish_new_key(struct req_ctx *c, struct key *k)
 	if (rv == CKR_OK)
 		rv = put_key(c, k);
 	if (rv == CKR_OK && (k->kind == KIND_EC_PRIV || k->kind == KIND_RSA_PRIV))
-		rv = card_put_pubkey(c, k);
+		rv = c->card->be->put_pubkey(c, k);
 	return rv;
 }
 

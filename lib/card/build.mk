@@ -6,9 +6,9 @@
 LIB_CARD := $(B)/lib/libhsmg-card.a
 LIB_CARD_CFLAGS := -Ilib/card $(LIB_MSG_CFLAGS) \
 	$(shell pkg-config --cflags libcrypto p11-kit-1 2>/dev/null)
-LIB_CARD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread $(LIB_MSG_LIBS)
+LIB_CARD_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread -ldl $(LIB_MSG_LIBS)
 LIB_CARD_OBJS := $(patsubst %,$(B)/lib/card/%.o,core blob auth ossl ossl_keys ossl_gen ossl_cipher ossl_sig \
-	ossl_wrap ossl_digest hashstate aesmode pk)
+	ossl_wrap ossl_digest hashstate aesmode pk p11 p11_ops)
 
 $(B)/lib/card/%.o: HOST_CFLAGS += $(LIB_PIC) $(LIB_CARD_CFLAGS)
 $(LIB_CARD): $(LIB_CARD_OBJS)

@@ -88,10 +88,10 @@ struct hsmg_card_result {
  * session @quota (0 = unlimited).  NULL on failure. */
 struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 				unsigned int quota);
-/* The same with the crypto backend @be (backend.h); hsmg_card_new() uses
- * OpenSSL's. */
+/* The same with the crypto backend @be (backend.h) made from @arg;
+ * hsmg_card_new() uses OpenSSL's. */
 struct hsmg_card_backend;
-struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
+struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be, const void *arg,
 					const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 					unsigned int quota);
 /* The mechanisms (CKM_*) the card does: at most @max into @types; returns

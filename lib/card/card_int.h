@@ -70,7 +70,9 @@ struct kblob_hdr {
 };
 _Static_assert(sizeof(struct kblob_hdr) == 128, "key blob header");
 
-#define MAX_SECRET  PK_RSA_MAX_DER
+/* The OpenSSL backend's largest (an RSA DER), or the PKCS#11 backend's (a
+ * wrapped RSA-4096 key and its public key). */
+#define MAX_SECRET  3200
 #define MAX_GENERIC 512
 #define RSA_PUB_MAX (sizeof(struct hsmg_msg_rsa_pub) + PK_RSA_MAX_BYTES + 8)
 
@@ -263,6 +265,17 @@ static inline struct ossl_be *ossl_be_of(struct req_ctx *c)
 
 /* ossl_keys.c */
 /* ---- the OpenSSL backend (ossl_*.c) */
+
+/* ossl.c: the instance's secrets and what uses them (the PKCS#11 backend's
+ * too, with its struct ossl_be). */
+int ossl_set_master_key(void *bs, const uint8_t *mk, size_t mk_len, uint8_t mkvp[HSMG_MKVP_LEN]);
+int ossl_random(void *bs, void *out, size_t len);
+int ossl_seal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len, const void *aad,
+	      size_t aad_len, const void *in, size_t len, void *out, uint8_t *tag, size_t tag_len);
+int ossl_unseal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len,
+		const void *aad, size_t aad_len, const void *in, size_t len, void *out,
+		const uint8_t *tag, size_t tag_len);
+int ossl_pin_mac(void *bs, const void *data, size_t len, uint8_t out[HSMG_PIN_BLOB_LEN]);
 
 int card_hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, uint8_t *out, size_t len);
 void card_pkc_flush_locked(struct ossl_be *be);

@@ -77,10 +77,10 @@ size_t hsmg_card_mechanisms(const struct hsmg_card *card, uint64_t *types, size_
 struct hsmg_card *hsmg_card_new(const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 				unsigned int quota)
 {
-	return hsmg_card_new_backend(&hsmg_card_backend_openssl, mk, nqueues, quota);
+	return hsmg_card_new_backend(&hsmg_card_backend_openssl, NULL, mk, nqueues, quota);
 }
 
-struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
+struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be, const void *arg,
 					const uint8_t mk[HSMG_CARD_MK_LEN], unsigned int nqueues,
 					unsigned int quota)
 {
@@ -97,7 +97,7 @@ struct hsmg_card *hsmg_card_new_backend(const struct hsmg_card_backend *be,
 	pthread_mutex_init(&card->pin_lock, NULL);
 	card->pin_max = HSMG_CARD_PIN_MAX_FAILURES_DEFAULT;
 	card->be = be;
-	card->bs = card->be->create();
+	card->bs = card->be->create(arg);
 	if (!card->bs || mech_load(card) ||
 	    hsmg_card_set_key_cache(card, HSMG_CARD_KEY_CACHE_DEFAULT)) {
 		hsmg_card_free(card);

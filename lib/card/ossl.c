@@ -6,7 +6,7 @@
  */
 #include "card_int.h"
 
-static void *ossl_create(void)
+static void *ossl_create(const void *arg)
 {
 	struct ossl_be *be = calloc(1, sizeof(*be));
 
@@ -30,9 +30,9 @@ static void ossl_destroy(void *bs)
 /*
  * HKDF-SHA256 of the master key (no salt) with the labels of card.h:
  * MKVP = SHA-256 of "mkvp", and the key-wrap, state-wrap and pin-blob keys.
+ * The PKCS#11 backend derives its own from its token's check value.
  */
-static int ossl_set_master_key(void *bs, const uint8_t *mk, size_t mk_len,
-			       uint8_t mkvp[HSMG_MKVP_LEN])
+int ossl_set_master_key(void *bs, const uint8_t *mk, size_t mk_len, uint8_t mkvp[HSMG_MKVP_LEN])
 {
 	struct ossl_be *be = bs;
 	uint8_t x[KEYLEN], kw[KEYLEN], ks[KEYLEN], kp[KEYLEN];
@@ -68,7 +68,7 @@ out:
 	return ret;
 }
 
-static int ossl_random(void *bs, void *out, size_t len)
+int ossl_random(void *bs, void *out, size_t len)
 {
 	return len > INT32_MAX || RAND_bytes(out, (int)len) != 1 ? -1 : 0;
 }
@@ -78,29 +78,43 @@ static const uint8_t *seal_key(struct ossl_be *be, enum hsmg_card_seal use)
 	return use == HSMG_SEAL_KEY ? be->k_wrap : be->k_state;
 }
 
-static int ossl_seal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len,
-		     const void *aad, size_t aad_len, const void *in, size_t len, void *out,
-		     uint8_t *tag, size_t tag_len)
+int ossl_seal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len, const void *aad,
+	      size_t aad_len, const void *in, size_t len, void *out, uint8_t *tag, size_t tag_len)
 {
 	return card_gcm(true, seal_key(bs, use), KEYLEN, iv, iv_len, aad, aad_len, in, len, out,
 			tag, tag_len);
 }
 
-static int ossl_unseal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len,
-		       const void *aad, size_t aad_len, const void *in, size_t len, void *out,
-		       const uint8_t *tag, size_t tag_len)
+int ossl_unseal(void *bs, enum hsmg_card_seal use, const uint8_t *iv, size_t iv_len,
+		const void *aad, size_t aad_len, const void *in, size_t len, void *out,
+		const uint8_t *tag, size_t tag_len)
 {
 	/* EVP takes the expected tag through a non-const pointer; it only reads it. */
 	return card_gcm(false, seal_key(bs, use), KEYLEN, iv, iv_len, aad, aad_len, in, len, out,
 			(uint8_t *)tag, tag_len);
 }
 
-static int ossl_pin_mac(void *bs, const void *data, size_t len, uint8_t out[HSMG_PIN_BLOB_LEN])
+int ossl_pin_mac(void *bs, const void *data, size_t len, uint8_t out[HSMG_PIN_BLOB_LEN])
 {
 	struct ossl_be *be = bs;
 	unsigned int mdlen = 0;
 
 	return HMAC(EVP_sha256(), be->k_pin, KEYLEN, data, len, out, &mdlen) ? 0 : -1;
+}
+
+/* The stored forms of pk.h; secret keys are their value. */
+static bool ossl_secret_ok(const struct key *k)
+{
+	switch (k->kind) {
+	case KIND_AES:
+	case KIND_SECRET:
+		return k->secret_len == k->attrs.value_len;
+	case KIND_EC_PRIV:
+		return k->secret_len ==
+		       pk_ec_order_len(k->attrs.curve) + pk_ec_point_len(k->attrs.curve);
+	default:
+		return true; /* RSA: the DER parses or the key does not load */
+	}
 }
 
 /* OpenSSL 3 does every mechanism of the table. */
@@ -126,6 +140,9 @@ const struct hsmg_card_backend hsmg_card_backend_openssl = {
     .mechanisms = ossl_mechanisms,
     .set_key_cache = ossl_set_key_cache,
     .key_cache_stats = ossl_key_cache_stats,
+    .secret_ok = ossl_secret_ok,
+    .put_pubkey = card_put_pubkey,
+    .pkey_of = card_key_pkey,
     .generate_key = card_op_generate_key,
     .generate_keypair = card_op_generate_keypair,
     .cipher = card_op_cipher,

@@ -291,7 +291,7 @@ CK_RV card_key_get_pkey(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_
 		rv = card_key_get(c, tag, kinds, use, k);
 		if (rv != CKR_OK)
 			return rv;
-		*pkey = card_key_pkey(k);
+		*pkey = c->card->be->pkey_of(k);
 		if (!*pkey)
 			rv = CKR_DEVICE_ERROR;
 		else

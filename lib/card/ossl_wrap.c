@@ -115,7 +115,7 @@ CK_RV card_op_export_pubkey(struct req_ctx *c)
 	if (rv != CKR_OK)
 		return rv;
 	if (k.kind == KIND_EC_PRIV || k.kind == KIND_RSA_PRIV)
-		rv = card_put_pubkey(c, &k);
+		rv = c->card->be->put_pubkey(c, &k);
 	if (rv == CKR_OK && hsmg_msg_put(c->b, HSMG_TAG_OUT_DATA, &k.attrs, sizeof(k.attrs)))
 		rv = CKR_DEVICE_MEMORY;
 	OPENSSL_cleanse(&k, sizeof(k));

@@ -23,12 +23,12 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o
 
 $(B)/fuzz/fuzz_msg: $(B)/fuzz/lib/msg/hsmg_msg.o
 $(B)/fuzz/fuzz_card: $(patsubst $(B)/%,$(B)/fuzz/%,$(LIB_CARD_OBJS)) $(B)/fuzz/lib/msg/hsmg_msg.o \
-		$(B)/fuzz/lib/msg/hsmg_mech.o
+		$(B)/fuzz/lib/msg/hsmg_mech.o $(B)/fuzz/lib/msg/hsmg_rv.o
 $(B)/fuzz/fuzz_object: $(FUZZ_OBJECT)
 $(B)/fuzz/fuzz_store: $(B)/fuzz/lib/store/store.o $(B)/fuzz/lib/store/store_sqlite.o \
 		$(B)/fuzz/lib/store/store_pg.o $(FUZZ_OBJECT) $(B)/fuzz/lib/log/log.o
 $(B)/fuzz/fuzz_config: $(B)/fuzz/lib/store/config.o $(B)/fuzz/lib/log/log.o
-FUZZ_LIBS_card := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread
+FUZZ_LIBS_card := $(shell pkg-config --libs libcrypto 2>/dev/null) -lpthread -ldl
 FUZZ_LIBS_store := $(shell pkg-config --libs sqlite3 libpq libcrypto 2>/dev/null) -lpthread
 
 .PHONY: fuzz-bins

@@ -1,6 +1,7 @@
 # tests/unit: host unit tests (Check), run by `make unit` through scripts/run-unit.
 #   test_msg   the message codec (lib/msg/hsmg_msg.c)
 #   test_card  the card's request processing (lib/card)
+#   test_p11card  the card over PKCS#11 tokens (SoftHSM)
 
 UNIT_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null) $(LIB_CARD_CFLAGS)
 UNIT_LIBS := $(shell pkg-config --libs check 2>/dev/null) $(LIB_CARD_LIBS)
@@ -22,3 +23,8 @@ $(CARD_UNIT_TESTS): $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB_CARD) $(LIB_MSG
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS)
 
 UNIT_TESTS += $(CARD_UNIT_TESTS)
+
+# The card over vendor tokens (lib/card/p11*.c), SoftHSM's tokens as members.
+$(B)/tests/unit/test_p11card: $(B)/tests/unit/test_p11card.o $(LIB_CARD) $(LIB_MSG)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(UNIT_LIBS) -ldl
+UNIT_TESTS += $(B)/tests/unit/test_p11card

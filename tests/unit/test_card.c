@@ -1240,7 +1240,7 @@ START_TEST(backend_mechanisms)
 	ck_assert_uint_eq(hsmg_card_mechanisms(full, types, 3), n);
 
 	fewer.mechanisms = fewer_mechanisms;
-	c = hsmg_card_new_backend(&fewer, mk_a, 1, 0);
+	c = hsmg_card_new_backend(&fewer, NULL, mk_a, 1, 0);
 	ck_assert_ptr_nonnull(c);
 	n = hsmg_card_mechanisms(c, types, 128);
 	ck_assert_uint_eq(n, hsmg_mech_count() - 2);
