@@ -33,7 +33,8 @@ UNIT_TESTS :=
 
 .PHONY: all module user tests deps check check-host check-vm unit demo style clean install dkms-install
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
-.PHONY: check-asan check-valgrind check-fuzz check-bench check-store-pg fuzz fuzz-host fuzz-vm bench
+.PHONY: check-asan check-valgrind check-fuzz check-bench check-hsmp11d check-store-pg fuzz fuzz-host \
+	fuzz-vm bench
 .PHONY: bench-store
 .PHONY: check-crash lint
 all: module user tests
@@ -68,7 +69,7 @@ endif
 ifneq ($(HSMG_SKIP_DEPS)$(wildcard $(DEPS_STAMP)),)
 # Libraries first, each after those it needs; then the programs.
 include lib/log/build.mk lib/msg/build.mk lib/client/build.mk lib/store/build.mk \
-	lib/card/build.mk
+	lib/card/build.mk lib/provider/build.mk
 include libp11shim/build.mk
 include $(sort $(wildcard tools/*/build.mk))
 # Then what several test tiers link (tests/lib: the shell harness, the
@@ -137,6 +138,10 @@ check-bench: $(B)/hsmg-bench
 check-dkms: module
 	@tests/dkms/run
 
+# hsmp11d's configuration and tokens (SoftHSM tokens as members) on the host.
+check-hsmp11d: $(B)/hsmp11d
+	@tests/hsmp11d/run-host
+
 # make install and make uninstall into a DESTDIR, with both PREFIXes.
 check-install: user
 	@tests/install/run
@@ -156,8 +161,8 @@ check-store-pg: $(SHIM_TEST_BINS) $(B)/hsmgroupctl $(B)/tests/hsmg-storewriter
 lint: | deps
 	@scripts/lint
 
-check-host: unit check-asan check-valgrind check-fuzz check-bench check-dkms check-install \
-	check-crash check-store-pg lint
+check-host: unit check-asan check-valgrind check-fuzz check-bench check-hsmp11d check-dkms \
+	check-install check-crash check-store-pg lint
 
 check-vm: all
 	@tests/run-vm

@@ -1,12 +1,12 @@
 # tools/hsmsimd: the emulated coprocessor card (build/hsmsimd): the card of
-# lib/card served on /dev/hsmgroup-backend (main.c is the daemon around it).
+# lib/card with its master key, served by lib/provider.
 
 HSMSIMD_OBJS := $(B)/tools/hsmsimd/main.o
 
-$(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(LIB_CARD_CFLAGS)
+$(B)/tools/hsmsimd/%.o: HOST_CFLAGS += $(LIB_PROVIDER_CFLAGS)
 
-$(B)/hsmsimd: $(HSMSIMD_OBJS) $(LIB_CARD) $(LIB_MSG)
-	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(LIB_CARD_LIBS)
+$(B)/hsmsimd: $(HSMSIMD_OBJS) $(LIB_PROVIDER) $(LIB_CARD) $(LIB_MSG)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDFLAGS) $(LIB_PROVIDER_LIBS) -lpthread
 
 USER_BINS += $(B)/hsmsimd
 
