@@ -779,11 +779,31 @@ void hsmg_card_p11_fail(struct hsmg_card *card, CK_RV rv)
 		atomic_compare_exchange_strong(&be->failed, &none, rv ? rv : CKR_DEVICE_ERROR);
 }
 
-int hsmg_card_p11_reset(struct hsmg_card *card, char *err, size_t err_len)
+/* The MKVP a check value gives (as p11_set_master_key() derives it). */
+static int check_mkvp(const uint8_t *check, size_t len, uint8_t mkvp[HSMG_MKVP_LEN])
+{
+	uint8_t ikm[10 + P11_CHECK_MAX], x[KEYLEN];
+	unsigned int n = 0;
+	int ret;
+
+	memcpy(ikm, "hsmp11d v1", 10);
+	memcpy(ikm + 10, check, len);
+	ret = card_hkdf(ikm, 10 + len, "hsmsimd v1 mkvp", x, sizeof(x)) ||
+		      EVP_Digest(x, sizeof(x), mkvp, &n, EVP_sha256(), NULL) != 1
+		  ? -1
+		  : 0;
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	OPENSSL_cleanse(x, sizeof(x));
+	return ret;
+}
+
+int hsmg_card_p11_reset(struct hsmg_card *card, uint8_t mkvp[HSMG_MKVP_LEN], char *err,
+			size_t err_len)
 {
 	struct p11_be *be = p11_of(card);
 	uint8_t old[P11_CHECK_MAX];
 	size_t old_len;
+	int ret;
 
 	if (!be) {
 		errf(err, err_len, "not a PKCS#11 card");
@@ -803,13 +823,15 @@ int hsmg_card_p11_reset(struct hsmg_card *card, char *err, size_t err_len)
 		return -1;
 	}
 	if (old_len != be->check_len || !card_ct_equal(old, be->check, old_len)) {
-		errf(err, err_len, "token %s: the group key %s changed: not the same group",
-		     be->token, be->wrap_label);
+		errf(err, err_len,
+		     "token %s: the key labelled %s is another key now: not this group", be->token,
+		     be->wrap_label);
+		ret = check_mkvp(be->check, be->check_len, mkvp) ? -1 : 1;
 		memcpy(be->check, old, sizeof(old));
 		be->check_len = old_len;
 		sess_close_all(be);
 		OPENSSL_cleanse(old, sizeof(old));
-		return -1;
+		return ret;
 	}
 	OPENSSL_cleanse(old, sizeof(old));
 	atomic_store(&be->failed, CKR_OK);
@@ -843,5 +865,5 @@ const struct hsmg_card_backend hsmg_card_backend_p11 = {
     .derive = p11_op_unsupported,
     .import = p11_op_unsupported,
     .export_pubkey = card_op_export_pubkey,
-    .export_key = p11_op_unsupported,
+    .export_key = p11_op_export_key,
 };

@@ -101,6 +101,7 @@ CK_RV p11_op_generate_keypair(struct req_ctx *c);
 CK_RV p11_op_cipher(struct req_ctx *c, bool enc, enum part part);
 CK_RV p11_op_sign_verify(struct req_ctx *c, bool sign, enum part part);
 CK_RV p11_op_random(struct req_ctx *c);
+CK_RV p11_op_export_key(struct req_ctx *c);
 CK_RV p11_op_unsupported(struct req_ctx *c);
 
 #endif /* HSMG_LIB_CARD_P11_INT_H */

@@ -237,8 +237,8 @@ static void use_end(struct p11_be *be, struct p11_use *u, CK_RV rv)
  * kind, usage) and present in the token: from the handle cache, or
  * unwrapped into a session object now.  @u gets a token session too.
  */
-static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k,
-		     struct p11_use *u)
+static CK_RV use_key_as(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use,
+			struct key *k, struct p11_use *u, bool readable)
 {
 	struct p11_be *be = p11_be_of(c);
 	const struct p11_secret *sh;
@@ -247,7 +247,7 @@ static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t u
 	uint8_t id[32];
 	CK_OBJECT_CLASS cls;
 	CK_KEY_TYPE kt;
-	CK_BBOOL t = CK_TRUE, f = CK_FALSE, enc, dec, sign, verify;
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE, enc, dec, sign, verify, sens, ext;
 	CK_OBJECT_HANDLE h, evict;
 	CK_MECHANISM m;
 	CK_RV rv;
@@ -263,7 +263,8 @@ static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t u
 	u->have_s = true;
 	hsmg_msg_get(c->v, tag, &blob, &blen);
 	SHA256(blob, blen, id);
-	u->h = p11_hc_get(be, id, &u->ent);
+	/* A readable copy (export) is made for the request alone. */
+	u->h = readable ? CK_INVALID_HANDLE : p11_hc_get(be, id, &u->ent);
 	if (u->h != CK_INVALID_HANDLE)
 		return CKR_OK;
 
@@ -277,13 +278,18 @@ static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t u
 	verify = (k->attrs.usage & HSMG_KEY_USE_VERIFY) && k->kind == KIND_SECRET;
 	if (k->kind == KIND_AES) /* CMAC */
 		sign = verify = (k->attrs.usage & (HSMG_KEY_USE_SIGN | HSMG_KEY_USE_VERIFY)) != 0;
+	/* Keys are unwrapped sensitive and not extractable; a readable copy of
+	 * a secret key made not sensitive and extractable (PKCS #11 reveals
+	 * CKA_VALUE only of a key that is neither) for an export. */
+	sens = readable ? CK_FALSE : CK_TRUE;
+	ext = readable ? CK_TRUE : CK_FALSE;
 	{
 		CK_ATTRIBUTE tmpl[] = {
-		    {CKA_CLASS, &cls, sizeof(cls)},   {CKA_KEY_TYPE, &kt, sizeof(kt)},
-		    {CKA_TOKEN, &f, sizeof(f)},	      {CKA_PRIVATE, &t, sizeof(t)},
-		    {CKA_SENSITIVE, &t, sizeof(t)},   {CKA_EXTRACTABLE, &f, sizeof(f)},
-		    {CKA_ENCRYPT, &enc, sizeof(enc)}, {CKA_DECRYPT, &dec, sizeof(dec)},
-		    {CKA_SIGN, &sign, sizeof(sign)},  {CKA_VERIFY, &verify, sizeof(verify)},
+		    {CKA_CLASS, &cls, sizeof(cls)},	  {CKA_KEY_TYPE, &kt, sizeof(kt)},
+		    {CKA_TOKEN, &f, sizeof(f)},		  {CKA_PRIVATE, &t, sizeof(t)},
+		    {CKA_SENSITIVE, &sens, sizeof(sens)}, {CKA_EXTRACTABLE, &ext, sizeof(ext)},
+		    {CKA_ENCRYPT, &enc, sizeof(enc)},	  {CKA_DECRYPT, &dec, sizeof(dec)},
+		    {CKA_SIGN, &sign, sizeof(sign)},	  {CKA_VERIFY, &verify, sizeof(verify)},
 		};
 		/* A private key has no CKA_ENCRYPT / CKA_VERIFY. */
 		CK_ULONG nt = k->kind == KIND_EC_PRIV || k->kind == KIND_RSA_PRIV ? 6 : 10;
@@ -299,16 +305,26 @@ static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t u
 		rv = be->fl->C_UnwrapKey(u->s, &m, be->gkey, k->secret + sizeof(*sh),
 					 sh->wrapped_len, tmpl, nt, &h);
 	}
+	if (rv != CKR_OK && readable && !p11_rv_is_failure(rv))
+		return CKR_ATTRIBUTE_SENSITIVE; /* the token keeps unwrapped keys unreadable */
 	if (rv != CKR_OK) {
 		/* The blob is authentic (its seal held): the token failed. */
 		p11_check(be, p11_rv_is_failure(rv) ? rv : CKR_DEVICE_ERROR);
 		return CKR_DEVICE_ERROR;
 	}
 	u->h = h;
+	if (readable)
+		return CKR_OK; /* destroyed by use_end() */
 	p11_hc_add(be, id, h, &u->ent, &evict);
 	if (evict != CK_INVALID_HANDLE)
 		be->fl->C_DestroyObject(u->s, evict);
 	return CKR_OK;
+}
+
+static CK_RV use_key(struct req_ctx *c, uint32_t tag, uint32_t kinds, uint32_t use, struct key *k,
+		     struct p11_use *u)
+{
+	return use_key_as(c, tag, kinds, use, k, u, false);
 }
 
 /* ----------------------------------------------------------- generation */
@@ -320,7 +336,7 @@ CK_RV p11_op_generate_key(struct req_ctx *c)
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt;
 	CK_ULONG vlen;
-	CK_BBOOL t = CK_TRUE, f = CK_FALSE, wwt;
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE, wwt, sens;
 	CK_MECHANISM m = {c->v->hdr.mechanism, NULL, 0};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE h;
@@ -356,15 +372,15 @@ CK_RV p11_op_generate_key(struct req_ctx *c)
 	}
 	if (plen)
 		return CKR_MECHANISM_PARAM_INVALID;
-	/* The clear value never leaves the token. */
-	if (a.flags & HSMG_KEY_NOT_SENSITIVE)
-		return CKR_TEMPLATE_INCONSISTENT;
 	rv = card_usage_fix(&a, k.kind);
 	if (rv != CKR_OK)
 		return rv;
 	k.attrs = a;
 	vlen = a.value_len;
 	wwt = be->trusted ? CK_TRUE : CK_FALSE;
+	/* A key the application may read (CKA_SENSITIVE false) is made so in
+	 * the token: it is read there (export), never taken out of a blob. */
+	sens = a.flags & HSMG_KEY_NOT_SENSITIVE ? CK_FALSE : CK_TRUE;
 	{
 		CK_ATTRIBUTE tmpl[] = {
 		    {CKA_CLASS, &cls, sizeof(cls)},
@@ -372,7 +388,7 @@ CK_RV p11_op_generate_key(struct req_ctx *c)
 		    {CKA_VALUE_LEN, &vlen, sizeof(vlen)},
 		    {CKA_TOKEN, &f, sizeof(f)},
 		    {CKA_PRIVATE, &t, sizeof(t)},
-		    {CKA_SENSITIVE, &t, sizeof(t)},
+		    {CKA_SENSITIVE, &sens, sizeof(sens)},
 		    {CKA_EXTRACTABLE, &t, sizeof(t)},
 		    {CKA_WRAP_WITH_TRUSTED, &wwt, sizeof(wwt)},
 		};
@@ -572,6 +588,42 @@ CK_RV p11_op_random(struct req_ctx *c)
 	if (rv != CKR_OK)
 		return rv;
 	return hsmg_msg_put_end(c->b, n) ? CKR_DEVICE_MEMORY : CKR_OK;
+}
+
+/* The clear value of a secret key made not sensitive and extractable, read
+ * in the token from the key unwrapped there. */
+CK_RV p11_op_export_key(struct req_ctx *c)
+{
+	struct p11_be *be = p11_be_of(c);
+	struct p11_use u;
+	struct key k;
+	uint8_t *out;
+	CK_RV rv;
+
+	memset(&u, 0, sizeof(u));
+	rv = card_key_get(c, HSMG_TAG_KEY, KM(KIND_AES) | KM(KIND_SECRET), 0, &k);
+	if (rv == CKR_OK && !(k.attrs.flags & HSMG_KEY_EXTRACTABLE))
+		rv = CKR_KEY_UNEXTRACTABLE;
+	else if (rv == CKR_OK && !(k.attrs.flags & HSMG_KEY_NOT_SENSITIVE))
+		rv = CKR_ATTRIBUTE_SENSITIVE;
+	if (rv == CKR_OK)
+		rv = use_key_as(c, HSMG_TAG_KEY, KM(KIND_AES) | KM(KIND_SECRET), 0, &k, &u, true);
+	if (rv == CKR_OK) {
+		CK_ATTRIBUTE a = {CKA_VALUE, NULL, k.attrs.value_len};
+
+		out = hsmg_msg_put_begin(c->b, HSMG_TAG_OUT_DATA, k.attrs.value_len);
+		a.pValue = out;
+		rv = out ? p11_check(be, be->fl->C_GetAttributeValue(u.s, u.h, &a, 1))
+			 : CKR_DEVICE_MEMORY;
+		if (rv == CKR_OK && a.ulValueLen != k.attrs.value_len)
+			rv = p11_check(be, CKR_DEVICE_ERROR);
+		if (rv == CKR_OK && hsmg_msg_put_end(c->b, k.attrs.value_len))
+			rv = CKR_DEVICE_MEMORY;
+	}
+	if (u.have_s)
+		use_end(be, &u, rv);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rv;
 }
 
 CK_RV p11_op_unsupported(struct req_ctx *c)

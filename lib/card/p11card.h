@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/hsmgroup.h>
 #include <p11-kit/pkcs11.h>
 
 struct hsmg_card;
@@ -76,9 +77,11 @@ void hsmg_card_p11_fail(struct hsmg_card *card, CK_RV rv);
 /*
  * Start again with the token: close its sessions, open new ones, log in,
  * find the group key and check that its check value is unchanged, empty
- * the handle cache.  0, or -1 with the reason in @err.
+ * the handle cache.  0; 1 when the token's key under the group key's label
+ * is another key now (@mkvp: the MKVP it gives; the card stays failed);
+ * -1 with the reason in @err.
  */
-int hsmg_card_p11_reset(struct hsmg_card *card, char *err, size_t err_len);
-/* The token's mechanisms this card offers (as hsmg_card_mechanisms()). */
+int hsmg_card_p11_reset(struct hsmg_card *card, uint8_t mkvp[HSMG_MKVP_LEN], char *err,
+			size_t err_len);
 
 #endif /* HSMG_LIB_CARD_P11CARD_H */

@@ -25,7 +25,7 @@
 #define GROUP	 "hsmgroup-wrap"
 
 /* Tokens: A, B, C share group key 1; D holds key 2; E has none; F has an
- * AES-128 key under the label. */
+ * AES-128 key under the label; G holds key 1 and gets key 2 (rekey()). */
 static char dir[] = "/tmp/hsmg-p11card-XXXXXX";
 static uint8_t gk1[32], gk2[32];
 
@@ -84,7 +84,8 @@ static void make_token(CK_FUNCTION_LIST *fl, const char *label, const uint8_t *k
 	    {CKA_PRIVATE, &f, sizeof(f)},      {CKA_TRUSTED, &t, sizeof(t)},
 	    {CKA_WRAP, &t, sizeof(t)},	       {CKA_UNWRAP, &t, sizeof(t)},
 	    {CKA_EXTRACTABLE, &f, sizeof(f)},  {CKA_SENSITIVE, &t, sizeof(t)},
-	    {CKA_LABEL, GROUP, strlen(GROUP)},
+	    {CKA_LABEL, GROUP, strlen(GROUP)}, {CKA_ENCRYPT, &f, sizeof(f)},
+	    {CKA_DECRYPT, &f, sizeof(f)},
 	};
 
 	memset(lab, ' ', sizeof(lab));
@@ -142,6 +143,7 @@ static void tokens_setup(void)
 		make_token(fl, "D", gk2, 32);
 		make_token(fl, "E", NULL, 0);
 		make_token(fl, "F", gk2, 16);
+		make_token(fl, "G", gk1, 32);
 		fl->C_Finalize(NULL);
 		_exit(0);
 	}
@@ -531,6 +533,62 @@ START_TEST(aes_modes_across_members)
 }
 END_TEST
 
+static CK_RV export(struct hsmg_card *c, const struct blob *k, uint8_t *out, size_t *len)
+{
+	struct tlv t[] = {{HSMG_TAG_KEY, k->p, k->len}};
+	struct hsmg_msg_view v;
+	CK_RV rv = crypto(c, HSMG_MSG_OP_EXPORT_KEY, 0, t, NT(t), &v);
+	uint8_t *p;
+
+	if (rv == CKR_OK) {
+		p = take(&v, HSMG_TAG_OUT_DATA, len);
+		memcpy(out, p, *len);
+		free(p);
+	}
+	return rv;
+}
+
+START_TEST(readable_secret_key)
+{
+	uint8_t v1[32], v2[32], block[16] = "sixteen byte blk", want[16], *ct = NULL;
+	size_t l1 = 0, l2 = 0, cl = 0;
+	struct blob k = {0}, ks = {0};
+	EVP_CIPHER_CTX *x;
+	int n = 0;
+
+	NEED_SOFTHSM();
+	/* CKA_SENSITIVE false, CKA_EXTRACTABLE true: read in the token, on any member. */
+	ck_assert_uint_eq(gen_key(m[0], CKM_AES_KEY_GEN,
+				  attrs(CKK_AES, 32, 0, 0,
+					HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE),
+				  NULL, 0, &k),
+			  CKR_OK);
+	ck_assert_uint_eq(export(m[1], &k, v1, &l1), CKR_OK);
+	ck_assert_uint_eq(export(m[2], &k, v2, &l2), CKR_OK);
+	ck_assert_uint_eq(l1, 32);
+	ck_assert_mem_eq(v1, v2, 32);
+	/* The value read is the key the token uses. */
+	ck_assert_uint_eq(single(m[0], HSMG_MSG_OP_ENCRYPT, CKM_AES_ECB, &k, NULL, 0, block,
+				 sizeof(block), NULL, 0, &ct, &cl),
+			  CKR_OK);
+	x = EVP_CIPHER_CTX_new();
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, EVP_aes_256_ecb(), NULL, v1, NULL), 1);
+	EVP_CIPHER_CTX_set_padding(x, 0);
+	ck_assert_int_eq(EVP_EncryptUpdate(x, want, &n, block, sizeof(block)), 1);
+	EVP_CIPHER_CTX_free(x);
+	ck_assert_uint_eq(cl, 16);
+	ck_assert_mem_eq(ct, want, 16);
+	free(ct);
+	/* A sensitive one is not read. */
+	ck_assert_uint_eq(gen_key(m[0], CKM_AES_KEY_GEN,
+				  attrs(CKK_AES, 16, 0, 0, HSMG_KEY_EXTRACTABLE), NULL, 0, &ks),
+			  CKR_OK);
+	ck_assert_uint_eq(export(m[1], &ks, v1, &l1), CKR_ATTRIBUTE_SENSITIVE);
+	blob_free(&k);
+	blob_free(&ks);
+}
+END_TEST
+
 START_TEST(gcm_bound)
 {
 	struct {
@@ -678,6 +736,7 @@ static CK_ULONG token_objects(const char *label)
 START_TEST(cache_reset_and_no_token_writes)
 {
 	struct hsmg_card_cache_stats st0 = {0}, st1 = {0};
+	uint8_t mkvp[HSMG_MKVP_LEN];
 	struct blob k = {0}, ka = {0};
 	uint8_t msg[32] = {2}, *sig = NULL;
 	size_t sl = 0;
@@ -711,7 +770,7 @@ START_TEST(cache_reset_and_no_token_writes)
 	ck_assert_uint_eq(single(m[1], HSMG_MSG_OP_SIGN, CKM_ECDSA, &k, NULL, 0, msg, sizeof(msg),
 				 NULL, 0, &sig, &sl),
 			  CKR_DEVICE_ERROR);
-	ck_assert_int_eq(hsmg_card_p11_reset(m[1], err, sizeof(err)), 0);
+	ck_assert_int_eq(hsmg_card_p11_reset(m[1], mkvp, err, sizeof(err)), 0);
 	ck_assert_uint_eq(hsmg_card_p11_health(m[1]), CKR_OK);
 	hsmg_card_key_cache_stats(m[1], &st0);
 	ck_assert_uint_eq(st0.entries, 0);
@@ -721,6 +780,48 @@ START_TEST(cache_reset_and_no_token_writes)
 	free(sig);
 	blob_free(&k);
 	blob_free(&ka);
+}
+END_TEST
+
+/* Token @label's group key replaced by @key, as another process (a vendor
+ * tool) would do it. */
+static void rekey(const char *label, const uint8_t key[32])
+{
+	char cmd[256], hex[65];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 tests/hsmp11d/tokens.py --rekey %s %s=%s",
+		 SO_PIN, label, hex);
+	ck_assert_msg(system(cmd) == 0, "%s failed (python3-pykcs11?)", cmd);
+}
+
+START_TEST(group_key_replaced)
+{
+	uint8_t want[HSMG_MKVP_LEN], was[HSMG_MKVP_LEN], got[HSMG_MKVP_LEN];
+	struct hsmg_card *g, *d;
+
+	NEED_SOFTHSM();
+	g = member("G");
+	d = member("D");
+	hsmg_card_mkvp(g, was);
+	hsmg_card_mkvp(d, want);
+	/* The vendor's tool puts another key under the label: after a failure the
+	 * token is started again, says it is in D's group now, and stays failed. */
+	rekey("G", gk2);
+	hsmg_card_p11_fail(g, CKR_DEVICE_ERROR);
+	ck_assert_int_eq(hsmg_card_p11_reset(g, got, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "is another key now"), "%s", err);
+	ck_assert_mem_eq(got, want, sizeof(got));
+	ck_assert_uint_ne(hsmg_card_p11_health(g), CKR_OK);
+	/* The group's key back: the token serves in its group again. */
+	rekey("G", gk1);
+	ck_assert_int_eq(hsmg_card_p11_reset(g, got, err, sizeof(err)), 0);
+	ck_assert_uint_eq(hsmg_card_p11_health(g), CKR_OK);
+	hsmg_card_mkvp(g, got);
+	ck_assert_mem_eq(got, was, sizeof(got));
+	hsmg_card_free(g);
+	hsmg_card_free(d);
 }
 END_TEST
 
@@ -783,10 +884,12 @@ int main(void)
 	tcase_add_test(tc, p384_p521);
 	tcase_add_test(tc, rsa_across_members);
 	tcase_add_test(tc, aes_modes_across_members);
+	tcase_add_test(tc, readable_secret_key);
 	tcase_add_test(tc, gcm_bound);
 	tcase_add_test(tc, hmac_across_members);
 	tcase_add_test(tc, tampered_and_foreign_blobs);
 	tcase_add_test(tc, cache_reset_and_no_token_writes);
+	tcase_add_test(tc, group_key_replaced);
 	tcase_add_test(tc, mechanisms_of_the_token);
 	tcase_add_test(tc, random_from_the_token);
 	suite_add_tcase(s, tc);
