@@ -251,6 +251,7 @@ static bool serve(struct prov_worker *w, const struct hsmg_be_req *req, const ui
 	us = us * 100 / q->speed + atomic_load(&slow_us);
 	prov_sleep_us(us);
 
+	atomic_store(&w->busy_class, crypto ? req->op_class : HSMG_OP_NR);
 	atomic_store(&w->busy_since_ns, prov_now_ns());
 	prov.ops->process(q, req, payload, ans, &res);
 	atomic_store(&w->busy_since_ns, 0);

@@ -30,8 +30,10 @@ struct prov_worker {
 	struct prov_queue *q;
 	unsigned int seed;
 	bool started;
-	/* When the request in hand started (0: none), for a tool's watchdog. */
+	/* When the request in hand started (0: none) and its class (enum
+	 * hsmg_op_class; HSMG_OP_NR: not a crypto request), for a watchdog. */
 	_Atomic uint64_t busy_since_ns;
+	_Atomic uint32_t busy_class;
 };
 
 /**

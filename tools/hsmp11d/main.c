@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,7 +44,9 @@ struct member {
 	char reason[512];     /* under @lock: why it is not serving */
 	uint64_t fault_until; /* under @lock: an injected failure holds until (ns) */
 	CK_RV fault_rv;
-	_Atomic uint64_t hang_until; /* injected: crypto requests wait until (ns) */
+	_Atomic uint64_t hang_until;	   /* injected: crypto requests wait until (ns) */
+	uint8_t group_mkvp[HSMG_MKVP_LEN]; /* the MKVP it started with */
+	bool other_key;			   /* the kernel was told another MKVP (the key changed) */
 	atomic_uint_least64_t failures, resets;
 };
 
@@ -51,14 +54,15 @@ static struct {
 	const char *config;
 	/* Defaults of every [queue] section, and the process's. */
 	char *module, *wrap_label, *state_dir;
-	unsigned int max_inflight, speed, sessions, quota, pin_max, timeout_ms;
+	unsigned int max_inflight, speed, sessions, quota, pin_max, timeout_ms, keygen_ms;
 	bool check;
 } cfg = {
     .max_inflight = 4,
     .speed = 100,
     .sessions = 0, /* as max_inflight */
     .pin_max = HSMG_CARD_PIN_MAX_FAILURES_DEFAULT,
-    .timeout_ms = 5000,
+    .timeout_ms = 10000,
+    .keygen_ms = 120000,
 };
 
 static atomic_bool stopping;
@@ -156,6 +160,8 @@ static int conf_key(int line, struct prov_queue *q, const char *key, const char 
 		return set_uint(line, key, v, 1, 1000, &cfg.pin_max);
 	if (!m && !strcmp(key, "request_timeout_ms"))
 		return set_uint(line, key, v, 100, 600000, &cfg.timeout_ms);
+	if (!m && !strcmp(key, "keygen_timeout_ms"))
+		return set_uint(line, key, v, 100, 3600000, &cfg.keygen_ms);
 	return conf_err(line, "unknown key '%s'%s", key,
 			m ? " in a [queue] section" : " before the first [queue] section");
 }
@@ -326,6 +332,7 @@ static int open_member(struct prov_queue *q)
 	}
 	q->index = 0;
 	hsmg_card_mkvp(q->card, q->mkvp);
+	memcpy(m->group_mkvp, q->mkvp, HSMG_MKVP_LEN);
 	if (!count && cfg.state_dir) {
 		snprintf(def, sizeof(def), "%s/hsmp11d-%02x.%04x.pincount", cfg.state_dir,
 			 q->adapter, q->domain);
@@ -426,20 +433,25 @@ static void *member_main(void *arg)
 	struct prov_queue *q = arg;
 	struct member *m = mb_of(q);
 	char err[512], last[512] = "";
+	uint8_t mkvp[HSMG_MKVP_LEN];
 	struct timespec ts;
+	int r;
 
 	while (!atomic_load(&stopping)) {
-		uint64_t now = prov_now_ns(), limit = (uint64_t)cfg.timeout_ms * 1000000ULL;
+		uint64_t now = prov_now_ns();
 		bool down, held;
 
 		for (unsigned int i = 0; i < PROV_MAX_WORKERS; i++) {
 			uint64_t since = atomic_load(&q->workers[i].busy_since_ns);
+			unsigned int ms = atomic_load(&q->workers[i].busy_class) == HSMG_OP_KEYGEN
+					      ? cfg.keygen_ms
+					      : cfg.timeout_ms;
 
-			if (since && now - since > limit) {
+			if (since && now - since > (uint64_t)ms * 1000000ULL) {
 				char why[128];
 
 				snprintf(why, sizeof(why),
-					 "a token call has not returned for %u ms", cfg.timeout_ms);
+					 "a token call has not returned for %u ms", ms);
 				hsmg_card_p11_fail(q->card, CKR_DEVICE_ERROR);
 				set_down(q, CKR_DEVICE_ERROR, why);
 				break;
@@ -460,7 +472,8 @@ static void *member_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&m->lock);
-		if (!hsmg_card_p11_reset(q->card, err, sizeof(err))) {
+		r = hsmg_card_p11_reset(q->card, mkvp, err, sizeof(err));
+		if (!r) {
 			pthread_mutex_lock(&m->lock);
 			m->down_rv = 0;
 			m->fault_until = 0;
@@ -472,8 +485,16 @@ static void *member_main(void *arg)
 			    "queue %02x.%04x (token %s): serving again (sessions opened, logged "
 			    "in, group key checked)",
 			    q->adapter, q->domain, m->token);
+			/* Back with the group's key: the kernel takes it back. */
+			if (m->other_key && !prov_set_mkvp(q, m->group_mkvp))
+				m->other_key = false;
 			continue;
 		}
+		/* Another key under the label: the kernel holds the queue in
+		 * mismatch, as a card whose master key changed. */
+		if (r == 1 && (!m->other_key || memcmp(mkvp, q->mkvp, HSMG_MKVP_LEN)) &&
+		    !prov_set_mkvp(q, mkvp))
+			m->other_key = true;
 		if (strcmp(err, last)) {
 			prov_log("queue %02x.%04x (token %s): not back yet: %s", q->adapter,
 				 q->domain, m->token, err);
@@ -539,15 +560,22 @@ static void queue_status(FILE *f, struct prov_queue *q)
 
 static struct prov_queue *queue_named(const char *s, const char **rest)
 {
-	unsigned int a, d;
-	int n = 0;
+	size_t n = strcspn(s, " ");
+	char name[8];
 
-	if (sscanf(s, "%2x.%4x%n", &a, &d, &n) != 2 || (s[n] && s[n] != ' '))
+	if (n != 7)
 		return NULL;
+	memcpy(name, s, 7);
+	name[7] = '\0';
 	*rest = s + n + strspn(s + n, " ");
-	for (unsigned int i = 0; i < prov.nqueues; i++)
-		if (prov.queues[i].adapter == a && prov.queues[i].domain == d)
+	for (unsigned int i = 0; i < prov.nqueues; i++) {
+		char have[16];
+
+		snprintf(have, sizeof(have), "%02x.%04x", prov.queues[i].adapter,
+			 prov.queues[i].domain);
+		if (!strcasecmp(have, name))
 			return &prov.queues[i];
+	}
 	return NULL;
 }
 
