@@ -35,7 +35,7 @@ UNIT_TESTS :=
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
 .PHONY: check-asan check-valgrind check-fuzz check-bench check-hsmp11d check-store-pg fuzz fuzz-host \
 	fuzz-vm bench
-.PHONY: bench-store
+.PHONY: bench-store bench-p11
 .PHONY: check-crash lint
 all: module user tests
 
@@ -203,6 +203,11 @@ bench: all
 # The token store: SQLite against PostgreSQL, in the test guest; writes docs/perf.md.
 bench-store: all
 	@scripts/bench-store
+
+# Vendor tokens (SoftHSM through hsmp11d) against SoftHSM, p11-kit and the emulated
+# card, in the test guest; writes docs/perf.md.
+bench-p11: all
+	@scripts/bench-p11
 
 # make install / uninstall (DESTDIR, PREFIX): the fragments add their parts.
 install: install-hsmgroupctl
