@@ -558,11 +558,11 @@ START_TEST(readable_secret_key)
 
 	NEED_SOFTHSM();
 	/* CKA_SENSITIVE false, CKA_EXTRACTABLE true: read in the token, on any member. */
-	ck_assert_uint_eq(gen_key(m[0], CKM_AES_KEY_GEN,
-				  attrs(CKK_AES, 32, 0, 0,
-					HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE),
-				  NULL, 0, &k),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    gen_key(m[0], CKM_AES_KEY_GEN,
+		    attrs(CKK_AES, 32, 0, 0, HSMG_KEY_EXTRACTABLE | HSMG_KEY_NOT_SENSITIVE), NULL,
+		    0, &k),
+	    CKR_OK);
 	ck_assert_uint_eq(export(m[1], &k, v1, &l1), CKR_OK);
 	ck_assert_uint_eq(export(m[2], &k, v2, &l2), CKR_OK);
 	ck_assert_uint_eq(l1, 32);
