@@ -35,7 +35,7 @@ UNIT_TESTS :=
 .PHONY: uninstall dkms-src dkms-uninstall check-dkms check-install
 .PHONY: check-asan check-valgrind check-fuzz check-bench check-hsmp11d check-store-pg fuzz fuzz-host \
 	fuzz-vm bench
-.PHONY: bench-store bench-p11
+.PHONY: bench-store bench-p11 check-hsmp11d-vm
 .PHONY: check-crash lint
 all: module user tests
 
@@ -141,6 +141,13 @@ check-dkms: module
 # hsmp11d's configuration and tokens (SoftHSM tokens as members) on the host.
 check-hsmp11d: $(B)/hsmp11d
 	@tests/hsmp11d/run-host
+
+# The group of three hsmp11d members under faults, in the test guest.  Not in
+# check-vm yet: 1 of its first 4 runs had one failed client operation during a
+# fault (cause not found yet; the tier now prints the failed round and the
+# members' log lines).
+check-hsmp11d-vm: all
+	@scripts/vm --timeout 900 -- tests/hsmp11d/run
 
 # make install and make uninstall into a DESTDIR, with both PREFIXes.
 check-install: user
