@@ -143,7 +143,7 @@ check-hsmp11d: $(B)/hsmp11d
 	@tests/hsmp11d/run-host
 
 # The group of three hsmp11d members under faults, in the test guest.  Not in
-# check-vm yet: 1 of its first 4 runs had one failed client operation during a
+# check-vm yet: 1 of its first 5 runs had one failed client operation during a
 # fault (cause not found yet; the tier now prints the failed round and the
 # members' log lines).
 check-hsmp11d-vm: all
